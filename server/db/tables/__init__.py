@@ -1,0 +1,23 @@
+"""All tables, one module per layer, on one MetaData (what Alembic compares against)."""
+
+from .admin_areas import admin_areas
+from .agreement_areas import agreement_area_history, agreement_areas
+from .aid_deliveries import aid_deliveries
+from .base import metadata
+from .etl_runs import etl_runs, quarantine
+from .incidents import incidents
+from .parties import parties
+from .settlements import settlements
+
+__all__ = [
+    "admin_areas",
+    "agreement_area_history",
+    "agreement_areas",
+    "aid_deliveries",
+    "etl_runs",
+    "incidents",
+    "metadata",
+    "parties",
+    "quarantine",
+    "settlements",
+]

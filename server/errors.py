@@ -1,0 +1,114 @@
+"""Domain errors and the one map from error to HTTP status. Every error body is JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class TruceError(Exception):
+    """Base of all domain errors; `detail` is a message a person can act on."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidQueryError(TruceError):
+    status_code = 400
+    code = "invalid_query"
+
+
+class NotFoundError(TruceError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(TruceError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(TruceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class NotAcceptableError(TruceError):
+    status_code = 406
+    code = "not_acceptable"
+
+
+class UnauthorizedError(TruceError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(TruceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class DatabaseUnavailableError(TruceError):
+    status_code = 503
+    code = "database_unavailable"
+
+
+class QueryTimeoutError(TruceError):
+    status_code = 503
+    code = "query_timeout"
+
+
+def _body(code: str, detail: object, **extra: object) -> dict[str, object]:
+    return {"code": code, "description": detail, **extra}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TruceError)
+    async def _truce(_: Request, exc: TruceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(_body(exc.code, exc.detail, **exc.extra), exc.status_code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+        return JSONResponse(_body("invalid_parameter", where, errors=errors), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, exc.detail), exc.status_code, getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if "statement timeout" in str(exc.orig):
+            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
+        log.error("database unavailable: %s", exc.orig)
+        return JSONResponse(_body("database_unavailable", "the database is not reachable"), 503)
+
+    @app.exception_handler(DBAPIError)
+    async def _db(_: Request, exc: DBAPIError) -> JSONResponse:
+        if "statement timeout" in str(exc.orig):
+            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
+        log.error("database error: %s", exc.orig)
+        return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(_body("internal_error", "an unexpected error occurred"), 500)

@@ -1,0 +1,60 @@
+"""Small settings classes, one per concern (env prefix TRUCE_). Built only at entry points."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where PostGIS is. `TRUCE_DATABASE_URL` points everything at an existing instance."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_DATABASE_")
+
+    url: str = Field(description="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host:5432/db")
+    statement_timeout_ms: int = Field(15_000, ge=100)
+    pool_size: int = Field(8, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+            raise ValueError("TRUCE_DATABASE_URL must be a postgresql:// URL")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg2://" + value.removeprefix("postgresql://")
+        return value
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API: where it listens and how much it answers at once."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_API_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    default_limit: int = Field(10, ge=1)
+    max_limit: int = Field(10_000, ge=1)
+    tile_max_zoom: int = Field(22, ge=0, le=24)
+    tile_feature_cap: int = Field(20_000, ge=100)
+    root_path: str = ""
+
+
+class RasterSettings(BaseSettings):
+    """Where raster files (COGs) live."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_RASTER_")
+
+    directory: str = ".data/rasters"
+
+
+class Settings(BaseSettings):
+    """Everything the API needs, composed from the small classes above."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_")
+
+    environment: str = Field("development", pattern="^(development|test|production)$")
+    database: DatabaseSettings
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    raster: RasterSettings = Field(default_factory=RasterSettings)
