@@ -202,17 +202,18 @@ def up(cluster: Cluster) -> str:
     """Make sure the cluster exists, runs and has the database; return its URL."""
     bindir = ensure_packages()
     user = _server_user()
+    running = is_running(cluster)
+    if not running and _port_in_use(cluster.port):
+        raise ProvisionError(
+            f"port {cluster.port} on 127.0.0.1 is in use by another program; "
+            "choose another with TRUCE_DB_PORT=NNNNN"
+        )
     if not (cluster.pgdata / "PG_VERSION").exists():
         if cluster.pgdata.exists() and any(cluster.pgdata.iterdir()):
             raise ProvisionError(f"{cluster.pgdata} exists but is not a cluster; move it away")
         print(f"Creating a PostgreSQL cluster in {cluster.pgdata} ...", flush=True)
         _init(cluster, bindir, user)
-    if not is_running(cluster):
-        if _port_in_use(cluster.port):
-            raise ProvisionError(
-                f"port {cluster.port} on 127.0.0.1 is in use by another program; "
-                "choose another with TRUCE_DB_PORT=NNNNN"
-            )
+    if not running:
         if _configured_port(cluster) != cluster.port:
             auto = cluster.pgdata / "postgresql.auto.conf"
             lines = [ln for ln in auto.read_text().splitlines() if not ln.startswith("port = ")]

@@ -39,6 +39,7 @@ class ApiSettings(BaseSettings):
     tile_max_zoom: int = Field(22, ge=0, le=24)
     tile_feature_cap: int = Field(20_000, ge=100)
     root_path: str = ""
+    web_dir: str | None = Field(None, description="the viewer's static files, served at /")
 
 
 class RasterSettings(BaseSettings):
@@ -47,6 +48,7 @@ class RasterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUCE_RASTER_")
 
     directory: str = ".data/rasters"
+    sources: dict[str, str] = Field(default_factory=dict, description="raster name -> file path")
 
 
 class Settings(BaseSettings):

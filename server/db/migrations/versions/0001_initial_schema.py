@@ -7,7 +7,6 @@ Create Date: 2026-11-27 14:44:22.080452
 
 from collections.abc import Sequence
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry

@@ -1,0 +1,1 @@
+"""Benchmarks (run with `make bench`): the project against the reference tools, side by side."""

@@ -1,0 +1,164 @@
+"""`truce`: the command line. Sub-commands: db, migrate, etl, serve."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli import config, pgcluster
+
+app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The project-local PostgreSQL + PostGIS cluster under .data/.",
+                     no_args_is_help=True)
+etl_app = typer.Typer(help="Load data files into PostGIS (ETL jobs).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(etl_app, name="etl")
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clear_errors(func: F) -> F:
+    """Known problems end with one line saying what is wrong and what to do, not a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (pgcluster.ProvisionError, config.ConfigError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@db_app.command("up")
+@clear_errors
+def db_up() -> None:
+    """Install PostgreSQL/PostGIS if missing, create the cluster in .data/ and start it."""
+    url = pgcluster.up(pgcluster.default_cluster())
+    print(f"database ready: {config.safe_url(url)}")
+
+
+@db_app.command("down")
+@clear_errors
+def db_down() -> None:
+    """Stop the local cluster (the data stays in .data/)."""
+    stopped = pgcluster.down(pgcluster.default_cluster())
+    print("database stopped" if stopped else "database was not running")
+
+
+@db_app.command("status")
+@clear_errors
+def db_status() -> None:
+    """Say whether the local cluster exists and runs, and where."""
+    print(json.dumps(pgcluster.status(pgcluster.default_cluster()), indent=2))
+
+
+@app.command()
+@clear_errors
+def migrate() -> None:
+    """Apply the Alembic migrations (creates or updates the schema)."""
+    from server.db.migrate import upgrade
+
+    config.engine().dispose()  # a clear error if the database is unreachable
+    upgrade(config.database_url())
+    print("schema up to date")
+
+
+def _print_summary(summaries: list[Any], as_json: bool) -> None:
+    if as_json:
+        rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
+                 "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
+                 "reasons": s.reasons, "error": s.error, "layer": s.layer, "path": s.path}
+                for s in summaries]
+        print(json.dumps(rows[0] if len(rows) == 1 else rows))
+        return
+    table = Table("run", "layer", "file", "status", "read", "loaded", "updated", "unchanged",
+                  "quarantined")
+    for s in summaries:
+        table.add_row(str(s.run_id), s.layer, Path(s.path).name, s.status, str(s.read),
+                      str(s.loaded), str(s.updated), str(s.unchanged), str(s.quarantined))
+    Console().print(table)
+    for s in summaries:
+        if s.error:
+            err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
+        if s.reasons:
+            err.print(f"{Path(s.path).name} quarantined: {s.reasons}", highlight=False)
+
+
+@etl_app.command("load")
+@clear_errors
+def etl_load(
+    path: Annotated[Path, typer.Argument(help="the file to load")],
+    layer: Annotated[str, typer.Option(help="incidents|agreement_areas|aid_deliveries|"
+                                            "admin_areas|settlements")],
+    fmt: Annotated[str, typer.Option("--format", help="acled|ucdp|hxl|csv|geojson|gpkg|shp|"
+                                                      "kml|auto")] = "auto",
+    source: Annotated[str | None, typer.Option(help="source name (natural key part)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+) -> None:
+    """Load one file into a layer; bad rows go to quarantine with their reasons."""
+    from etl.jobs import find_job
+    from etl.runner import run
+
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    job = find_job(layer, fmt, path)
+    summary = run(job, path, config.engine(), source=source, dry_run=dry_run)
+    _print_summary([summary], as_json)
+    if summary.status != "completed":
+        raise typer.Exit(1)
+
+
+@etl_app.command("sample")
+@clear_errors
+def etl_sample(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="skip when already loaded")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Load the real sample data shipped with the project (OCHA, GeoNames, UCDP, illustrative)."""
+    from etl import sample
+
+    engine = config.engine()
+    if if_empty and sample.is_loaded(engine):
+        print("sample data already loaded")
+        return
+    summaries = sample.load_all(engine)
+    _print_summary(summaries, as_json)
+    if any(s.status != "completed" for s in summaries):
+        raise typer.Exit(1)
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: Annotated[str, typer.Option(envvar="TRUCE_API_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="TRUCE_API_PORT")] = 8000,
+) -> None:
+    """Serve the API and the viewer (Ctrl-C stops)."""
+    import uvicorn
+
+    from server.main import create_app
+
+    config.engine().dispose()
+    settings = config.app_settings(host, port)
+    print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
+          flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Target tables as the loader sees them: columns, casts, look-ups and natural keys."""
+
+from __future__ import annotations
+
+from etl.loaders.spec import Col, TableSpec
+
+INCIDENTS = TableSpec(
+    "incidents",
+    (
+        Col("source_id"), Col("occurred_at", "timestamptz"), Col("occurred_until", "timestamptz"),
+        Col("time_precision"), Col("reported_at", "timestamptz"), Col("event_type"),
+        Col("sub_event_type"), Col("actor1"), Col("actor2"), Col("fatalities", "int"),
+        Col("fatalities_low", "int"), Col("fatalities_high", "int"), Col("geo_precision"),
+        Col("location_name"), Col("notes"), Col("verification_status"), Col("sensitivity"),
+    ),
+)
+
+SETTLEMENTS = TableSpec(
+    "settlements",
+    (
+        Col("source_id"), Col("name"), Col("name_ar"), Col("alternate_names", "text[]"),
+        Col("geonames_id", "bigint"), Col("population", "int"),
+    ),
+)
+
+ADMIN_AREAS = TableSpec(
+    "admin_areas",
+    (
+        Col("pcode"), Col("admin_level", "smallint"), Col("parent_pcode"), Col("name_en"),
+        Col("name_ar"),
+    ),
+    key=("pcode",),
+    geometry="polygon",
+)
+
+AGREEMENT_AREAS = TableSpec(
+    "agreement_areas",
+    (
+        Col("source_id"), Col("name"), Col("kind"), Col("status"),
+        Col("signed_at", "timestamptz"), Col("effective_from", "timestamptz"),
+        Col("effective_to", "timestamptz"), Col("parties", "text[]"), Col("document_ref"),
+        Col("admin_pcode"), Col("notes"),
+    ),
+    geometry="polygon",
+)
+
+AID_DELIVERIES = TableSpec(
+    "aid_deliveries",
+    (
+        Col("source_id"), Col("delivered_at", "timestamptz"), Col("method"), Col("cargo_type"),
+        Col("quantity", "numeric"), Col("unit"), Col("organisation"), Col("location_name"),
+        Col("notes"),
+        Col("settlement_id", expr="(SELECT st.id FROM settlements st WHERE st.geonames_id = "
+                                  "NULLIF(s.geonames_ref, '')::bigint ORDER BY st.id LIMIT 1)",
+            staged_as="geonames_ref"),
+        Col("agreement_area_id", expr="(SELECT a.id FROM agreement_areas a WHERE a.source_id = "
+                                      "s.agreement_area_ref ORDER BY a.id LIMIT 1)",
+            staged_as="agreement_area_ref"),
+    ),
+)

@@ -1,0 +1,30 @@
+"""What a loader needs to know of a target table: columns, natural key, geometry kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Col:
+    """A target column: its name, the SQL type to cast the staged text to, or an SQL expression
+    over the staging table `s` (for look-ups, e.g. a settlement id from a GeoNames id)."""
+
+    name: str
+    pgtype: str = "text"
+    expr: str | None = None
+    staged_as: str | None = None  # the staged field feeding `expr`, if any
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    table: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...] = ("source", "source_id")
+    geometry: str = "point"  # "point": staged lon/lat; "polygon": staged WKB hex + srid
+
+    @property
+    def staged_fields(self) -> list[str]:
+        fields = [c.staged_as or c.name for c in self.columns if c.expr is None or c.staged_as]
+        fields += ["lon", "lat"] if self.geometry == "point" else ["geom_wkb", "srid"]
+        return fields

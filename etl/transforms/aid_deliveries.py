@@ -1,0 +1,54 @@
+"""Generic CSV rows (lat/lon, date, method, cargo) -> aid deliveries."""
+
+from __future__ import annotations
+
+from etl.records import Accepted, Context, RawRecord, Rejected
+
+from . import checks
+
+METHODS = ("airdrop", "convoy", "handover")
+CARGO_TYPES = ("food", "medical", "shelter", "water", "nfi", "mixed")
+UNITS = ("tonnes", "kits", "people", "trucks", "items")
+
+
+def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
+    f = raw.fields
+    reasons: list[str] = []
+    repairs: list[str] = []
+    source_id = checks.text(f.get("source_id") or f.get("id"))
+    if source_id is None:
+        reasons.append(checks.MISSING_ID)
+    delivered_at = checks.check_date(f.get("delivered_at") or f.get("date"), ctx, reasons)
+    method = checks.check_vocab(f.get("method"), METHODS, reasons)
+    cargo = checks.check_vocab(f.get("cargo_type"), CARGO_TYPES, reasons)
+    unit = checks.check_vocab(f.get("unit"), UNITS, reasons, default="")
+    try:
+        quantity = checks.parse_float(f.get("quantity"))
+    except ValueError:
+        reasons.append(checks.BAD_NUMBER)
+        quantity = None
+    if quantity is not None and quantity < 0:
+        reasons.append(checks.NEGATIVE_COUNT)
+    point = checks.check_point(f.get("longitude", f.get("lon")), f.get("latitude", f.get("lat")),
+                               ctx, reasons, repairs)
+    if reasons:
+        return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id})
+    assert point is not None
+    return Accepted(
+        {
+            "source_id": source_id,
+            "delivered_at": delivered_at,
+            "method": method,
+            "cargo_type": cargo,
+            "quantity": quantity,
+            "unit": unit or None,
+            "organisation": checks.text(f.get("organisation") or f.get("org")),
+            "location_name": checks.text(f.get("location_name")),
+            "geonames_ref": checks.text(f.get("geonames_id")),
+            "agreement_area_ref": checks.text(f.get("agreement_area")),
+            "notes": checks.text(f.get("notes")),
+            "lon": point[0],
+            "lat": point[1],
+        },
+        tuple(repairs),
+    )

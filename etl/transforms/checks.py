@@ -1,0 +1,147 @@
+"""Pure validation helpers shared by the transforms. Each failure is a reason code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from etl.records import Context
+
+# Reason codes (stable: analysts filter the quarantine by them).
+MISSING_ID = "missing_source_id"
+MISSING_COORDS = "missing_coordinates"
+BAD_COORDS = "unparseable_coordinates"
+OUT_OF_RANGE = "coordinates_out_of_range"
+OUTSIDE_AOI = "outside_area_of_interest"
+LON_EQUALS_LAT = "lon_equals_lat"
+BAD_DATE = "unparseable_date"
+FUTURE_DATE = "date_in_future"
+MISSING_DATE = "missing_date"
+NEGATIVE_COUNT = "negative_count"
+BAD_NUMBER = "unparseable_number"
+BAD_VOCAB = "unknown_vocabulary_value"
+MISSING_GEOMETRY = "missing_geometry"
+MISSING_FIELD = "missing_required_field"
+WRONG_COLUMNS = "wrong_column_count"
+
+SWAPPED_REPAIR = "swapped_lat_lon_repaired"
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d-%b-%Y", "%Y/%m/%d", "%m/%d/%Y")
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO 8601 (date or date-time) or a few common day-first forms; naive means UTC."""
+    raw = text(value)
+    if raw is None:
+        return None
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(raw, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(raw)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_int(value: Any) -> int | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    return int(float(raw))
+
+
+def parse_float(value: Any) -> float | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    return float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)
+
+
+def _inside(lon: float, lat: float, aoi: tuple[float, float, float, float]) -> bool:
+    return aoi[0] <= lon <= aoi[2] and aoi[1] <= lat <= aoi[3]
+
+
+def check_point(lon_raw: Any, lat_raw: Any, ctx: Context,
+                reasons: list[str], repairs: list[str]) -> tuple[float, float] | None:
+    """Validate a lon/lat pair; repair a swap when only the swapped point is in the AOI."""
+    if text(lon_raw) is None or text(lat_raw) is None:
+        reasons.append(MISSING_COORDS)
+        return None
+    try:
+        lon, lat = parse_float(lon_raw), parse_float(lat_raw)
+    except ValueError:
+        reasons.append(BAD_COORDS)
+        return None
+    assert lon is not None and lat is not None
+    if lon == lat:
+        reasons.append(LON_EQUALS_LAT)
+        return None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        if -180 <= lat <= 180 and -90 <= lon <= 90 and _inside(lat, lon, ctx.aoi):
+            repairs.append(SWAPPED_REPAIR)
+            return lat, lon
+        reasons.append(OUT_OF_RANGE)
+        return None
+    if not _inside(lon, lat, ctx.aoi):
+        if _inside(lat, lon, ctx.aoi):
+            repairs.append(SWAPPED_REPAIR)
+            return lat, lon
+        reasons.append(OUTSIDE_AOI)
+        return None
+    return lon, lat
+
+
+def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool = True
+               ) -> datetime | None:
+    if text(value) is None:
+        if required:
+            reasons.append(MISSING_DATE)
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        reasons.append(BAD_DATE)
+        return None
+    if parsed is not None and parsed > ctx.now:
+        reasons.append(FUTURE_DATE)
+        return None
+    return parsed
+
+
+def check_count(value: Any, reasons: list[str]) -> int | None:
+    try:
+        number = parse_int(value)
+    except ValueError:
+        reasons.append(BAD_NUMBER)
+        return None
+    if number is not None and number < 0:
+        reasons.append(NEGATIVE_COUNT)
+        return None
+    return number
+
+
+def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],
+                default: str | None = None) -> str | None:
+    raw = text(value)
+    if raw is None:
+        if default is None:
+            reasons.append(MISSING_FIELD)
+        return default
+    normalised = raw.lower().replace(" ", "_").replace("-", "_")
+    if normalised not in allowed:
+        reasons.append(BAD_VOCAB)
+        return None
+    return normalised

@@ -1,0 +1,44 @@
+"""GeoNames-style gazetteer rows -> settlements."""
+
+from __future__ import annotations
+
+import re
+
+from etl.records import Accepted, Context, RawRecord, Rejected
+
+from . import checks
+
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
+    f = raw.fields
+    reasons: list[str] = []
+    repairs: list[str] = []
+    name = checks.text(f.get("name"))
+    if name is None:
+        reasons.append(checks.MISSING_FIELD)
+    geonames_id = checks.text(f.get("geonameid"))
+    source_id = geonames_id or (f"{name}@{f.get('lat') or f.get('latitude')}" if name else None)
+    point = checks.check_point(f.get("longitude", f.get("lon")), f.get("latitude", f.get("lat")),
+                               ctx, reasons, repairs)
+    population = checks.check_count(f.get("population"), reasons)
+    if reasons:
+        return Rejected(tuple(dict.fromkeys(reasons)), {"name": name})
+    assert point is not None
+    alternates_raw = f.get("alternatenames") or ""
+    alternates = [a.strip() for a in str(alternates_raw).split("|") if a.strip()]
+    arabic = next((a for a in alternates if _ARABIC.search(a)), None)
+    return Accepted(
+        {
+            "source_id": source_id,
+            "name": name,
+            "name_ar": arabic,
+            "alternate_names": alternates,
+            "geonames_id": int(geonames_id) if geonames_id and geonames_id.isdigit() else None,
+            "population": population or None,
+            "lon": point[0],
+            "lat": point[1],
+        },
+        tuple(repairs),
+    )

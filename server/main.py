@@ -1,0 +1,51 @@
+"""The app factory: `create_app(settings)`; nothing is built at import time.
+
+Run with `truce serve`, or `uvicorn server.main:create_app --factory` with TRUCE_DATABASE_URL set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from server.db.engine import make_engine, make_sessionmaker
+from server.errors import install_error_handlers
+from server.routes import collections, health, rasters, tiles
+from server.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()  # type: ignore[call-arg]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Truce map API",
+        version="0.1.0",
+        description="OGC API Features and Tiles for ceasefire coordination: agreement areas, "
+        "incidents, aid deliveries, reference layers.",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+        root_path=settings.api.root_path,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    for module in (health, collections, tiles, rasters):
+        app.include_router(module.router)
+    if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
+        app.mount("/static", StaticFiles(directory=settings.api.web_dir), name="static")
+    return app

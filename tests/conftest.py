@@ -1,0 +1,106 @@
+"""The test suite runs against a real PostGIS: the project-local cluster (started here if needed),
+in a database of its own (`truce_test`), built by the real migrations and loaded with the real
+sample data through the real ETL jobs. `TRUCE_TEST_DATABASE_URL` points it at another server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine
+
+from cli import config, pgcluster
+from etl import sample
+from server.db.migrate import upgrade
+from server.main import create_app
+from server.settings import ApiSettings, DatabaseSettings, RasterSettings, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    explicit = os.environ.get("TRUCE_TEST_DATABASE_URL")
+    if explicit:
+        url = DatabaseSettings(url=explicit).url
+    else:
+        server_url = pgcluster.up(pgcluster.default_cluster())
+        url = pgcluster.create_database(server_url, "truce_test", recreate=True)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_loaded(engine: Engine) -> list[object]:
+    """The real sample data, loaded once for the session through the ETL jobs."""
+    summaries = sample.load_all(engine)
+    failed = [s for s in summaries if s.status != "completed"]
+    assert not failed, failed
+    return list(summaries)
+
+
+def make_settings(database_url: str, **api: object) -> Settings:
+    return Settings(
+        environment="test",
+        database=DatabaseSettings(url=database_url),
+        api=ApiSettings(web_dir=config.web_dir(), **api),  # type: ignore[arg-type]
+        raster=RasterSettings(sources=config.sample_rasters()),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, sample_loaded: list[object]) -> FastAPI:
+    return create_app(make_settings(database_url))
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for real clients and the browser."""
+    port = _free_port()
+    served = create_app(make_settings(database_url))
+    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
