@@ -282,6 +282,19 @@ def create_database(url: str, name: str, *, recreate: bool = False) -> str:
     return new_url
 
 
+def drop_database(url: str, name: str) -> None:
+    import psycopg2
+
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad database name {name!r}")
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://")
+    conn = psycopg2.connect(dsn.rsplit("/", 1)[0] + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # validated identifier
+    conn.close()
+
+
 def down(cluster: Cluster) -> bool:
     if not is_running(cluster):
         return False

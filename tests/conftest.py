@@ -28,15 +28,19 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
+    """A fresh database per test session (named by process, so parallel runs do not collide)."""
     explicit = os.environ.get("TRUCE_TEST_DATABASE_URL")
     if explicit:
-        url = DatabaseSettings(url=explicit).url
-    else:
-        server_url = pgcluster.up(pgcluster.default_cluster())
-        url = pgcluster.create_database(server_url, "truce_test", recreate=True)
+        upgrade(DatabaseSettings(url=explicit).url)
+        yield DatabaseSettings(url=explicit).url
+        return
+    server_url = pgcluster.up(pgcluster.default_cluster())
+    name = f"truce_test_{os.getpid()}"
+    url = pgcluster.create_database(server_url, name, recreate=True)
     upgrade(url)
-    return url
+    yield url
+    pgcluster.drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
