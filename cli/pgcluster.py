@@ -8,6 +8,7 @@ the `postgis` extension. PostgreSQL refuses to run as root, so a root user runs 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -35,11 +36,12 @@ class Cluster:
 
     @property
     def pgdata(self) -> Path:
-        return self.root / "pg"
+        """The cluster's folder: `.data/pg`, or where that link points (see `_place`)."""
+        return (self.root / "pg").resolve()
 
     @property
     def logfile(self) -> Path:
-        return self.root / "postgres.log"
+        return self.pgdata.parent / f"{self.pgdata.name}.log"
 
     @property
     def url_file(self) -> Path:
@@ -141,11 +143,38 @@ def _socket_dir(cluster: Cluster) -> str:
     return str(cluster.pgdata) if len(str(cluster.pgdata)) < 90 else ""
 
 
-def _init(cluster: Cluster, bindir: Path, user: str | None) -> None:
+def _reachable(path: Path, user: str) -> bool:
+    return subprocess.run(_as_server_user(["test", "-x", str(path)], user)).returncode == 0
+
+
+def _place(cluster: Cluster, user: str | None) -> None:
+    """Make `.data/pg` a folder the server user can reach.
+
+    Run as root, the server runs as `postgres`, which cannot enter a checkout inside a private
+    folder (a mktemp directory, /root). Then the cluster lives in /var/lib/truce/<hash of the
+    checkout> and `.data/pg` is a link to it."""
     cluster.root.mkdir(parents=True, exist_ok=True)
+    link = cluster.root / "pg"
+    if link.exists() or link.is_symlink() or user is None or _reachable(cluster.root, user):
+        return
+    digest = hashlib.sha256(str(cluster.root).encode()).hexdigest()[:12]
+    target = Path("/var/lib/truce") / digest / "pg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.chmod(0o755)
+    Path("/var/lib/truce").chmod(0o755)
+    entry = pwd.getpwnam(user)
+    os.chown(target.parent, entry.pw_uid, entry.pw_gid)
+    if target.exists():
+        shutil.rmtree(target)
+    link.symlink_to(target)
+    print(f"(the '{user}' user cannot enter {cluster.root}; the cluster lives in {target})")
+
+
+def _init(cluster: Cluster, bindir: Path, user: str | None) -> None:
+    _place(cluster, user)
     password = secrets.token_urlsafe(24)
     cluster.pgdata.mkdir(mode=0o700, exist_ok=True)
-    pwfile = cluster.root / ".pwfile"
+    pwfile = cluster.pgdata.parent / f".{cluster.pgdata.name}.pwfile"
     pwfile.write_text(password + "\n")
     if user:
         entry = pwd.getpwnam(user)
