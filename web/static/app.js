@@ -1,0 +1,251 @@
+// Truce viewer: wires the map, the layer panel, the time range, the detail panel and the URL hash.
+// Plain ES module, no build step. Every request goes to this origin.
+
+import { DEFAULT_TIME_RANGE, LAYERS, api, layerById } from "./js/config.js";
+import { initDetails } from "./js/details.js";
+import { initSettlementLabels } from "./js/labels.js";
+import {
+  CLICKABLE, OPACITY_PAINT, absoluteUrl, baseStyle, datetimeParam, incidentColour, source,
+  styleLayerIds, styleLayers, vectorTileUrl,
+} from "./js/layers.js";
+import { initPanel } from "./js/panel.js";
+import { initSearch } from "./js/search.js";
+import { defaultState, formatHash, parseHash } from "./js/state.js";
+import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
+import { initTimeline } from "./js/timeline.js";
+
+const maplibregl = window.maplibregl;
+const ATTRIBUTION = {
+  admin_areas: "Boundaries: OCHA/UNCS COD-AB",
+  settlements: "Places: GeoNames",
+  incidents: "Incidents: UCDP GED and partner reports",
+};
+
+/** The period the time-aware collections cover, from their temporal extents. */
+function timeBounds(collections) {
+  const starts = [];
+  const ends = [];
+  for (const c of collections) {
+    if (!layerById(c.id)?.timeAware) continue;
+    for (const [start, end] of c.extent?.temporal?.interval ?? []) {
+      if (start) starts.push(start.slice(0, 10));
+      if (end) ends.push(end.slice(0, 10));
+    }
+  }
+  starts.sort();
+  ends.sort();
+  return {
+    start: starts[0] ?? DEFAULT_TIME_RANGE.start,
+    end: ends[ends.length - 1] ?? DEFAULT_TIME_RANGE.end,
+  };
+}
+
+async function loadCollections() {
+  try {
+    const body = await fetchJSON(api.collections, { what: "the list of layers (/collections)", quiet: true });
+    return body.collections ?? [];
+  } catch (err) {
+    showError(`${err.message} The map shows no data until the API answers.`, () => window.location.reload());
+    return [];
+  }
+}
+
+function tileUrl(entry, state) {
+  if (entry.kind === "raster") return absoluteUrl(api.rasterTiles(entry.id));
+  const params = {};
+  if (entry.timeAware) params.datetime = datetimeParam(state.time);
+  if (entry.id === "admin_areas") params.admin_level = state.adminLevel;
+  return vectorTileUrl(entry.id, params);
+}
+
+async function main() {
+  initStatus();
+  const collections = await loadCollections();
+  const bounds = timeBounds(collections);
+  const defaults = defaultState(bounds);
+  const state = parseHash(window.location.hash, defaults);
+
+  const map = new maplibregl.Map({
+    container: "map",
+    style: baseStyle(),
+    center: state.center,
+    zoom: state.zoom,
+    minZoom: 3,
+    maxZoom: 18,
+    attributionControl: { compact: true },
+    dragRotate: false,
+    pitchWithRotate: false,
+  });
+  window.truceMap = map;
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+
+  // --- the URL hash -------------------------------------------------------------------------
+  let writtenHash = "";
+  function writeHash() {
+    const c = map.getCenter();
+    state.center = [c.lng, c.lat];
+    state.zoom = map.getZoom();
+    writtenHash = formatHash(state);
+    if (window.location.hash !== writtenHash) window.history.replaceState(null, "", writtenHash);
+  }
+
+  // --- layer operations ---------------------------------------------------------------------
+  const opacity = Object.fromEntries(LAYERS.map((l) => [l.id, l.opacity]));
+  function applyVisibility(id) {
+    const visible = state.layers.includes(id) ? "visible" : "none";
+    for (const layerId of styleLayerIds(id)) map.setLayoutProperty(layerId, "visibility", visible);
+  }
+  function applyOpacity(id) {
+    for (const [layerId, prop, full] of OPACITY_PAINT[id]) map.setPaintProperty(layerId, prop, full * opacity[id]);
+  }
+  function refreshTiles(id) {
+    map.getSource(id).setTiles([tileUrl(layerById(id), state)]);
+  }
+
+  const details = initDetails(document.getElementById("details"));
+  const panel = initPanel(document.getElementById("layer-panel"), state, {
+    toggle(id, visible) {
+      state.layers = LAYERS.map((l) => l.id).filter((l) => (l === id ? visible : state.layers.includes(l)));
+      applyVisibility(id);
+      writeHash();
+    },
+    opacity(id, value) {
+      opacity[id] = value;
+      applyOpacity(id);
+    },
+    adminLevel(level) {
+      state.adminLevel = level;
+      for (const layerId of styleLayerIds("admin_areas")) {
+        map.setFilter(layerId, ["==", ["to-number", ["get", "admin_level"]], level]);
+      }
+      refreshTiles("admin_areas");
+      writeHash();
+    },
+    colourBy(value) {
+      state.colourBy = value;
+      map.setPaintProperty("incidents-circle", "circle-color", incidentColour(value));
+      writeHash();
+    },
+  });
+
+  const whenIdle = () => new Promise((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    map.once("idle", () => { clearTimeout(timer); resolve(); });
+  });
+  const timeline = initTimeline({
+    bounds,
+    initial: state.time,
+    onChange(range) {
+      state.time = range;
+      for (const entry of LAYERS) if (entry.timeAware && map.getSource(entry.id)) refreshTiles(entry.id);
+      writeHash();
+    },
+    afterStep: whenIdle,
+  });
+  state.time = timeline.range; // clamped to the data's period
+
+  // --- build the style once the base style is ready ------------------------------------------
+  map.on("load", () => {
+    for (const entry of [...LAYERS].reverse()) {
+      const src = source(entry, tileUrl(entry, state));
+      if (ATTRIBUTION[entry.id]) src.attribution = ATTRIBUTION[entry.id];
+      map.addSource(entry.id, src);
+      for (const layer of styleLayers(entry.id, state)) map.addLayer(layer);
+      applyVisibility(entry.id);
+      applyOpacity(entry.id);
+    }
+    writeHash();
+  });
+
+  // --- loading, errors, readiness ------------------------------------------------------------
+  map.on("dataloading", () => setMapBusy(true));
+  map.on("idle", () => setMapBusy(false));
+  map.once("idle", () => { document.body.dataset.ready = "1"; });
+  map.on("error", (e) => {
+    const status = e.error?.status;
+    if (e.error?.name === "AbortError" || e.error?.message === "AbortError") return; // superseded request
+    if (status === 404 && e.sourceId) return; // no tile there: nothing to draw
+    const what = e.sourceId ? `${layerById(e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
+    const why = status ? `HTTP ${status}` : (e.error?.message || "network error");
+    showError(`Could not load ${what} (${why}). ${status ? "" : "Is the map API running?"}`.trim());
+    console.warn("map error", e.error); // eslint-disable-line no-console
+    map.triggerRepaint(); // MapLibre may not render again after a failed tile, and so never go idle
+  });
+
+  // --- hover and click -----------------------------------------------------------------------
+  const clickable = () => CLICKABLE.filter(([layerId]) => map.getLayer(layerId));
+  function pick(point) {
+    const box = [[point.x - 4, point.y - 4], [point.x + 4, point.y + 4]];
+    for (const [layerId, collectionId] of clickable()) {
+      const [feature] = map.queryRenderedFeatures(box, { layers: [layerId] });
+      if (feature) return { feature, collectionId };
+    }
+    return null;
+  }
+  const hover = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "hover-popup", offset: 8 });
+  function hoverText({ feature, collectionId }) {
+    const p = feature.properties;
+    if (Number(p.point_count) > 1) return `${p.point_count} incidents: click to zoom in`;
+    switch (collectionId) {
+      case "incidents": return [p.occurred_at?.slice(0, 10), p.event_type, p.location_name].filter(Boolean).join(" · ");
+      case "aid_deliveries": return [p.delivered_at?.slice(0, 10), p.cargo_type, p.method, p.location_name].filter(Boolean).join(" · ");
+      case "settlements": return [p.name, p.name_ar].filter(Boolean).join(" · ");
+      case "agreement_areas": return [p.name, p.status].filter(Boolean).join(" · ");
+      case "admin_areas": return [p.name_en, p.name_ar].filter(Boolean).join(" · ");
+      default: return "";
+    }
+  }
+  map.on("mousemove", (e) => {
+    const hit = pick(e.point);
+    if (!hit) {
+      map.getCanvas().style.cursor = "";
+      hover.remove();
+      return;
+    }
+    map.getCanvas().style.cursor = "pointer";
+    hover.setLngLat(e.lngLat).setText(hoverText(hit) || "").addTo(map);
+  });
+  map.getCanvas().addEventListener("mouseleave", () => hover.remove());
+  map.on("click", (e) => {
+    const hit = pick(e.point);
+    if (!hit) return;
+    const p = hit.feature.properties;
+    if (Number(p.point_count) > 1) {
+      map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 14) });
+      return;
+    }
+    const featureId = p.id ?? hit.feature.id;
+    if (featureId !== undefined && featureId !== null) details.show(hit.collectionId, featureId, p);
+  });
+
+  // --- search, view changes, pasted links ----------------------------------------------------
+  initSettlementLabels(map, maplibregl, () => state.layers.includes("settlements"));
+  initSearch(document.getElementById("search"), (place) => {
+    map.flyTo({ center: place.coordinates, zoom: Math.max(map.getZoom(), 11) });
+    details.show("settlements", place.id, { name: place.name, name_ar: place.nameAr, population: place.population });
+  });
+  map.on("moveend", writeHash);
+  window.addEventListener("hashchange", () => {
+    if (window.location.hash === writtenHash) return;
+    const next = parseHash(window.location.hash, defaultState(bounds));
+    Object.assign(state, { layers: next.layers, adminLevel: next.adminLevel, colourBy: next.colourBy });
+    panel.sync(state);
+    if (map.isStyleLoaded()) {
+      for (const entry of LAYERS) applyVisibility(entry.id);
+      map.setPaintProperty("incidents-circle", "circle-color", incidentColour(state.colourBy));
+      for (const layerId of styleLayerIds("admin_areas")) {
+        map.setFilter(layerId, ["==", ["to-number", ["get", "admin_level"]], state.adminLevel]);
+      }
+      refreshTiles("admin_areas");
+    }
+    timeline.setRange(next.time); // refreshes time-aware tiles and writes the hash
+    map.jumpTo({ center: next.center, zoom: next.zoom });
+  });
+}
+
+main().catch((err) => {
+  showError(`The viewer failed to start: ${err.message}`);
+  throw err;
+});

@@ -1,0 +1,102 @@
+// Constants the viewer is built from: API paths, the palette and the layer catalogue.
+// Nothing here touches the DOM or the map.
+
+/** Okabe-Ito: a palette that stays distinguishable for the common colour-vision deficiencies. */
+export const PALETTE = Object.freeze({
+  black: "#000000",
+  orange: "#E69F00",
+  skyBlue: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  grey: "#999999",
+  white: "#FFFFFF",
+});
+
+export const INITIAL_VIEW = Object.freeze({ center: [38.5, 35.0], zoom: 6 });
+
+/** Used when /collections does not say (or cannot be reached). */
+export const DEFAULT_TIME_RANGE = Object.freeze({ start: "2016-01-01", end: "2016-12-31" });
+
+export const api = Object.freeze({
+  collections: "/collections?f=json",
+  health: "/health",
+  item: (collectionId, featureId) =>
+    `/collections/${encodeURIComponent(collectionId)}/items/${encodeURIComponent(featureId)}?f=json`,
+  items: (collectionId) => `/collections/${encodeURIComponent(collectionId)}/items`,
+  // OGC order: row (y) before column (x). The placeholders are filled in by MapLibre.
+  vectorTiles: (collectionId) =>
+    `/collections/${encodeURIComponent(collectionId)}/tiles/WebMercatorQuad/{z}/{y}/{x}`,
+  // XYZ order.
+  rasterTiles: (rasterId) => `/rasters/${encodeURIComponent(rasterId)}/tiles/{z}/{x}/{y}.png`,
+});
+
+// Legend entries: [value(s) in the data, label, colour]. The first value is the canonical one; the
+// others are spellings from other sources (UCDP GED types, ACLED event types), matched lower-cased.
+export const EVENT_TYPES = [
+  [["state_based", "state-based", "state based", "1", "battles"], "State-based violence", PALETTE.vermillion],
+  [["non_state", "non-state", "non state", "2", "explosions/remote violence"], "Non-state conflict", PALETTE.orange],
+  [["one_sided", "one-sided", "one sided", "3", "violence against civilians"], "One-sided violence", PALETTE.purple],
+  [["protests", "riots", "protest", "riot"], "Protests and riots", PALETTE.skyBlue],
+  [["strategic developments", "strategic_development"], "Strategic developments", PALETTE.blue],
+];
+export const EVENT_TYPE_OTHER = ["Other", PALETTE.grey];
+
+export const VERIFICATION_STATUSES = [
+  [["confirmed"], "Confirmed", PALETTE.green],
+  [["under_review"], "Under review", PALETTE.skyBlue],
+  [["reported"], "Reported", PALETTE.orange],
+  [["rejected"], "Rejected", PALETTE.vermillion],
+  [["duplicate"], "Duplicate", PALETTE.grey],
+];
+
+// Clusters are aggregates of every type: a neutral dark grey, distinct from all type colours.
+export const CLUSTER_COLOUR = "#4D4D4D";
+
+export const AGREEMENT_STATUSES = [
+  [["signed"], "Signed", PALETTE.green],
+  [["pending"], "Pending", PALETTE.yellow],
+  [["suspended"], "Suspended", PALETTE.orange],
+  [["violated"], "Violated", PALETTE.vermillion],
+  [["withdrawn"], "Withdrawn", PALETTE.grey],
+];
+
+export const CARGO_TYPES = [
+  [["food"], "Food", PALETTE.orange],
+  [["medical"], "Medical", PALETTE.purple],
+  [["shelter"], "Shelter", PALETTE.blue],
+  [["water"], "Water", PALETTE.skyBlue],
+  [["nfi"], "Non-food items", PALETTE.yellow],
+  [["mixed"], "Mixed", PALETTE.green],
+];
+
+export const AID_METHODS = [
+  [["convoy"], "Convoy (black ring)", PALETTE.black],
+  [["airdrop"], "Airdrop (white ring)", PALETTE.white],
+  [["handover"], "Handover (grey ring)", PALETTE.grey],
+];
+
+export const ADMIN_LEVELS = [
+  [0, "Country"],
+  [1, "Governorates"],
+  [2, "Districts"],
+  [3, "Sub-districts"],
+];
+
+/**
+ * The layer catalogue, top of the panel first (= drawn last, on top).
+ * `timeAware` layers get the `datetime` parameter on their tile URLs.
+ */
+export const LAYERS = [
+  { id: "incidents", title: "Incidents", kind: "vector", timeAware: true, visible: true, opacity: 0.85 },
+  { id: "aid_deliveries", title: "Aid deliveries", kind: "vector", timeAware: true, visible: true, opacity: 0.9 },
+  { id: "settlements", title: "Settlements", kind: "vector", visible: true, opacity: 1 },
+  { id: "agreement_areas", title: "Agreement areas", kind: "vector", visible: true, opacity: 0.8 },
+  { id: "admin_areas", title: "Admin boundaries", kind: "vector", visible: true, opacity: 0.7 },
+  { id: "shaded_relief", title: "Shaded relief", kind: "raster", visible: true, opacity: 1 },
+];
+
+export const LAYER_IDS = LAYERS.map((l) => l.id);
+export const layerById = (id) => LAYERS.find((l) => l.id === id);

@@ -1,0 +1,183 @@
+// Small builders, one per layer kind: MapLibre sources, style layers and tile URLs.
+// Pure functions of their arguments; the map itself is handled in app.js.
+
+import {
+  AGREEMENT_STATUSES, AID_METHODS, CARGO_TYPES, CLUSTER_COLOUR, EVENT_TYPES, EVENT_TYPE_OTHER,
+  PALETTE, VERIFICATION_STATUSES, api,
+} from "./config.js";
+
+/**
+ * Absolute same-origin URL for a root-relative path. MapLibre fetches tiles in a blob: worker, where
+ * relative URLs fail. Not `new URL()`: that would percent-encode the `{z}` placeholders.
+ */
+export const absoluteUrl = (path) => `${window.location.origin}${path}`;
+
+/**
+ * The tile URL template for a collection, with query parameters (`datetime`, property filters).
+ * Parameters are encoded; the `{z}/{y}/{x}` placeholders stay literal for MapLibre to fill.
+ */
+export function vectorTileUrl(collectionId, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
+  }
+  const qs = query.toString();
+  return absoluteUrl(api.vectorTiles(collectionId)) + (qs ? `?${qs}` : "");
+}
+
+/** `YYYY-MM-DD` pair -> ISO 8601 interval covering both whole days (UTC); `..` for an open end. */
+export function datetimeParam({ start, end }) {
+  const from = start ? `${start}T00:00:00Z` : "..";
+  const to = end ? `${end}T23:59:59Z` : "..";
+  return `${from}/${to}`;
+}
+
+/** A `match` expression over a (lower-cased) string property, from a legend table. */
+function matchExpr(property, table, fallback) {
+  const expr = ["match", ["downcase", ["to-string", ["get", property]]]];
+  for (const [values, , colour] of table) expr.push(values, colour);
+  expr.push(fallback);
+  return expr;
+}
+
+const isCluster = [">", ["to-number", ["coalesce", ["get", "point_count"], 1], 1], 1];
+
+/** Circle colour of incidents: clusters in one colour, single incidents by the chosen attribute. */
+export function incidentColour(colourBy) {
+  const single = colourBy === "verification_status"
+    ? matchExpr("verification_status", VERIFICATION_STATUSES, EVENT_TYPE_OTHER[1])
+    : matchExpr("event_type", EVENT_TYPES, EVENT_TYPE_OTHER[1]);
+  return ["case", isCluster, CLUSTER_COLOUR, single];
+}
+
+function incidentRadius() {
+  const clusterRadius = [
+    "interpolate", ["linear"], ["to-number", ["get", "point_count"], 2],
+    2, 6, 100, 11, 1000, 16, 10000, 22, 100000, 30,
+  ];
+  const at = (single) => ["case", isCluster, clusterRadius, single];
+  // A zoom interpolation must be the outermost expression.
+  return ["interpolate", ["linear"], ["zoom"], 5, at(2.5), 9, at(4), 13, at(7)];
+}
+
+const admin = (id, level) => [
+  {
+    id: `${id}-fill`, type: "fill", source: id, "source-layer": id,
+    filter: ["==", ["to-number", ["get", "admin_level"]], level],
+    // Nearly transparent: there to be clicked, not seen.
+    paint: { "fill-color": PALETTE.black, "fill-opacity": 0.01 },
+  },
+  {
+    id: `${id}-line`, type: "line", source: id, "source-layer": id,
+    filter: ["==", ["to-number", ["get", "admin_level"]], level],
+    paint: { "line-color": "#333333", "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.6, 10, 1.6], "line-opacity": 0.7 },
+  },
+];
+
+/**
+ * The style layers of one catalogue entry. `opts` carries what the panel controls:
+ * `adminLevel`, `colourBy`.
+ */
+export function styleLayers(id, opts) {
+  switch (id) {
+    case "shaded_relief":
+      return [{ id: "shaded_relief", type: "raster", source: id, paint: { "raster-opacity": 1 } }];
+    case "admin_areas":
+      return admin(id, opts.adminLevel);
+    case "agreement_areas":
+      return [
+        {
+          id: `${id}-fill`, type: "fill", source: id, "source-layer": id,
+          paint: { "fill-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "fill-opacity": 0.35 },
+        },
+        {
+          id: `${id}-line`, type: "line", source: id, "source-layer": id,
+          paint: { "line-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "line-width": 1.5, "line-opacity": 0.9 },
+        },
+      ];
+    case "settlements":
+      return [{
+        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        paint: {
+          "circle-color": PALETTE.white,
+          "circle-stroke-color": PALETTE.black,
+          "circle-stroke-width": 1,
+          "circle-radius": [
+            "interpolate", ["linear"], ["zoom"],
+            5, ["interpolate", ["linear"], ["to-number", ["get", "population"], 0], 0, 1.5, 1000000, 5],
+            11, ["interpolate", ["linear"], ["to-number", ["get", "population"], 0], 0, 3, 1000000, 10],
+          ],
+          "circle-opacity": 1,
+          "circle-stroke-opacity": 1,
+        },
+      }];
+    case "aid_deliveries":
+      return [{
+        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        paint: {
+          "circle-color": matchExpr("cargo_type", CARGO_TYPES, PALETTE.grey),
+          "circle-stroke-color": matchExpr("method", AID_METHODS, PALETTE.black),
+          "circle-stroke-width": 2,
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 5, 3.5, 10, 6, 14, 9],
+          "circle-opacity": 1,
+          "circle-stroke-opacity": 1,
+        },
+      }];
+    case "incidents":
+      return [{
+        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        paint: {
+          "circle-color": incidentColour(opts.colourBy),
+          "circle-radius": incidentRadius(),
+          "circle-stroke-color": PALETTE.white,
+          "circle-stroke-width": ["case", isCluster, 1.5, 0.5],
+          "circle-opacity": 1,
+          "circle-stroke-opacity": 1,
+        },
+      }];
+    default:
+      throw new Error(`unknown layer ${id}`);
+  }
+}
+
+/** Paint properties scaled by a layer's opacity slider, with their full-opacity values. */
+export const OPACITY_PAINT = {
+  shaded_relief: [["shaded_relief", "raster-opacity", 1]],
+  admin_areas: [["admin_areas-line", "line-opacity", 1]],
+  agreement_areas: [["agreement_areas-fill", "fill-opacity", 0.45], ["agreement_areas-line", "line-opacity", 1]],
+  settlements: [["settlements-circle", "circle-opacity", 1], ["settlements-circle", "circle-stroke-opacity", 1]],
+  aid_deliveries: [["aid_deliveries-circle", "circle-opacity", 1], ["aid_deliveries-circle", "circle-stroke-opacity", 1]],
+  incidents: [["incidents-circle", "circle-opacity", 1], ["incidents-circle", "circle-stroke-opacity", 1]],
+};
+
+/** Style layer ids of a catalogue entry (what visibility toggles act on). */
+export const styleLayerIds = (id) => styleLayers(id, { adminLevel: 1, colourBy: "event_type" }).map((l) => l.id);
+
+/** Layers a click can pick, most specific first. */
+export const CLICKABLE = [
+  ["incidents-circle", "incidents"],
+  ["aid_deliveries-circle", "aid_deliveries"],
+  ["settlements-circle", "settlements"],
+  ["agreement_areas-fill", "agreement_areas"],
+  ["admin_areas-fill", "admin_areas"],
+];
+
+/** The MapLibre source of a catalogue entry. */
+export function source(entry, tileUrl) {
+  if (entry.kind === "raster") {
+    return {
+      type: "raster", tiles: [tileUrl], tileSize: 256, minzoom: 5, maxzoom: 10,
+      bounds: [34, 31, 44, 39], attribution: "Shaded relief",
+    };
+  }
+  return { type: "vector", tiles: [tileUrl], minzoom: 0, maxzoom: 14 };
+}
+
+/** A style with no glyphs and no sprite: nothing is fetched from anywhere but this origin. */
+export function baseStyle() {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#ECEAE4" } }],
+  };
+}

@@ -1,0 +1,96 @@
+// Settlement search (English or Arabic name). The gazetteer is small (hundreds of places), so it is
+// fetched once, on first use, from the settlements collection and searched in the browser.
+
+import { api } from "./config.js";
+import { fetchJSON } from "./status.js";
+
+const MAX_RESULTS = 10;
+// Arabic: drop diacritics and tatweel, unify alef forms, so "حلب" finds "حَلَب".
+const normalise = (s) => String(s ?? "")
+  .toLowerCase()
+  .normalize("NFKD")
+  .replace(/[\u0300-\u036f\u064b-\u065f\u0670\u0640]/g, "")
+  .replace(/[\u0622\u0623\u0625]/g, "\u0627");
+
+export function initSearch(form, onPick) {
+  const input = form.querySelector("input");
+  const results = form.querySelector("ul");
+  let gazetteer = null;
+
+  async function load() {
+    if (gazetteer) return gazetteer;
+    const url = `${api.items("settlements")}?f=json&limit=5000`;
+    const collection = await fetchJSON(url, { what: "the settlement list" });
+    gazetteer = (collection.features ?? [])
+      .filter((f) => f.geometry?.type === "Point")
+      .map((f) => ({
+        id: f.id ?? f.properties.id,
+        name: f.properties.name,
+        nameAr: f.properties.name_ar,
+        population: Number(f.properties.population) || 0,
+        coordinates: f.geometry.coordinates,
+        key: `${normalise(f.properties.name)} ${normalise(f.properties.name_ar)}`,
+      }));
+    return gazetteer;
+  }
+
+  function render(matches) {
+    results.replaceChildren(...matches.map((place) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = place.nameAr ? `${place.name} · ${place.nameAr}` : place.name;
+      button.addEventListener("click", () => {
+        results.replaceChildren();
+        input.value = place.name;
+        onPick(place);
+      });
+      const li = document.createElement("li");
+      li.append(button);
+      return li;
+    }));
+    if (!matches.length && input.value.trim()) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = "No settlement by that name";
+      results.replaceChildren(li);
+    }
+  }
+
+  async function search() {
+    const q = normalise(input.value.trim());
+    if (!q) {
+      results.replaceChildren();
+      return [];
+    }
+    let places;
+    try {
+      places = await load();
+    } catch {
+      return [];
+    }
+    const matches = places
+      .filter((p) => p.key.includes(q))
+      .sort((a, b) => Number(!normalise(a.name).startsWith(q)) - Number(!normalise(b.name).startsWith(q))
+        || b.population - a.population)
+      .slice(0, MAX_RESULTS);
+    render(matches);
+    return matches;
+  }
+
+  input.addEventListener("input", search);
+  input.addEventListener("focus", () => load().catch(() => {}), { once: true });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const [first] = await search();
+    if (first) {
+      results.replaceChildren();
+      onPick(first);
+    }
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") {
+      results.querySelector("button")?.focus();
+      e.preventDefault();
+    }
+  });
+}

@@ -1,0 +1,83 @@
+// The error banner, the loading indicator and the one JSON fetch helper that reports to both.
+
+const banner = () => document.getElementById("error-banner");
+const loading = () => document.getElementById("loading");
+
+let pendingFetches = 0;
+let mapBusy = false;
+
+function renderLoading() {
+  const busy = pendingFetches > 0 || mapBusy;
+  loading().hidden = !busy;
+  document.body.dataset.loading = busy ? "1" : "0";
+}
+
+export function setMapBusy(busy) {
+  mapBusy = busy;
+  renderLoading();
+}
+
+const MAX_SHOWN = 3;
+const messages = new Set(); // distinct messages since the banner was last dismissed
+
+/** Show a message a person can act on. `retry` (optional) adds a Retry button. */
+export function showError(message, retry) {
+  const el = banner();
+  messages.add(message);
+  const shown = [...messages].slice(0, MAX_SHOWN);
+  const more = messages.size - shown.length;
+  el.querySelector(".message").textContent = shown.join("\n") + (more > 0 ? ` (and ${more} more)` : "");
+  const retryButton = el.querySelector(".retry");
+  if (retry) {
+    retryButton.hidden = false;
+    retryButton.onclick = () => { hideError(); retry(); };
+  }
+  el.hidden = false;
+}
+
+export function hideError() {
+  messages.clear();
+  banner().hidden = true;
+  banner().querySelector(".retry").hidden = true;
+}
+
+export function initStatus() {
+  banner().querySelector(".dismiss").addEventListener("click", hideError);
+  renderLoading();
+}
+
+/** The message in an API error body (`{"detail": ...}` or `{"message": ...}`), if any. */
+async function errorDetail(response) {
+  try {
+    const body = await response.json();
+    const detail = body.detail ?? body.message ?? body.description;
+    return typeof detail === "string" ? detail : JSON.stringify(detail);
+  } catch {
+    return response.statusText;
+  }
+}
+
+/** Fetch JSON from the API; on failure show the banner and rethrow. */
+export async function fetchJSON(path, { what = path, signal, quiet = false } = {}) {
+  pendingFetches += 1;
+  renderLoading();
+  try {
+    let response;
+    try {
+      response = await fetch(path, { headers: { Accept: "application/json" }, signal });
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw new Error(`The map API is unreachable (${what}). Check that the server is running.`);
+    }
+    if (!response.ok) {
+      throw new Error(`Could not load ${what}: HTTP ${response.status} ${await errorDetail(response)}`);
+    }
+    return await response.json();
+  } catch (err) {
+    if (err.name !== "AbortError" && !quiet) showError(err.message);
+    throw err;
+  } finally {
+    pendingFetches -= 1;
+    renderLoading();
+  }
+}
