@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import install_error_handlers
-from server.routes import collections, health, rasters, tiles
+from server.routes import analysis, collections, health, rasters, sitrep, tiles
 from server.settings import Settings
 
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    for module in (health, collections, tiles, rasters):
+    for module in (health, collections, tiles, rasters, analysis, sitrep):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", StaticFiles(directory=settings.api.web_dir), name="static")

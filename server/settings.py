@@ -51,6 +51,21 @@ class RasterSettings(BaseSettings):
     sources: dict[str, str] = Field(default_factory=dict, description="raster name -> file path")
 
 
+class AnalysisSettings(BaseSettings):
+    """Limits and defaults of the /analysis/ questions."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_ANALYSIS_")
+
+    max_batch: int = Field(1_000, ge=1, description="geometries in one deconfliction request")
+    max_vertices: int = Field(10_000, ge=4, description="vertices in one input geometry")
+    max_total_vertices: int = Field(200_000, ge=4, description="vertices in one request")
+    max_distance_m: float = Field(100_000, gt=0, description="largest search distance")
+    nearby_m: float = Field(5_000, ge=0, description="default radius for nearby settlements/aid")
+    recent_aid_days: int = Field(14, ge=1, description="deliveries this recent are 'recent'")
+    max_rows: int = Field(10_000, ge=1, description="rows in one table answer")
+    population_raster: str | None = Field(None, description="default population raster name")
+
+
 class Settings(BaseSettings):
     """Everything the API needs, composed from the small classes above."""
 
@@ -60,3 +75,4 @@ class Settings(BaseSettings):
     database: DatabaseSettings
     api: ApiSettings = Field(default_factory=ApiSettings)
     raster: RasterSettings = Field(default_factory=RasterSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
