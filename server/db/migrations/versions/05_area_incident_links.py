@@ -7,7 +7,7 @@ statement-level triggers with transition tables (one set-based join per statemen
 pays one join, not one look-up per row). Deletes cascade through the foreign keys.
 
 Revision ID: 05_area_incident_links
-Revises: 0002
+Revises: 04_layer_versions
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "05_area_incident_links"
-down_revision: str | None = "0002"
+down_revision: str | None = "04_layer_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
