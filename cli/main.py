@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli import config, pgcluster
+from cli import config, pgcluster, report
 
 app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -21,6 +21,7 @@ db_app = typer.Typer(help="The project-local PostgreSQL + PostGIS cluster under 
 etl_app = typer.Typer(help="Load data files into PostGIS (ETL jobs).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(etl_app, name="etl")
+app.add_typer(report.app, name="report")
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 

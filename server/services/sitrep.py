@@ -1,0 +1,107 @@
+"""The situation-report map of an agreement area: period rules, data gathering, the HTML document.
+No SQL, no FastAPI: used by the API route and by `truce report area`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidQueryError, NotFoundError
+from server.maps.sitrep import SitrepMap, build_sitrep_map
+from server.params import parse_datetime
+from server.queries import sitrep as q
+
+DEFAULT_DAYS = 30
+DEFAULT_BUFFER_M = 5000.0
+MAX_BUFFER_M = 50_000.0
+MAX_MARKERS = 5000
+EXCLUDED_NOTE = ("Counts and markers leave out incidents marked rejected or duplicate and "
+                 "restricted ones.")
+
+
+@dataclass(frozen=True)
+class Report:
+    html: str
+    filename: str
+    start: datetime
+    end: datetime
+    incidents: int
+    deliveries: int
+
+
+def parse_instant(raw: str | None, *, name: str, end_of_day: bool = False) -> datetime | None:
+    """An RFC 3339 instant or a date (a date as `end` means the end of that day); None if absent."""
+    if raw is None or raw.strip() == "":
+        return None
+    if "/" in raw or raw.strip() == "..":
+        raise InvalidQueryError(f"{name} must be one date or instant (e.g. 2016-03-01 or "
+                                f"2016-03-01T00:00:00Z), not {raw!r}")
+    try:
+        low, high = parse_datetime(raw.strip())
+    except InvalidQueryError:
+        raise InvalidQueryError(f"{name} {raw!r} is not a date or RFC 3339 instant "
+                                "(e.g. 2016-03-01 or 2016-03-01T00:00:00Z)") from None
+    return high if end_of_day else low
+
+
+def resolve_period(start: datetime | None, end: datetime | None, *, signed_at: datetime | None,
+                   data_range: tuple[datetime | None, datetime | None],
+                   now: datetime | None = None) -> tuple[datetime, datetime]:
+    """Neither given: the 30 days after signing, or (never signed) the whole incident data range.
+    One given: 30 days from it, or up to it. Both: as given, in order."""
+    days = timedelta(days=DEFAULT_DAYS)
+    if start is None and end is None:
+        if signed_at is not None:
+            start, end = signed_at, signed_at + days
+        elif data_range[0] is not None and data_range[1] is not None:
+            start, end = data_range[0], data_range[1]
+        else:
+            end = now or datetime.now(UTC)
+            start = end - days
+    elif start is None:
+        assert end is not None
+        start = end - days
+    elif end is None:
+        end = start + days
+    if start > end:
+        raise InvalidQueryError(f"start ({start.isoformat()}) is after end ({end.isoformat()})")
+    return start, end
+
+
+def _area_id(raw: str | int) -> int:
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise NotFoundError(f"no agreement area {raw!r}: area ids are integers; "
+                            "see /collections/agreement_areas/items")
+    return int(text)
+
+
+def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | None, *,
+             session: Session, buffer_m: float = DEFAULT_BUFFER_M,
+             max_markers: int = MAX_MARKERS) -> Report:
+    """The standalone HTML map of one area over a period (see `resolve_period`)."""
+    if not 0 <= buffer_m <= MAX_BUFFER_M:
+        raise InvalidQueryError(f"buffer must be between 0 and {MAX_BUFFER_M:.0f} metres")
+    area_id = _area_id(raw_area_id)
+    area = q.get_area(area_id, buffer_m=buffer_m, session=session)
+    if area is None:
+        raise NotFoundError(f"no agreement area {area_id}; see /collections/agreement_areas/items")
+    data_range = (None, None) if (start or end or area["signed_at"]) \
+        else q.incident_time_range(session=session)
+    start, end = resolve_period(start, end, signed_at=area["signed_at"], data_range=data_range)
+    incidents = q.list_incidents(area_id, start, end, buffer_m=buffer_m, limit=max_markers,
+                                 session=session)
+    deliveries = q.list_deliveries(area_id, start, end, buffer_m=buffer_m, limit=max_markers,
+                                   session=session)
+    document = build_sitrep_map(SitrepMap(
+        area=area["feature"], start=start, end=end, buffer_m=buffer_m,
+        incidents=incidents["features"], deliveries=deliveries["features"],
+        incident_count=incidents["total"], incidents_inside=incidents["inside"],
+        fatalities=incidents["fatalities"], delivery_count=deliveries["total"],
+        buffer=area["buffer"] if buffer_m > 0 else None, bounds=area["bounds"],
+        notes=[EXCLUDED_NOTE]))
+    filename = f"sitrep-area-{area_id}-{start:%Y%m%d}-{end:%Y%m%d}.html"
+    return Report(html=document, filename=filename, start=start, end=end,
+                  incidents=incidents["total"], deliveries=deliveries["total"])
