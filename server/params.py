@@ -54,3 +54,90 @@ def parse_datetime(raw: str | None) -> tuple[datetime | None, datetime | None]:
     if len(raw) == 10:  # a date: the whole day
         return instant, instant.replace(hour=23, minute=59, second=59)
     return instant, instant
+
+
+# --- CRS (OGC API - Features Part 2) ---------------------------------------------------------
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def epsg_uri(code: int) -> str:
+    return f"http://www.opengis.net/def/crs/EPSG/0/{code}"
+
+
+# uri -> (srid, axis order is lat/lon, decimals)
+SUPPORTED_CRS: dict[str, tuple[int, bool, int]] = {
+    CRS84: (4326, False, 6),
+    epsg_uri(4326): (4326, True, 6),
+    epsg_uri(3857): (3857, False, 2),
+    epsg_uri(32636): (32636, False, 2),
+    epsg_uri(32637): (32637, False, 2),
+    epsg_uri(32638): (32638, False, 2),
+}
+
+
+def parse_crs(raw: str | None) -> str:
+    """The canonical URI of a supported CRS (accepts the URI, `EPSG:n`, `CRS84`, `[EPSG:n]`)."""
+    if raw is None or raw == "":
+        return CRS84
+    value = raw.strip().strip("[]")
+    upper = value.upper()
+    if upper in ("CRS84", "OGC:CRS84"):
+        return CRS84
+    if upper.startswith("EPSG:") and upper[5:].isdigit():
+        value = epsg_uri(int(upper[5:]))
+    value = value.replace("https://", "http://")
+    if value not in SUPPORTED_CRS:
+        raise InvalidQueryError(f"unsupported crs {raw!r}", supported=list(SUPPORTED_CRS))
+    return value
+
+
+def parse_bbox_crs(raw: str | None, crs: str) -> tuple[tuple[float, float, float, float] | None, int]:
+    """A bbox in `crs`, returned as (minx, miny, maxx, maxy) in that CRS's x/y order plus its
+    SRID; geographic bounds are checked, EPSG:4326 is read in its lat/lon axis order."""
+    if raw is None or raw == "":
+        return None, 4326
+    srid, latlon, _ = SUPPORTED_CRS[crs]
+    if srid == 4326:
+        if latlon:
+            parts = raw.split(",")
+            if len(parts) == 4:
+                raw = ",".join((parts[1], parts[0], parts[3], parts[2]))
+        return parse_bbox(raw), 4326
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise InvalidQueryError("bbox must be minx,miny,maxx,maxy (4 numbers)")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidQueryError(f"bbox has a value that is not a number: {raw!r}") from None
+    if minx > maxx or miny > maxy:
+        raise InvalidQueryError("bbox must be minx,miny,maxx,maxy with minx <= maxx, miny <= maxy")
+    return (minx, miny, maxx, maxy), srid
+
+
+# --- sortby and properties (names are checked against the collection later) -------------------
+
+
+def parse_sortby(raw: str | None) -> list[tuple[str, bool]]:
+    """`-occurred_at,+fatalities,id` -> [(name, descending)]."""
+    if raw is None or raw.strip() == "":
+        return []
+    out: list[tuple[str, bool]] = []
+    for part in raw.split(","):
+        name = part.strip()
+        descending = name.startswith("-")
+        name = name.lstrip("+-").strip()
+        if " " in name:  # `name DESC` / `name ASC` (some clients)
+            name, _, direction = name.partition(" ")
+            descending = direction.strip().upper() == "DESC"
+        if not name:
+            raise InvalidQueryError("sortby has an empty name")
+        out.append((name, descending))
+    return out
+
+
+def parse_names(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    return [n.strip() for n in raw.split(",") if n.strip()]

@@ -1,6 +1,8 @@
 """Feature SQL for every collection: pages of GeoJSON built in PostGIS, single items, extents.
 
-Identifiers come from the Collection whitelist; every value is a bound parameter."""
+Identifiers come from the Collection whitelist; every value is a bound parameter. A page is one
+statement: the inner query picks the rows (index order, LIMIT/OFFSET over plain columns so skipped
+rows cost no JSON), the outer one builds each Feature and joins them into one text."""
 
 from __future__ import annotations
 
@@ -13,62 +15,131 @@ from sqlalchemy.orm import Session
 
 from server.db.collections import Collection
 
+from . import cql2
+from .binder import Binder
+
 
 @dataclass(frozen=True)
 class ItemQuery:
     bbox: tuple[float, float, float, float] | None = None
+    bbox_srid: int = 4326
     start: datetime | None = None
     end: datetime | None = None
-    equals: dict[str, str] = field(default_factory=dict)
+    equals: dict[str, Any] = field(default_factory=dict)
+    filter: Any = None  # a pygeofilter AST (CQL2), translated with bound parameters
+    filter_srid: int = 4326
+    sortby: tuple[tuple[str, bool], ...] = ()
+    properties: tuple[str, ...] | None = None  # None: all
+    srid: int = 4326
+    flip: bool = False  # EPSG:4326 answers in lat/lon axis order
+    decimals: int = 6
     limit: int = 10
     offset: int = 0
 
+    @property
+    def filtered(self) -> bool:
+        return bool(self.bbox or self.start or self.end or self.equals or self.filter is not None)
 
-def _feature_sql(c: Collection, alias: str = "t") -> str:
-    props = ", ".join(f"'{p}', {alias}.{p}" for p in c.properties)
+
+def _geometry_sql(q: ItemQuery, alias: str, b: Binder) -> str:
+    geom = f"{alias}.geom"
+    if q.srid != 4326:
+        geom = f"ST_Transform({geom}, {b.bind(q.srid)})"
+    elif q.flip:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {int(q.decimals)})"
+
+
+def _feature_sql(c: Collection, q: ItemQuery, b: Binder, alias: str = "t") -> str:
+    names = q.properties if q.properties is not None else tuple(c.properties)
+    props = ", ".join(f"'{p}', {alias}.{p}" for p in names if p in c.properties)
+    obj = f"json_build_object({props})::text" if props else "'{}'"
     return (
         f"""'{{"type":"Feature","id":' || {alias}.{c.id_column} || ',"geometry":' || """
-        f"ST_AsGeoJSON({alias}.geom, 6) || ',\"properties\":' || "
-        f"json_build_object({props})::text || '}}'"
+        f"{_geometry_sql(q, alias, b)} || ',\"properties\":' || {obj} || '}}'"
     )
 
 
 def _where(c: Collection, q: ItemQuery, params: dict[str, Any]) -> str:
+    b = Binder(params, prefix="w")
     clauses = ["TRUE"]
     if q.bbox is not None:
-        clauses.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), q.bbox, strict=True)))
+        env = "ST_MakeEnvelope({}, {}, {}, {}, 4326)".format(*(b.bind(v) for v in q.bbox))
+        if q.bbox_srid != 4326:
+            env = "ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 4326)".format(
+                *(b.bind(v) for v in q.bbox), b.bind(q.bbox_srid))
+        clauses.append(f"t.geom && {env}")
+        if not c.is_point:
+            clauses.append(f"ST_Intersects(t.geom, {env})")
     if c.time_column and q.start is not None:
-        clauses.append(f"t.{c.time_column} >= :start")
-        params["start"] = q.start
+        clauses.append(f"t.{c.time_column} >= {b.bind(q.start)}")
     if c.time_column and q.end is not None:
-        clauses.append(f"t.{c.time_column} <= :end")
-        params["end"] = q.end
-    for i, (name, value) in enumerate(sorted(q.equals.items())):
-        if name not in c.properties:
+        clauses.append(f"t.{c.time_column} <= {b.bind(q.end)}")
+    for name, value in sorted(q.equals.items()):
+        if name not in c.properties and name != c.id_column:
             raise KeyError(name)
-        clauses.append(f"t.{name}::text = :eq{i}")
-        params[f"eq{i}"] = value
+        if c.properties.get(name) == "array":
+            clauses.append(f"{b.bind(value)} = ANY(t.{name})")
+        else:
+            clauses.append(f"t.{name} = {b.bind(value)}")
+    if q.filter is not None:
+        clauses.append(cql2.where(q.filter, c, Binder(params, prefix="f"), srid=q.filter_srid))
     return " AND ".join(clauses)
+
+
+def _order(c: Collection, q: ItemQuery) -> str:
+    keys = [f"t.{name} {'DESC' if desc else 'ASC'}" for name, desc in q.sortby
+            if name in c.properties or name == c.id_column]
+    if not any(name == c.id_column for name, _ in q.sortby):
+        keys.append(f"t.{c.id_column}")
+    return ", ".join(keys)
 
 
 def list_page(c: Collection, q: ItemQuery, *, session: Session) -> tuple[int, str]:
     """Return (numberReturned, the features as one JSON array body without brackets)."""
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
     where = _where(c, q, params)
+    feature = _feature_sql(c, q, Binder(params, prefix="g"))
     sql = f"""
-        SELECT count(*), coalesce(string_agg(f, ',' ORDER BY rid), '')
-        FROM (SELECT t.{c.id_column} AS rid, {_feature_sql(c)} AS f
-              FROM {c.table} t WHERE {where}
-              ORDER BY t.{c.id_column} LIMIT :limit OFFSET :offset) page
+        SELECT count(*), coalesce(string_agg({feature}, ','), '')
+        FROM (SELECT t.* FROM {c.table} t WHERE {where}
+              ORDER BY {_order(c, q)} LIMIT :limit OFFSET :offset) t
     """  # noqa: S608 - identifiers from the Collection whitelist
     count, body = session.execute(text(sql), params).one()
     return int(count), str(body)
 
 
-def get(c: Collection, feature_id: int, *, session: Session) -> str | None:
-    sql = f"SELECT {_feature_sql(c)} FROM {c.table} t WHERE t.{c.id_column} = :id"  # noqa: S608
-    return session.execute(text(sql), {"id": feature_id}).scalar()
+def count_upto(c: Collection, q: ItemQuery, cap: int, *, session: Session) -> int:
+    """The number of matching rows, counting no further than `cap` (bounded cost)."""
+    params: dict[str, Any] = {"cap": cap}
+    where = _where(c, q, params)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {c.table} t WHERE {where} LIMIT :cap) n"  # noqa: S608
+    return int(session.execute(text(sql), params).scalar_one())
+
+
+def get(c: Collection, feature_id: int, q: ItemQuery | None = None, *,
+        session: Session) -> str | None:
+    params: dict[str, Any] = {"id": feature_id}
+    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"))
+    sql = f"SELECT {feature} FROM {c.table} t WHERE t.{c.id_column} = :id"  # noqa: S608
+    return session.execute(text(sql), params).scalar()
+
+
+def rows(c: Collection, q: ItemQuery, *, session: Session) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Plain rows for tabular exports: id, the chosen properties, lon, lat, WKT (in q.srid)."""
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    where = _where(c, q, params)
+    b = Binder(params, prefix="g")
+    names = [p for p in (q.properties if q.properties is not None else c.properties)
+             if p in c.properties]
+    geom = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {b.bind(q.srid)})"
+    cols = ", ".join([f"t.{c.id_column}", *(f"t.{n}" for n in names),
+                      "ST_X(ST_PointOnSurface(t.geom))", "ST_Y(ST_PointOnSurface(t.geom))",
+                      f"ST_AsText({geom}, {int(q.decimals)})"])
+    sql = f"""SELECT {cols} FROM (SELECT t.* FROM {c.table} t WHERE {where}
+              ORDER BY {_order(c, q)} LIMIT :limit OFFSET :offset) t"""  # noqa: S608
+    result = session.execute(text(sql), params).all()
+    return [c.id_column, *names, "lon", "lat", "wkt"], [tuple(r) for r in result]
 
 
 def extent(c: Collection, *, session: Session) -> dict[str, Any]:

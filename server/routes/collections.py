@@ -1,4 +1,4 @@
-"""OGC API - Features: landing, conformance, collections, items, item."""
+"""OGC API - Features (Parts 1, 2, 3): landing, conformance, collections, queryables, items."""
 
 from __future__ import annotations
 
@@ -10,16 +10,43 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from server.db.collections import COLLECTIONS
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
-from server.params import parse_bbox, parse_datetime
+from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
-from server.services import features
+from server.routes import caching
+from server.services import export, features
+from server.settings import ApiSettings
 
 router = APIRouter(tags=["features"])
 GEOJSON = "application/geo+json"
+_DEFAULT_LIMIT = ApiSettings.model_fields["default_limit"].default
+_MAX_LIMIT = ApiSettings.model_fields["max_limit"].default
+OGC = "http://www.opengis.net/spec"
 CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    f"{OGC}/ogcapi-features-1/1.0/conf/core",
+    f"{OGC}/ogcapi-features-1/1.0/conf/geojson",
+    f"{OGC}/ogcapi-features-1/1.0/conf/oas30",
+    f"{OGC}/ogcapi-features-2/1.0/conf/crs",
+    f"{OGC}/ogcapi-features-3/1.0/conf/filter",
+    f"{OGC}/ogcapi-features-3/1.0/conf/features-filter",
+    f"{OGC}/ogcapi-features-3/1.0/conf/queryables",
+    f"{OGC}/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    f"{OGC}/cql2/1.0/conf/cql2-text",
+    f"{OGC}/cql2/1.0/conf/cql2-json",
+    f"{OGC}/cql2/1.0/conf/basic-cql2",
+    f"{OGC}/cql2/1.0/conf/advanced-comparison-operators",
+    f"{OGC}/cql2/1.0/conf/case-insensitive-comparison",
+    f"{OGC}/cql2/1.0/conf/basic-spatial-functions",
+    f"{OGC}/cql2/1.0/conf/basic-spatial-functions-plus",
+    f"{OGC}/cql2/1.0/conf/spatial-functions",
+    f"{OGC}/cql2/1.0/conf/temporal-functions",
+    f"{OGC}/cql2/1.0/conf/arithmetic",
+    f"{OGC}/ogcapi-features-4/1.0/conf/sorting",
+    f"{OGC}/ogcapi-common-2/1.0/conf/collections",
+    f"{OGC}/ogcapi-tiles-1/1.0/conf/core",
+    f"{OGC}/ogcapi-tiles-1/1.0/conf/mvt",
+    f"{OGC}/ogcapi-tiles-1/1.0/conf/tileset",
+    f"{OGC}/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    f"{OGC}/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
 ]
 
 
@@ -28,10 +55,11 @@ def _base(request: Request) -> str:
 
 
 def _wants_html(request: Request) -> bool:
-    if request.query_params.get("f") == "json":
-        return False
+    f = request.query_params.get("f")
+    if f is not None:
+        return f == "html"
     accept = request.headers.get("accept", "")
-    return "text/html" in accept.split(",")[0] or request.query_params.get("f") == "html"
+    return "text/html" in accept.split(",")[0]
 
 
 @router.get("/", summary="Landing page (JSON), or the map viewer for a browser")
@@ -43,12 +71,17 @@ def landing(request: Request, settings: SettingsDep) -> Response:
         "title": "Truce map API",
         "description": "Agreement areas, incidents and aid deliveries for ceasefire coordination.",
         "links": [
-            {"rel": "self", "type": "application/json", "href": f"{base}/"},
+            {"rel": "self", "type": "application/json", "href": f"{base}/?f=json"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/?f=html"},
             {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
              "href": f"{base}/api"},
             {"rel": "service-doc", "type": "text/html", "href": f"{base}/api.html"},
             {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
             {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": "application/json",
+             "href": f"{base}/collections"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "href": f"{base}/tiles"},
         ],
     })
 
@@ -64,6 +97,7 @@ def list_collections(request: Request, session: SessionDep) -> dict[str, Any]:
     return {
         "collections": [features.describe(c, base_url=base, session=session)
                         for c in COLLECTIONS.values()],
+        "crs": list(SUPPORTED_CRS),
         "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
     }
 
@@ -74,34 +108,99 @@ def get_collection(collection_id: str, request: Request, session: SessionDep) ->
                              session=session)
 
 
+@router.get("/collections/{collection_id}/queryables", response_class=JSONResponse,
+            summary="The properties a filter may use (JSON Schema)",
+            responses={200: {"content": {"application/schema+json": {}}}})
+def get_queryables(collection_id: str, request: Request) -> Response:
+    c = features.collection(collection_id)
+    return JSONResponse(features.queryables(c, base_url=_base(request)),
+                        media_type="application/schema+json")
+
+
 @router.get("/collections/{collection_id}/items", response_class=Response,
-            summary="Features as GeoJSON, filtered by bbox, datetime and properties",
-            responses={200: {"content": {GEOJSON: {}}}})
+            summary="Features as GeoJSON (or CSV, HXL, GeoPackage, FlatGeobuf), filtered by "
+                    "bbox, datetime, properties and CQL2",
+            responses={200: {"content": {GEOJSON: {}, "text/csv": {},
+                                         "application/geopackage+sqlite3": {},
+                                         "application/flatgeobuf": {}}},
+                       304: {"description": "not modified (If-None-Match)"}})
 def get_items(
     collection_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in lon/lat")] = None,
-    datetime: Annotated[str | None, Query(description="instant or interval a/b, '..' open")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="page size; default 10")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (in bbox-crs; default "
+                                                  "CRS84 lon/lat)")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
+    datetime: Annotated[str | None, Query(description="RFC 3339 instant, or interval a/b with "
+                                                      "'..' for an open end")] = None,
+    limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT, description=(
+        f"page size: default {_DEFAULT_LIMIT}, maximum {_MAX_LIMIT}"))] = _DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="features to skip (see the next link)")] = 0,
+    crs: Annotated[str | None, Query(description="output CRS: CRS84 (default), EPSG:4326 "
+                                                 "(lat/lon), 3857, 32636, 32637, 32638")] = None,
+    sortby: Annotated[str | None, Query(description="e.g. -occurred_at,fatalities")] = None,
+    properties: Annotated[str | None, Query(description="comma-separated properties to return")]
+    = None,
+    filter: Annotated[str | None, Query(description="a CQL2 filter")] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang",
+                                             description="cql2-text (default) or cql2-json")]
+    = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
+    f: Annotated[str | None, Query(description="json, csv, hxl, gpkg or fgb")] = None,
 ) -> Response:
     c = features.collection(collection_id)
-    page_size = limit or settings.api.default_limit
-    if page_size > settings.api.max_limit:
-        raise InvalidQueryError(f"limit must be at most {settings.api.max_limit}")
-    start, end = parse_datetime(datetime)
     params = dict(request.query_params)
-    query = ItemQuery(bbox=parse_bbox(bbox), start=start, end=end,
-                      equals=features.property_filters(c, params), limit=page_size, offset=offset)
-    body = features.items_page(c, query, base_url=f"{_base(request)}/collections/{c.id}/items",
-                               params=params, session=session)
-    return Response(body, media_type=GEOJSON)
+    fmt = export.negotiate(f, request.headers.get("accept"))
+    if fmt in ("gpkg", "fgb", "csv", "hxl") and "limit" not in params:
+        params["limit"] = str(settings.api.max_limit)  # downloads default to everything allowed
+    query = features.item_query(c, params, default_limit=settings.api.default_limit,
+                                max_limit=settings.api.max_limit)
+    ver = features.version(c, session=session)
+    tag = caching.etag(request, [ver], fmt)
+    headers = caching.headers_for([ver], tag, "public, max-age=0, must-revalidate")
+    crs_uri = parse_crs(crs)
+    headers["Content-Crs"] = f"<{crs_uri}>"
+    if (cached := caching.not_modified(request, tag, headers)) is not None:
+        return cached
+    if fmt == "json":
+        body = features.items_page(c, query, base_url=f"{_base(request)}/collections/{c.id}/items",
+                                   params=dict(request.query_params), ver=ver, session=session)
+        return Response(body, media_type=GEOJSON, headers=headers)
+    if fmt in ("csv", "hxl"):
+        body = export.table(c, query, hxl=fmt == "hxl", session=session)
+        name = f"{c.id}{'-hxl' if fmt == 'hxl' else ''}.csv"
+    else:
+        body = export.ogr(c, query, fmt, session=session)
+        name = f"{c.id}.{fmt}"
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(body, media_type=export.FORMATS[fmt], headers=headers)
+
+
+def _check(params: dict[str, str], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InvalidQueryError(f"unknown parameter(s) {', '.join(unknown)}",
+                                allowed=sorted(allowed))
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
             summary="One feature", responses={200: {"content": {GEOJSON: {}}}})
-def get_item(collection_id: str, feature_id: str, session: SessionDep) -> Response:
+def get_item(collection_id: str, feature_id: str, request: Request, session: SessionDep,
+             crs: Annotated[str | None, Query(description="output CRS")] = None,
+             f: Annotated[str | None, Query(description="json")] = None) -> Response:
     c = features.collection(collection_id)
-    return Response(features.item(c, feature_id, session=session), media_type=GEOJSON)
+    _check(dict(request.query_params), {"crs", "f", "properties"})
+    if f not in (None, "json", "geojson"):
+        export.negotiate(f, None)
+    crs_uri = parse_crs(crs)
+    srid, flip, decimals = SUPPORTED_CRS[crs_uri]
+    query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
+    ver = features.version(c, session=session)
+    tag = caching.etag(request, [ver])
+    headers = caching.headers_for([ver], tag, "public, max-age=0, must-revalidate")
+    headers["Content-Crs"] = f"<{crs_uri}>"
+    if (cached := caching.not_modified(request, tag, headers)) is not None:
+        return cached
+    body = features.item(c, feature_id, query, base_url=_base(request), session=session)
+    return Response(body, media_type=GEOJSON, headers=headers)

@@ -1,7 +1,10 @@
-"""Orchestration for feature pages: collection look-up, filters, links; no SQL, no FastAPI."""
+"""Orchestration for feature pages: collection look-up, parameter rules, links, counts,
+versions; no SQL, no FastAPI."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,10 +13,23 @@ from sqlalchemy.orm import Session
 
 from server.db.collections import COLLECTIONS, Collection
 from server.errors import InvalidQueryError, NotFoundError
+from server.params import (
+    CRS84,
+    SUPPORTED_CRS,
+    parse_bbox_crs,
+    parse_crs,
+    parse_datetime,
+    parse_names,
+    parse_sortby,
+)
 from server.queries import features as q
+from server.queries import versions
+from server.queries.versions import LayerVersion
+from server.services import cql2
 
 RESERVED = {"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "properties",
-            "sortby", "filter", "filter-lang", "filter-crs"}
+            "sortby", "filter", "filter-lang", "filter-crs", "skipGeometry", "token"}
+COUNT_CAP = 10_000  # numberMatched is given exactly when no more than this many match
 
 
 def collection(collection_id: str) -> Collection:
@@ -24,25 +40,109 @@ def collection(collection_id: str) -> Collection:
     return found
 
 
-def property_filters(c: Collection, params: dict[str, str]) -> dict[str, str]:
+def _typed(c: Collection, name: str, raw: str) -> Any:
+    kind = c.properties.get(name, "integer")
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        raise InvalidQueryError(f"{name} must be a number, not {raw!r}") from None
+    if kind == "datetime":
+        start, _ = parse_datetime(raw)
+        return start
+    return raw
+
+
+def property_filters(c: Collection, params: dict[str, str]) -> dict[str, Any]:
     extra = {k: v for k, v in params.items() if k not in RESERVED}
-    unknown = sorted(set(extra) - set(c.properties))
+    unknown = sorted(set(extra) - set(c.properties) - {c.id_column})
     if unknown:
         raise InvalidQueryError(
             f"unknown parameter(s) {', '.join(unknown)} for {c.id}",
             allowed=sorted(set(c.properties) | RESERVED))
-    return extra
+    return {k: _typed(c, k, v) for k, v in extra.items()}
+
+
+def _names(c: Collection, names: list[str], what: str, *, sortable: bool = False) -> None:
+    allowed = {p for p, kind in c.properties.items() if not (sortable and kind == "array")}
+    allowed.add(c.id_column)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise InvalidQueryError(f"unknown {what} name(s) {', '.join(unknown)} for {c.id}",
+                                allowed=sorted(allowed))
+
+
+def item_query(c: Collection, params: dict[str, str], *, default_limit: int,
+               max_limit: int) -> q.ItemQuery:
+    """Every /items parameter checked and turned into an ItemQuery; bad ones are 400."""
+    raw_limit = params.get("limit")
+    try:
+        limit = int(raw_limit) if raw_limit else default_limit
+        offset = int(params.get("offset") or 0)
+    except ValueError:
+        raise InvalidQueryError("limit and offset must be integers") from None
+    if limit < 1 or limit > max_limit:
+        raise InvalidQueryError(f"limit must be between 1 and {max_limit} (default "
+                                f"{default_limit})")
+    if offset < 0:
+        raise InvalidQueryError("offset must be 0 or more")
+    crs = parse_crs(params.get("crs"))
+    srid, flip, decimals = SUPPORTED_CRS[crs]
+    bbox, bbox_srid = parse_bbox_crs(params.get("bbox"), parse_crs(params.get("bbox-crs")))
+    start, end = parse_datetime(params.get("datetime"))
+    sortby = parse_sortby(params.get("sortby"))
+    _names(c, [n for n, _ in sortby], "sortby", sortable=True)
+    props = parse_names(params.get("properties"))
+    if props is not None:
+        _names(c, props, "property")
+        props = [p for p in props if p != c.id_column]
+    ast = None
+    filter_srid = 4326
+    if params.get("filter"):
+        ast = cql2.parse(params["filter"], params.get("filter-lang"))
+        filter_srid = SUPPORTED_CRS[parse_crs(params.get("filter-crs"))][0]
+    elif params.get("filter-lang") and params["filter-lang"] not in ("cql2-text", "cql2-json"):
+        raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
+    return q.ItemQuery(
+        bbox=bbox, bbox_srid=bbox_srid, start=start, end=end,
+        equals=property_filters(c, params), filter=ast, filter_srid=filter_srid,
+        sortby=tuple(sortby), properties=tuple(props) if props is not None else None,
+        srid=srid, flip=flip, decimals=decimals, limit=limit, offset=offset)
+
+
+def version(c: Collection, *, session: Session) -> LayerVersion:
+    found = versions.get(c.table, session=session)
+    if found is None:  # a database without the versions table: versioned by the clock
+        return LayerVersion(c.table, int(datetime.now(UTC).timestamp()), -1, datetime.now(UTC))
+    return found
+
+
+def _number_matched(c: Collection, query: q.ItemQuery, returned: int, ver: LayerVersion, *,
+                    session: Session) -> int | None:
+    if not query.filtered and ver.row_count >= 0:
+        return ver.row_count
+    if returned < query.limit and (returned > 0 or query.offset == 0):
+        return query.offset + returned
+    return None
 
 
 def items_page(c: Collection, query: q.ItemQuery, *, base_url: str, params: dict[str, str],
-               session: Session) -> bytes:
+               ver: LayerVersion, session: Session) -> bytes:
     returned, body = q.list_page(c, query, session=session)
+    matched = _number_matched(c, query, returned, ver, session=session)
     self_url = f"{base_url}?{urlencode(params)}" if params else base_url
     links: list[dict[str, Any]] = [
         {"rel": "self", "type": "application/geo+json", "href": self_url},
         {"rel": "collection", "type": "application/json", "href": base_url.rsplit("/", 1)[0]},
     ]
-    if returned == query.limit:
+    for fmt, media in (("csv", "text/csv"), ("gpkg", "application/geopackage+sqlite3"),
+                       ("fgb", "application/flatgeobuf")):
+        alt = {**params, "f": fmt}
+        links.append({"rel": "alternate", "type": media, "href": f"{base_url}?{urlencode(alt)}"})
+    more = returned == query.limit and (matched is None or query.offset + returned < matched)
+    if more:
         nxt = {**params, "offset": str(query.offset + query.limit), "limit": str(query.limit)}
         links.append({"rel": "next", "type": "application/geo+json",
                       "href": f"{base_url}?{urlencode(nxt)}"})
@@ -51,21 +151,46 @@ def items_page(c: Collection, query: q.ItemQuery, *, base_url: str, params: dict
                 "limit": str(query.limit)}
         links.append({"rel": "prev", "type": "application/geo+json",
                       "href": f"{base_url}?{urlencode(prev)}"})
-    tail = orjson.dumps({"numberReturned": returned, "links": links})
-    return b'{"type":"FeatureCollection","features":[' + body.encode() + b"]," + tail[1:]
+    tail: dict[str, Any] = {"numberReturned": returned}
+    if matched is not None:
+        tail["numberMatched"] = matched
+    tail["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tail["links"] = links
+    return (b'{"type":"FeatureCollection","features":[' + body.encode() + b"],"
+            + orjson.dumps(tail)[1:])
 
 
-def item(c: Collection, feature_id: str, *, session: Session) -> bytes:
-    if not feature_id.isdigit():
+def item(c: Collection, feature_id: str, query: q.ItemQuery, *, base_url: str,
+         session: Session) -> bytes:
+    if not feature_id.isdigit() or len(feature_id) > 18:
         raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
-    found = q.get(c, int(feature_id), session=session)
+    found = q.get(c, int(feature_id), query, session=session)
     if found is None:
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
-    return found.encode()
+    href = f"{base_url}/collections/{c.id}"
+    links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
+             {"rel": "collection", "type": "application/json", "href": href}]
+    return found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
+
+
+_extents: dict[str, tuple[int, dict[str, Any]]] = {}
+_extents_lock = threading.Lock()
+
+
+def _extent(c: Collection, *, session: Session) -> dict[str, Any]:
+    ver = version(c, session=session).version
+    with _extents_lock:
+        cached = _extents.get(c.id)
+    if cached and cached[0] == ver:
+        return cached[1]
+    ext = q.extent(c, session=session)
+    with _extents_lock:
+        _extents[c.id] = (ver, ext)
+    return ext
 
 
 def describe(c: Collection, *, base_url: str, session: Session) -> dict[str, Any]:
-    ext = q.extent(c, session=session)
+    ext = _extent(c, session=session)
     temporal = None
     if c.time_column:
         temporal = {"interval": [[ext["start"].isoformat() if ext["start"] else None,
@@ -77,12 +202,47 @@ def describe(c: Collection, *, base_url: str, session: Session) -> dict[str, Any
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [ext["bbox"] or [-180, -90, 180, 90]],
-                               "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
+        "extent": {"spatial": {"bbox": [ext["bbox"] or [-180, -90, 180, 90]], "crs": CRS84},
                    **({"temporal": temporal} if temporal else {})},
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": list(SUPPORTED_CRS),
+        "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": "application/json", "href": href},
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
+            {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "href": f"{href}/queryables"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "href": f"{href}/tiles"},
         ],
+    }
+
+
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "array": {"type": "array", "items": {"type": "string"}},
+}
+_GEOMETRY_SCHEMA: dict[str, str] = {
+    "Point": "https://geojson.org/schema/Point.json",
+    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
+}
+
+
+def queryables(c: Collection, *, base_url: str) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "geom": {"title": "geometry", "format": f"geometry-{c.geometry_type.lower()}",
+                 "$ref": _GEOMETRY_SCHEMA.get(c.geometry_type,
+                                              "https://geojson.org/schema/Geometry.json")},
+        c.id_column: {"title": "feature id", "type": "integer"},
+    }
+    for name, kind in c.properties.items():
+        props[name] = {"title": name.replace("_", " "), **_SCHEMA[kind]}
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": f"{base_url}/collections/{c.id}/queryables",
+        "type": "object",
+        "title": c.title,
+        "properties": props,
+        "additionalProperties": False,
     }

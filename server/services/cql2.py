@@ -1,0 +1,165 @@
+"""Parse CQL2 (text or JSON) into a pygeofilter AST.
+
+pygeofilter 0.3's CQL2-text grammar follows an older draft: temporal predicates are infix,
+`INTERVAL` takes only full timestamps, there is no `S_DWITHIN`. We reuse its grammar and
+transformer, amended to accept the CQL2 1.0 forms, so parsing stays in the maintained library."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import orjson
+from lark import Lark, v_args
+from lark.exceptions import LarkError
+from pygeofilter import ast, values
+from pygeofilter.parsers import cql2_json
+from pygeofilter.parsers.cql2_text import parser as text_parser
+
+from server.errors import InvalidQueryError
+
+MAX_FILTER_LENGTH = 20_000
+
+_EXTRA_RULES = r"""
+?temporal_predicate: expression _binary_temporal_predicate_func expression
+                       -> binary_temporal_predicate
+                   | _binary_temporal_predicate_func "(" expression "," expression ")"
+                       -> temporal_function
+
+?spatial_predicate: _binary_spatial_predicate_func "(" expression "," expression ")"
+                      -> binary_spatial_predicate
+                  | "RELATE" "(" expression "," expression "," SINGLE_QUOTED ")"
+                      -> relate_spatial_predicate
+                  | "BBOX" "(" expression "," full_number "," full_number "," full_number ","
+                    full_number [ ","  SINGLE_QUOTED] ")" -> bbox_spatial_predicate
+                  | _distance_func "(" expression "," expression "," full_number
+                    ["," expression] ")" -> distance_predicate
+
+!_distance_func: "S_DWITHIN"i | "DWITHIN"i | "S_BEYOND"i | "BEYOND"i
+"""
+
+
+@v_args(meta=False, inline=True)
+class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
+    def temporal_function(self, op: Any, lhs: Any, rhs: Any) -> Any:
+        name = str(op).lower()
+        if name == "t_intersects":
+            return ast.TimeOverlaps(lhs, rhs)
+        return text_parser.TEMPORAL_PREDICATES_MAP[name](lhs, rhs)
+
+    def distance_predicate(self, op: Any, lhs: Any, rhs: Any, distance: Any,
+                           units: Any = None) -> Any:
+        cls = ast.DistanceBeyond if "BEYOND" in str(op).upper() else ast.DistanceWithin
+        if isinstance(units, ast.Attribute):
+            units = units.name
+        return cls(lhs, rhs, distance, str(units) if units else "meters")
+
+    def like_any(self, lhs: Any, pattern: Any, not_: bool = False) -> Any:
+        nocase = False
+        if isinstance(pattern, ast.Function) and pattern.name == "lower" \
+                and len(pattern.arguments) == 1:
+            pattern, nocase = pattern.arguments[0], True
+        if not isinstance(pattern, str):
+            raise InvalidQueryError("LIKE needs a quoted pattern, e.g. name LIKE 'Al%'")
+        return ast.Like(lhs, pattern, nocase=nocase, wildcard="%", singlechar="_",
+                        escapechar="\\", not_=not_)
+
+    def not_like_any(self, lhs: Any, pattern: Any) -> Any:
+        return self.like_any(lhs, pattern, not_=True)
+
+    def interval_str(self, start: str, end: str) -> Any:
+        return values.Interval(None if start == ".." else start, None if end == ".." else end)
+
+    def timestamp_str(self, value: str) -> Any:
+        return ast.Function("timestamp", [value])
+
+    def date_str(self, value: str) -> Any:
+        return ast.Function("date", [value])
+
+
+@functools.cache
+def _parser() -> Lark:
+    path = os.path.join(os.path.dirname(text_parser.__file__), "grammar.lark")
+    with open(path) as fh:
+        grammar = fh.read()
+    kept: list[str] = []
+    skipping = False
+    for line in grammar.splitlines():
+        if line.startswith(("?temporal_predicate:", "?spatial_predicate:")):
+            skipping = True
+            continue
+        if skipping and (line.startswith(" ") or line.strip() == ""):
+            if line.strip() == "":
+                skipping = False
+            continue
+        skipping = False
+        if line.startswith("?timestamp:"):
+            line = ('?timestamp: "TIMESTAMP"i "(" SINGLE_QUOTED ")" -> timestamp_str\n'
+                    '          | "DATE"i "(" SINGLE_QUOTED ")" -> date_str')
+        elif line.startswith("?interval:"):
+            line = '?interval: "INTERVAL"i "(" SINGLE_QUOTED "," SINGLE_QUOTED ")" -> interval_str'
+        elif '"LIKE"i SINGLE_QUOTED' in line:
+            line = line.replace("SINGLE_QUOTED", "expression").replace("-> like", "-> like_any")\
+                .replace("-> not_like", "-> not_like_any")
+        elif line.startswith("DATETIME:"):
+            continue
+        elif line.startswith('            | "NOT"i predicate'):
+            line += '\n            | "NOT"i "(" condition ")"   -> not_'
+        elif line.startswith("%import .wkt"):
+            line = "%import wkt.ewkt_geometry"
+        kept.append(line)
+    return Lark("\n".join(kept) + _EXTRA_RULES, parser="lalr", maybe_placeholders=False,
+                transformer=_Transformer(),
+                import_paths=[os.path.dirname(os.path.dirname(text_parser.__file__))])
+
+
+def parse(raw: str, lang: str | None) -> Any:
+    """The AST of a CQL2 filter; a syntax error is a 400 saying where."""
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise InvalidQueryError(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    lang = (lang or "cql2-text").lower()
+    if lang == "cql2-text":
+        try:
+            return _parser().parse(raw)
+        except LarkError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidQueryError(f"filter is not valid CQL2 text: {first}") from None
+    if lang == "cql2-json":
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidQueryError("filter is not valid JSON") from None
+        return parse_json(doc)
+    raise InvalidQueryError(f"unsupported filter-lang {lang!r}", supported=["cql2-text", "cql2-json"])
+
+
+def parse_json(doc: Any) -> Any:
+    try:
+        return cql2_json.parse(_json_distance(doc))
+    except InvalidQueryError:
+        raise
+    except Exception as exc:  # the library raises bare Exceptions/ValueErrors/KeyErrors
+        raise InvalidQueryError(f"filter is not valid CQL2 JSON: {exc}") from None
+
+
+def _json_distance(node: Any) -> Any:
+    """CQL2-JSON `s_dwithin` (args: property, geometry, distance[, units]) -> an AST node."""
+    if isinstance(node, list):
+        return [_json_distance(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    op = node.get("op")
+    if isinstance(op, str) and op.lower() in ("s_dwithin", "dwithin", "s_beyond", "beyond"):
+        args = node.get("args") or []
+        if len(args) not in (3, 4):
+            raise InvalidQueryError("s_dwithin takes a property, a geometry and a distance")
+        lhs, rhs = cql2_json.parse(args[0]), cql2_json.parse(args[1])
+        cls = ast.DistanceBeyond if "beyond" in op.lower() else ast.DistanceWithin
+        return cls(lhs, rhs, args[2], args[3] if len(args) == 4 else "meters")
+    if isinstance(op, str) and op.lower() == "t_intersects":
+        args = [_json_distance(a) for a in node.get("args") or []]
+        if len(args) != 2:
+            raise InvalidQueryError("t_intersects takes two arguments")
+        return ast.TimeOverlaps(cql2_json.parse(args[0]), cql2_json.parse(args[1]))
+    return {k: _json_distance(v) for k, v in node.items()}
