@@ -22,19 +22,14 @@ from server.errors import InvalidQueryError
 MAX_FILTER_LENGTH = 20_000
 
 _EXTRA_RULES = r"""
-?temporal_predicate: expression _binary_temporal_predicate_func expression
-                       -> binary_temporal_predicate
-                   | _binary_temporal_predicate_func "(" expression "," expression ")"
-                       -> temporal_function
-
-?spatial_predicate: _binary_spatial_predicate_func "(" expression "," expression ")"
-                      -> binary_spatial_predicate
-                  | "RELATE" "(" expression "," expression "," SINGLE_QUOTED ")"
-                      -> relate_spatial_predicate
-                  | "BBOX" "(" expression "," full_number "," full_number "," full_number ","
-                    full_number [ ","  SINGLE_QUOTED] ")" -> bbox_spatial_predicate
-                  | _distance_func "(" expression "," expression "," full_number
-                    ["," expression] ")" -> distance_predicate
+_two: expression "," expression
+_num4: full_number "," full_number "," full_number "," full_number
+?temporal_predicate: expression _binary_temporal_predicate_func expression -> binary_temporal_predicate
+                   | _binary_temporal_predicate_func "(" _two ")" -> temporal_function
+?spatial_predicate: _binary_spatial_predicate_func "(" _two ")" -> binary_spatial_predicate
+                  | "RELATE" "(" _two "," SINGLE_QUOTED ")" -> relate_spatial_predicate
+                  | "BBOX" "(" expression "," _num4 [ "," SINGLE_QUOTED] ")" -> bbox_spatial_predicate
+                  | _distance_func "(" _two "," full_number ["," expression] ")" -> distance_predicate
 
 !_distance_func: "S_DWITHIN"i | "DWITHIN"i | "S_BEYOND"i | "BEYOND"i
 """
@@ -120,8 +115,9 @@ def parse(raw: str, lang: str | None) -> Any:
         raise InvalidQueryError(f"filter is longer than {MAX_FILTER_LENGTH} characters")
     lang = (lang or "cql2-text").lower()
     if lang == "cql2-text":
+        parser = _parser()  # a grammar error is a bug (500), not the client's fault
         try:
-            return _parser().parse(raw)
+            return parser.parse(raw)
         except LarkError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InvalidQueryError(f"filter is not valid CQL2 text: {first}") from None
