@@ -182,7 +182,9 @@ def build_sitrep_map(data: SitrepMap) -> str:
     folium.GeoJson(area, name="area", style_function=lambda _: dict(area_style),
                    on_each_feature=BIND_POPUP).add_to(m)
 
-    incidents = [_incident_feature(f) for f in data.incidents]
+    # the largest circles first, so that smaller ones at the same place stay visible and clickable
+    incidents = sorted((_incident_feature(f) for f in data.incidents),
+                       key=lambda f: -st.incident_radius(f["properties"]["fatalities"]))
     if incidents:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": incidents}, name="incidents",
