@@ -38,6 +38,8 @@ class ApiSettings(BaseSettings):
     max_limit: int = Field(10_000, ge=1)
     tile_max_zoom: int = Field(22, ge=0, le=24)
     tile_feature_cap: int = Field(20_000, ge=100)
+    tile_point_cap: int = Field(3_000, ge=10, description="points in a tile before it aggregates")
+    tile_cache_mb: int = Field(64, ge=0, description="in-process tile cache; 0 disables it")
     root_path: str = ""
     web_dir: str | None = Field(None, description="the viewer's static files, served at /")
 

@@ -1,48 +1,182 @@
-"""Vector tiles (OGC API - Tiles, WebMercatorQuad) built by ST_AsMVT."""
+"""Vector tiles (OGC API - Tiles, WebMercatorQuad) built by ST_AsMVT: per collection, all
+layers in one tile for the viewer, TileJSON and tileset metadata."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
 from server.params import parse_datetime
 from server.queries.features import ItemQuery
-from server.queries.tiles import mvt_tile
-from server.services import features
+from server.queries.versions import LayerVersion
+from server.routes import caching
+from server.services import cql2, features
+from server.services import tiles as service
+from server.settings import Settings
 
 router = APIRouter(tags=["tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
+MVT = service.MVT
+TILE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+_TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
+    304: {"description": "not modified (If-None-Match)"}}
 
 
-@router.get(
-    "/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
-    response_class=Response, responses={200: {"content": {MVT: {}}}, 204: {}},
-    summary="A vector tile (z/row/col); 204 when empty",
-)
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _cache(request: Request, settings: Settings) -> service.TileCache:
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        cache = service.TileCache(settings.api.tile_cache_mb * 1024 * 1024)
+        request.app.state.tile_cache = cache
+    return cache  # type: ignore[no-any-return]
+
+
+def _cap(c: Collection, settings: Settings) -> int:
+    return settings.api.tile_point_cap if c.is_point else settings.api.tile_feature_cap
+
+
+def _tile_response(request: Request, data: bytes, vers: list[LayerVersion]) -> Response:
+    tag = caching.etag(request, vers)
+    headers = caching.headers_for(vers, tag, TILE_CACHE_CONTROL)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            response_class=Response, responses=_TILE_RESPONSES,
+            summary="A vector tile (tileMatrix/tileRow/tileCol); 204 when empty")
 def get_tile(
     collection_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    z: Annotated[int, Path(ge=0, le=24, description="tileMatrix (zoom)")],
+    y: Annotated[int, Path(ge=0, description="tileRow")],
+    x: Annotated[int, Path(ge=0, description="tileCol")],
+    datetime: Annotated[str | None, Query(description="instant or interval")] = None,
+    filter: Annotated[str | None, Query(description="a CQL2 filter")] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
+) -> Response:
+    service.check_tile(z, x, y, settings.api.tile_max_zoom)
+    c = features.collection(collection_id)
+    start, end = parse_datetime(datetime)
+    params = {k: v for k, v in request.query_params.items() if k not in ("f",)}
+    ast = cql2.parse(filter, filter_lang) if filter else None
+    query = ItemQuery(start=start, end=end, equals=features.property_filters(c, params),
+                      filter=ast)
+    ver = features.version(c, session=session)
+    tag = caching.etag(request, [ver])
+    headers = caching.headers_for([ver], tag, TILE_CACHE_CONTROL)
+    if (cached := caching.not_modified(request, tag, headers)) is not None:
+        return cached
+    key = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
+    data = service.layer_tile(c, ver, z, x, y, query, key, cap=_cap(c, settings),
+                              cache=_cache(request, settings), session=session)
+    return _tile_response(request, data, [ver])
+
+
+def _layers(raw: str | None) -> list[Collection]:
+    if not raw:
+        return list(COLLECTIONS.values())
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in COLLECTIONS]
+    if unknown:
+        raise InvalidQueryError(f"unknown collection(s) {', '.join(unknown)}",
+                                allowed=sorted(COLLECTIONS))
+    return [COLLECTIONS[n] for n in names]
+
+
+@router.get("/tiles/WebMercatorQuad/{z}/{y}/{x}", response_class=Response,
+            responses=_TILE_RESPONSES,
+            summary="All (or the chosen) collections in one vector tile, one layer each")
+def get_multi_tile(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     z: Annotated[int, Path(ge=0, le=24)],
     y: Annotated[int, Path(ge=0)],
     x: Annotated[int, Path(ge=0)],
-    datetime: Annotated[str | None, Query()] = None,
+    collections: Annotated[str | None, Query(description="comma-separated collection ids")]
+    = None,
+    datetime: Annotated[str | None, Query(description="applies to layers with a time")] = None,
 ) -> Response:
-    if z > settings.api.tile_max_zoom:
-        raise InvalidQueryError(f"zoom must be at most {settings.api.tile_max_zoom}")
-    if x >= 2**z or y >= 2**z:
-        raise InvalidQueryError(f"tile {z}/{y}/{x} is outside the WebMercatorQuad matrix")
-    c = features.collection(collection_id)
+    service.check_tile(z, x, y, settings.api.tile_max_zoom)
+    unknown = sorted(set(request.query_params) - {"collections", "datetime", "f"})
+    if unknown:
+        raise InvalidQueryError(f"unknown parameter(s) {', '.join(unknown)}",
+                                allowed=["collections", "datetime"])
+    layers = _layers(collections)
     start, end = parse_datetime(datetime)
-    query = ItemQuery(start=start, end=end,
-                      equals=features.property_filters(c, dict(request.query_params)))
-    data = mvt_tile(c, z, x, y, query, cap=settings.api.tile_feature_cap, session=session)
-    headers = {"Cache-Control": "public, max-age=60"}
-    if not data:
-        return Response(status_code=204, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)
+    vers = [features.version(c, session=session) for c in layers]
+    tag = caching.etag(request, vers)
+    headers = caching.headers_for(vers, tag, TILE_CACHE_CONTROL)
+    if (cached := caching.not_modified(request, tag, headers)) is not None:
+        return cached
+    cache = _cache(request, settings)
+    parts = []
+    for c, ver in zip(layers, vers, strict=True):
+        query = ItemQuery(start=start, end=end) if c.time_column else ItemQuery()
+        key = f"datetime={datetime}" if c.time_column and datetime else ""
+        parts.append(service.layer_tile(c, ver, z, x, y, query, key, cap=_cap(c, settings),
+                                        cache=cache, session=session))
+    return _tile_response(request, b"".join(parts), vers)
+
+
+@router.get("/collections/{collection_id}/tiles", summary="The collection's tilesets")
+def get_tilesets(collection_id: str, request: Request, settings: SettingsDep) -> dict[str, Any]:
+    c = features.collection(collection_id)
+    ts = service.tileset(c, base=_base(request), max_zoom=settings.api.tile_max_zoom)
+    return {"tilesets": [{"title": ts["title"], "dataType": "vector", "crs": ts["crs"],
+                          "tileMatrixSetURI": service.TMS,
+                          "links": [{"rel": "self", "type": "application/json",
+                                     "href": ts["links"][0]["href"]}, *ts["links"][1:]]}]}
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad",
+            summary="Tileset metadata (OGC API - Tiles)")
+def get_tileset(collection_id: str, request: Request, settings: SettingsDep) -> dict[str, Any]:
+    return service.tileset(features.collection(collection_id), base=_base(request),
+                           max_zoom=settings.api.tile_max_zoom)
+
+
+@router.get("/collections/{collection_id}/tiles.json", summary="TileJSON 3.0 for a collection")
+def get_tilejson(collection_id: str, request: Request, session: SessionDep,
+                 settings: SettingsDep) -> dict[str, Any]:
+    c = features.collection(collection_id)
+    base = _base(request)
+    bounds = features.describe(c, base_url=base, session=session)["extent"]["spatial"]["bbox"][0]
+    return service.tilejson([c], name=c.id, bounds=bounds, max_zoom=settings.api.tile_max_zoom,
+                            tiles_url=f"{base}/collections/{c.id}/tiles/WebMercatorQuad/"
+                                      "{z}/{y}/{x}")
+
+
+@router.get("/tiles.json", summary="TileJSON 3.0 for the multi-layer tiles")
+def get_multi_tilejson(request: Request, settings: SettingsDep,
+                       collections: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    layers = _layers(collections)
+    suffix = f"?collections={','.join(c.id for c in layers)}" if collections else ""
+    return service.tilejson(layers, name="truce", bounds=None,
+                            max_zoom=settings.api.tile_max_zoom,
+                            tiles_url=f"{_base(request)}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+                                      + suffix)
+
+
+@router.get("/tiles", summary="Tilesets of the whole dataset (all layers in one tile)")
+def get_dataset_tilesets(request: Request) -> dict[str, Any]:
+    base = _base(request)
+    return {"tilesets": [{
+        "title": "All layers", "dataType": "vector", "tileMatrixSetURI": service.TMS,
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "links": [{"rel": "item", "type": MVT, "templated": True,
+                   "href": f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"},
+                  {"rel": "alternate", "type": "application/json", "title": "TileJSON",
+                   "href": f"{base}/tiles.json"}]}]}

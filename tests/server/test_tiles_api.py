@@ -1,0 +1,91 @@
+"""Vector tiles: every point represented at every zoom, small tiles, filters, multi-layer tiles,
+TileJSON, caching."""
+
+from __future__ import annotations
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def _count(tile: dict, layer: str) -> int:
+    return sum(int(f["properties"].get("point_count", 1)) for f in tile[layer]["features"])
+
+
+def test_low_zoom_tiles_aggregate_every_point(client: TestClient) -> None:
+    total = 0
+    for x in range(2**3):
+        for y in range(2**3):
+            r = client.get(f"/collections/incidents/tiles/WebMercatorQuad/3/{y}/{x}")
+            assert r.status_code in (200, 204)
+            if r.status_code == 200:
+                assert len(r.content) < 250_000
+                total += _count(mapbox_vector_tile.decode(r.content), "incidents")
+    assert total == 6170
+    x, y = _tile_of(38.5, 35.0, 5)
+    tile = mapbox_vector_tile.decode(
+        client.get(f"/collections/incidents/tiles/WebMercatorQuad/5/{y}/{x}").content)
+    assert any(f["properties"].get("point_count", 1) > 1 for f in tile["incidents"]["features"])
+
+
+def test_high_zoom_tile_has_points_with_properties(client: TestClient) -> None:
+    x, y = _tile_of(36.7076, 34.8025, 12)
+    r = client.get(f"/collections/incidents/tiles/WebMercatorQuad/12/{y}/{x}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    feats = mapbox_vector_tile.decode(r.content)["incidents"]["features"]
+    assert feats and {"event_type", "verification_status", "occurred_at"} <= set(feats[0]["properties"])
+    assert r.headers["etag"] and "max-age" in r.headers["cache-control"]
+    again = client.get(f"/collections/incidents/tiles/WebMercatorQuad/12/{y}/{x}",
+                       headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_tile_filters(client: TestClient) -> None:
+    x, y = _tile_of(38.5, 35.0, 4)
+    url = f"/collections/incidents/tiles/WebMercatorQuad/4/{y}/{x}"
+    whole = _count(mapbox_vector_tile.decode(client.get(url).content), "incidents")
+    march = client.get(url, params={"datetime": "2016-03-01/2016-03-31"})
+    confirmed = client.get(url, params={"verification_status": "reported"})
+    cql = client.get(url, params={"filter": "fatalities > 100"})
+    for part in (march, confirmed, cql):
+        assert part.status_code == 200, part.text
+        assert 0 < _count(mapbox_vector_tile.decode(part.content), "incidents") < whole
+    assert client.get(url, params={"colour": "red"}).status_code == 400
+    assert client.get(url, params={"datetime": "garbage"}).status_code == 400
+
+
+def test_multi_layer_tile(client: TestClient) -> None:
+    x, y = _tile_of(36.7, 34.8, 8)
+    r = client.get(f"/tiles/WebMercatorQuad/8/{y}/{x}",
+                   params={"collections": "incidents,agreement_areas,settlements"})
+    assert r.status_code == 200
+    tile = mapbox_vector_tile.decode(r.content)
+    assert {"incidents", "agreement_areas", "settlements"} <= set(tile)
+    assert client.get("/tiles/WebMercatorQuad/8/0/0").status_code == 204
+    assert client.get("/tiles/WebMercatorQuad/8/0/0?collections=nope").status_code == 400
+
+
+def test_tilejson_and_tileset_metadata(client: TestClient) -> None:
+    tj = client.get("/collections/incidents/tiles.json").json()
+    assert tj["tilejson"] == "3.0.0" and tj["vector_layers"][0]["id"] == "incidents"
+    assert tj["tiles"][0].endswith("/collections/incidents/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    ts = client.get("/collections/incidents/tiles/WebMercatorQuad").json()
+    assert ts["dataType"] == "vector" and any(link["rel"] == "item" for link in ts["links"])
+    assert client.get("/collections/incidents/tiles").json()["tilesets"]
+    multi = client.get("/tiles.json?collections=incidents,settlements").json()
+    assert [v["id"] for v in multi["vector_layers"]] == ["incidents", "settlements"]
+
+
+@pytest.mark.parametrize("path", ["40/0/0", "23/0/0", "-1/0/0", "2/4/0", "a/b/c"])
+def test_bad_tile_addresses_are_400(client: TestClient, path: str) -> None:
+    r = client.get(f"/tiles/WebMercatorQuad/{path}")
+    assert r.status_code == 400 and r.json()["description"]
