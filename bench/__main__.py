@@ -1,10 +1,24 @@
-"""`python -m bench`: run every benchmark and print figures and ratios."""
+"""`python -m bench [etl|api] [options]`: run a benchmark (or every one) and print figures and
+ratios."""
 
 from __future__ import annotations
 
+import sys
+
 
 def main() -> None:
-    print("no benchmarks yet")
+    which = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "all"
+    rest = sys.argv[2:] if which != "all" else []
+    if which in ("api", "all"):
+        from bench import api
+
+        api.main(rest)
+    if which in ("etl", "all"):
+        from bench import etl
+
+        etl.main(rest)
+    if which not in ("api", "etl", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api or etl")
 
 
 if __name__ == "__main__":

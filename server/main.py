@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)  # speed over ratio
     for module in (health, collections, tiles, rasters, analysis, sitrep):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():

@@ -1,0 +1,321 @@
+"""API benchmark: this API against tipg on the same database, same requests, same run.
+
+`python -m bench api [--rows 1000000] [--seconds 3] [--keep]` builds (or reuses) a bench database
+on the local cluster with N synthetic incidents (gaussian clusters around 50 towns inside Syria's
+bounding box plus 5% uniform noise, 2016-02-27..2016-12-31, generated in SQL), installs tipg into
+a separate venv `.venv-bench` when it is missing, serves both with uvicorn on this machine, and
+measures with an httpx/asyncio keep-alive client: p50/p95 latency and req/s at 1 and 8 concurrent
+clients, the ratios, and the time of the same page or tile as one SQL statement (the floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_VENV = ROOT / ".venv-bench"
+DB_NAME = "truce_bench_api"
+
+GENERATE_SQL = """
+DROP TABLE IF EXISTS bench_towns;
+CREATE TABLE bench_towns AS
+  SELECT i AS town, 36.2 + random() * 5.7 AS lon, 32.6 + random() * 4.4 AS lat,
+         0.02 + random() * 0.23 AS sigma FROM generate_series(1, 50) i;
+ALTER TABLE incidents DISABLE TRIGGER USER;
+TRUNCATE incidents CASCADE;
+INSERT INTO incidents (source, source_id, occurred_at, event_type, verification_status,
+                       fatalities, actor1, actor2, location_name, geo_precision, geom)
+SELECT 'bench', g.i::text,
+       timestamptz '2016-02-27' + (floor(random() * 309) || ' days')::interval,
+       (ARRAY['state_based_violence','non_state_violence','one_sided_violence'])[1 + (g.i % 3)],
+       (ARRAY['reported','confirmed','under_review'])[1 + (g.i % 3)],
+       (random() * 12)::int, 'Government of Syria', 'Syrian insurgents', 'town ' || g.town,
+       'exact', ST_SetSRID(ST_MakePoint(least(42.4, greatest(35.7, g.lon)),
+                                        least(37.3, greatest(32.3, g.lat))), 4326)
+FROM (
+  SELECT s.i, t.town,
+         CASE WHEN s.noise THEN 35.7 + random() * 6.7
+              ELSE t.lon + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) END
+           AS lon,
+         CASE WHEN s.noise THEN 32.3 + random() * 5.0
+              ELSE t.lat + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) END
+           AS lat
+  FROM (SELECT i, random() < 0.05 AS noise, 1 + floor(random() * 50)::int AS town
+        FROM generate_series(1, :rows) i) s
+  JOIN bench_towns t ON t.town = s.town
+) g;
+ALTER TABLE incidents ENABLE TRIGGER USER;
+UPDATE layer_versions SET version = version + 1, row_count = (SELECT count(*) FROM incidents),
+       changed_at = now() WHERE layer = 'incidents';
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database(rows: int) -> str:
+    from sqlalchemy import create_engine, text
+
+    from cli import pgcluster
+    from server.db.migrate import upgrade
+
+    server_url = pgcluster.up(pgcluster.default_cluster())
+    url = pgcluster.create_database(server_url, DB_NAME, recreate=False)
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        have = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    if have != rows:
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(text("SELECT setseed(0.7)"))
+            for statement in GENERATE_SQL.split(";\n"):
+                if statement.strip():
+                    conn.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE incidents"))
+        print(f"generated {rows:,} synthetic incidents in SQL in {time.perf_counter() - t0:.1f}s")
+    else:
+        print(f"reusing {rows:,} incidents in {DB_NAME}")
+    engine.dispose()
+    return url
+
+
+def _ensure_tipg() -> Path:
+    uvicorn = BENCH_VENV / "bin" / "uvicorn"
+    if not uvicorn.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", "tipg", "uvicorn",
+                        "uvloop", "httptools"], check=True)
+    return uvicorn
+
+
+def _serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
+    import httpx
+
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=5).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{cmd[0]} exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        time.sleep(0.3)
+    raise RuntimeError(f"{' '.join(cmd)} did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def _scenarios(url: str) -> tuple[dict[str, dict[str, Any]], list[tuple[int, int, int]]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        towns = conn.execute(text(
+            "SELECT t.lon, t.lat, count(*) FROM bench_towns t JOIN incidents i "
+            "ON i.location_name = 'town ' || t.town GROUP BY 1, 2 ORDER BY 3 DESC")).all()
+        ids = [r[0] for r in conn.execute(text(
+            "SELECT id FROM incidents TABLESAMPLE SYSTEM (1) LIMIT 200")).all()]
+    engine.dispose()
+    lon, lat = towns[0][0], towns[0][1]
+    bbox = f"{lon - 0.25:.4f},{lat - 0.25:.4f},{lon + 0.25:.4f},{lat + 0.25:.4f}"
+    rng = random.Random(3)
+    tiles: list[tuple[int, int, int]] = []
+    for z, count in ((6, 10), (8, 12), (10, 14), (12, 14)):
+        seen: set[tuple[int, int, int]] = set()
+        for tlon, tlat, _ in towns:
+            x, y = _tile_of(tlon + rng.uniform(-0.05, 0.05), tlat + rng.uniform(-0.05, 0.05), z)
+            seen.add((z, x, y))
+            if len(seen) >= count:
+                break
+        tiles += sorted(seen)
+    week = "2016-06-01T00:00:00Z/2016-06-07T23:59:59Z"
+    return {
+        "items limit=10": {"path": "/items", "params": {"limit": 10}},
+        "items limit=1000": {"path": "/items", "params": {"limit": 1000}},
+        "items limit=1000 bbox 0.5deg": {"path": "/items", "params": {"limit": 1000,
+                                                                      "bbox": bbox}},
+        "items limit=1000 datetime 1 week": {"path": "/items", "params": {"limit": 1000,
+                                                                          "datetime": week}},
+        "feature by id": {"path": "/items/{id}", "ids": ids},
+        f"MVT tiles z6-12 ({len(tiles)})": {"path": "/tiles", "tiles": tiles},
+    }, tiles
+
+
+def _urls(kind: str, spec: dict[str, Any], base: str) -> list[tuple[str, dict[str, Any]]]:
+    coll = f"{base}/collections/{'public.incidents' if kind == 'tipg' else 'incidents'}"
+    if "ids" in spec:
+        return [(f"{coll}/items/{i}", {}) for i in spec["ids"]]
+    if "tiles" in spec:
+        return [(f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}" if kind == "tipg"
+                 else f"{coll}/tiles/WebMercatorQuad/{z}/{y}/{x}", {})
+                for z, x, y in spec["tiles"]]
+    return [(f"{coll}{spec['path']}", spec["params"])]
+
+
+async def _load(urls: list[tuple[str, dict[str, Any]]], concurrency: int,
+                seconds: float) -> tuple[list[float], float, int, int]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    sizes = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        for url, params in urls[:3]:  # warm-up
+            await client.get(url, params=params)
+        stop = time.perf_counter() + seconds
+        counter = iter(range(10**9))
+
+        async def worker() -> None:
+            nonlocal errors, sizes
+            while time.perf_counter() < stop:
+                url, params = urls[next(counter) % len(urls)]
+                t0 = time.perf_counter()
+                r = await client.get(url, params=params)
+                latencies.append(time.perf_counter() - t0)
+                sizes += len(r.content)
+                if r.status_code not in (200, 204):
+                    errors += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    return latencies, len(latencies) / elapsed, errors, sizes // max(1, len(latencies))
+
+
+def _sql_floor(url: str, spec: dict[str, Any], repeat: int = 15) -> float:
+    """The same page or tile as this API's one SQL statement, timed in-process (median ms)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from server.db.collections import COLLECTIONS
+    from server.queries import features, tiles
+    from server.services.features import item_query
+
+    c = COLLECTIONS["incidents"]
+    engine = create_engine(url)
+    times: list[float] = []
+    with Session(engine) as session:
+        for i in range(repeat):
+            t0 = time.perf_counter()
+            if "ids" in spec:
+                features.get(c, spec["ids"][i % len(spec["ids"])], session=session)
+            elif "tiles" in spec:
+                z, x, y = spec["tiles"][i % len(spec["tiles"])]
+                tiles.mvt_tile(c, z, x, y, features.ItemQuery(), cap=3000, session=session)
+            else:
+                q = item_query(c, {k: str(v) for k, v in spec["params"].items()},
+                               default_limit=10, max_limit=10000)
+                features.list_page(c, q, session=session)
+            times.append(time.perf_counter() - t0)
+    engine.dispose()
+    if "tiles" in spec:  # one pass over every tile, averaged
+        return statistics.mean(times) * 1000
+    return statistics.median(times) * 1000
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and concurrency")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database (default)")
+    args = parser.parse_args(argv)
+
+    url = _database(args.rows)
+    libpq = url.replace("postgresql+psycopg2://", "postgresql://")
+    tipg_uvicorn = _ensure_tipg()
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port()}
+    common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+    try:
+        servers["tipg"] = _serve(
+            [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
+            {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]',
+             "TIPG_MAX_FEATURES_PER_TILE": "10000"},
+            ports["tipg"], "/collections")
+        ours = [str(ROOT / ".venv" / "bin" / "uvicorn"), "server.main:create_app", "--factory",
+                *common]
+        for name, cache_mb in (("truce", "0"), ("truce+cache", "64")):
+            servers[name] = _serve([*ours, "--port", str(ports[name])],
+                                   {"TRUCE_DATABASE": json.dumps({"url": url}),
+                                    "TRUCE_API_TILE_CACHE_MB": cache_mb,
+                                    # the benchmark is one client: no rate limit
+                                    "TRUCE_SECURITY_RATE_PER_SECOND": "1000000",
+                                    "TRUCE_SECURITY_RATE_BURST": "1000000",
+                                    "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"},
+                                   ports[name], "/collections/incidents")
+        scenarios, _ = _scenarios(url)
+        print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; client httpx/asyncio, "
+              "keep-alive, gzip accepted; same machine (2 cores shared by client, server, DB)\n")
+        head = ("| request | server | c=1 p50 ms | c=1 p95 ms | c=1 req/s | c=8 p50 ms | "
+                "c=8 p95 ms | c=8 req/s | bytes | SQL ms | ratio req/s c=1 | ratio c=8 |")
+        print(head)
+        print("|" + "---|" * 12)
+        for label, spec in scenarios.items():
+            floor = _sql_floor(url, spec)
+            results: dict[str, tuple[float, ...]] = {}
+            names = ["tipg", "truce"] + (["truce+cache"] if "tiles" in spec else [])
+            for name in names:
+                urls = _urls(name if name == "tipg" else "truce", spec,
+                             f"http://127.0.0.1:{ports[name]}")
+                lat1, rps1, err1, size = asyncio.run(_load(urls, 1, args.seconds))
+                lat8, rps8, err8, _ = asyncio.run(_load(urls, 8, args.seconds))
+                results[name] = (_pct(lat1, .5), _pct(lat1, .95), rps1, _pct(lat8, .5),
+                                 _pct(lat8, .95), rps8, size, err1 + err8)
+            base = results["tipg"]
+            for name in names:
+                r = results[name]
+                ratio = "" if name == "tipg" else f"{r[2] / base[2]:.2f}"
+                ratio8 = "" if name == "tipg" else f"{r[5] / base[5]:.2f}"
+                err = f" ({r[7]} errors)" if r[7] else ""
+                sql = f"{floor:.1f}" if name == "truce" else ""
+                print(f"| {label} | {name}{err} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} | "
+                      f"{r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:,} | {sql} | {ratio} | "
+                      f"{ratio8} |")
+        print("\nratio = truce req/s / tipg req/s (>= 1.0 is the target); SQL ms = the same "
+              "page/tile as this API's one statement, timed in-process (median; tiles: mean)")
+    finally:
+        for proc in servers.values():
+            _stop(proc)
+
+
+if __name__ == "__main__":
+    main()
