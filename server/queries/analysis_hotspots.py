@@ -1,0 +1,149 @@
+"""Hotspots and aggregation: DBSCAN clusters, hexagon/square grids, admin areas, time series.
+
+Distances in metres: points are projected to the UTM zone of the region's centre (`:srid`,
+chosen by the service) where a metre is a metre to within ~1% over a 1,000 km wide region.
+Grid cells are numbered by (i, j) in that projection: a square cell by integer division, a
+hexagon by ST_HexagonGrid over the point itself (one cheap call per point, no grid table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_FILTER = """
+    (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
+    AND (CAST(:end AS timestamptz) IS NULL OR i.occurred_at <= :end)
+    AND (CAST(:types AS text[]) IS NULL OR i.event_type = ANY(CAST(:types AS text[])))
+    AND (CAST(:verifications AS text[]) IS NULL
+         OR i.verification_status = ANY(CAST(:verifications AS text[])))
+    AND (CAST(:minx AS float8) IS NULL
+         OR i.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
+    AND (CAST(:area_id AS int) IS NULL OR EXISTS (
+         SELECT 1 FROM area_incident_links l WHERE l.area_id = :area_id AND l.incident_id = i.id))
+"""
+
+HOTSPOTS_SQL = f"""
+WITH p AS (
+  SELECT i.id, i.occurred_at, i.event_type, coalesce(i.fatalities, 0) AS fatalities, i.geom,
+         ST_ClusterDBSCAN(ST_Transform(i.geom, :srid), eps => :eps, minpoints => :minpoints)
+           OVER () AS cid
+  FROM incidents i WHERE {_FILTER}
+)
+SELECT cid AS cluster_id, count(*) AS incidents, sum(fatalities) AS fatalities,
+       min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+       round(ST_X(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lon,
+       round(ST_Y(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lat,
+       ST_AsGeoJSON(ST_ConvexHull(ST_Collect(geom)), 6) AS geometry
+FROM p WHERE cid IS NOT NULL
+GROUP BY cid ORDER BY count(*) DESC, cid LIMIT :limit
+"""  # noqa: S608 - constant fragments only
+
+SQUARE_SQL = f"""
+WITH c AS (
+  SELECT floor(ST_X(ST_Transform(i.geom, :srid)) / :size)::int AS i,
+         floor(ST_Y(ST_Transform(i.geom, :srid)) / :size)::int AS j,
+         coalesce(i.fatalities, 0) AS fatalities
+  FROM incidents i WHERE {_FILTER}
+)
+SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
+       ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope(c.i * :size, c.j * :size, (c.i + 1) * :size,
+                                                 (c.j + 1) * :size, :srid), 4326), 6) AS geometry
+FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
+"""  # noqa: S608 - constant fragments only
+
+HEX_SQL = f"""
+WITH c AS (
+  SELECT h.i, h.j, coalesce(i.fatalities, 0) AS fatalities
+  FROM incidents i
+  CROSS JOIN LATERAL (SELECT ST_Transform(i.geom, :srid) AS p) t
+  CROSS JOIN LATERAL (SELECT g.i, g.j FROM ST_HexagonGrid(:size, t.p) g
+                      WHERE ST_Intersects(g.geom, t.p) LIMIT 1) h
+  WHERE {_FILTER}
+)
+SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
+       ST_AsGeoJSON(ST_Transform(ST_Hexagon(:size, c.i, c.j,
+                                            ST_SetSRID(ST_MakePoint(0, 0), :srid)), 4326), 6)
+         AS geometry
+FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
+"""  # noqa: S608 - constant fragments only
+
+ADMIN_SQL = f"""
+SELECT a.pcode AS i, a.name_en AS j, count(i.id) AS incidents,
+       coalesce(sum(i.fatalities), 0) AS fatalities, ST_AsGeoJSON(a.geom, 5) AS geometry
+FROM admin_areas a
+LEFT JOIN incidents i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom) AND {_FILTER}
+WHERE a.admin_level = :level
+GROUP BY a.id ORDER BY count(i.id) DESC, a.pcode LIMIT :limit
+"""  # noqa: S608 - constant fragments only
+
+GRID_MVT_SQL = f"""
+WITH b AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e3857,
+                  ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS e4326),
+c AS (
+  SELECT floor(ST_X(ST_Transform(i.geom, :srid)) / :size)::int AS i,
+         floor(ST_Y(ST_Transform(i.geom, :srid)) / :size)::int AS j,
+         coalesce(i.fatalities, 0) AS fatalities
+  FROM incidents i, b WHERE i.geom && b.e4326 AND {_FILTER}
+),
+g AS (SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities
+      FROM c GROUP BY c.i, c.j)
+SELECT ST_AsMVT(m, 'grid', 4096, 'geom') FROM (
+  SELECT ST_AsMVTGeom(ST_Transform(ST_MakeEnvelope(g.i * :size, g.j * :size, (g.i + 1) * :size,
+                                                   (g.j + 1) * :size, :srid), 3857),
+                      b.e3857, 4096, 64, true) AS geom,
+         g.i, g.j, g.incidents, g.fatalities
+  FROM g, b) m
+"""  # noqa: S608 - constant fragments only
+
+TIMESERIES_SQL = f"""
+WITH r AS (SELECT coalesce(CAST(:start AS timestamptz), min(i.occurred_at)) AS lo,
+                  coalesce(CAST(:end AS timestamptz), max(i.occurred_at)) AS hi
+           FROM incidents i WHERE {_FILTER}),
+buckets AS (
+  SELECT generate_series(date_trunc(:step, r.lo AT TIME ZONE 'UTC'),
+                         date_trunc(:step, r.hi AT TIME ZONE 'UTC'),
+                         CAST('1 ' || :step AS interval)) AS bucket
+  FROM r WHERE r.lo IS NOT NULL),
+counts AS (
+  SELECT date_trunc(:step, i.occurred_at AT TIME ZONE 'UTC') AS bucket, count(*) AS incidents,
+         coalesce(sum(i.fatalities), 0) AS fatalities,
+         count(*) FILTER (WHERE i.verification_status = 'confirmed') AS confirmed
+  FROM incidents i WHERE {_FILTER} GROUP BY 1)
+SELECT to_char(b.bucket, 'YYYY-MM-DD') AS period, coalesce(c.incidents, 0) AS incidents,
+       coalesce(c.fatalities, 0) AS fatalities, coalesce(c.confirmed, 0) AS confirmed
+FROM buckets b LEFT JOIN counts c USING (bucket) ORDER BY b.bucket
+"""  # noqa: S608 - constant fragments only
+
+
+def _params(f: dict[str, Any]) -> dict[str, Any]:
+    bbox = f.get("bbox") or (None, None, None, None)
+    return {"start": f.get("start"), "end": f.get("end"), "types": f.get("types"),
+            "verifications": f.get("verifications"), "area_id": f.get("area_id"),
+            "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
+
+
+def hotspots(filters: dict[str, Any], *, srid: int, eps_m: float, minpoints: int, limit: int,
+             session: Session) -> list[dict[str, Any]]:
+    params = {**_params(filters), "srid": srid, "eps": eps_m, "minpoints": minpoints,
+              "limit": limit}
+    return [dict(r) for r in session.execute(text(HOTSPOTS_SQL), params).mappings()]
+
+
+def grid(filters: dict[str, Any], *, kind: str, srid: int, size_m: float, level: int,
+         limit: int, session: Session) -> list[dict[str, Any]]:
+    sql = {"square": SQUARE_SQL, "hexagon": HEX_SQL, "admin": ADMIN_SQL}[kind]
+    params = {**_params(filters), "srid": srid, "size": size_m, "level": level, "limit": limit}
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]
+
+
+def grid_tile(filters: dict[str, Any], *, z: int, x: int, y: int, srid: int, size_m: float,
+              session: Session) -> bytes:
+    params = {**_params(filters), "z": z, "x": x, "y": y, "srid": srid, "size": size_m}
+    return bytes(session.execute(text(GRID_MVT_SQL), params).scalar_one() or b"")
+
+
+def timeseries(filters: dict[str, Any], *, step: str, session: Session) -> list[dict[str, Any]]:
+    params = {**_params(filters), "step": step}
+    return [dict(r) for r in session.execute(text(TIMESERIES_SQL), params).mappings()]
