@@ -1,5 +1,5 @@
-"""`python -m bench [etl|api] [options]`: run a benchmark (or every one) and print figures and
-ratios."""
+"""`python -m bench [etl|api|analysis] [options]`: run a benchmark (or every one) and print
+figures and ratios."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ def main() -> None:
         from bench import etl
 
         etl.main(rest)
-    if which not in ("api", "etl", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api or etl")
+    if which in ("analysis", "all"):
+        from bench import analysis
+
+        analysis.main(rest)
+    if which not in ("api", "etl", "analysis", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl or analysis")
 
 
 if __name__ == "__main__":
