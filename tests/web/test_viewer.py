@@ -1,0 +1,121 @@
+"""The viewer in a real headless Chromium against the real API: offline, layers, time, details."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+class Page:
+    """A page with every request and console error recorded."""
+
+    def __init__(self, browser: Any, base: str, hash_: str = "") -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 720})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(f"{base}/{hash_}")
+        self.page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+
+    def tile_requests(self, collection: str) -> list[str]:
+        return [u for u in self.requests if f"/collections/{collection}/tiles/" in u]
+
+    def settle(self) -> None:
+        self.page.wait_for_function(
+            "() => window.truceMap.loaded() && window.truceMap.areTilesLoaded()", timeout=30_000)
+        self.page.wait_for_timeout(300)
+
+
+@pytest.fixture()
+def viewer(browser: Any, live_server: str) -> Any:
+    opened = Page(browser, live_server)
+    yield opened
+    opened.page.close()
+
+
+def test_page_loads_offline_with_no_console_errors(viewer: Page, live_server: str,
+                                                  artifacts: Path) -> None:
+    viewer.settle()
+    schemes = {urlparse(u).scheme for u in viewer.requests}
+    assert schemes <= {"http", "data", "blob"}, schemes  # blob: is MapLibre's worker
+    hosts = {urlparse(u).hostname for u in viewer.requests if u.startswith("http")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert not viewer.errors, viewer.errors
+    assert not viewer.failed, viewer.failed
+    for collection in ("incidents", "agreement_areas", "aid_deliveries"):
+        assert viewer.tile_requests(collection), f"no {collection} tiles requested"
+    assert any("/rasters/shaded_relief/tiles/" in u for u in viewer.requests)
+    rendered = viewer.page.evaluate(
+        "() => window.truceMap.queryRenderedFeatures({layers: ['incidents-circle']}).length")
+    assert rendered > 0
+    viewer.page.screenshot(path=str(artifacts / "viewer.png"))
+
+
+def test_toggling_a_layer_stops_its_tiles(viewer: Page) -> None:
+    viewer.settle()
+    viewer.page.uncheck("#layer-incidents")
+    viewer.page.wait_for_function(
+        "() => window.truceMap.getLayoutProperty('incidents-circle', 'visibility') === 'none'")
+    viewer.settle()
+    before = len(viewer.tile_requests("incidents"))
+    viewer.page.evaluate("() => window.truceMap.jumpTo({zoom: 8, center: [36.7, 34.7]})")
+    viewer.settle()
+    assert len(viewer.tile_requests("incidents")) == before
+    assert viewer.tile_requests("agreement_areas")
+    assert "incidents" not in viewer.page.evaluate("() => location.hash").split("layers=")[1]
+
+
+def test_moving_the_time_range_changes_the_tile_requests(viewer: Page) -> None:
+    viewer.settle()
+    viewer.page.fill("#time-start", "2016-02-27")
+    viewer.page.dispatch_event("#time-start", "change")
+    viewer.page.fill("#time-end", "2016-03-31")
+    viewer.page.dispatch_event("#time-end", "change")
+    viewer.settle()
+    recent = viewer.tile_requests("incidents")[-1]
+    assert "2016-02-27" in recent and "2016-03-31" in recent
+    assert "t=2016-02-27/2016-03-31" in viewer.page.evaluate("() => location.hash")
+
+
+def test_clicking_an_incident_opens_its_panel(viewer: Page, artifacts: Path) -> None:
+    viewer.page.evaluate("() => window.truceMap.jumpTo({zoom: 11, center: [36.72, 34.73]})")
+    viewer.settle()
+    point = viewer.page.evaluate("""() => {
+        const map = window.truceMap;
+        const {width, height} = map.getCanvas().getBoundingClientRect();
+        return map.queryRenderedFeatures({layers: ['incidents-circle']})
+            .filter(f => !f.properties.point_count || f.properties.point_count <= 1)
+            .map(f => map.project(f.geometry.coordinates))
+            .filter(p => p.x > 20 && p.y > 20 && p.x < width - 20 && p.y < height - 20)
+            .map(p => ({x: p.x, y: p.y}))[0] ?? null;
+    }""")
+    assert point is not None, "no single incident rendered near Homs at z11"
+    box = viewer.page.locator("#map").bounding_box()
+    viewer.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    viewer.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)
+    assert viewer.page.evaluate("() => document.body.dataset.detail").startswith("incidents/")
+    assert "ucdp_ged" in viewer.page.inner_text("#details")
+    viewer.page.screenshot(path=str(artifacts / "viewer_details.png"))
+
+
+def test_a_shared_link_reopens_the_same_picture(browser: Any, live_server: str) -> None:
+    opened = Page(browser, live_server,
+                  "#map=9.00/34.7300/36.7200&t=2016-03-01/2016-03-15&layers=agreement_areas")
+    try:
+        opened.settle()
+        zoom = opened.page.evaluate("() => window.truceMap.getZoom()")
+        assert abs(zoom - 9) < 0.01
+        assert opened.page.is_checked("#layer-agreement_areas")
+        assert not opened.page.is_checked("#layer-incidents")
+        assert opened.page.input_value("#time-start") == "2016-03-01"
+    finally:
+        opened.page.close()
