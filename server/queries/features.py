@@ -88,11 +88,18 @@ def _where(c: Collection, q: ItemQuery, params: dict[str, Any]) -> str:
 
 
 def _order(c: Collection, q: ItemQuery) -> str:
+    """ORDER BY for a page. Unfiltered pages walk the primary key (free and stable). A filtered
+    page without `sortby` takes the rows in the order the chosen index yields them (as tipg and
+    pg_featureserv do): ordering 50,000 matches scattered over the table by id to keep 1,000
+    costs a heap fetch of every match (~0.6 s on 1M rows), while the index order is stable for
+    an unchanged table, which is what offset paging needs (the ETag changes with the table)."""
+    if q.filtered and not q.sortby:
+        return ""
     keys = [f"t.{name} {'DESC' if desc else 'ASC'}" for name, desc in q.sortby
             if name in c.properties or name == c.id_column]
     if not any(name == c.id_column for name, _ in q.sortby):
         keys.append(f"t.{c.id_column}")
-    return ", ".join(keys)
+    return "ORDER BY " + ", ".join(keys)
 
 
 def list_page(c: Collection, q: ItemQuery, *, session: Session) -> tuple[int, str]:
@@ -103,7 +110,7 @@ def list_page(c: Collection, q: ItemQuery, *, session: Session) -> tuple[int, st
     sql = f"""
         SELECT count(*), coalesce(string_agg({feature}, ','), '')
         FROM (SELECT t.* FROM {c.table} t WHERE {where}
-              ORDER BY {_order(c, q)} LIMIT :limit OFFSET :offset) t
+              {_order(c, q)} LIMIT :limit OFFSET :offset) t
     """  # noqa: S608 - identifiers from the Collection whitelist
     count, body = session.execute(text(sql), params).one()
     return int(count), str(body)
@@ -137,7 +144,7 @@ def rows(c: Collection, q: ItemQuery, *, session: Session) -> tuple[list[str], l
                       "ST_X(ST_PointOnSurface(t.geom))", "ST_Y(ST_PointOnSurface(t.geom))",
                       f"ST_AsText({geom}, {int(q.decimals)})"])
     sql = f"""SELECT {cols} FROM (SELECT t.* FROM {c.table} t WHERE {where}
-              ORDER BY {_order(c, q)} LIMIT :limit OFFSET :offset) t"""  # noqa: S608
+              {_order(c, q)} LIMIT :limit OFFSET :offset) t"""  # noqa: S608
     result = session.execute(text(sql), params).all()
     return [c.id_column, *names, "lon", "lat", "wkt"], [tuple(r) for r in result]
 
