@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli import config, pgcluster, report
+from cli import config, etl_commands, pgcluster, report
 
 app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -78,7 +79,8 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
     if as_json:
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                 "reasons": s.reasons, "error": s.error, "layer": s.layer, "path": s.path}
+                 "reasons": s.reasons, "repaired": s.repaired, "error": s.error,
+                 "layer": s.layer, "path": s.path}
                 for s in summaries]
         print(json.dumps(rows[0] if len(rows) == 1 else rows))
         return
@@ -103,18 +105,21 @@ def etl_load(
                                             "admin_areas|settlements")],
     fmt: Annotated[str, typer.Option("--format", help="acled|ucdp|hxl|csv|geojson|gpkg|shp|"
                                                       "kml|auto")] = "auto",
+    mapping: Annotated[Path | None, typer.Option(help="YAML/JSON column mapping "
+                                                      "{field: column} for generic files")] = None,
     source: Annotated[str | None, typer.Option(help="source name (natural key part)")] = None,
+    since: Annotated[datetime | None, typer.Option(help="skip rows reported before this "
+                                                        "(ACLED timestamp)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
 ) -> None:
     """Load one file into a layer; bad rows go to quarantine with their reasons."""
-    from etl.jobs import find_job
-    from etl.runner import run
+    from cli import etl_commands
 
-    if not path.exists():
-        raise ValueError(f"no such file: {path}")
-    job = find_job(layer, fmt, path)
-    summary = run(job, path, config.engine(), source=source, dry_run=dry_run)
+    summary = etl_commands.load_file(
+        path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+        mapping=etl_commands.read_mapping(mapping), since=since.astimezone(UTC) if since else None,
+        show_progress=not as_json and etl_commands.stdout_is_terminal())
     _print_summary([summary], as_json)
     if summary.status != "completed":
         raise typer.Exit(1)
@@ -155,6 +160,9 @@ def serve(
     print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
           flush=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+etl_commands.register(etl_app, clear_errors)
 
 
 def main() -> None:

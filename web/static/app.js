@@ -1,14 +1,18 @@
 // Truce viewer: wires the map, the layer panel, the time range, the detail panel and the URL hash.
 // Plain ES module, no build step. Every request goes to this origin.
 
-import { DEFAULT_TIME_RANGE, LAYERS, api, layerById } from "./js/config.js";
+import { DEFAULT_TIME_RANGE, LAYERS, PALETTE, api, layerById } from "./js/config.js";
 import { initDetails } from "./js/details.js";
+import { initDraw, toWkt } from "./js/draw.js";
+import { beyondTimeseries, cqlFilter, incidentParams, initFilters } from "./js/filters.js";
+import { initHistogram } from "./js/histogram.js";
 import { initSettlementLabels } from "./js/labels.js";
 import {
   CLICKABLE, OPACITY_PAINT, absoluteUrl, baseStyle, datetimeParam, incidentColour, source,
   styleLayerIds, styleLayers, vectorTileUrl,
 } from "./js/layers.js";
 import { initPanel } from "./js/panel.js";
+import { initResults } from "./js/results.js";
 import { initSearch } from "./js/search.js";
 import { defaultState, formatHash, parseHash } from "./js/state.js";
 import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
@@ -55,7 +59,33 @@ function tileUrl(entry, state) {
   const params = {};
   if (entry.timeAware) params.datetime = datetimeParam(state.time);
   if (entry.id === "admin_areas") params.admin_level = state.adminLevel;
+  if (entry.id === "incidents") Object.assign(params, incidentParams(state.filters));
   return vectorTileUrl(entry.id, params);
+}
+
+/** The map view as a bbox parameter (lon/lat, clamped to the world). */
+function viewBbox(map) {
+  const b = map.getBounds();
+  const clampLon = (x) => Math.max(-180, Math.min(180, x));
+  const clampLat = (y) => Math.max(-85, Math.min(85, y));
+  return [clampLon(b.getWest()), clampLat(b.getSouth()), clampLon(b.getEast()), clampLat(b.getNorth())]
+    .map((v) => v.toFixed(4)).join(",");
+}
+
+/** Incidents in the rendered tiles of the view: single points and aggregated cells, each once. */
+function renderedIncidentCount(map) {
+  if (!map.getLayer("incidents-circle")) return null;
+  const seen = new Set();
+  let total = 0;
+  for (const f of map.queryRenderedFeatures({ layers: ["incidents-circle"] })) {
+    const n = Number(f.properties.point_count) || 1;
+    const [x, y] = f.geometry.coordinates;
+    const key = n > 1 ? `c${n}:${x.toFixed(5)},${y.toFixed(5)}` : `i${f.properties.id ?? f.id ?? `${x},${y}`}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    total += n;
+  }
+  return total;
 }
 
 async function main() {
@@ -104,7 +134,7 @@ async function main() {
     map.getSource(id).setTiles([tileUrl(layerById(id), state)]);
   }
 
-  const details = initDetails(document.getElementById("details"));
+  const details = initDetails(document.getElementById("details"), () => state.time);
   const panel = initPanel(document.getElementById("layer-panel"), state, {
     toggle(id, visible) {
       state.layers = LAYERS.map((l) => l.id).filter((l) => (l === id ? visible : state.layers.includes(l)));
@@ -140,11 +170,52 @@ async function main() {
     onChange(range) {
       state.time = range;
       for (const entry of LAYERS) if (entry.timeAware && map.getSource(entry.id)) refreshTiles(entry.id);
+      histogram.setRange(range);
+      updateExport();
       writeHash();
     },
     afterStep: whenIdle,
   });
   state.time = timeline.range; // clamped to the data's period
+
+  // --- filters, the histogram, counts and export ------------------------------------------------
+  const numberFormat = new Intl.NumberFormat("en");
+  let lastTotal = null;
+  function showCount() {
+    if (!state.layers.includes("incidents")) {
+      filters.setCount("");
+      return;
+    }
+    if (beyondTimeseries(state.filters)) {
+      const n = renderedIncidentCount(map);
+      filters.setCount(n === null ? "" : `${numberFormat.format(n)} incidents in view and time range (counted from the map tiles; the histogram applies only the type and verification filters).`);
+    } else if (lastTotal !== null) {
+      filters.setCount(`${numberFormat.format(lastTotal)} incidents in view and time range.`);
+    }
+  }
+  const histogram = initHistogram(document.getElementById("histogram"), bounds, ({ total }) => {
+    lastTotal = total;
+    showCount();
+  });
+  function updateExport() {
+    const base = { bbox: viewBbox(map), datetime: datetimeParam(state.time), ...incidentParams(state.filters) };
+    const href = (f) => `${api.items("incidents")}?${new URLSearchParams({ ...base, f, limit: "10000" })}`;
+    document.getElementById("export-geojson").href = href("json");
+    document.getElementById("export-csv").href = href("csv");
+  }
+  function updateCounts(delay) {
+    const params = { bbox: viewBbox(map) };
+    if (state.filters.eventType) params.event_type = state.filters.eventType;
+    if (state.filters.verification) params.verification_status = state.filters.verification;
+    histogram.update(params, delay);
+    updateExport();
+  }
+  const filters = initFilters(document.getElementById("filters"), state.filters, (next) => {
+    state.filters = next;
+    if (map.getSource("incidents")) refreshTiles("incidents");
+    updateCounts(0);
+    writeHash();
+  });
 
   // --- build the style once the base style is ready ------------------------------------------
   map.on("load", () => {
@@ -156,8 +227,71 @@ async function main() {
       applyVisibility(entry.id);
       applyOpacity(entry.id);
     }
+    map.addLayer({
+      id: "agreement_areas-highlight", type: "line", source: "agreement_areas", "source-layer": "agreement_areas",
+      layout: { visibility: "none" },
+      filter: ["in", ["to-number", ["coalesce", ["get", "id"], ["id"]]], ["literal", []]],
+      paint: { "line-color": PALETTE.blue, "line-width": 4, "line-opacity": 0.95 },
+    });
+    draw = initDraw(map, { onGeometry: check, onClear: clearCheck });
     writeHash();
+    updateCounts(0);
   });
+
+  // --- spatial check: deconfliction + incidents near ---------------------------------------------
+  let draw = null;
+  let checkController = null;
+  function highlightAreas(ids) {
+    if (!map.getLayer("agreement_areas-highlight")) return;
+    map.setFilter("agreement_areas-highlight", ["in", ["to-number", ["coalesce", ["get", "id"], ["id"]]], ["literal", ids]]);
+    map.setLayoutProperty("agreement_areas-highlight", "visibility", ids.length ? "visible" : "none");
+  }
+  function clearCheck() {
+    checkController?.abort();
+    highlightAreas([]);
+    results.hide();
+  }
+  const results = initResults(document.getElementById("analysis"), {
+    openArea: (id, name) => details.show("agreement_areas", id, { id, name }),
+    close: () => { clearCheck(); draw?.reset(); },
+  });
+  async function incidentsNear(geometry, distanceM, signal) {
+    const radius = distanceM > 0 ? distanceM : 1000;
+    const spatial = `S_DWITHIN(geom, ${toWkt(geometry)}, ${radius}, meters)`;
+    const extra = cqlFilter(state.filters);
+    const params = { ...incidentParams(state.filters), f: "json", limit: "201", sortby: "-occurred_at",
+      properties: "occurred_at,event_type,fatalities,verification_status",
+      datetime: datetimeParam(state.time), filter: extra ? `${spatial} AND ${extra}` : spatial };
+    const body = await fetchJSON(`${api.items("incidents")}?${new URLSearchParams(params)}`, {
+      what: "incidents near the drawing", signal, quiet: true,
+    });
+    const features = body.features ?? [];
+    return { features: features.slice(0, 200), more: features.length > 200, distanceM: radius };
+  }
+  async function check(geometry, distanceM) {
+    checkController?.abort();
+    checkController = new AbortController();
+    const { signal } = checkController;
+    const at = `${state.time.end}T23:59:59Z`;
+    results.open(geometry, distanceM, at);
+    highlightAreas([]);
+    try {
+      const [answer, near] = await Promise.all([
+        fetchJSON(api.deconfliction, { what: "the deconfliction check", signal, quiet: true, body: { geometry, at, distance_m: distanceM } }),
+        incidentsNear(geometry, distanceM, signal).catch((err) => {
+          if (err.name === "AbortError") throw err;
+          return null; // the check still stands without the incident list
+        }),
+      ]);
+      highlightAreas((answer.areas ?? []).map((a) => Number(a.id)));
+      draw.showPlaces(answer.settlements ?? [], answer.aid_deliveries ?? []);
+      results.show(answer, near);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      results.fail(err.message);
+      showError(err.message);
+    }
+  }
 
   // --- loading, errors, readiness ------------------------------------------------------------
   map.on("dataloading", () => setMapBusy(true));
@@ -198,6 +332,10 @@ async function main() {
     }
   }
   map.on("mousemove", (e) => {
+    if (draw?.active()) {
+      hover.remove();
+      return;
+    }
     const hit = pick(e.point);
     if (!hit) {
       map.getCanvas().style.cursor = "";
@@ -209,6 +347,7 @@ async function main() {
   });
   map.getCanvas().addEventListener("mouseleave", () => hover.remove());
   map.on("click", (e) => {
+    if (draw?.active()) return; // the draw tool takes this click
     const hit = pick(e.point);
     if (!hit) return;
     const p = hit.feature.properties;
@@ -226,12 +365,19 @@ async function main() {
     map.flyTo({ center: place.coordinates, zoom: Math.max(map.getZoom(), 11) });
     details.show("settlements", place.id, { name: place.name, name_ar: place.nameAr, population: place.population });
   });
-  map.on("moveend", writeHash);
+  map.on("moveend", () => {
+    writeHash();
+    updateCounts(400);
+  });
+  map.on("idle", () => {
+    if (beyondTimeseries(state.filters)) showCount();
+  });
   window.addEventListener("hashchange", () => {
     if (window.location.hash === writtenHash) return;
     const next = parseHash(window.location.hash, defaultState(bounds));
-    Object.assign(state, { layers: next.layers, adminLevel: next.adminLevel, colourBy: next.colourBy });
+    Object.assign(state, { layers: next.layers, adminLevel: next.adminLevel, colourBy: next.colourBy, filters: next.filters });
     panel.sync(state);
+    filters.sync(state.filters);
     if (map.isStyleLoaded()) {
       for (const entry of LAYERS) applyVisibility(entry.id);
       map.setPaintProperty("incidents-circle", "circle-color", incidentColour(state.colourBy));
@@ -239,7 +385,9 @@ async function main() {
         map.setFilter(layerId, ["==", ["to-number", ["get", "admin_level"]], state.adminLevel]);
       }
       refreshTiles("admin_areas");
+      refreshTiles("incidents");
     }
+    updateCounts(0);
     timeline.setRange(next.time); // refreshes time-aware tiles and writes the hash
     map.jumpTo({ center: next.center, zoom: next.zoom });
   });

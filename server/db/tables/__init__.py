@@ -7,6 +7,7 @@ from .base import metadata
 from .etl_runs import etl_runs, quarantine
 from .incidents import incidents
 from .parties import parties
+from .rasters import rasters
 from .settlements import settlements
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "metadata",
     "parties",
     "quarantine",
+    "rasters",
     "settlements",
 ]

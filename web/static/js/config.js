@@ -31,16 +31,23 @@ export const api = Object.freeze({
     `/collections/${encodeURIComponent(collectionId)}/tiles/WebMercatorQuad/{z}/{y}/{x}`,
   // XYZ order.
   rasterTiles: (rasterId) => `/rasters/${encodeURIComponent(rasterId)}/tiles/{z}/{x}/{y}.png`,
+  deconfliction: "/analysis/deconfliction",
+  timeseries: "/analysis/timeseries",
+  areaReport: (areaId) => `/analysis/areas/${encodeURIComponent(areaId)}/report`,
+  sitrepMap: (areaId) => `/reports/areas/${encodeURIComponent(areaId)}/map.html`,
 });
+
+/** Incident sources offered in the filter (free text is accepted too). */
+export const INCIDENT_SOURCES = ["ucdp_ged", "acled", "partner"];
 
 // Legend entries: [value(s) in the data, label, colour]. The first value is the canonical one; the
 // others are spellings from other sources (UCDP GED types, ACLED event types), matched lower-cased.
 export const EVENT_TYPES = [
-  [["state_based", "state-based", "state based", "1", "battles"], "State-based violence", PALETTE.vermillion],
-  [["non_state", "non-state", "non state", "2", "explosions/remote violence"], "Non-state conflict", PALETTE.orange],
-  [["one_sided", "one-sided", "one sided", "3", "violence against civilians"], "One-sided violence", PALETTE.purple],
+  [["state_based_violence", "state_based", "state-based", "state based", "1", "battles"], "State-based violence", PALETTE.vermillion],
+  [["non_state_violence", "non_state", "non-state", "non state", "2", "explosions_remote_violence", "explosions/remote violence"], "Non-state conflict", PALETTE.orange],
+  [["one_sided_violence", "one_sided", "one-sided", "one sided", "3", "violence_against_civilians", "violence against civilians"], "One-sided violence", PALETTE.purple],
   [["protests", "riots", "protest", "riot"], "Protests and riots", PALETTE.skyBlue],
-  [["strategic developments", "strategic_development"], "Strategic developments", PALETTE.blue],
+  [["strategic_developments", "strategic developments", "strategic_development"], "Strategic developments", PALETTE.blue],
 ];
 export const EVENT_TYPE_OTHER = ["Other", PALETTE.grey];
 

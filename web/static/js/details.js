@@ -1,6 +1,7 @@
 // The side panel that shows one feature's attributes, fetched from /collections/{id}/items/{fid}.
 
 import { api, layerById } from "./config.js";
+import { loadAreaReport } from "./report.js";
 import { fetchJSON } from "./status.js";
 
 const TITLES = {
@@ -26,12 +27,14 @@ function geometrySummary(geometry) {
   return geometry.type;
 }
 
-export function initDetails(root) {
+/** `range()` gives the selected time range (an area's report is as of its end). */
+export function initDetails(root, range) {
   const title = root.querySelector("h2");
   const subtitle = root.querySelector(".subtitle");
   const body = root.querySelector("tbody");
   const note = root.querySelector(".note");
   const link = root.querySelector("a.raw");
+  const extra = root.querySelector(".report");
   let controller = null;
 
   function close() {
@@ -78,11 +81,19 @@ export function initDetails(root) {
     controller = new AbortController();
     root.hidden = false;
     delete root.dataset.loaded;
+    delete root.dataset.report;
+    extra.replaceChildren();
     document.body.dataset.detail = `${collectionId}/${featureId}`;
     render(collectionId, tileProperties, null);
     note.textContent = "Loading the full record…";
     link.href = api.item(collectionId, featureId);
     title.focus();
+    if (collectionId === "agreement_areas") {
+      const mine = controller;
+      loadAreaReport(extra, featureId, range(), mine.signal)
+        .then(() => { if (mine === controller) root.dataset.report = "1"; })
+        .catch(() => { if (mine === controller && !mine.signal.aborted) root.dataset.report = "failed"; });
+    }
     try {
       const feature = await fetchJSON(api.item(collectionId, featureId), {
         what: `${collectionId} ${featureId}`, signal: controller.signal,

@@ -1,8 +1,10 @@
 // The viewer's shareable state and its URL-hash form:
 //   #map=6.00/35.0000/38.5000&t=2016-01-01/2016-12-31&layers=incidents,settlements&admin=1&colour=event_type
+//   &event_type=state_based_violence&verification=confirmed&actor=IS&source=ucdp_ged&fatalities=5..100
 // Every value is validated on the way in; anything unknown falls back to the default.
 
 import { ADMIN_LEVELS, INITIAL_VIEW, LAYERS, LAYER_IDS } from "./config.js";
+import { NO_FILTERS, formatFilters, parseFilters } from "./filters.js";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const COLOUR_BY = ["event_type", "verification_status"];
@@ -15,6 +17,7 @@ export function defaultState(timeRange) {
     layers: LAYERS.filter((l) => l.visible).map((l) => l.id),
     adminLevel: 1,
     colourBy: "event_type",
+    filters: { ...NO_FILTERS },
   };
 }
 
@@ -49,6 +52,7 @@ export function parseHash(hash, defaults) {
   const level = finite(params.get("admin"));
   if (ADMIN_LEVELS.some(([l]) => l === level)) state.adminLevel = level;
   if (COLOUR_BY.includes(params.get("colour"))) state.colourBy = params.get("colour");
+  state.filters = parseFilters(params);
   return state;
 }
 
@@ -60,5 +64,6 @@ export function formatHash(state) {
     `layers=${state.layers.join(",")}`,
     `admin=${state.adminLevel}`,
     `colour=${state.colourBy}`,
+    ...formatFilters(state.filters),
   ].join("&");
 }

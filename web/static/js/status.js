@@ -57,14 +57,17 @@ async function errorDetail(response) {
   }
 }
 
-/** Fetch JSON from the API; on failure show the banner and rethrow. */
-export async function fetchJSON(path, { what = path, signal, quiet = false } = {}) {
+/** Fetch JSON from the API (POST `body` as JSON when given); on failure show the banner and rethrow. */
+export async function fetchJSON(path, { what = path, signal, quiet = false, body } = {}) {
   pendingFetches += 1;
   renderLoading();
   try {
     let response;
     try {
-      response = await fetch(path, { headers: { Accept: "application/json" }, signal });
+      const init = body === undefined
+        ? { headers: { Accept: "application/json" }, signal }
+        : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
+      response = await fetch(path, init);
     } catch (err) {
       if (err.name === "AbortError") throw err;
       throw new Error(`The map API is unreachable (${what}). Check that the server is running.`);
