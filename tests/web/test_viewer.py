@@ -8,31 +8,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.web.pages import Page
+
 pytestmark = pytest.mark.browser
-
-
-class Page:
-    """A page with every request and console error recorded."""
-
-    def __init__(self, browser: Any, base: str, hash_: str = "") -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 720})
-        self.requests: list[str] = []
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"{base}/{hash_}")
-        self.page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-
-    def tile_requests(self, collection: str) -> list[str]:
-        return [u for u in self.requests if f"/collections/{collection}/tiles/" in u]
-
-    def settle(self) -> None:
-        self.page.wait_for_function(
-            "() => window.truceMap.loaded() && window.truceMap.areTilesLoaded()", timeout=30_000)
-        self.page.wait_for_timeout(300)
 
 
 @pytest.fixture()

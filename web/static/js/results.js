@@ -2,7 +2,7 @@
 // settlements, recent aid deliveries) and the incidents near the drawn geometry, as tables.
 // Built with DOM calls and textContent only.
 
-const GEOMETRY_NAMES = { Point: "point", LineString: "line", Polygon: "area" };
+const GEOMETRY_NAMES = { Point: "a point", LineString: "a line", Polygon: "an area" };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -51,7 +51,7 @@ export function initResults(root, on) {
     root.hidden = false;
     delete root.dataset.loaded;
     delete root.dataset.failed;
-    title.textContent = `Check of a ${GEOMETRY_NAMES[geometry.type] ?? "shape"}`;
+    title.textContent = `Check of ${GEOMETRY_NAMES[geometry.type] ?? "a shape"}`;
     meta.textContent = `In force on ${day(at)}; areas within ${metres(distanceM)}. Checking…`;
     body.replaceChildren(el("p", { class: "empty", role: "status", text: "Asking the API…" }));
   }
