@@ -1,4 +1,4 @@
-"""`python -m bench [etl|api|analysis] [options]`: run a benchmark (or every one) and print
+"""`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
 figures and ratios."""
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ def main() -> None:
         from bench import analysis
 
         analysis.main(rest)
-    if which not in ("api", "etl", "analysis", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl or analysis")
+    if which in ("viewer", "all"):
+        from bench import viewer
+
+        viewer.main(rest)
+    if which not in ("api", "etl", "analysis", "viewer", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis or viewer")
 
 
 if __name__ == "__main__":

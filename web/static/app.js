@@ -294,6 +294,14 @@ async function main() {
   }
 
   // --- loading, errors, readiness ------------------------------------------------------------
+  // Performance marks (read by bench/viewer.py): style ready, first frame with data, all loaded.
+  map.once("load", () => performance.mark("truce:map-load"));
+  map.on("sourcedata", function firstData(e) {
+    if (!e.tile) return;
+    map.off("sourcedata", firstData);
+    map.once("render", () => performance.mark("truce:first-data-render"));
+  });
+  map.once("idle", () => performance.mark("truce:idle"));
   map.on("dataloading", () => setMapBusy(true));
   map.on("idle", () => setMapBusy(false));
   map.once("idle", () => { document.body.dataset.ready = "1"; });

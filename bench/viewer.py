@@ -1,0 +1,265 @@
+"""Viewer benchmark: the map in Debian's headless Chromium (Playwright, system executable) against
+this API on a database with 1,000,000 incidents.
+
+`python -m bench viewer [--database-url URL] [--runs 3] [--url http://127.0.0.1:PORT]` serves the
+API with uvicorn on its own bench database (`truce_bench_viewer`: a copy of the 1,000,000-incident
+database `python -m bench api` builds, or generated the same way; or `--database-url`, migrated as
+it is), or measures a server already running at `--url`. Each run is a fresh browser context
+(empty HTTP cache) at 1280x720. Figures: time to the first frame with data and to all visible
+layers loaded (the viewer's Performance API marks), bytes and requests transferred, and frame
+gaps while panning and zooming at z8 and while moving the time range. The targets: first render
+< 1.5 s, all visible layers < 3 s, no frame over 100 ms. Chromium renders WebGL in software here
+(SwiftShader), so frame times are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+VIEWER_DB = "truce_bench_viewer"
+FRAME_BUDGET_MS = 100
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; never downloaded
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--use-gl=angle", "--use-angle=swiftshader",
+                 "--enable-unsafe-swiftshader"]
+
+# Frame gaps (ms) from requestAnimationFrame while `action` runs, until the map is idle again.
+FRAMES_JS = """async (action) => {
+  const map = window.truceMap;
+  const gaps = [];
+  let last = performance.now();
+  let recording = true;
+  const tick = (t) => { gaps.push(t - last); last = t; if (recording) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  const idle = () => new Promise((resolve) => {
+    const timer = setTimeout(resolve, 15000);
+    map.once('idle', () => { clearTimeout(timer); resolve(); });
+  });
+  const t0 = performance.now();
+  if (action === 'pan') {
+    map.panBy([300, 150], {duration: 1000});
+    await new Promise((r) => setTimeout(r, 1100));
+    map.zoomTo(map.getZoom() + 1, {duration: 800});
+    await new Promise((r) => setTimeout(r, 900));
+    map.zoomTo(map.getZoom() - 1, {duration: 800});
+    await new Promise((r) => setTimeout(r, 900));
+  } else {
+    const start = document.getElementById('time-start');
+    const end = document.getElementById('time-end');
+    start.value = '2016-05-01'; start.dispatchEvent(new Event('change'));
+    end.value = '2016-05-31'; end.dispatchEvent(new Event('change'));
+  }
+  await idle();
+  const settled = performance.now() - t0;
+  recording = false;
+  gaps.shift();
+  return {gaps, settled};
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _default_database(rows: int) -> tuple[str, str]:
+    """This benchmark's own database (`truce_bench_viewer`): a copy of `python -m bench api`'s
+    1,000,000-incident database when there is one, else generated the same way; migrated to head."""
+    import psycopg2
+    from sqlalchemy import create_engine, text
+
+    from bench.api import DB_NAME as API_DB
+    from bench.api import GENERATE_SQL
+    from cli import config, pgcluster
+    from server.db.migrate import upgrade
+
+    server = config.database_url().rsplit("/", 1)[0]
+    conn = psycopg2.connect(server.replace("postgresql+psycopg2://", "postgresql://") + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname IN (%s, %s)", (VIEWER_DB, API_DB))
+        have = {r[0] for r in cur.fetchall()}
+        if VIEWER_DB not in have and API_DB in have:
+            try:  # a file copy: seconds for 1M rows (fails while someone is connected to it)
+                cur.execute(f'CREATE DATABASE "{VIEWER_DB}" TEMPLATE "{API_DB}"')  # constants
+            except psycopg2.Error as exc:
+                print(f"could not copy {API_DB} ({exc.pgerror or exc}); generating instead")
+    conn.close()
+    url = pgcluster.create_database(server + "/postgres", VIEWER_DB)
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as c:
+            count = c.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+        if count != rows:
+            t0 = time.perf_counter()
+            with engine.begin() as c:
+                c.execute(text("SELECT setseed(0.7)"))
+                for statement in GENERATE_SQL.split(";\n"):
+                    if statement.strip():
+                        c.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM ANALYZE incidents"))
+            count = rows
+            print(f"generated {rows:,} synthetic incidents in {time.perf_counter() - t0:.1f}s")
+    finally:
+        engine.dispose()
+    return url, f"{VIEWER_DB} ({count:,} synthetic incidents, as bench api)"
+
+
+def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    import httpx
+
+    env = {**os.environ, "TRUCE_DATABASE_URL": url,
+           "TRUCE_SECURITY_RATE_PER_SECOND": "1000000", "TRUCE_SECURITY_RATE_BURST": "1000000",
+           "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"}
+    code = ("import uvicorn; from cli import config; from server.main import create_app; "
+            f"uvicorn.run(create_app(config.app_settings()), host='127.0.0.1', port={port}, "
+            "log_level='warning', access_log=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        time.sleep(0.3)
+    raise RuntimeError("the API did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    transfers: list[tuple[str, int]] = []
+    errors: list[str] = []
+
+    def finished(request: Any) -> None:
+        try:
+            sizes = request.sizes()
+        except Exception:  # noqa: BLE001 - a request without sizes (data:, blob:)
+            return
+        transfers.append((request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"]))
+
+    page.on("requestfinished", finished)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/")
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    marks = page.evaluate("""() => Object.fromEntries(
+        performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]))""")
+    nav = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
+        return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd}; }""")
+    page.wait_for_timeout(300)
+    loaded = list(transfers)
+    if shot:
+        page.screenshot(path=str(shot))
+    page.evaluate("() => window.truceMap.jumpTo({zoom: 8, center: [36.9, 34.9]})")
+    page.wait_for_function("() => window.truceMap.loaded() && window.truceMap.areTilesLoaded()",
+                           timeout=60_000)
+    pan = page.evaluate(FRAMES_JS, "pan")
+    slider = page.evaluate(FRAMES_JS, "time")
+    context.close()
+    tiles = [b for u, b in loaded if "/tiles/" in u]
+    return {
+        "first_render": marks.get("truce:first-data-render"),
+        "map_load": marks.get("truce:map-load"),
+        "all_layers": marks.get("truce:idle"),
+        "dcl": nav["dcl"],
+        "bytes": sum(b for _, b in loaded), "requests": len(loaded),
+        "tile_bytes": sum(tiles), "tiles": len(tiles),
+        "largest_tile": max(tiles, default=0),
+        "pan": pan, "slider": slider, "errors": errors,
+    }
+
+
+def _frames(runs: list[dict[str, Any]], key: str) -> str:
+    gaps = sorted(g for r in runs for g in r[key]["gaps"])
+    if not gaps:
+        return "no frames"
+    p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
+    over = sum(1 for g in gaps if g > FRAME_BUDGET_MS)
+    settled = statistics.median(r[key]["settled"] for r in runs)
+    return (f"{len(gaps)} frames, p50 {statistics.median(gaps):.0f} ms, p95 {p95:.0f} ms, "
+            f"max {gaps[-1]:.0f} ms, {over} over {FRAME_BUDGET_MS} ms; settled in "
+            f"{settled:.0f} ms (median)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench viewer", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="serve this database (default: the bench one)")
+    parser.add_argument("--url", help="measure a server already running here instead")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="incidents in the bench DB")
+    args = parser.parse_args(argv)
+
+    from playwright.sync_api import sync_playwright
+
+    proc = None
+    if args.url:
+        base, what = args.url.rstrip("/"), f"the server at {args.url}"
+    else:
+        url, what = ((args.database_url, "--database-url") if args.database_url
+                     else _default_database(args.rows))
+        port = _free_port()
+        proc = _serve(url, port)
+        base = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "viewer_bench.png"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            _one_run(browser, base, None)  # warm the server (its tile cache, the DB's buffers)
+            runs = [_one_run(browser, base, shot if i == 0 else None) for i in range(args.runs)]
+            browser.close()
+    finally:
+        if proc:
+            _stop(proc)
+
+    def med(key: str) -> float:
+        values = [r[key] for r in runs if r[key] is not None]
+        return statistics.median(values) if values else float("nan")
+
+    print(f"\nViewer in headless Chromium (SwiftShader WebGL), 1280x720, {what}; "
+          f"{args.runs} cold runs (fresh HTTP cache) after one warm-up; medians\n")
+    print("| figure | value | target |")
+    print("|---|---:|---|")
+    print(f"| first frame with data (ms from navigation) | {med('first_render'):.0f} | < 1500 |")
+    print(f"| all visible layers loaded (ms) | {med('all_layers'):.0f} | < 3000 |")
+    print(f"| style ready, map 'load' (ms) | {med('map_load'):.0f} | |")
+    print(f"| DOMContentLoaded (ms) | {med('dcl'):.0f} | |")
+    print(f"| bytes transferred to all layers loaded | {med('bytes'):,.0f} "
+          f"({med('requests'):.0f} requests) | |")
+    print(f"| of which tiles | {med('tile_bytes'):,.0f} ({med('tiles'):.0f} tiles, largest "
+          f"{med('largest_tile'):,.0f}) | tiles < 250 KB |")
+    print(f"\npan + zoom at z8: {_frames(runs, 'pan')}")
+    print(f"time range change at z8: {_frames(runs, 'slider')}")
+    errors = [e for r in runs for e in r["errors"]]
+    if errors:
+        print(f"page errors: {errors[:3]}")
+    print(f"screenshot: {shot}")
