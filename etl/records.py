@@ -26,6 +26,7 @@ class Accepted:
 
     values: dict[str, Any]
     repairs: tuple[str, ...] = ()
+    merged: bool = False  # the record is already known (e.g. the same settlement): nothing to write
 
 
 @dataclass(frozen=True)

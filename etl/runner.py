@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis
-from etl.records import Accepted, Context
+from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources.tabular import SourceError
 
 DUPLICATE_ID = "duplicate_source_id_in_file"
@@ -54,63 +56,122 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _gazetteer(rows: list[dict[str, Any]]) -> Gazetteer:
+    entries = []
+    for r in rows:
+        place = Place(int(r["id"]), str(r["name"]), float(r["lon"]), float(r["lat"]),
+                      r.get("population"), tuple(r.get("admin") or ()), r.get("pcode"),
+                      r.get("source"))
+        entries.append((place, [r.get("name_ar") or "", *(r.get("alternate_names") or [])]))
+    return Gazetteer.build(entries)
+
+
+def _options(job: Job, engine: Engine, options: dict[str, Any]) -> dict[str, Any]:
+    out = dict(options)
+    if not job.needs:
+        return out
+    with engine.connect() as conn:
+        if "gazetteer" in job.needs:
+            out["gazetteer"] = _gazetteer(postgis.gazetteer_rows(conn))
+        if "admin_pcodes" in job.needs:
+            out["admin_pcodes"] = postgis.admin_pcodes(conn)
+    return out
+
+
+def _mapped(raw: RawRecord, mapping: dict[str, str]) -> RawRecord:
+    """Rename columns: mapping is {target field: column in the file}."""
+    fields = dict(raw.fields)
+    for target, column in mapping.items():
+        if column in raw.fields:
+            fields[target] = raw.fields[column]
+    return RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
+
+
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
-        dry_run: bool = False, now: datetime | None = None) -> RunSummary:
+        dry_run: bool = False, now: datetime | None = None,
+        options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
+        progress: Callable[[int], None] | None = None) -> RunSummary:
+    """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows."""
     source = source or job.default_source
-    ctx = Context(source=source, now=now or datetime.now(UTC))
     summary = RunSummary(None, "running", job.name, job.layer, source, str(path))
     if not dry_run:
         summary.run_id = postgis.start_run(
             engine, job=job.name, layer=job.layer, source=source, source_path=str(path),
-            sha256=sha256(path) if path.is_file() else None, options={"format": job.format})
+            sha256=sha256(path) if path.is_file() else None,
+            options={"format": job.format, **({"mapping": mapping} if mapping else {}),
+                     **{k: v for k, v in (options or {}).items()}})
     run_id = summary.run_id or 0
     reasons: Counter[str] = Counter()
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[Any] = set()
+    key_fields = [k for k in job.spec.key if k != "source"]
+    single_key = key_fields[0] if len(key_fields) == 1 else None
     try:
+        ctx = Context(source=source, now=now or datetime.now(UTC),
+                      options=_options(job, engine, options or {}))
         with engine.begin() as conn:
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
+            staged = 0
+            if not dry_run:
+                postgis.begin_stage(conn, job.spec)
 
             def flush() -> None:
+                nonlocal staged
                 if not dry_run:
-                    inserted, updated = postgis.upsert(conn, job.spec, accepted, source=source,
-                                                       run_id=run_id)
-                    summary.loaded += inserted
-                    summary.updated += updated
-                    summary.unchanged += len(accepted) - inserted - updated
+                    postgis.stage(conn, job.spec, accepted)
                     postgis.quarantine(conn, rejected, run_id=run_id, layer=job.layer,
                                        source=source, source_path=str(path))
-                else:
-                    summary.loaded += len(accepted)
+                staged += len(accepted)
                 accepted.clear()
                 rejected.clear()
 
-            for raw in job.read(path):
+            transform = job.transform
+            records = job.read(path)
+            if mapping:
+                records = (_mapped(r, mapping) for r in records)
+            for raw in records:
                 summary.read += 1
-                result = job.transform(raw, ctx)
-                if isinstance(result, Accepted):
-                    key = tuple(result.values.get(k) for k in job.spec.key if k != "source")
-                    if key in seen:
-                        result_reasons: tuple[str, ...] = (DUPLICATE_ID,)
-                    else:
+                result = transform(raw, ctx)
+                if type(result) is Accepted:
+                    values = result.values
+                    if result.merged:
+                        summary.unchanged += 1
+                        continue
+                    key = values.get(single_key) if single_key else tuple(
+                        values.get(k) for k in key_fields)
+                    if key not in seen:
                         seen.add(key)
-                        summary.repaired += bool(result.repairs)
-                        accepted.append(result.values)
-                        result_reasons = ()
-                    detail: dict[str, Any] = {"source_id": result.values.get("source_id")}
+                        if result.repairs:
+                            summary.repaired += 1
+                        accepted.append(values)
+                        if len(accepted) >= BATCH:
+                            flush()
+                            if progress:
+                                progress(summary.read)
+                        continue
+                    result_reasons: tuple[str, ...] = (DUPLICATE_ID,)
+                    detail: dict[str, Any] = {"source_id": values.get("source_id")}
                 else:
+                    assert isinstance(result, Rejected)
                     result_reasons, detail = result.reasons, result.detail
-                if result_reasons:
-                    reasons.update(result_reasons)
-                    summary.quarantined += 1
-                    rejected.append({"number": raw.number, "raw": raw.fields,
-                                     "reasons": result_reasons, "detail": detail,
-                                     "source_id": detail.get("source_id")})
-                if len(accepted) >= BATCH:
-                    flush()
+                reasons.update(result_reasons)
+                summary.quarantined += 1
+                rejected.append({"number": raw.number, "raw": raw.fields,
+                                 "reasons": result_reasons, "detail": detail,
+                                 "source_id": detail.get("source_id")})
             flush()
-            if not dry_run:
+            if dry_run:
+                summary.loaded += staged
+            else:
+                summary.repaired += postgis.repaired_count(conn, job.spec)
+                inserted, updated = postgis.merge(conn, job.spec, source=source, run_id=run_id,
+                                                  staged=staged)
+                summary.loaded += inserted
+                summary.updated += updated
+                summary.unchanged += staged - inserted - updated
                 postgis.resolve_quarantine(conn, layer=job.layer, source=source, run_id=run_id)
+            if progress:
+                progress(summary.read)
         summary.status = "completed"
     except SourceError as exc:
         summary.status, summary.error = "failed", str(exc)
@@ -118,10 +179,11 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
     summary.reasons = dict(reasons)
     if summary.status == "failed":
-        summary.loaded = summary.updated = summary.unchanged = 0
+        summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,
                            counts={"read": summary.read, "loaded": summary.loaded,
                                    "updated": summary.updated, "unchanged": summary.unchanged,
-                                   "quarantined": summary.quarantined})
+                                   "quarantined": summary.quarantined,
+                                   "repaired": summary.repaired})
     return summary

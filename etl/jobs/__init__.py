@@ -5,18 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from etl.loaders.spec import TableSpec
 from etl.records import Accepted, Context, RawRecord, Rejected
-from etl.sources.tabular import read_csv
+from etl.sources.tabular import read_csv, read_hxl
 from etl.sources.vector import read_vector
-from etl.transforms import agreement_areas, aid_deliveries, cod_ab, geonames, ucdp
+from etl.transforms import (
+    acled,
+    agreement_areas,
+    aid_deliveries,
+    area_list,
+    cod_ab,
+    generic,
+    geonames,
+    hxl,
+    ucdp,
+)
 
 from . import specs
 
 Reader = Callable[[Path], Iterator[RawRecord]]
 Transform = Callable[[RawRecord, Context], Accepted | Rejected]
+
+VECTOR_FORMATS = ("geojson", "gpkg", "shp", "kml")
 
 
 @dataclass(frozen=True)
@@ -28,26 +41,42 @@ class Job:
     transform: Transform
     spec: TableSpec
     default_source: str
+    # What the runner looks up in the database before the run: "gazetteer", "admin_pcodes".
+    needs: tuple[str, ...] = ()
 
+
+read_ucdp = partial(read_csv, headers=specs.UCDP_HEADERS)
+GAZ = ("gazetteer",)
 
 JOBS: dict[tuple[str, str], Job] = {
     (j.layer, j.format): j
     for j in [
-        Job("ucdp_ged", "incidents", "ucdp", read_csv, ucdp.to_incident, specs.INCIDENTS,
+        Job("ucdp_ged", "incidents", "ucdp", read_ucdp, ucdp.to_incident, specs.INCIDENTS,
             "ucdp_ged"),
+        Job("acled", "incidents", "acled", read_csv, acled.to_incident, specs.INCIDENTS, "acled",
+            GAZ),
+        Job("hxl_incidents", "incidents", "hxl", read_hxl, hxl.to_incident, specs.INCIDENTS,
+            "hxl", GAZ),
+        Job("incidents_csv", "incidents", "csv", read_csv, generic.to_incident, specs.INCIDENTS,
+            "incidents", GAZ),
+        *[Job("incidents_vector", "incidents", fmt, read_vector, generic.to_incident,
+              specs.INCIDENTS, "incidents", GAZ) for fmt in VECTOR_FORMATS],
         Job("geonames", "settlements", "csv", read_csv, geonames.to_settlement,
-            specs.SETTLEMENTS, "geonames"),
-        Job("cod_ab", "admin_areas", "shp", read_vector, cod_ab.to_admin_area,
-            specs.ADMIN_AREAS, "ocha_cod_ab"),
-        Job("cod_ab", "admin_areas", "gpkg", read_vector, cod_ab.to_admin_area,
-            specs.ADMIN_AREAS, "ocha_cod_ab"),
-        Job("cod_ab", "admin_areas", "geojson", read_vector, cod_ab.to_admin_area,
-            specs.ADMIN_AREAS, "ocha_cod_ab"),
+            specs.SETTLEMENTS, "geonames", GAZ),
+        *[Job("cod_ab", "admin_areas", fmt, read_vector, cod_ab.to_admin_area,
+              specs.ADMIN_AREAS, "ocha_cod_ab") for fmt in VECTOR_FORMATS],
         *[Job("agreement_areas", "agreement_areas", fmt, read_vector,
               agreement_areas.to_agreement_area, specs.AGREEMENT_AREAS, "agreement_areas")
-          for fmt in ("geojson", "gpkg", "shp", "kml")],
+          for fmt in VECTOR_FORMATS],
+        Job("agreement_area_list", "agreement_areas", "csv", read_csv,
+            area_list.to_agreement_area, specs.AGREEMENT_AREAS_BY_REFERENCE, "agreement_areas",
+            ("gazetteer", "admin_pcodes")),
         Job("aid_csv", "aid_deliveries", "csv", read_csv, aid_deliveries.to_aid_delivery,
-            specs.AID_DELIVERIES, "aid_deliveries"),
+            specs.AID_DELIVERIES, "aid_deliveries", GAZ),
+        Job("aid_hxl", "aid_deliveries", "hxl", read_hxl, hxl.to_aid_delivery,
+            specs.AID_DELIVERIES, "aid_deliveries", GAZ),
+        *[Job("aid_vector", "aid_deliveries", fmt, read_vector, aid_deliveries.to_aid_delivery,
+              specs.AID_DELIVERIES, "aid_deliveries", GAZ) for fmt in VECTOR_FORMATS],
     ]
 }
 
@@ -61,7 +90,7 @@ class UnknownFormatError(ValueError):
 
 def detect_format(path: Path, layer: str) -> str:
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in ("json", "geojson", "geojsonl", "ndjson"):
+    if suffix in ("json", "geojson", "geojsonl", "ndjson", "geojsons"):
         return "geojson"
     if suffix in ("gpkg", "shp", "kml"):
         return suffix
@@ -74,7 +103,7 @@ def detect_format(path: Path, layer: str) -> str:
             return "ucdp"
         if "event_id_cnty" in head:
             return "acled"
-        if "\n#" in head or head.startswith("#"):
+        if "\n#" in head or head.startswith("#") or ",#" in head:
             return "hxl"
         return "csv"
     raise UnknownFormatError(f"cannot tell the format of {path.name}; pass --format")

@@ -44,6 +44,9 @@ AGREEMENT_AREAS = TableSpec(
     geometry="polygon",
 )
 
+AGREEMENT_AREAS_BY_REFERENCE = TableSpec(
+    "agreement_areas", AGREEMENT_AREAS.columns, geometry="reference")
+
 AID_DELIVERIES = TableSpec(
     "aid_deliveries",
     (
@@ -58,3 +61,19 @@ AID_DELIVERIES = TableSpec(
             staged_as="agreement_area_ref"),
     ),
 )
+
+# UCDP files without a header row (candidate events): the columns by count.
+_GED_41 = ("id,year,active_year,type_of_violence,conflict_new_id,conflict_name,dyad_new_id,"
+           "dyad_name,side_a_new_id,side_a,side_b_new_id,gwnob,side_b,number_of_sources,"
+           "source_article,source_office,source_date,source_headline,source_original,where_prec,"
+           "where_coordinates,adm_1,adm_2,latitude,longitude,geom_wkt,priogrid_gid,country,"
+           "country_id,region,event_clarity,date_prec,date_start,date_end,deaths_a,deaths_b,"
+           "deaths_civilians,deaths_unknown,low,best,high")
+_GED_49 = ("id,relid,year,active_year,code_status,type_of_violence,conflict_dset_id,"
+           "conflict_new_id,conflict_name,dyad_dset_id,dyad_new_id,dyad_name,side_a_dset_id,"
+           "side_a_new_id,side_a,side_b_dset_id,side_b_new_id,side_b,number_of_sources,"
+           "source_article,source_office,source_date,source_headline,source_original,where_prec,"
+           "where_coordinates,where_description,adm_1,adm_2,latitude,longitude,geom_wkt,"
+           "priogrid_gid,country,country_id,region,event_clarity,date_prec,date_start,date_end,"
+           "deaths_a,deaths_b,deaths_civilians,deaths_unknown,best,high,low,gwnoa,gwnob")
+UCDP_HEADERS = {41: _GED_41.split(","), 49: _GED_49.split(",")}

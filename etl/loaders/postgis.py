@@ -7,45 +7,101 @@ second load of the same file changes nothing. Identifiers come only from TableSp
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
 from .spec import TableSpec
 
-NULL = "\\N"
-
 _POINT = "ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326)"
 _POLYGON = (
     "ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Force2D(ST_Transform("
     "ST_SetSRID(ST_GeomFromWKB(decode(s.geom_wkb, 'hex')), s.srid::int), 4326))), 3))"
 )
+_REFERENCE = (
+    "COALESCE((SELECT ST_Multi(a.geom) FROM admin_areas a WHERE a.pcode = s.geom_pcode), "
+    "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326)::geography, "
+    "s.buffer_m::float8)::geometry))"
+)
+_GEOMETRY = {"point": _POINT, "polygon": _POLYGON, "reference": _REFERENCE}
+_RAW_POLYGON = "ST_SetSRID(ST_GeomFromWKB(decode(s.geom_wkb, 'hex')), s.srid::int)"
+
+# Bulk mode: when a load stages at least this many rows and more rows than the table holds, the
+# table's secondary (non-unique) indexes are dropped and rebuilt after the insert, inside the same
+# transaction (a sorted index build is several times faster than a million index insertions).
+BULK_ROWS = 100_000
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return NULL
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return json.dumps(list(value), ensure_ascii=False)
-    return str(value)
+def _list_columns(spec: TableSpec) -> set[int]:
+    fields = spec.staged_fields
+    return {fields.index(c.name) for c in spec.columns if c.pgtype == "text[]" and c.name in fields}
 
 
-def _copy(conn: Connection, table: str, fields: Sequence[str], rows: Iterable[dict[str, Any]]
-          ) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+class _Pipe:
+    """A read-only file object over CSV lines made on demand (COPY streams it; no big buffer)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._rest = ""
+
+    def read(self, size: int = -1) -> str:
+        parts = [self._rest]
+        have = len(self._rest)
+        for line in self._lines:
+            parts.append(line)
+            have += len(line)
+            if 0 <= size <= have:
+                break
+        out = "".join(parts)
+        if 0 <= size < len(out):
+            self._rest = out[size:]
+            return out[:size]
+        self._rest = ""
+        return out
+
+
+
+class _Line:
+    """csv.writer target that hands back the line it was given."""
+
+    line = ""
+
+    def write(self, value: str) -> None:
+        self.line = value
+
+
+def _lines(fields: Sequence[str], rows: Iterable[dict[str, Any]], lists: set[int]
+           ) -> Iterator[str]:
+    target = _Line()
+    writer = csv.writer(target, lineterminator="\n")
+    write = writer.writerow
     for row in rows:
-        writer.writerow([_cell(row.get(f)) for f in fields])
-    buffer.seek(0)
+        values = [row.get(f) for f in fields]
+        for i in lists:
+            item = values[i]
+            if item is not None:
+                values[i] = json.dumps(list(item), ensure_ascii=False)
+        write(values)
+        yield target.line
+
+
+def begin_stage(conn: Connection, spec: TableSpec) -> None:
+    """Create the run's staging table (text columns, dropped at commit)."""
+    stage = f"stage_{spec.table}"
+    conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
+    conn.execute(text(f"CREATE TEMP TABLE {stage} ({', '.join(f + ' text' for f in spec.staged_fields)})"
+                      " ON COMMIT DROP"))
+
+
+def stage(conn: Connection, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:
+    """COPY accepted rows into the staging table, streamed (empty string and None are NULL)."""
+    fields = spec.staged_fields
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    columns = ", ".join(fields)
-    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+    cursor.copy_expert(
+        f"COPY stage_{spec.table} ({', '.join(fields)}) FROM STDIN WITH (FORMAT csv)",
+        _Pipe(_lines(fields, rows, _list_columns(spec))), size=1 << 18)
 
 
 def _select_expr(col_type: str, name: str) -> str:
@@ -54,20 +110,43 @@ def _select_expr(col_type: str, name: str) -> str:
     return f"s.{name}::{col_type}"
 
 
-def upsert(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]], *, source: str,
-           run_id: int) -> tuple[int, int]:
-    """Stage and upsert `rows`; return (inserted, updated). The caller owns the transaction."""
-    if not rows:
+def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
+    """(name, definition) of the table's indexes that back no constraint (from the catalog)."""
+    rows = conn.execute(text("""
+        SELECT quote_ident(ci.relname), pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass(:table) AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+    """), {"table": table}).all()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def repaired_count(conn: Connection, spec: TableSpec) -> int:
+    """How many staged polygons are invalid as given (ST_MakeValid repairs them on merge)."""
+    if spec.geometry != "polygon":
+        return 0
+    return int(conn.execute(text(
+        f"SELECT count(*) FROM stage_{spec.table} s WHERE NOT ST_IsValid({_RAW_POLYGON})"  # noqa: S608
+    )).scalar_one())
+
+
+def merge(conn: Connection, spec: TableSpec, *, source: str, run_id: int, staged: int
+          ) -> tuple[int, int]:
+    """Upsert the staged rows; return (inserted, updated). The caller owns the transaction."""
+    if not staged:
         return 0, 0
-    fields = spec.staged_fields
-    stage = f"stage_{spec.table}"
-    conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
-    conn.execute(text(f"CREATE TEMP TABLE {stage} ({', '.join(f + ' text' for f in fields)})"
-                      " ON COMMIT DROP"))
-    _copy(conn, stage, fields, rows)
+    stage_table = f"stage_{spec.table}"
+    deferred: list[tuple[str, str]] = []
+    if staged >= BULK_ROWS:
+        existing = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                                {"t": spec.table}).scalar_one()
+        if staged > max(float(existing or 0), 0.0):
+            deferred = _secondary_indexes(conn, spec.table)
+            for name, _definition in deferred:
+                conn.execute(text(f"DROP INDEX {name}"))
     targets = [c.name for c in spec.columns]
     selects = [c.expr if c.expr else _select_expr(c.pgtype, c.name) for c in spec.columns]
-    geometry = _POINT if spec.geometry == "point" else _POLYGON
+    geometry = _GEOMETRY[spec.geometry]
     compared = [c for c in [*targets, "geom"] if c not in spec.key]
     insert_cols = ", ".join([*targets, "geom", "source", "etl_run_id"])
     key = ", ".join(spec.key)
@@ -77,7 +156,7 @@ def upsert(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]], *, sou
     sql = f"""
         WITH written AS (
           INSERT INTO {spec.table} AS t ({insert_cols})
-          SELECT {", ".join(selects)}, {geometry}, :source, :run_id FROM {stage} s
+          SELECT {", ".join(selects)}, {geometry}, :source, :run_id FROM {stage_table} s
           ON CONFLICT ({key}) DO UPDATE SET {updates}, source = EXCLUDED.source,
               etl_run_id = EXCLUDED.etl_run_id, updated_at = now()
           WHERE ({old}) IS DISTINCT FROM ({new})
@@ -86,8 +165,20 @@ def upsert(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]], *, sou
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
     """  # noqa: S608 - identifiers are TableSpec constants; values are bound
     inserted, updated = conn.execute(text(sql), {"source": source, "run_id": run_id}).one()
-    conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
+    for _name, definition in deferred:
+        conn.execute(text(definition))
+    conn.execute(text(f"DROP TABLE IF EXISTS {stage_table}"))
     return int(inserted), int(updated)
+
+
+def upsert(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]], *, source: str,
+           run_id: int) -> tuple[int, int]:
+    """Stage and upsert `rows` in one go; return (inserted, updated)."""
+    if not rows:
+        return 0, 0
+    begin_stage(conn, spec)
+    stage(conn, spec, rows)
+    return merge(conn, spec, source=source, run_id=run_id, staged=len(rows))
 
 
 def quarantine(conn: Connection, rows: list[dict[str, Any]], *, run_id: int, layer: str,
@@ -131,7 +222,8 @@ def finish_run(engine: Engine, run_id: int, *, status: str, counts: dict[str, in
         conn.execute(
             text("""UPDATE etl_runs SET status = :status, finished_at = now(), error = :error,
                       rows_read = :read, rows_loaded = :loaded, rows_updated = :updated,
-                      rows_unchanged = :unchanged, rows_quarantined = :quarantined
+                      rows_unchanged = :unchanged, rows_quarantined = :quarantined,
+                      rows_repaired = :repaired
                     WHERE id = :id"""),
             {"id": run_id, "status": status, "error": error, **counts},
         )
@@ -150,3 +242,67 @@ def resolve_quarantine(conn: Connection, *, layer: str, source: str, run_id: int
                    AND t.source_id = q.source_id"""),  # noqa: S608 - layer from a fixed set
         {"run_id": run_id, "layer": layer, "source": source},
     )
+
+
+def gazetteer_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Settlements with their names and the names of the admin areas holding them."""
+    rows = conn.execute(text("""
+        SELECT s.id, s.name, s.name_ar, s.alternate_names, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+               s.population, s.source, s.pcode,
+               ARRAY(SELECT a.name_en FROM admin_areas a
+                     WHERE a.admin_level BETWEEN 1 AND 3 AND ST_Intersects(a.geom, s.geom)) AS admin
+        FROM settlements s
+    """)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def admin_pcodes(conn: Connection) -> set[str]:
+    return set(conn.execute(text("SELECT pcode FROM admin_areas")).scalars())
+
+
+def record_raster(conn: Connection, info: dict[str, Any]) -> int:
+    """Insert or replace a raster catalog row by name; return its id."""
+    return int(conn.execute(text("""
+        INSERT INTO rasters (name, kind, path, crs, bounds, width, height, band_count, dtype,
+                             resolution_x, resolution_y, nodata, band_stats, source_path,
+                             source_sha256)
+        VALUES (:name, :kind, :path, :crs,
+                ST_Transform(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, :srid), 4326),
+                :width, :height, :band_count, :dtype, :resx, :resy, :nodata,
+                CAST(:band_stats AS jsonb), :source_path, :sha)
+        ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, path = EXCLUDED.path,
+            crs = EXCLUDED.crs, bounds = EXCLUDED.bounds, width = EXCLUDED.width,
+            height = EXCLUDED.height, band_count = EXCLUDED.band_count, dtype = EXCLUDED.dtype,
+            resolution_x = EXCLUDED.resolution_x, resolution_y = EXCLUDED.resolution_y,
+            nodata = EXCLUDED.nodata, band_stats = EXCLUDED.band_stats,
+            source_path = EXCLUDED.source_path, source_sha256 = EXCLUDED.source_sha256,
+            updated_at = now()
+        RETURNING id
+    """), {**info, "band_stats": json.dumps(info["band_stats"])}).scalar_one())
+
+
+def loaded_hashes(conn: Connection) -> set[str]:
+    """sha256 of every file a completed run loaded (for `truce etl watch`)."""
+    return set(conn.execute(text(
+        "SELECT source_sha256 FROM etl_runs WHERE status = 'completed' "
+        "AND source_sha256 IS NOT NULL")).scalars())
+
+
+def quarantine_rows(conn: Connection, *, run_id: int | None = None, layer: str | None = None,
+                    unresolved: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = conn.execute(text("""
+        SELECT id, etl_run_id, layer, source, source_path, record_number, source_id, reasons,
+               detail, raw, created_at, resolved_at, resolved_by_run_id
+        FROM quarantine
+        WHERE (CAST(:run_id AS bigint) IS NULL OR etl_run_id = :run_id)
+          AND (CAST(:layer AS text) IS NULL OR layer = :layer)
+          AND (NOT :unresolved OR resolved_at IS NULL)
+        ORDER BY id LIMIT :limit
+    """), {"run_id": run_id, "layer": layer, "unresolved": unresolved, "limit": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
+def quarantine_row(conn: Connection, quarantine_id: int) -> dict[str, Any] | None:
+    row = conn.execute(text("SELECT * FROM quarantine WHERE id = :id"),
+                       {"id": quarantine_id}).mappings().first()
+    return dict(row) if row else None

@@ -21,10 +21,13 @@ class TableSpec:
     table: str
     columns: tuple[Col, ...]
     key: tuple[str, ...] = ("source", "source_id")
-    geometry: str = "point"  # "point": staged lon/lat; "polygon": staged WKB hex + srid
+    # "point": staged lon/lat; "polygon": staged WKB hex + srid; "reference": an admin area's
+    # polygon by staged P-code, else a buffer of buffer_m metres around the staged lon/lat.
+    geometry: str = "point"
 
     @property
     def staged_fields(self) -> list[str]:
         fields = [c.staged_as or c.name for c in self.columns if c.expr is None or c.staged_as]
-        fields += ["lon", "lat"] if self.geometry == "point" else ["geom_wkb", "srid"]
+        fields += {"point": ["lon", "lat"], "polygon": ["geom_wkb", "srid"],
+                   "reference": ["geom_pcode", "lon", "lat", "buffer_m"]}[self.geometry]
         return fields

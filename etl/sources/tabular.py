@@ -31,8 +31,15 @@ def _delimiter(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_csv(path: Path) -> Iterator[RawRecord]:
-    """Yield one RawRecord per data row; `number` is the row's line number in the file."""
+def _looks_like_data(header: list[str]) -> bool:
+    """A first row of numbers and dates, not names: the file has no header row."""
+    return sum(h.replace(".", "").replace("-", "").isdigit() for h in header) >= 2
+
+
+def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterator[RawRecord]:
+    """Yield one RawRecord per data row; `number` is the row's line number in the file.
+
+    `headers`: column names by column count, for files that come without a header row."""
     with open(path, "rb") as raw:
         sample = raw.read(65536)
     if not sample.strip():
@@ -43,7 +50,10 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
         delimiter = _delimiter(first)
         handle.seek(0)
         reader = csv.reader(handle, delimiter=delimiter)
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(reader, [])]
+        if headers and _looks_like_data(header) and len(header) in headers:
+            yield RawRecord(number=1, fields=dict(zip(headers[len(header)], header, strict=True)))
+            header = headers[len(header)]
         if len(header) < 2:
             raise SourceError(f"{path.name}: the header has fewer than two columns; "
                               "is the delimiter one of , ; tab |?")
@@ -54,3 +64,39 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
             if len(row) != len(header):
                 fields["__columns__"] = str(len(row))
             yield RawRecord(number=reader.line_num, fields=fields)
+
+
+def _tag(cell: str) -> str:
+    """'#Geo +Lat' -> '#geo+lat' (attributes sorted, so their order does not matter)."""
+    parts = [p.strip().lower() for p in cell.strip().split("+")]
+    return "+".join([parts[0].replace(" ", ""), *sorted(p for p in parts[1:] if p)])
+
+
+def _is_tag_row(row: list[str]) -> bool:
+    cells = [c.strip() for c in row if c.strip()]
+    return bool(cells) and sum(c.startswith("#") for c in cells) >= max(1, len(cells) // 2)
+
+
+def read_hxl(path: Path) -> Iterator[RawRecord]:
+    """HXL-tagged CSV: fields keyed by their hashtags ('#geo+lat'); rows above the tag row skipped."""
+    records = read_csv(path)
+    header_seen: list[str] | None = None
+    tags: list[str | None] | None = None
+    for record in records:
+        if tags is None:
+            header_seen = header_seen or list(record.fields)
+            values = [str(record.fields.get(h, "")) for h in header_seen]
+            if _is_tag_row(values):
+                tags = [_tag(v) if v.strip().startswith("#") else None for v in values]
+                continue
+            if _is_tag_row(header_seen):  # the tag row is the file's first line
+                tags = [_tag(h) if h.strip().startswith("#") else None for h in header_seen]
+            else:
+                continue  # a title row between header and tags
+        fields = {tag: record.fields.get(h) for tag, h in zip(tags, header_seen or [], strict=False)
+                  if tag}
+        if "__columns__" in record.fields:
+            fields["__columns__"] = record.fields["__columns__"]
+        yield RawRecord(number=record.number, fields=fields)
+    if tags is None:
+        raise SourceError(f"{path.name}: no HXL hashtag row (#event, #date, #geo+lat ...) found")

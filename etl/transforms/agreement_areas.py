@@ -24,16 +24,17 @@ def _parties(value: object) -> list[str]:
 
 
 def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
-    f = raw.fields
+    f = {k.lower(): v for k, v in raw.fields.items()}
     reasons: list[str] = []
-    source_id = checks.text(f.get("source_id") or f.get("id"))
     name = checks.text(f.get("name"))
+    source_id = checks.text(f.get("source_id") or f.get("id")) or name
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     if name is None:
         reasons.append(checks.MISSING_FIELD)
     kind = checks.check_vocab(f.get("kind"), KINDS, reasons, default="region")
-    status = checks.check_vocab(f.get("status"), STATUSES, reasons)
+    status = checks.check_vocab(f.get("status"), STATUSES, reasons,
+                                default=ctx.options.get("default_status", "pending"))
     signed_at = checks.check_date(f.get("signed_at"), ctx, reasons, required=False)
     eff_from = checks.check_date(f.get("effective_from"), ctx, reasons, required=False)
     eff_to = checks.parse_datetime(f.get("effective_to")) if checks.text(f.get("effective_to")) \
@@ -60,7 +61,7 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "parties": parties,
             "document_ref": checks.text(f.get("document_ref")),
             "admin_pcode": checks.text(f.get("admin_pcode")),
-            "notes": checks.text(f.get("notes")),
+            "notes": checks.text(f.get("notes") or f.get("description")),
             "geom_wkb": raw.geometry_wkb.hex(),
             "srid": raw.srid or 4326,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shapely
+
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -29,10 +31,16 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
         quantity = None
     if quantity is not None and quantity < 0:
         reasons.append(checks.NEGATIVE_COUNT)
-    point = checks.check_point(f.get("longitude", f.get("lon")), f.get("latitude", f.get("lat")),
-                               ctx, reasons, repairs)
+    detail: dict[str, object] = {}
+    lon, lat = f.get("longitude", f.get("lon")), f.get("latitude", f.get("lat"))
+    if raw.geometry_wkb is not None and checks.text(lon) is None:
+        geom = shapely.from_wkb(raw.geometry_wkb)
+        lon, lat = (geom.x, geom.y) if geom.geom_type == "Point" else (None, None)
+    point, _ = checks.locate(lon, lat, f.get("location_name"), f.get("admin"), ctx, reasons,
+                             repairs, detail)
     if reasons:
-        return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id})
+        detail["source_id"] = source_id
+        return Rejected(tuple(dict.fromkeys(reasons)), detail)
     assert point is not None
     return Accepted(
         {

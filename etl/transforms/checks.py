@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from etl.gazetteer import Gazetteer
 from etl.records import Context
 
 # Reason codes (stable: analysts filter the quarantine by them).
@@ -24,7 +25,12 @@ MISSING_GEOMETRY = "missing_geometry"
 MISSING_FIELD = "missing_required_field"
 WRONG_COLUMNS = "wrong_column_count"
 
+UNKNOWN_PLACE = "unknown_place_name"
+AMBIGUOUS_PLACE = "ambiguous_place_name"
+UNKNOWN_PCODE = "unknown_pcode"
+
 SWAPPED_REPAIR = "swapped_lat_lon_repaired"
+GEOCODED = "geocoded_from_gazetteer"
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d-%b-%Y", "%Y/%m/%d", "%m/%d/%Y")
 
@@ -145,3 +151,26 @@ def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],
         reasons.append(BAD_VOCAB)
         return None
     return normalised
+
+
+def locate(lon_raw: Any, lat_raw: Any, place: Any, admin: Any, ctx: Context,
+           reasons: list[str], repairs: list[str], detail: dict[str, Any]
+           ) -> tuple[tuple[float, float] | None, bool]:
+    """A point from the coordinates, or else from the gazetteer by place name.
+
+    Returns (point, geocoded). With no coordinates and a name, the gazetteer in
+    `ctx.options["gazetteer"]` must know exactly one place by that name (in that admin area when
+    given); otherwise the reason says unknown or ambiguous and `detail` lists the candidates."""
+    gazetteer = ctx.options.get("gazetteer")
+    name = text(place)
+    if text(lon_raw) is not None or text(lat_raw) is not None or name is None \
+            or not isinstance(gazetteer, Gazetteer):
+        return check_point(lon_raw, lat_raw, ctx, reasons, repairs), False
+    found = gazetteer.candidates(name, text(admin))
+    if len(found) == 1:
+        repairs.append(GEOCODED)
+        return (found[0].lon, found[0].lat), True
+    reasons.append(UNKNOWN_PLACE if not found else AMBIGUOUS_PLACE)
+    detail["place"] = name
+    detail["candidates"] = [p.as_detail() for p in found[:10]]
+    return None, False

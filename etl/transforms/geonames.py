@@ -1,9 +1,11 @@
-"""GeoNames-style gazetteer rows -> settlements."""
+"""GeoNames-style gazetteer rows -> settlements (a settlement already known from another gazetteer,
+same name key within `merge_within_m` metres, default 5 km, is merged: not loaded twice)."""
 
 from __future__ import annotations
 
 import re
 
+from etl.gazetteer import Gazetteer
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -26,6 +28,11 @@ def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     if reasons:
         return Rejected(tuple(dict.fromkeys(reasons)), {"name": name})
     assert point is not None
+    gazetteer = ctx.options.get("gazetteer")
+    if isinstance(gazetteer, Gazetteer) and name and gazetteer.near(
+            name, point[0], point[1], float(ctx.options.get("merge_within_m") or 5000.0),
+            other_than_source=ctx.source):
+        return Accepted({"source_id": source_id}, merged=True)  # already known from another source
     alternates_raw = f.get("alternatenames") or ""
     alternates = [a.strip() for a in str(alternates_raw).split("|") if a.strip()]
     arabic = next((a for a in alternates if _ARABIC.search(a)), None)

@@ -36,6 +36,7 @@ etl_runs = Table(
     Column("rows_updated", Integer, nullable=False, server_default="0"),
     Column("rows_unchanged", Integer, nullable=False, server_default="0"),
     Column("rows_quarantined", Integer, nullable=False, server_default="0"),
+    Column("rows_repaired", Integer, nullable=False, server_default="0"),
     Column("status", Text, nullable=False, server_default="running"),
     Column("error", Text),
     CheckConstraint(vocabulary("status", RUN_STATUSES), name="status"),

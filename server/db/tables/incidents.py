@@ -46,7 +46,7 @@ incidents = Table(
     Column("notes", Text),
     Column("verification_status", Text, nullable=False, server_default="reported", index=True),
     Column("sensitivity", Text, nullable=False, server_default="public"),
-    Column("duplicate_of", BigInteger, ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("duplicate_of", BigInteger, ForeignKey("incidents.id", ondelete="SET NULL"), index=True),
     Column("geom", Geometry("POINT", srid=4326, spatial_index=True), nullable=False),
     *provenance_columns(),
     UniqueConstraint("source", "source_id"),

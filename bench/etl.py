@@ -1,0 +1,163 @@
+"""ETL load benchmark: the project's UCDP job against `ogr2ogr -f PostgreSQL` (PG_USE_COPY=YES).
+
+`python -m bench etl [--rows N] [--repeat 3] [--keep]` generates N synthetic incidents (gaussian
+clusters around 50 towns inside Syria's bounding box plus 5% uniform noise, dates
+2016-02-27..2016-12-31) as a UCDP-like CSV, then loads it into a fresh database on the local cluster
+with the project's job (validation, staged upsert, quarantine) and with ogr2ogr (plain append into
+a table with a GiST index), in the same run, and prints seconds, rows/s, the loader's peak RSS and
+the ratio project / ogr2ogr (target: <= 1.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+HEADER = ["id", "type_of_violence", "conflict_name", "side_a", "side_b", "where_prec",
+          "where_coordinates", "latitude", "longitude", "event_clarity", "date_prec",
+          "date_start", "date_end", "low", "best", "high", "source_headline"]
+BBOX = (35.7, 32.3, 42.4, 37.3)
+START = date(2016, 2, 27)
+DAYS = (date(2016, 12, 31) - START).days + 1
+ACTORS = ["Government of Syria", "Syrian insurgents", "IS", "SDF", "Civilians"]
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """Write `rows` synthetic incidents to `path` (deterministic for a seed)."""
+    rng = random.Random(seed)
+    towns = [(rng.uniform(BBOX[0] + 0.5, BBOX[2] - 0.5), rng.uniform(BBOX[1] + 0.3, BBOX[3] - 0.3),
+              rng.uniform(0.02, 0.25)) for _ in range(50)]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADER)
+        for i in range(rows):
+            if rng.random() < 0.05:
+                lon, lat = rng.uniform(BBOX[0], BBOX[2]), rng.uniform(BBOX[1], BBOX[3])
+            else:
+                tlon, tlat, sigma = towns[rng.randrange(50)]
+                lon = min(max(rng.gauss(tlon, sigma), BBOX[0]), BBOX[2])
+                lat = min(max(rng.gauss(tlat, sigma), BBOX[1]), BBOX[3])
+            day = (START + timedelta(days=rng.randrange(DAYS))).isoformat()
+            best = rng.randrange(0, 12)
+            writer.writerow([
+                i + 1, rng.choice("123"), "Syria: Government", rng.choice(ACTORS),
+                rng.choice(ACTORS), rng.choice("1112"), f"town {i % 50}", f"{lat:.6f}",
+                f"{lon:.6f}", "1", "1", day, day, best, best, best + rng.randrange(3), "synthetic",
+            ])
+
+
+def _peak_rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _project_load(url: str, path: Path) -> tuple[float, float, int]:
+    """Load in a child process (its own peak RSS); return (seconds, peak MB, rows loaded)."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from sqlalchemy import create_engine\n"
+        "from etl.jobs import find_job\n"
+        "from etl.runner import run\n"
+        "engine = create_engine(sys.argv[1])\n"
+        "path = Path(sys.argv[2])\n"
+        "t0 = time.perf_counter()\n"
+        "s = run(find_job('incidents', 'ucdp', path), path, engine, source='bench')\n"
+        "dt = time.perf_counter() - t0\n"
+        "assert s.status == 'completed', s.error\n"
+        "print(json.dumps({'seconds': dt, 'loaded': s.loaded, 'quarantined': s.quarantined,"
+        " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code, url, str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["seconds"], result["rss"], int(result["loaded"])
+
+
+def _ogr2ogr_load(url: str, path: Path) -> float:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    pg = f"PG:host={u.host} port={u.port} dbname={u.database} user={u.username}"
+    if u.password:
+        pg += f" password={u.password}"
+    env = {**os.environ, "PG_USE_COPY": "YES"}
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr", "-overwrite",
+         "-oo", "X_POSSIBLE_NAMES=longitude", "-oo", "Y_POSSIBLE_NAMES=latitude",
+         "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom",
+         "-lco", "SPATIAL_INDEX=GIST", "-nlt", "POINT"],
+        check=True, env=env, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def _reset(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE quarantine, incidents, etl_runs CASCADE"))
+        conn.execute(text("DROP TABLE IF EXISTS bench_ogr"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM incidents"))
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench etl", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+
+    from cli import pgcluster
+    from server.db.migrate import upgrade
+
+    if shutil.which("ogr2ogr") is None:
+        sys.exit("ogr2ogr is missing: apt-get install gdal-bin")
+    server_url = pgcluster.up(pgcluster.default_cluster())
+    name = "truce_bench_etl"
+    url = pgcluster.create_database(server_url, name, recreate=True)
+    upgrade(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "incidents.csv"
+        t0 = time.perf_counter()
+        generate(path, args.rows)
+        size = path.stat().st_size / 1e6
+        print(f"generated {args.rows:,} incidents ({size:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        ours: list[float] = []
+        theirs: list[float] = []
+        peak = 0.0
+        for i in range(args.repeat):
+            _reset(url)
+            seconds, rss, loaded = _project_load(url, path)
+            ours.append(seconds)
+            peak = max(peak, rss)
+            ogr = _ogr2ogr_load(url, path)
+            theirs.append(ogr)
+            print(f"  run {i + 1}: truce {seconds:.2f}s ({loaded:,} loaded, peak {rss:.0f} MB), "
+                  f"ogr2ogr {ogr:.2f}s")
+    if not args.keep:
+        pgcluster.drop_database(server_url, name)
+    m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)
+    print(f"truce etl load : {m_ours:7.2f} s  {args.rows / m_ours:10,.0f} rows/s  "
+          f"peak RSS {peak:.0f} MB")
+    print(f"ogr2ogr        : {m_theirs:7.2f} s  {args.rows / m_theirs:10,.0f} rows/s")
+    print(f"ratio truce/ogr2ogr: {m_ours / m_theirs:.2f} (target <= 1.0; median of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""`truce etl load|quarantine|raster|watch`: the ETL commands (registered on `truce etl`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli import config
+
+quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export.",
+                             no_args_is_help=True)
+
+
+def read_mapping(path: Path | None) -> dict[str, str] | None:
+    """A YAML or JSON file: {target field: column in the file}."""
+    if path is None:
+        return None
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    if isinstance(data, dict) and isinstance(data.get("columns"), dict):
+        data = data["columns"]
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"{path}: a mapping is an object of target field -> column name")
+    return {str(k): v for k, v in data.items()}
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A rows/s progress display on a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                  TextColumn("{task.completed:,.0f} rows"), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=None, rate="")
+        start = time.perf_counter()
+
+        def update(rows: int) -> None:
+            rate = rows / max(time.perf_counter() - start, 1e-6)
+            bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+
+        yield update
+
+
+def load_file(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
+              mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
+              engine: Any = None) -> Any:
+    from etl.jobs import find_job
+    from etl.runner import run
+
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    job = find_job(layer, fmt, path)
+    options: dict[str, Any] = {"since": since} if since else {}
+    with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
+        return run(job, path, engine or config.engine(), source=source, dry_run=dry_run,
+                   mapping=mapping, options=options, progress=progress)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def quarantine_list(
+    run: Annotated[int | None, typer.Option(help="only this run")] = None,
+    layer: Annotated[str | None, typer.Option(help="only this layer")] = None,
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="only unresolved rows")] = False,
+    limit: Annotated[int, typer.Option(help="at most this many rows")] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List quarantined rows: id, run, layer, line, source id, reasons."""
+    from etl.loaders import postgis
+
+    with config.engine().connect() as conn:
+        rows = postgis.quarantine_rows(conn, run_id=run, layer=layer, unresolved=unresolved,
+                                       limit=limit)
+    if as_json:
+        print(json.dumps([_jsonable({k: v for k, v in r.items() if k != "raw"}) for r in rows],
+                         default=str))
+        return
+    table = Table("id", "run", "layer", "file", "line", "source id", "reasons", "resolved")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["etl_run_id"]), r["layer"], Path(r["source_path"]).name,
+                      str(r["record_number"]), str(r["source_id"] or ""), ", ".join(r["reasons"]),
+                      "yes" if r["resolved_at"] else "")
+    Console().print(table)
+
+
+def quarantine_show(quarantine_id: Annotated[int, typer.Argument(help="quarantine row id")]) -> None:
+    """Show one quarantined row: raw payload, reasons, details (candidates for place names)."""
+    from etl.loaders import postgis
+
+    with config.engine().connect() as conn:
+        row = postgis.quarantine_row(conn, quarantine_id)
+    if row is None:
+        raise ValueError(f"no quarantined row {quarantine_id}")
+    print(json.dumps(_jsonable(row), indent=2, ensure_ascii=False, default=str))
+
+
+def quarantine_export(
+    target: Annotated[Path, typer.Argument(help="a .csv or .json file to write")],
+    run: Annotated[int | None, typer.Option(help="only this run")] = None,
+    layer: Annotated[str | None, typer.Option(help="only this layer")] = None,
+    unresolved: Annotated[bool, typer.Option("--unresolved")] = False,
+) -> None:
+    """Export quarantined rows (CSV: one column per raw field, plus reasons; or JSON)."""
+    from etl.loaders import postgis
+
+    with config.engine().connect() as conn:
+        rows = postgis.quarantine_rows(conn, run_id=run, layer=layer, unresolved=unresolved,
+                                       limit=10_000_000)
+    if target.suffix.lower() == ".json":
+        target.write_text(json.dumps([_jsonable(r) for r in rows], ensure_ascii=False,
+                                     default=str), encoding="utf-8")
+    else:
+        raw_keys = list(dict.fromkeys(k for r in rows for k in r["raw"]))
+        with open(target, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["quarantine_id", "etl_run_id", "record_number", "reasons", "detail",
+                             *raw_keys])
+            for r in rows:
+                writer.writerow([r["id"], r["etl_run_id"], r["record_number"],
+                                 "|".join(r["reasons"]), json.dumps(r["detail"], default=str),
+                                 *[r["raw"].get(k, "") for k in raw_keys]])
+    print(f"{len(rows)} quarantined rows written to {target}")
+
+
+def raster(
+    path: Annotated[Path, typer.Argument(help="a GeoTIFF (or any raster GDAL reads)")],
+    name: Annotated[str, typer.Option(help="catalog name (unique)")],
+    kind: Annotated[str, typer.Option(help="population|terrain|imagery")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Validate a raster, write it as a Cloud-Optimised GeoTIFF and record it in `rasters`."""
+    from etl.jobs.raster import load_raster
+    from etl.runner import sha256
+    from server.settings import RasterSettings
+
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    info = load_raster(path, config.engine(), name=name, kind=kind,
+                       directory=Path(RasterSettings().directory), sha256=sha256(path))
+    if as_json:
+        print(json.dumps(info, default=str))
+    else:
+        print(f"raster {name!r} ({kind}) recorded as id {info['id']}: {info['path']}")
+
+
+def watch(
+    directory: Annotated[Path, typer.Argument(help="the folder files are dropped into")],
+    layer: Annotated[str, typer.Option(help="the layer files in this folder load into")],
+    fmt: Annotated[str, typer.Option("--format")] = "auto",
+    source: Annotated[str | None, typer.Option()] = None,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping (YAML/JSON)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between passes")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Load every new file dropped into DIR once (by sha256). Cron alternative:
+    `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
+    from etl.loaders import postgis
+    from etl.runner import sha256
+
+    if not directory.is_dir():
+        raise ValueError(f"no such folder: {directory}")
+    engine = config.engine()
+    while True:
+        with engine.connect() as conn:
+            done = postgis.loaded_hashes(conn)
+        for path in sorted(p for p in directory.iterdir() if p.is_file()
+                           and not p.name.startswith(".") and p.suffix.lower() not in
+                           (".dbf", ".shx", ".prj", ".cpg", ".partial")):
+            if sha256(path) in done:
+                continue
+            summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
+                                mapping=read_mapping(mapping), since=None, show_progress=False,
+                                engine=engine)
+            line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
+                    "read": summary.read, "loaded": summary.loaded, "updated": summary.updated,
+                    "unchanged": summary.unchanged, "quarantined": summary.quarantined,
+                    "error": summary.error}
+            print(json.dumps(line) if as_json else
+                  f"{path.name}: {summary.status}, {summary.loaded} loaded, "
+                  f"{summary.quarantined} quarantined{' - ' + summary.error if summary.error else ''}",
+                  flush=True)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def register(etl_app: typer.Typer, wrap: Callable[[Any], Any]) -> None:
+    quarantine_app.command("list")(wrap(quarantine_list))
+    quarantine_app.command("show")(wrap(quarantine_show))
+    quarantine_app.command("export")(wrap(quarantine_export))
+    etl_app.add_typer(quarantine_app, name="quarantine")
+    etl_app.command("raster")(wrap(raster))
+    etl_app.command("watch")(wrap(watch))
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
