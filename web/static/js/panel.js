@@ -102,7 +102,7 @@ export function initPanel(root, state, on) {
     item.append(legend);
     list.append(item);
   }
-  root.querySelector("h2").after(list);
+  root.querySelector("#layers-title").after(list);
 
   return {
     /** Reflect state that arrived from elsewhere (a pasted link). */
