@@ -215,7 +215,7 @@ def test_second_gazetteer_merges_without_duplicates(engine: Engine, sample_loade
     path = HERE / "geonames" / "sy_rg_cities1000.csv"
     summary = run(find_job("settlements", "csv", path), path, engine, source="etlt_rg_cities")
     assert summary.status == "completed", summary.error
-    # one real data problem: line 3 of the file (35.08638,36.20605 in Tartus) has no name
+    # one real data problem: line 276 of the file (35.08638,36.20605 in Tartus) has no name
     assert summary.reasons == {"missing_required_field": 1}
     assert summary.unchanged > 200  # merged into the cities500 gazetteer
     with engine.connect() as conn:
