@@ -19,6 +19,8 @@ import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
 import { initTimeline } from "./js/timeline.js";
 
 const maplibregl = window.maplibregl;
+// Start MapLibre's worker now, while /collections is fetched, not when the map is created.
+maplibregl.prewarm();
 const ATTRIBUTION = {
   admin_areas: "Boundaries: OCHA/UNCS COD-AB",
   settlements: "Places: GeoNames",
