@@ -1,10 +1,11 @@
-"""Per-area incident questions. Inside counts come from `area_incident_links` (kept by triggers,
-so all 2,000 areas are one indexed scan, not a spatial join); the ring within `:d` metres outside
-an area is computed live, prefiltered with `&&` on the area's box grown by `:d` metres."""
+"""Per-area incident questions. Inside counts come from `area_incident_days` (a per-area, per-day
+summary kept by triggers, so all 2,000 areas are one scan of the summary, not a spatial join of
+10^7 pairs) when the window is whole days; otherwise, and for the ring within `:d` metres outside
+an area, they are computed live, prefiltered with `&&` on the area's box grown by `:d` metres."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import text
@@ -28,26 +29,49 @@ _INCIDENT_FILTER = """
 _PHASE = """CASE WHEN a.signed_at IS NULL THEN 'unsigned'
                  WHEN {t}.occurred_at < a.signed_at THEN 'before' ELSE 'after' END"""
 
-INSIDE_SQL = f"""
+_STATUS_COUNTS = """
+    count(*) FILTER (WHERE {t}.verification_status = 'reported') AS reported,
+    count(*) FILTER (WHERE {t}.verification_status = 'under_review') AS under_review,
+    count(*) FILTER (WHERE {t}.verification_status = 'confirmed') AS confirmed,
+    count(*) FILTER (WHERE {t}.verification_status = 'rejected') AS rejected,
+    count(*) FILTER (WHERE {t}.verification_status = 'duplicate') AS duplicate
+"""
+
+# whole UTC days, unfiltered by verification status: from the maintained summary
+INSIDE_DAYS_SQL = f"""
     WITH a AS ({_AREAS})
-    SELECT l.area_id, 'inside' AS zone, l.event_type, l.verification_status,
-           {_PHASE.format(t="l")} AS phase, count(*) AS n,
-           coalesce(sum(l.fatalities), 0) AS fatalities
-    FROM area_incident_links l JOIN a ON a.id = l.area_id
-    WHERE {_INCIDENT_FILTER.format(t="l")}
-    GROUP BY 1, 2, 3, 4, 5
+    SELECT d.area_id, 'inside' AS zone, d.event_type, d.phase, sum(d.n) AS n,
+           sum(d.fatalities) AS fatalities, sum(d.reported) AS reported,
+           sum(d.under_review) AS under_review, sum(d.confirmed) AS confirmed,
+           sum(d.rejected) AS rejected, sum(d.duplicate) AS duplicate
+    FROM area_incident_days d JOIN a ON a.id = d.area_id
+    WHERE (CAST(:first_day AS date) IS NULL OR d.day >= :first_day)
+      AND (CAST(:last_day AS date) IS NULL OR d.day <= :last_day)
+      AND (CAST(:types AS text[]) IS NULL OR d.event_type = ANY(CAST(:types AS text[])))
+    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0
+"""  # noqa: S608 - constant fragments only
+
+# any window or filter: the spatial join, live
+INSIDE_LIVE_SQL = f"""
+    WITH a AS ({_AREAS})
+    SELECT a.id AS area_id, 'inside' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
+           count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
+           {_STATUS_COUNTS.format(t="i")}
+    FROM a JOIN incidents i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
+    WHERE {_INCIDENT_FILTER.format(t="i")}
+    GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
 
 NEAR_SQL = f"""
     WITH a AS (SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
                FROM ({_AREAS}) a)
-    SELECT a.id AS area_id, 'near' AS zone, i.event_type, i.verification_status,
-           {_PHASE.format(t="i")} AS phase, count(*) AS n,
-           coalesce(sum(i.fatalities), 0) AS fatalities
+    SELECT a.id AS area_id, 'near' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
+           count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
+           {_STATUS_COUNTS.format(t="i")}
     FROM a JOIN incidents i ON i.geom && a.box
     WHERE {_INCIDENT_FILTER.format(t="i")}
       AND NOT ST_Intersects(a.geom, i.geom) AND ST_DWithin(a.geog, i.geom::geography, :d)
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
 
 AREAS_SQL = f"""
@@ -71,12 +95,36 @@ def list_areas(*, ids: list[int] | None, statuses: list[str] | None, geometry: b
     return [dict(r) for r in rows]
 
 
+def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None] | None:
+    """The window as whole UTC days, or None when a bound falls inside a day."""
+    first = last = None
+    if start is not None:
+        start = start.astimezone(UTC)
+        if start.time() != time(0):
+            return None
+        first = start.date()
+    if end is not None:
+        end = end.astimezone(UTC)
+        if end.time() < time(23, 59, 59):
+            return None
+        last = end.date()
+    return first, last
+
+
 def incident_cells(*, ids: list[int] | None, statuses: list[str] | None, start: datetime | None,
                    end: datetime | None, types: list[str] | None, verifications: list[str] | None,
                    distance_m: float, session: Session) -> list[dict[str, Any]]:
-    """Counts per (area, zone inside|near, event type, verification status, phase)."""
+    """Counts per (area, zone inside|near, event type, phase), with counts per verification
+    status. Inside: from the per-day summary when the window is whole UTC days and no
+    verification filter applies (the usual question), otherwise live."""
     params = _params(ids, statuses, start, end, types, verifications)
-    rows = [dict(r) for r in session.execute(text(INSIDE_SQL), params).mappings()]
+    days = _whole_days(start, end) if verifications is None else None
+    if days is not None:
+        params.update(first_day=days[0], last_day=days[1])
+        inside = session.execute(text(INSIDE_DAYS_SQL), params).mappings()
+    else:
+        inside = session.execute(text(INSIDE_LIVE_SQL), params).mappings()
+    rows = [dict(r) for r in inside]
     if distance_m > 0:
         near = session.execute(text(NEAR_SQL), {**params, "d": distance_m}).mappings()
         rows.extend(dict(r) for r in near)
@@ -86,30 +134,32 @@ def incident_cells(*, ids: list[int] | None, statuses: list[str] | None, start: 
 COMPLIANCE_SQL = f"""
     WITH a AS ({_AREAS})
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_to,
-      count(l.*) FILTER (WHERE l.occurred_at >= a.signed_at) AS after_n,
-      count(l.*) FILTER (WHERE l.occurred_at < a.signed_at) AS before_n,
-      count(l.*) FILTER (WHERE l.occurred_at >= a.signed_at
-                          AND l.occurred_at > :at - make_interval(weeks => :recent)) AS recent_n,
-      count(l.*) FILTER (WHERE l.occurred_at >= a.signed_at
-                          AND l.occurred_at > :at - make_interval(weeks => 2 * :recent)
-                          AND l.occurred_at <= :at - make_interval(weeks => :recent)) AS prior_n,
-      count(l.*) FILTER (WHERE l.occurred_at >= a.signed_at
-                          AND l.verification_status = 'confirmed') AS confirmed_after_n,
-      max(l.occurred_at) FILTER (WHERE l.occurred_at >= a.signed_at
-                                  AND l.verification_status = 'confirmed') AS last_confirmed_at
-    FROM a LEFT JOIN area_incident_links l
-      ON l.area_id = a.id AND l.occurred_at <= :at
-     AND (a.effective_to IS NULL OR l.occurred_at < a.effective_to)
-     AND l.occurred_at >= a.signed_at - make_interval(weeks => :before)
-     AND l.verification_status = ANY(CAST(:counted AS text[]))
+      coalesce(sum(d.v) FILTER (WHERE d.phase = 'after'), 0) AS after_n,
+      coalesce(sum(d.v) FILTER (WHERE d.phase = 'before'), 0) AS before_n,
+      coalesce(sum(d.v) FILTER (WHERE d.phase = 'after'
+                                 AND d.day > CAST(:last_day AS date) - 7 * :recent), 0)
+        AS recent_n,
+      coalesce(sum(d.v) FILTER (WHERE d.phase = 'after'
+                                 AND d.day > CAST(:last_day AS date) - 14 * :recent
+                                 AND d.day <= CAST(:last_day AS date) - 7 * :recent), 0)
+        AS prior_n,
+      coalesce(sum(d.confirmed) FILTER (WHERE d.phase = 'after'), 0) AS confirmed_after_n,
+      max(d.day) FILTER (WHERE d.phase = 'after' AND d.confirmed > 0) AS last_confirmed_day
+    FROM a LEFT JOIN (
+      SELECT d.*, d.reported + d.under_review + d.confirmed AS v FROM area_incident_days d
+    ) d ON d.area_id = a.id AND d.day <= CAST(:last_day AS date)
+       AND d.day >= (a.signed_at AT TIME ZONE 'UTC')::date - 7 * :before
+       AND (a.effective_to IS NULL OR d.day < (a.effective_to AT TIME ZONE 'UTC')::date)
     WHERE a.signed_at IS NOT NULL AND a.signed_at <= :at
     GROUP BY a.id, a.name, a.kind, a.status, a.signed_at, a.effective_to
 """  # noqa: S608 - constant fragments only
 
 
 def compliance_rows(*, ids: list[int] | None, statuses: list[str] | None, at: datetime,
-                    weeks_before: int, recent_weeks: int, counted: list[str],
+                    last_day: date, weeks_before: int, recent_weeks: int,
                     session: Session) -> list[dict[str, Any]]:
-    params = {"ids": ids, "statuses": statuses, "at": at, "before": weeks_before,
-              "recent": recent_weeks, "counted": counted}
+    """Violations (reported + under review + confirmed) per area from the per-day summary,
+    up to and including `last_day` (UTC)."""
+    params = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
+              "before": weeks_before, "recent": recent_weeks}
     return [dict(r) for r in session.execute(text(COMPLIANCE_SQL), params).mappings()]

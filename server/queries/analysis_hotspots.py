@@ -20,8 +20,9 @@ _FILTER = """
          OR i.verification_status = ANY(CAST(:verifications AS text[])))
     AND (CAST(:minx AS float8) IS NULL
          OR i.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
-    AND (CAST(:area_id AS int) IS NULL OR EXISTS (
-         SELECT 1 FROM area_incident_links l WHERE l.area_id = :area_id AND l.incident_id = i.id))
+    AND (CAST(:area_id AS int) IS NULL OR (
+         i.geom && (SELECT geom FROM agreement_areas WHERE id = :area_id)
+         AND ST_Intersects((SELECT geom FROM agreement_areas WHERE id = :area_id), i.geom)))
 """
 
 HOTSPOTS_SQL = f"""

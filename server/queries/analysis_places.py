@@ -77,12 +77,15 @@ def area_geometry(area_id: int, *, distance_m: float, session: Session) -> str |
     return session.execute(text(sql), {"id": area_id, "d": distance_m}).scalar()
 
 
-def raster_entry(name: str, *, session: Session) -> dict[str, Any] | None:
-    """A raster from the ETL catalogue table `rasters`, when that table exists."""
+def raster_entry(name: str | None, *, session: Session,
+                 kind: str = "population") -> dict[str, Any] | None:
+    """A raster from the ETL catalogue table `rasters` (when that table exists): by name, or
+    the most recent of a kind."""
     if session.execute(text("SELECT to_regclass('rasters')")).scalar() is None:
         return None
-    row = session.execute(text("SELECT * FROM rasters WHERE name = :n"), {"n": name}).mappings()
-    found = row.first()
+    sql = ("SELECT * FROM rasters WHERE name = :n" if name is not None else
+           "SELECT * FROM rasters WHERE kind = :k ORDER BY updated_at DESC, id DESC LIMIT 1")
+    found = session.execute(text(sql), {"n": name, "k": kind}).mappings().first()
     return dict(found) if found else None
 
 

@@ -156,7 +156,7 @@ COMPLIANCE_EXAMPLE = {
     "signed_at": "2016-02-27T12:00:00+00:00", "weeks_since_signing": 12.4,
     "violations_before": 5, "violations_after": 59, "rate_before": 0.625, "rate_after": 4.76,
     "change": 4.135, "rate_recent": 6.5, "rate_prior": 3.25, "trend": "rising",
-    "confirmed_after": 58, "last_confirmed_at": "2016-05-20T00:00:00+00:00",
+    "confirmed_after": 58, "last_confirmed_day": "2016-05-20",
     "days_since_last_confirmed": 4, "risk": 12.375,
 }
 

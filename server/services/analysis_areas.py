@@ -6,7 +6,9 @@ outside but within `distance_m` metres (on the spheroid); *before* / *after* sig
 
 Compliance: violations are incidents inside the area whose verification status is reported,
 under review or confirmed (rejected and duplicate reports do not count), from signing to
-`at` (or `effective_to`). Rates are per week:
+`at` (or `effective_to`), counted in whole UTC days from the per-day summary (the day of `at`
+counts whole unless `at` is midnight; before/after signing stays exact to the second). Rates
+are per week:
 - `rate_before`: the `weeks_before` weeks before signing; `rate_after`: since signing;
 - `rate_recent`: the last `recent_weeks` weeks; `rate_prior`: the `recent_weeks` before those;
 - `trend`: rising when rate_recent > 1.25 x rate_prior (and at least one more violation), falling
@@ -18,7 +20,7 @@ under review or confirmed (rejected and duplicate reports do not count), from si
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,7 +30,6 @@ from server.db.tables.incidents import VERIFICATION_STATUSES
 from server.errors import InvalidQueryError, NotFoundError
 from server.queries import analysis_areas as q
 
-COUNTED = ["reported", "under_review", "confirmed"]
 COMPLIANCE_SORTS = ("risk", "rate_after", "rate_recent", "change", "days_since_last_confirmed",
                     "name", "id")
 SUMMARY_COLUMNS = ["id", "name", "kind", "status", "signed_at", "inside_total", "inside_before",
@@ -37,7 +38,7 @@ SUMMARY_COLUMNS = ["id", "name", "kind", "status", "signed_at", "inside_total", 
 COMPLIANCE_COLUMNS = ["id", "name", "kind", "status", "signed_at", "weeks_since_signing",
                       "violations_before", "violations_after", "rate_before", "rate_after",
                       "change", "rate_recent", "rate_prior", "trend", "confirmed_after",
-                      "last_confirmed_at", "days_since_last_confirmed", "risk"]
+                      "last_confirmed_day", "days_since_last_confirmed", "risk"]
 
 
 def check_vocabulary(values: Sequence[str] | None, allowed: Sequence[str],
@@ -83,9 +84,12 @@ def incidents_by_area(*, ids: list[int] | None, statuses: Sequence[str] | None,
             zone["before_signing"] += n
         elif cell["phase"] == "after":
             zone["after_signing"] += n
-        for key, value in (("by_event_type", cell["event_type"]),
-                           ("by_verification_status", cell["verification_status"])):
-            zone[key][value] = zone[key].get(value, 0) + n
+        zone["by_event_type"][cell["event_type"]] = (
+            zone["by_event_type"].get(cell["event_type"], 0) + n)
+        for status in VERIFICATION_STATUSES:
+            if cell[status]:
+                by_status = zone["by_verification_status"]
+                by_status[status] = by_status.get(status, 0) + int(cell[status])
     return list(out.values())
 
 
@@ -111,9 +115,10 @@ def compliance(*, ids: list[int] | None, statuses: Sequence[str] | None, at: dat
         raise InvalidQueryError(f"sort must be one of {', '.join(COMPLIANCE_SORTS)}")
     if weeks_before < 1 or recent_weeks < 1:
         raise InvalidQueryError("weeks_before and recent_weeks must be at least 1")
+    last_day = (at - timedelta(microseconds=1)).astimezone(UTC).date()
     rows = q.compliance_rows(ids=ids, statuses=check_vocabulary(statuses, AREA_STATUSES, "status"),
-                             at=at, weeks_before=weeks_before, recent_weeks=recent_weeks,
-                             counted=COUNTED, session=session)
+                             at=at, last_day=last_day, weeks_before=weeks_before,
+                             recent_weeks=recent_weeks, session=session)
     out = []
     for r in rows:
         until = min(at, r["effective_to"]) if r["effective_to"] else at
@@ -131,7 +136,7 @@ def compliance(*, ids: list[int] | None, statuses: Sequence[str] | None, at: dat
             trend = "falling"
         else:
             trend = "stable"
-        last = r["last_confirmed_at"]
+        last = r["last_confirmed_day"]
         out.append({
             "id": r["id"], "name": r["name"], "kind": r["kind"], "status": r["status"],
             "signed_at": r["signed_at"], "weeks_since_signing": round(weeks_after, 2),
@@ -141,8 +146,8 @@ def compliance(*, ids: list[int] | None, statuses: Sequence[str] | None, at: dat
             "rate_recent": round(rate_recent, 3),
             "rate_prior": None if rate_prior is None else round(rate_prior, 3),
             "trend": trend, "confirmed_after": r["confirmed_after_n"],
-            "last_confirmed_at": last,
-            "days_since_last_confirmed": None if last is None else (at - last).days,
+            "last_confirmed_day": last,
+            "days_since_last_confirmed": None if last is None else (at.astimezone(UTC).date() - last).days,
             "risk": round(rate_recent + max(0.0, rate_recent - rate_before), 3),
         })
 

@@ -140,15 +140,20 @@ def population_raster(name: str | None, *, settings: Settings,
     """(name, path, date) of the population raster: from settings.raster.sources or the
     `rasters` catalogue table."""
     name = name or settings.analysis.population_raster
+    entry: dict[str, Any] | None = None
     if not name:
         candidates = [n for n in settings.raster.sources if "pop" in n.lower()]
-        if not candidates:
-            raise NotFoundError("no population raster is configured; pass raster=<name>")
-        name = candidates[0]
+        if candidates:
+            name = candidates[0]
+        else:
+            entry = places_q.raster_entry(None, session=session)
+            if entry is None:
+                raise NotFoundError("no population raster is configured; pass raster=<name>")
+            name = str(entry["name"])
     path = settings.raster.sources.get(name)
     date: str | None = None
     if path is None:
-        entry = places_q.raster_entry(name, session=session)
+        entry = entry or places_q.raster_entry(name, session=session)
         if entry is None:
             raise NotFoundError(f"no raster named {name!r}",
                                 rasters=sorted(settings.raster.sources))

@@ -293,3 +293,17 @@ def test_every_analysis_endpoint_is_in_the_openapi_with_an_example(client: TestC
         op = paths[path].get("get") or paths[path]["post"]
         content = op["responses"]["200"]["content"]["application/json"]
         assert "example" in content or "schema" in content, path
+
+
+def test_the_per_day_summary_matches_the_live_spatial_join(client: TestClient,
+                                                           world: dict[str, Any]) -> None:
+    window = "2016-03-01/2016-06-30"
+    summary = _get(client, "/analysis/areas/incidents", datetime=window)["areas"]
+    live = _get(client, "/analysis/areas/incidents", datetime=window,
+                verification_status="reported,under_review,confirmed,rejected,duplicate")["areas"]
+    assert [a["inside"] for a in summary] == [a["inside"] for a in live]
+    assert sum(a["inside"]["total"] for a in summary) > 100
+    mid_day = _get(client, "/analysis/areas/incidents",
+                   datetime="2016-04-30T23:59:59Z/2016-05-01T00:00:00Z",
+                   area_id=str(world["area"]))["areas"][0]["inside"]
+    assert (mid_day["before_signing"], mid_day["after_signing"]) == (1, 1)
