@@ -58,6 +58,7 @@ FROM (
   JOIN bench_towns t ON t.town = s.town
 ) g;
 ALTER TABLE incidents ENABLE TRIGGER USER;
+SELECT incident_tile_cells_rebuild();
 UPDATE layer_versions SET version = version + 1, row_count = (SELECT count(*) FROM incidents),
        changed_at = now() WHERE layer = 'incidents';
 """

@@ -5,7 +5,14 @@ point layers the statement first counts the tile's points up to the cap; when th
 it answers with a grid aggregate instead (64x64 cells per tile, aligned across tiles so no point
 is counted twice, each cell's mean position with `point_count`): every point is represented at
 every zoom, and the tile stays small. Cells are computed from lon/lat arithmetically (Web
-Mercator), so only one point per cell is transformed."""
+Mercator), so only one point per cell is transformed.
+
+Incidents at zooms up to PYRAMID_MAX_ZOOM are answered from `incident_tile_cells` (migration
+08), a maintained pyramid of the same cells with counts and coordinate sums per event type,
+verification status and sensitivity: a tile sums at most 64 x 64 cells x those combinations
+instead of aggregating up to ~500,000 points, and writes its points in tile pixels arithmetically
+(no ST_Transform, no clipping: a cell's mean lies inside its tile). Filters the pyramid cannot
+answer (CQL2, other properties, a time range narrower than the layer's) take the live path."""
 
 from __future__ import annotations
 
@@ -21,7 +28,11 @@ from .features import ItemQuery, _where
 EXTENT = 4096
 BUFFER = 64
 GRID_CELLS = 64
+GRID_SHIFT = 6  # 64 = 2**6 cells across a tile: a tile at z aggregates grid level z + 6
 SKIP_PROPERTIES = {"notes", "etl_run_id", "updated_at", "source_id", "occurred_until"}
+PYRAMID_MAX_ZOOM = 10  # incident_tile_cells holds levels 6..16 = tiles at z0..z10
+PYRAMIDS = {"incidents": ("incident_tile_cells", "incident_tile_kinds")}
+PYRAMID_DIMS = ("event_type", "verification_status", "sensitivity")
 
 
 def _bounds() -> str:
@@ -64,6 +75,48 @@ def _clustered(c: Collection, where: str) -> str:
     """  # noqa: S608 - identifiers from the Collection whitelist
 
 
+def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery,
+             params: dict[str, Any]) -> str | None:
+    """SQL: the tile from the pyramid when it can answer `q`; None when it cannot. Its rows
+    are the cells `g`; `covered` says whether the time range spans the whole layer."""
+    if (c.id not in PYRAMIDS or z > PYRAMID_MAX_ZOOM or q.filter is not None
+            or not set(q.equals) <= set(PYRAMID_DIMS)):
+        return None
+    cells, kinds = PYRAMIDS[c.id]
+    kind = ""
+    if q.equals:
+        kind_where = " AND ".join(f"{d} = :p_{d}" for d in sorted(q.equals))
+        kind = f"AND kind = ANY(ARRAY(SELECT kind FROM {kinds} WHERE {kind_where}))"  # noqa: S608
+    params.update({f"p_{d}": v for d, v in q.equals.items()})
+    params.update(level=z + GRID_SHIFT, cx0=x * GRID_CELLS, cx1=x * GRID_CELLS + GRID_CELLS - 1,
+                  cy0=y * GRID_CELLS, cy1=y * GRID_CELLS + GRID_CELLS - 1, scale=float(2**z))
+    covered = ["TRUE"]
+    extent = f"(SELECT {{}}({c.time_column}) FROM {c.table})"  # noqa: S608 - whitelisted names
+    if q.start is not None:
+        covered.append(f"CAST(:p_start AS timestamptz) <= {extent.format('min')}")
+        params["p_start"] = q.start
+    if q.end is not None:
+        covered.append(f"CAST(:p_end AS timestamptz) >= {extent.format('max')}")
+        params["p_end"] = q.end
+    return f"""
+        g AS (SELECT sum(n) AS n, sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat,
+                     min(min_id) AS id
+              FROM {cells} WHERE level = :level AND cx BETWEEN :cx0 AND :cx1
+                AND cy BETWEEN :cy0 AND :cy1
+                {kind}
+              GROUP BY cx, cy),
+        covered AS (SELECT {" AND ".join(covered)} AS ok)"""  # noqa: S608 - constant names
+
+
+def _pyramid_mvt() -> str:
+    px = f"round(((g.lon + 180.0) / 360.0 * :scale - :x) * {EXTENT})"
+    py = (f"round(((1.0 - ln(tan(radians(g.lat)) + 1.0 / cos(radians(g.lat))) / pi()) / 2.0 "
+          f"* :scale - :y) * {EXTENT})")
+    return f"""SELECT ST_AsMVT(m, :layer, {EXTENT}, 'geom') FROM (
+                 SELECT ST_MakePoint({px}, {py}) AS geom, g.id, g.n AS point_count FROM g) m
+    """  # noqa: S608 - constants only
+
+
 def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, *, cap: int,
              session: Session) -> bytes:
     """One layer's MVT for tile z/x/y (x = column, y = row); b'' when the tile is empty."""
@@ -73,12 +126,19 @@ def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, *, cap: int,
     where = _where(c, ItemQuery(start=q.start, end=q.end, equals=q.equals, filter=q.filter),
                    params)
     if c.is_point:
-        sql = f"""{_bounds()},
-            n AS (SELECT count(*) AS c FROM (SELECT 1 FROM {c.table} t, b
-                  WHERE {where} AND t.geom && b.e4326 LIMIT :cap + 1) s)
-            SELECT CASE WHEN (SELECT c FROM n) > :cap THEN ({_clustered(c, where)})
-                        ELSE ({_raw(c, where)}) END
-        """  # noqa: S608
+        live = f"""CASE WHEN (SELECT c FROM n) > :cap THEN ({_clustered(c, where)})
+                        ELSE ({_raw(c, where)}) END"""  # noqa: S608
+        count = f"""n AS (SELECT count(*) AS c FROM (SELECT 1 FROM {c.table} t, b
+                  WHERE {where} AND t.geom && b.e4326 LIMIT :cap + 1) s)"""  # noqa: S608
+        pyramid = _pyramid(c, z, x, y, q, params)
+        if pyramid is None:
+            sql = f"{_bounds()}, {count} SELECT {live}"
+        else:
+            sql = f"""{_bounds()}, {count}, {pyramid}
+                SELECT CASE WHEN NOT (SELECT ok FROM covered) THEN {live}
+                            WHEN (SELECT coalesce(sum(g.n), 0) FROM g) > :cap
+                              THEN ({_pyramid_mvt()})
+                            ELSE ({_raw(c, where)}) END"""  # noqa: S608  # noqa: S608
     else:
         sql = f"{_bounds()} {_raw(c, where)}"
     return bytes(session.execute(text(sql), params).scalar_one() or b"")

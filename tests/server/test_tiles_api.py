@@ -89,3 +89,67 @@ def test_tilejson_and_tileset_metadata(client: TestClient) -> None:
 def test_bad_tile_addresses_are_400(client: TestClient, path: str) -> None:
     r = client.get(f"/tiles/WebMercatorQuad/{path}")
     assert r.status_code == 400 and r.json()["description"]
+
+
+# --- the incident tile pyramid (migration 08) -------------------------------------------------
+
+def _features(client: TestClient, z: int, x: int, y: int, **params: str) -> dict[int, tuple]:
+    r = client.get(f"/collections/incidents/tiles/WebMercatorQuad/{z}/{y}/{x}", params=params)
+    assert r.status_code in (200, 204), r.text
+    if r.status_code == 204:
+        return {}
+    feats = mapbox_vector_tile.decode(r.content)["incidents"]["features"]
+    return {int(f["properties"]["id"]): (f["properties"].get("point_count", 1),
+                                        tuple(f["geometry"]["coordinates"])) for f in feats}
+
+
+@pytest.mark.parametrize("z", [2, 4, 5, 7])
+def test_pyramid_tiles_match_live_aggregation(client: TestClient, z: int) -> None:
+    """Tiles from the pyramid and from live aggregation (forced by a CQL2 filter true for every
+    row) hold the same cells, counts and positions (to a pixel)."""
+    x, y = _tile_of(37.0, 35.0, z)
+    pyramid = _features(client, z, x, y)
+    live = _features(client, z, x, y, filter="id > 0")
+    assert pyramid.keys() == live.keys() and sum(n for n, _ in pyramid.values()) > 0
+    for key, (n, (px, py)) in pyramid.items():
+        ln, (lx, ly) = live[key]
+        assert n == ln and abs(px - lx) <= 1 and abs(py - ly) <= 1
+
+
+def test_pyramid_answers_type_status_and_whole_range_filters(client: TestClient) -> None:
+    x, y = _tile_of(37.0, 35.0, 4)
+    for params in ({"verification_status": "reported"}, {"event_type": "state_based_violence"},
+                   {"datetime": "1900-01-01T00:00:00Z/2100-01-01T00:00:00Z"}):
+        pyramid = _features(client, 4, x, y, **params)
+        live = _features(client, 4, x, y, filter="id > 0", **params)
+        assert {k: v[0] for k, v in pyramid.items()} == {k: v[0] for k, v in live.items()}
+
+
+def test_pyramid_is_kept_current_by_triggers(engine) -> None:  # type: ignore[no-untyped-def]
+    """Insert, move, recategorise and delete incidents: the maintained cells equal a rebuild."""
+    from sqlalchemy import text
+
+    snapshot = text("SELECT level, cx, cy, kind, n, round(sum_lon::numeric, 6), "
+                    "round(sum_lat::numeric, 6) FROM incident_tile_cells ORDER BY 1, 2, 3, 4")
+    with engine.connect() as conn, conn.begin() as tx:
+        before = conn.execute(text("SELECT sum(n) FROM incident_tile_cells WHERE level = 6"))
+        total = int(before.scalar_one())
+        conn.execute(text("""
+            INSERT INTO incidents (source, source_id, occurred_at, event_type, geom)
+            SELECT 'pyramid-test', g::text, now(), 'pyramid_test_type',
+                   ST_SetSRID(ST_MakePoint(36 + g * 0.01, 35 + g * 0.01), 4326)
+            FROM generate_series(1, 50) g"""))
+        conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(10, 10), 4326) "
+                          "WHERE source = 'pyramid-test' AND source_id IN ('1', '2')"))
+        conn.execute(text("UPDATE incidents SET verification_status = 'confirmed' "
+                          "WHERE source = 'pyramid-test' AND source_id = '3'"))
+        conn.execute(text("UPDATE incidents SET notes = 'unrelated' "
+                          "WHERE source = 'pyramid-test' AND source_id = '4'"))
+        conn.execute(text("DELETE FROM incidents WHERE source = 'pyramid-test' "
+                          "AND source_id IN ('5', '6', '7')"))
+        maintained = conn.execute(snapshot).all()
+        assert int(conn.execute(text("SELECT sum(n) FROM incident_tile_cells WHERE level = 6"))
+                   .scalar_one()) == total + 47
+        conn.execute(text("SELECT incident_tile_cells_rebuild()"))
+        assert conn.execute(snapshot).all() == maintained
+        tx.rollback()
