@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import audit as audit_cli
 from cli import config, etl_commands, pgcluster, report
+from cli import keys as keys_cli
 
 app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -22,6 +24,8 @@ db_app = typer.Typer(help="The project-local PostgreSQL + PostGIS cluster under 
 etl_app = typer.Typer(help="Load data files into PostGIS (ETL jobs).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(etl_app, name="etl")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(report.app, name="report")
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import install_error_handlers
-from server.routes import analysis, collections, health, rasters, sitrep, tiles
+from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
+from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 
 
@@ -44,7 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)  # speed over ratio
-    for module in (health, collections, tiles, rasters, analysis, sitrep):
+    security = settings.security
+    app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
+                       burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
+    for module in (health, collections, tiles, rasters, analysis, sitrep, reports, changes):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", StaticFiles(directory=settings.api.web_dir), name="static")

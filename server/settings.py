@@ -68,6 +68,25 @@ class AnalysisSettings(BaseSettings):
     population_raster: str | None = Field(None, description="default population raster name")
 
 
+class SecuritySettings(BaseSettings):
+    """Keys, request limits and release rules (what public and partners see, and how precisely)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_SECURITY_")
+
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="larger bodies get 413")
+    rate_per_second: float = Field(20.0, gt=0, description="sustained requests per key")
+    rate_burst: int = Field(200, ge=1, description="requests a key may make at once")
+    anonymous_rate_per_second: float | None = Field(
+        None, gt=0, description="per client address for requests without a key; None: no limit")
+    public_grid_degrees: float | None = Field(
+        0.1, gt=0, description="public/reporter incident coordinates snap to this grid")
+    partner_grid_degrees: float | None = Field(None, gt=0, description="the same for partners")
+    public_time_bucket: str | None = Field("day", pattern="^(hour|day|week|month)$")
+    partner_time_bucket: str | None = Field(None, pattern="^(hour|day|week|month)$")
+    webhook_secret: str = Field("development-webhook-secret",
+                                description="HMAC key signing alert webhooks")
+
+
 class Settings(BaseSettings):
     """Everything the API needs, composed from the small classes above."""
 
@@ -78,3 +97,4 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     raster: RasterSettings = Field(default_factory=RasterSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

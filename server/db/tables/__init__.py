@@ -1,17 +1,22 @@
 """All tables, one module per layer, on one MetaData (what Alembic compares against)."""
 
+from .accounts import api_keys
 from .admin_areas import admin_areas
 from .agreement_areas import agreement_area_history, agreement_areas
 from .aid_deliveries import aid_deliveries
+from .audit import audit_log
 from .base import metadata
 from .etl_runs import etl_runs, quarantine
 from .incidents import incidents
 from .parties import parties
 from .rasters import rasters
+from .reports import reports, verification_steps
 from .settlements import settlements
 
 __all__ = [
     "admin_areas",
+    "api_keys",
+    "audit_log",
     "agreement_area_history",
     "agreement_areas",
     "aid_deliveries",
@@ -21,5 +26,7 @@ __all__ = [
     "parties",
     "quarantine",
     "rasters",
+    "reports",
     "settlements",
+    "verification_steps",
 ]

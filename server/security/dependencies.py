@@ -1,0 +1,50 @@
+"""FastAPI side of security: `PrincipalDep` (who calls; public without a key) and
+`require_roles(...)`. Both API key schemes appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from server.deps import SessionDep
+from server.errors import ForbiddenError, UnauthorizedError
+from server.security.principal import PUBLIC, Principal, Role
+from server.services import keys as key_service
+
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="Authorization: Bearer <API key>")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
+                              description="X-API-Key: <API key>")
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    header_key: Annotated[str | None, Security(api_key_header)] = None,
+) -> Principal:
+    raw = header_key or (credentials.credentials if credentials else None)
+    if not raw:
+        return PUBLIC
+    return key_service.authenticate(raw.strip(), session=session)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only `roles`: 401 without a key, 403 with a key of another role."""
+    allowed = frozenset(roles)
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role in allowed:
+            return principal
+        names = ", ".join(sorted(r.value for r in allowed))
+        if principal.role is Role.PUBLIC:
+            raise UnauthorizedError(f"this needs an API key with one of the roles: {names}")
+        raise ForbiddenError(f"a {principal.role.value} key may not do this; it needs one of: "
+                             f"{names}")
+
+    return check
