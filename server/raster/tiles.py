@@ -1,28 +1,80 @@
-"""Raster tiles with rio-tiler: COG/GeoTIFF in, PNG/WebP bytes out. Knows nothing of DB or HTTP."""
+"""Raster tiles with rio-tiler: COG/GeoTIFF in, PNG/WebP bytes out, with optional rescaling and a
+named colormap (rio-tiler's). Knows nothing of DB or HTTP."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import rasterio
+from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
+
+ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+Range = tuple[float, float]
 
 
 class OutsideBoundsError(ValueError):
     pass
 
 
-def tile(path: Path, z: int, x: int, y: int, *, fmt: str = "PNG", size: int = 256) -> bytes:
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), Reader(str(path)) as src:
+class BadStyleError(ValueError):
+    """An unknown colormap name or an unusable rescale range."""
+
+
+def colormaps() -> list[str]:
+    return sorted(cmap.list())
+
+
+def check_style(rescale: list[Range] | None, colormap_name: str | None) -> None:
+    if colormap_name is not None and colormap_name not in cmap.list():
+        raise BadStyleError(f"unknown colormap_name {colormap_name!r}")
+    for low, high in rescale or []:
+        if not low < high:
+            raise BadStyleError(f"rescale range {low},{high} must have min < max")
+
+
+@lru_cache(maxsize=64)
+def _default_range(path: str, mtime: float) -> tuple[Range, ...]:
+    """The 2nd-98th percentile of each band from an overview (once per file version)."""
+    with rasterio.Env(**ENV), Reader(path) as src:
+        stats = src.statistics(max_size=512, percentiles=[2, 98])
+    out = []
+    for band in stats.values():
+        low, high = float(band.percentile_2), float(band.percentile_98)
+        out.append((low, high if high > low else low + 1.0))
+    return tuple(out)
+
+
+def default_range(path: Path) -> list[Range]:
+    return list(_default_range(str(path), path.stat().st_mtime))
+
+
+def tile(path: Path, z: int, x: int, y: int, *, fmt: str = "PNG", size: int = 256,
+         rescale: list[Range] | None = None, colormap_name: str | None = None) -> bytes:
+    """An XYZ tile. Non-byte data (or a colormap) without `rescale` is stretched over the
+    file's 2nd-98th percentiles, so population counts render without hand-picked ranges."""
+    check_style(rescale, colormap_name)
+    with rasterio.Env(**ENV), Reader(str(path)) as src:
         try:
-            image = src.tile(x, y, z, tilesize=size)
+            image = src.tile(x, y, z, tilesize=size, indexes=1 if colormap_name else None)
         except TileOutsideBounds as exc:
             raise OutsideBoundsError(str(exc)) from exc
-        return bytes(image.render(img_format=fmt))
+        if rescale is None and (colormap_name or image.data.dtype.name != "uint8"):
+            rescale = default_range(path)[: image.count]
+        if rescale:
+            image = image.rescale(in_range=rescale)
+        colormap = cmap.get(colormap_name) if colormap_name else None
+        return bytes(image.render(img_format=fmt, colormap=colormap))
 
 
 def bounds(path: Path) -> tuple[float, float, float, float]:
-    with Reader(str(path)) as src:
+    with rasterio.Env(**ENV), Reader(str(path)) as src:
         b = src.get_geographic_bounds(src.tms.rasterio_geographic_crs)
         return (b[0], b[1], b[2], b[3])
+
+
+def zooms(path: Path) -> tuple[int, int]:
+    with rasterio.Env(**ENV), Reader(str(path)) as src:
+        return int(src.minzoom), int(src.maxzoom)

@@ -1,0 +1,74 @@
+"""Values of a raster at a point and statistics inside a polygon, with rio-tiler. Pure: a file
+path and lon/lat or a GeoJSON geometry in, numbers out."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.features import bounds as geometry_bounds
+from rasterio.warp import transform_bounds
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.io import Reader
+
+from .tiles import ENV
+
+MAX_PIXELS = 16_000_000  # a polygon covering more native pixels is read from an overview
+
+
+class OutsideError(ValueError):
+    pass
+
+
+def _number(value: Any) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def point(path: Path, lon: float, lat: float) -> list[float | None]:
+    """Each band's value at lon/lat (None where the pixel has no data)."""
+    with rasterio.Env(**ENV), Reader(str(path)) as src:
+        try:
+            found = src.point(lon, lat)
+        except PointOutsideBounds as exc:
+            raise OutsideError(f"{lon},{lat} is outside the raster") from exc
+    data = np.ma.masked_invalid(found.array.astype("float64"))
+    return [None if data.mask.ravel()[i] else _number(v) for i, v in enumerate(data.data.ravel())]
+
+
+def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
+    """Per band: count of valid pixels, sum, min, max, mean, std, median, 2nd/98th percentiles,
+    over the pixels whose centre is inside the geometry (EPSG:4326 GeoJSON)."""
+    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    with rasterio.Env(**ENV), Reader(str(path)) as src:
+        try:
+            box = _box(src, geometry)
+            left, bottom, right, top = src.bounds
+            if box[0] >= right or box[2] <= left or box[1] >= top or box[3] <= bottom:
+                raise OutsideError("the geometry does not overlap the raster")
+            res_x, res_y = src.dataset.res
+            window_pixels = abs((box[2] - box[0]) / res_x) * abs((box[3] - box[1]) / res_y)
+            max_size = None if window_pixels <= MAX_PIXELS else int(math.sqrt(MAX_PIXELS))
+            image = src.feature(feature, max_size=max_size)
+        except TileOutsideBounds as exc:
+            raise OutsideError("the geometry does not overlap the raster") from exc
+        stats = image.statistics(percentiles=[2, 98])
+    bands = []
+    for name, s in stats.items():
+        valid = int(s.valid_pixels)
+        bands.append({
+            "band": name, "valid_pixels": valid, "masked_pixels": int(s.masked_pixels),
+            "sum": _number(s.sum) if valid else 0.0,
+            **{k: (_number(getattr(s, k)) if valid else None)
+               for k in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")},
+        })
+    return {"bands": bands, "resampled": max_size is not None}
+
+
+def _box(src: Reader, geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The geometry's bounding box in the raster's CRS."""
+    box = transform_bounds("EPSG:4326", src.crs, *geometry_bounds(geometry), densify_pts=21)
+    return (box[0], box[1], box[2], box[3])

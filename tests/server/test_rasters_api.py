@@ -1,0 +1,138 @@
+"""Raster extras: TileJSON, value at a point, statistics in a polygon, rescaling and colormaps,
+rasters from settings and from the ETL's `rasters` catalogue. The rasters are tiny GeoTIFFs built
+in tmp_path with known values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+from sqlalchemy import Engine, text
+
+from server.main import create_app
+from tests.conftest import make_settings
+
+# 100 x 100 pixels of 0.01 degree over lon 36..37, lat 34..35; value = 1 + column index;
+# the 10 x 10 block at the top-left corner is nodata
+NODATA = -1.0
+
+
+def _write(path: Path) -> Path:
+    data = np.tile(np.arange(1, 101, dtype="float32"), (100, 1))
+    data[:10, :10] = NODATA
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=NODATA,
+                       transform=from_origin(36.0, 35.0, 0.01, 0.01)) as dst:
+        dst.write(data, 1)
+    return path
+
+
+@pytest.fixture(scope="module")
+def raster_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write(tmp_path_factory.mktemp("rasters") / "pop.tif")
+
+
+@pytest.fixture(scope="module")
+def rclient(database_url: str, raster_path: Path) -> Iterator[TestClient]:
+    settings = make_settings(database_url)
+    settings.raster.sources = {**settings.raster.sources, "pop": str(raster_path)}
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1],
+                                                [lon0, lat1], [lon0, lat0]]]}
+
+
+def _png(content: bytes) -> np.ndarray:
+    with MemoryFile(content) as mem, mem.open() as img:
+        return img.read()
+
+
+def test_tilejson(rclient: TestClient) -> None:
+    tj = rclient.get("/rasters/pop/tilejson.json", params={"colormap_name": "viridis"}).json()
+    assert tj["tilejson"] == "3.0.0" and tj["name"] == "pop"
+    assert tj["tiles"][0].endswith("/rasters/pop/tiles/{z}/{x}/{y}.png?colormap_name=viridis")
+    assert tj["bounds"] == pytest.approx([36.0, 34.0, 37.0, 35.0], abs=1e-6)
+    assert 0 <= tj["minzoom"] <= tj["maxzoom"] <= 24
+    assert rclient.get("/rasters/nope/tilejson.json").status_code == 404
+    listed = rclient.get("/rasters").json()
+    assert "pop" in [r["name"] for r in listed["rasters"]] and "viridis" in listed["colormaps"]
+
+
+def test_value_at_a_point(rclient: TestClient) -> None:
+    body = rclient.get("/rasters/pop/point", params={"lon": 36.555, "lat": 34.5}).json()
+    assert body["values"] == [56.0]  # column 55 -> 56
+    nodata = rclient.get("/rasters/pop/point", params={"lon": 36.005, "lat": 34.995}).json()
+    assert nodata["values"] == [None]
+    outside = rclient.get("/rasters/pop/point", params={"lon": 40.0, "lat": 34.5})
+    assert outside.status_code == 404 and outside.json()["description"]
+    assert rclient.get("/rasters/pop/point", params={"lon": 36.5, "lat": 100}).status_code == 400
+    assert rclient.get("/rasters/pop/point", params={"lon": 36.5}).status_code == 400
+
+
+def test_statistics_in_a_polygon(rclient: TestClient) -> None:
+    # columns 20..29, rows 50..59: values 21..30, ten rows
+    body = rclient.post("/rasters/pop/statistics", json=_square(36.2, 34.4, 36.3, 34.5)).json()
+    band = body["bands"][0]
+    assert band["valid_pixels"] == 100 and band["sum"] == pytest.approx(10 * sum(range(21, 31)))
+    assert band["min"] == 21 and band["max"] == 30 and band["mean"] == pytest.approx(25.5)
+    # the nodata corner is not counted
+    corner = rclient.post("/rasters/pop/statistics",
+                          json={"type": "Feature", "properties": {},
+                                "geometry": _square(36.0, 34.8, 36.2, 35.0)}).json()["bands"][0]
+    assert corner["valid_pixels"] == 400 - 100 and corner["masked_pixels"] >= 100
+    assert corner["sum"] == pytest.approx(10 * sum(range(11, 21)) + 10 * sum(range(1, 21)))
+    bad = rclient.post("/rasters/pop/statistics", json={"type": "Point", "coordinates": [36, 34]})
+    assert bad.status_code == 400 and bad.json()["description"]
+    far = rclient.post("/rasters/pop/statistics", json=_square(40, 30, 41, 31))
+    assert far.status_code == 404
+
+
+def test_tiles_rescale_and_colormap(rclient: TestClient) -> None:
+    url = "/rasters/pop/tiles/8/153/102.png"  # covers lon 35.16..36.56, lat 34.3..35.5
+    plain = rclient.get(url)
+    assert plain.status_code == 200 and plain.headers["content-type"] == "image/png"
+    grey = _png(plain.content)
+    coloured = _png(rclient.get(url, params={"colormap_name": "viridis"}).content)
+    assert grey.shape[0] == 2 and coloured.shape[0] == 4  # grey + alpha; RGBA
+    low = _png(rclient.get(url, params={"rescale": "0,50"}).content)
+    high = _png(rclient.get(url, params={"rescale": "0,1000"}).content)
+    assert low[0].max() == 255 and high[0].max() < 40  # 100 of 1000 -> about 25
+    assert rclient.get(url, params={"colormap_name": "nope"}).status_code == 400
+    assert rclient.get(url, params={"rescale": "5,1"}).status_code == 400
+    assert rclient.get(url, params={"rescale": "a,b"}).status_code == 400
+    assert rclient.get("/rasters/pop/tiles/8/0/0.png").status_code == 204
+    assert rclient.get("/rasters/pop/tiles/8/153/102.gif").status_code == 400
+
+
+def test_catalogue_rasters_are_served(rclient: TestClient, engine: Engine,
+                                      tmp_path: Path) -> None:
+    path = _write(tmp_path / "catalogued.tif")
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT to_regclass('rasters')")).scalar() is None:
+            pytest.skip("no rasters catalogue table in this schema")
+        conn.execute(text("""
+            INSERT INTO rasters (name, kind, path, crs, bounds, width, height, band_count, dtype,
+                                 resolution_x, resolution_y, nodata)
+            VALUES ('test_catalogued_pop', 'population', :path, 'EPSG:4326',
+                    ST_MakeEnvelope(36, 34, 37, 35, 4326), 100, 100, 1, 'float32', 0.01, 0.01,
+                    -1)"""), {"path": str(path)})
+    try:
+        names = [r["name"] for r in rclient.get("/rasters").json()["rasters"]]
+        assert "test_catalogued_pop" in names
+        tile = rclient.get("/rasters/test_catalogued_pop/tiles/8/153/102.png")
+        assert tile.status_code == 200 and _png(tile.content).shape[0] == 4  # default colormap
+        value = rclient.get("/rasters/test_catalogued_pop/point", params={"lon": 36.555,
+                                                                        "lat": 34.5})
+        assert value.json()["values"] == [56.0]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM rasters WHERE name = 'test_catalogued_pop'"))
