@@ -114,7 +114,7 @@ def _database(rows: int, areas: int, deliveries: int) -> str:
                         conn.execute(text(statement), params)
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
-        print(f"generated {rows:,} incidents, {areas:,} areas (their incident links built by "
+        print(f"generated {rows:,} incidents, {areas:,} areas (their per-day summary built by "
               f"the trigger), {deliveries:,} deliveries in {time.perf_counter() - t0:.1f}s")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
@@ -158,8 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(11)
     with engine.connect() as conn:
         towns = [tuple(r) for r in conn.execute(text("SELECT lon, lat FROM bench_towns"))]
-        links = conn.execute(text("SELECT count(*) FROM area_incident_links")).scalar_one()
-    print(f"area_incident_links: {links:,} rows")
+        days = conn.execute(text("SELECT count(*), coalesce(sum(n), 0) FROM area_incident_days"
+                                 )).one()
+    print(f"area_incident_days: {days[0]:,} rows summarising {days[1]:,} (area, incident) pairs")
 
     def point() -> tuple[float, float]:
         lon, lat = rng.choice(towns)
@@ -233,8 +234,9 @@ def main(argv: list[str] | None = None) -> None:
                  "ST_DWithin(a.geom::geography, i.geom::geography, 1000) "
                  "AND i.geom && ST_Expand(a.geom, 0.02) WHERE a.id = 7"), n, "DWithin join"),
             ("compliance, all areas", get("/analysis/areas/compliance", at="2016-09-01"),
-             sql("SELECT area_id, count(*) FROM area_incident_links GROUP BY 1"), few,
-             "count links per area"),
+             sql("SELECT d.area_id, sum(d.n) FROM area_incident_days d JOIN agreement_areas a "
+                 "ON a.id = d.area_id WHERE d.day <= '2016-09-01' GROUP BY 1"), few,
+             "sum the summary per area"),
             ("hexagon grid 5 km, one month", get("/analysis/grid", kind="hexagon", size_m=5000,
                                                  datetime=month),
              sql("SELECT h.i, h.j, count(*) FROM incidents i CROSS JOIN LATERAL "
@@ -266,8 +268,9 @@ def main(argv: list[str] | None = None) -> None:
              sql("SELECT date_trunc('week', occurred_at), count(*) FROM incidents GROUP BY 1"),
              few, "GROUP BY week"),
             ("timeseries daily, one area", get("/analysis/timeseries", step="day", area_id=7),
-             sql("SELECT date_trunc('day', occurred_at), count(*) FROM area_incident_links "
-                 "WHERE area_id = 7 GROUP BY 1"), n, "GROUP BY day on links"),
+             sql("SELECT date_trunc('day', i.occurred_at), count(*) FROM incidents i JOIN "
+                 "agreement_areas a ON a.id = 7 AND i.geom && a.geom AND "
+                 "ST_Intersects(a.geom, i.geom) GROUP BY 1"), n, "spatial join, GROUP BY day"),
             ("nearest 10 settlements", get("/analysis/nearest", lon=37.1, lat=36.2, n=10),
              sql("SELECT id FROM settlements ORDER BY geom <-> "
                  "ST_SetSRID(ST_MakePoint(37.1, 36.2), 4326) LIMIT 10"), n, "KNN"),
