@@ -196,11 +196,10 @@ def get_item(collection_id: str, feature_id: str, request: Request, session: Ses
     crs_uri = parse_crs(crs)
     srid, flip, decimals = SUPPORTED_CRS[crs_uri]
     query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
-    ver = features.version(c, session=session)
+    ver, body = features.item(c, feature_id, query, base_url=_base(request), session=session)
     tag = caching.etag(request, [ver])
     headers = caching.headers_for([ver], tag, "public, max-age=0, must-revalidate")
     headers["Content-Crs"] = f"<{crs_uri}>"
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
-    body = features.item(c, feature_id, query, base_url=_base(request), session=session)
     return Response(body, media_type=GEOJSON, headers=headers)

@@ -161,16 +161,19 @@ def items_page(c: Collection, query: q.ItemQuery, *, base_url: str, params: dict
 
 
 def item(c: Collection, feature_id: str, query: q.ItemQuery, *, base_url: str,
-         session: Session) -> bytes:
+         session: Session) -> tuple[LayerVersion, bytes]:
+    """The layer's version (for the ETag) and the Feature's bytes, from one statement."""
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
-    found = q.get(c, int(feature_id), query, session=session)
+    ver, found = q.get_with_version(c, int(feature_id), query, session=session)
     if found is None:
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
+    if ver is None:  # a database without the versions table: versioned by the clock
+        ver = LayerVersion(c.table, int(datetime.now(UTC).timestamp()), -1, datetime.now(UTC))
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
              {"rel": "collection", "type": "application/json", "href": href}]
-    return found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
+    return ver, found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 
 _extents: dict[str, tuple[int, dict[str, Any]]] = {}
