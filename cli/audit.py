@@ -61,8 +61,9 @@ def verify(
             print(f"audit log BROKEN: the published head {expect_head} is not in the log "
                   "(entries were removed from its end)")
         else:
-            what = "its content was edited" if bad["broken"] == "content" else \
-                "the entry before it was deleted or edited"
+            what = {"content": "its content was edited",
+                    "unsealed": "no block seals it (added by hand, or its block was removed)",
+                    }.get(bad["broken"], "an entry before it was deleted, or its block edited")
             print(f"audit log BROKEN at entry #{bad['seq']} ({bad['table_name']} row "
                   f"{bad['row_id']}): {what}")
     if not result["ok"]:

@@ -236,3 +236,24 @@ def test_feeds_only_for_audited_collections(client: TestClient) -> None:
     assert client.get("/collections/nope';--/changes").status_code == 404
     areas = client.get("/collections/agreement_areas/changes?limit=5").json()
     assert areas["numberReturned"] == 5 and areas["more"] is True
+
+
+def test_audit_blocks_are_append_only_and_an_edited_block_is_detected(
+        database_url: str, engine: Engine, sample_loaded: list[object]) -> None:
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_blocks WHERE id = 1"))
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_blocks DISABLE TRIGGER audit_blocks_append_only"))
+        block_id, original = conn.execute(text(
+            "SELECT id, hash FROM audit_blocks ORDER BY id OFFSET 1 LIMIT 1")).one()
+        conn.execute(text("UPDATE audit_blocks SET hash = sha256(hash) WHERE id = :id"),
+                     {"id": block_id})
+    try:
+        code, out = _verify_cli(database_url)
+        assert code == 1 and json.loads(out)["first_bad"]["broken"] == "link"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE audit_blocks SET hash = :h WHERE id = :id"),
+                         {"h": original, "id": block_id})
+            conn.execute(text("ALTER TABLE audit_blocks ENABLE TRIGGER audit_blocks_append_only"))
+    assert _verify_cli(database_url)[0] == 0

@@ -4,7 +4,7 @@ from .accounts import api_keys
 from .admin_areas import admin_areas
 from .agreement_areas import agreement_area_history, agreement_areas
 from .aid_deliveries import aid_deliveries
-from .audit import audit_log
+from .audit import audit_blocks, audit_log
 from .base import metadata
 from .etl_runs import etl_runs, quarantine
 from .incidents import incidents
@@ -16,6 +16,7 @@ from .settlements import settlements
 __all__ = [
     "admin_areas",
     "api_keys",
+    "audit_blocks",
     "audit_log",
     "agreement_area_history",
     "agreement_areas",
