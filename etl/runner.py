@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
@@ -43,6 +43,7 @@ class RunSummary:
     repaired: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    method: str = "rows"  # "copy": the set-based path loaded it; "rows": the row-wise path
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,11 +88,41 @@ def _mapped(raw: RawRecord, mapping: dict[str, str]) -> RawRecord:
     return RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
 
 
+def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_id: int,
+           staged: int) -> None:
+    inserted, updated = postgis.merge(conn, job.spec, source=source, run_id=run_id,
+                                      staged=staged)
+    summary.loaded += inserted
+    summary.updated += updated
+    summary.unchanged += staged - inserted - updated
+    postgis.resolve_quarantine(conn, layer=job.layer, source=source, run_id=run_id)
+
+
+def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str
+          ) -> Any:
+    """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
+    row-wise path must take the file."""
+    if job.fast is None or not path.is_file():
+        return None
+    savepoint = conn.begin_nested()
+    try:
+        outcome = job.fast(conn, path, ctx, run_id=run_id, source=source)
+    except Exception:  # anything the SQL path did not foresee: the reference path decides
+        outcome = None
+    if outcome is None:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return outcome
+
+
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
         options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
-        progress: Callable[[int], None] | None = None) -> RunSummary:
-    """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows."""
+        progress: Callable[[int], None] | None = None, row_wise: bool = False) -> RunSummary:
+    """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
+
+    The job's set-based path is tried first (not for dry runs, column mappings or `row_wise`)."""
     source = source or job.default_source
     summary = RunSummary(None, "running", job.name, job.layer, source, str(path))
     if not dry_run:
@@ -109,10 +140,24 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         ctx = Context(source=source, now=now or datetime.now(UTC),
                       options=_options(job, engine, options or {}))
         with engine.begin() as conn:
+            fast = None if dry_run or mapping or row_wise else _fast(
+                job, conn, path, ctx, run_id=run_id, source=source)
+            if fast is not None:
+                summary.read, summary.quarantined = fast.read, fast.quarantined
+                summary.repaired, summary.method = fast.repaired, "copy"
+                reasons.update(fast.reasons)
+                _merge(conn, job, summary, source=source, run_id=run_id, staged=fast.accepted)
+                if progress:
+                    progress(summary.read)
+                records: Any = ()
+            else:
+                records = job.read(path)
+                if mapping:
+                    records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
             staged = 0
-            if not dry_run:
+            if not dry_run and fast is None:
                 postgis.begin_stage(conn, job.spec)
 
             def flush() -> None:
@@ -126,9 +171,6 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 rejected.clear()
 
             transform = job.transform
-            records = job.read(path)
-            if mapping:
-                records = (_mapped(r, mapping) for r in records)
             for raw in records:
                 summary.read += 1
                 result = transform(raw, ctx)
@@ -159,19 +201,15 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 rejected.append({"number": raw.number, "raw": raw.fields,
                                  "reasons": result_reasons, "detail": detail,
                                  "source_id": detail.get("source_id")})
-            flush()
-            if dry_run:
-                summary.loaded += staged
-            else:
-                summary.repaired += postgis.repaired_count(conn, job.spec)
-                inserted, updated = postgis.merge(conn, job.spec, source=source, run_id=run_id,
-                                                  staged=staged)
-                summary.loaded += inserted
-                summary.updated += updated
-                summary.unchanged += staged - inserted - updated
-                postgis.resolve_quarantine(conn, layer=job.layer, source=source, run_id=run_id)
-            if progress:
-                progress(summary.read)
+            if fast is None:
+                flush()
+                if dry_run:
+                    summary.loaded += staged
+                else:
+                    summary.repaired += postgis.repaired_count(conn, job.spec)
+                    _merge(conn, job, summary, source=source, run_id=run_id, staged=staged)
+                if progress:
+                    progress(summary.read)
         summary.status = "completed"
     except SourceError as exc:
         summary.status, summary.error = "failed", str(exc)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from etl.loaders.spec import TableSpec
 from etl.records import Accepted, Context, RawRecord, Rejected
@@ -24,7 +25,7 @@ from etl.transforms import (
     ucdp,
 )
 
-from . import specs
+from . import fast, specs
 
 Reader = Callable[[Path], Iterator[RawRecord]]
 Transform = Callable[[RawRecord, Context], Accepted | Rejected]
@@ -43,6 +44,9 @@ class Job:
     default_source: str
     # What the runner looks up in the database before the run: "gazetteer", "admin_pcodes".
     needs: tuple[str, ...] = ()
+    # The set-based path (COPY + SQL rules), tried first; None from it means "use the row-wise
+    # path" (the reference, which `transform` is).
+    fast: Callable[..., Any] | None = None
 
 
 read_ucdp = partial(read_csv, headers=specs.UCDP_HEADERS)
@@ -52,7 +56,7 @@ JOBS: dict[tuple[str, str], Job] = {
     (j.layer, j.format): j
     for j in [
         Job("ucdp_ged", "incidents", "ucdp", read_ucdp, ucdp.to_incident, specs.INCIDENTS,
-            "ucdp_ged"),
+            "ucdp_ged", fast=partial(fast.ucdp_incidents, headers=specs.UCDP_HEADERS)),
         Job("acled", "incidents", "acled", read_csv, acled.to_incident, specs.INCIDENTS, "acled",
             GAZ),
         Job("hxl_incidents", "incidents", "hxl", read_hxl, hxl.to_incident, specs.INCIDENTS,

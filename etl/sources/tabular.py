@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl.records import RawRecord
@@ -64,6 +65,38 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterato
             if len(row) != len(header):
                 fields["__columns__"] = str(len(row))
             yield RawRecord(number=reader.line_num, fields=fields)
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How read_csv reads a file, for a loader that streams the bytes itself (COPY)."""
+
+    encoding: str  # "utf-8" or "latin-1"
+    skip_bytes: int  # a BOM's length
+    delimiter: str
+    columns: list[str]  # field names, in file order
+    header_row: bool  # the first line names the columns (else it is data)
+
+
+def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None) -> CsvLayout:
+    """The layout read_csv would use for `path` (same detection), or SourceError."""
+    with open(path, "rb") as raw:
+        sample = raw.read(65536)
+    if not sample.strip():
+        raise SourceError(f"{path.name} is empty")
+    encoding = _encoding(sample)
+    with open(path, encoding=encoding, newline="") as handle:
+        first = handle.readline()
+        delimiter = _delimiter(first)
+        handle.seek(0)
+        header = [h.strip() for h in next(csv.reader(handle, delimiter=delimiter), [])]
+    header_row = True
+    if headers and _looks_like_data(header) and len(header) in headers:
+        header, header_row = headers[len(header)], False
+    if len(header) < 2:
+        raise SourceError(f"{path.name}: the header has fewer than two columns")
+    bom = encoding == "utf-8-sig"
+    return CsvLayout("utf-8" if bom else encoding, 3 if bom else 0, delimiter, header, header_row)
 
 
 def _tag(cell: str) -> str:
