@@ -173,7 +173,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         LEFT JOIN etl_lk_count high ON high.v = v.high
         CROSS JOIN LATERAL (SELECT {number("v.lon_t")} AS x, {number("v.lat_t")} AS y,
                                    {number_bad("v.lon_t")} AS xbad,
-                                   {number_bad("v.lat_t")} AS ybad) p
+                                   {number_bad("v.lat_t")} AS ybad OFFSET 0) p
         CROSS JOIN LATERAL (SELECT CASE
             WHEN v.lon_t IS NULL OR v.lat_t IS NULL THEN '{checks.MISSING_COORDS}'
             WHEN p.xbad OR p.ybad THEN '{checks.BAD_COORDS}'
@@ -184,11 +184,12 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
                    ELSE '{checks.OUT_OF_RANGE}' END
             WHEN NOT {inside("p.x", "p.y")} THEN
               CASE WHEN {inside("p.y", "p.x")} THEN 'swap' ELSE '{checks.OUTSIDE_AOI}' END
-            ELSE 'ok' END AS outcome) g
+            ELSE 'ok' END AS outcome OFFSET 0) g
         CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join(reasons)}]::text[], NULL)
-                              AS reasons) a
+                              AS reasons OFFSET 0) a
         WHERE v.source_id IS NOT NULL OR {not_blank}
-    """  # noqa: S608 - identifiers and codes are constants; values are bound
+    """  # the OFFSET 0 fences keep each step computed once per row (inlined, p.x and g.outcome
+    # would be re-evaluated in every expression naming them: ~100 regex matches a row)
     aoi = ctx.aoi
     copy_csv.check(conn, select, {
         "now": ctx.now, "plain": PLAIN_DECIMAL, "minx": aoi[0], "miny": aoi[1],
