@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -93,7 +94,7 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
     for s in summaries:
         table.add_row(str(s.run_id), s.layer, Path(s.path).name, s.status, str(s.read),
                       str(s.loaded), str(s.updated), str(s.unchanged), str(s.quarantined))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
     for s in summaries:
         if s.error:
             err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
