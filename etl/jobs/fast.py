@@ -10,7 +10,6 @@ Any file the COPY cannot read exactly as csv.reader does goes the row-wise way (
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,9 +95,8 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     count_values = copy_csv.distinct_values(conn, [txt("best"), txt("low"), txt("high")])
     copy_csv.lookup_table(conn, "etl_lk_count", "bigint",
                           [_parse(checks.parse_int, v) for v in count_values])
-    odd = [f"{txt(c)}" for c in ("longitude", "latitude")]
-    coord_values = [v for v in copy_csv.distinct_values(conn, odd)
-                    if not _plain(v)]
+    coord_values = copy_csv.distinct_values(conn, [txt("longitude"), txt("latitude")],
+                                            unlike=PLAIN_DECIMAL)
     copy_csv.lookup_table(conn, "etl_lk_coord", "float8",
                           [_parse(checks.parse_float, v) for v in coord_values])
     _uniq_function(conn)
@@ -204,6 +202,3 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     copy_csv.stage_accepted(conn, "incidents", STAGED)
     return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)
 
-
-def _plain(value: str) -> bool:
-    return re.fullmatch(PLAIN_DECIMAL.strip("^$"), value) is not None

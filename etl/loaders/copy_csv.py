@@ -88,12 +88,14 @@ def _literal(delimiter: str) -> str:
     return "E'\\t'" if delimiter == "\t" else f"'{delimiter}'"
 
 
-def distinct_values(conn: Connection, expressions: Iterable[str], where: str = "true"
-                    ) -> list[str]:
-    """The distinct non-null values of SQL expressions over etl_raw `r`."""
-    union = " UNION ".join(f"SELECT {e} FROM {RAW} r WHERE {where}" for e in expressions)
-    return [v for v in conn.execute(text(f"SELECT * FROM ({union}) u(v) WHERE v IS NOT NULL")
-                                    ).scalars()]
+def distinct_values(conn: Connection, expressions: Iterable[str], *,
+                    unlike: str | None = None) -> list[str]:
+    """The distinct non-null values of SQL expressions over etl_raw `r` (those not matching the
+    regular expression `unlike`, when given)."""
+    where = "v IS NOT NULL" + (" AND v !~ :unlike" if unlike else "")
+    union = " UNION ".join(f"SELECT v FROM (SELECT {e} AS v FROM {RAW} r) x WHERE {where}"
+                           for e in expressions)
+    return [str(v) for v in conn.execute(text(union), {"unlike": unlike}).scalars()]
 
 
 def lookup_table(conn: Connection, name: str, pgtype: str, rows: list[tuple[str, Any, bool]]
