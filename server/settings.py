@@ -83,6 +83,9 @@ class SecuritySettings(BaseSettings):
     partner_grid_degrees: float | None = Field(None, gt=0, description="the same for partners")
     public_time_bucket: str | None = Field("day", pattern="^(hour|day|week|month)$")
     partner_time_bucket: str | None = Field(None, pattern="^(hour|day|week|month)$")
+    min_released_count: int | None = Field(
+        None, ge=2, description="public/partner aggregates (grid cells, clusters, time-series "
+        "buckets, area counts) with fewer incidents are suppressed; None: no suppression")
     webhook_secret: str = Field("development-webhook-secret",
                                 description="HMAC key signing alert webhooks")
 

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .analysis_common import IN_FORCE, STATUS_AT, expand_sql
+from server.security.release import Release
+
+from .analysis_common import IN_FORCE, INCIDENTS, STATUS_AT, expand_sql, released_sql
 
 _SIGNED_AREAS = f"""
     SELECT a.* FROM agreement_areas a
@@ -88,7 +90,7 @@ CROSS JOIN LATERAL (
          min(ST_Distance(i.geom::geography, d.geom::geography)) AS nearest_m,
          min(abs(extract(epoch FROM i.occurred_at - d.delivered_at)) / 3600) AS closest_hours,
          (array_agg(i.id ORDER BY i.id))[1:20] AS incident_ids
-  FROM incidents i
+  FROM {INCIDENTS} i
   WHERE i.geom && {expand_sql("d.geom", ":d")}
     AND i.occurred_at BETWEEN d.delivered_at - CAST(:hours AS float8) * interval '1 hour'
                           AND d.delivered_at + CAST(:hours AS float8) * interval '1 hour'
@@ -103,8 +105,10 @@ LIMIT :limit
 """  # noqa: S608 - constant fragments only
 
 
-def risk(*, distance_m: float, hours: float, start: datetime | None, end: datetime | None,
-         excluded: list[str], limit: int, session: Session) -> list[dict[str, Any]]:
-    params = {"d": distance_m, "hours": hours, "start": start, "end": end, "excluded": excluded,
-              "limit": limit}
-    return [dict(r) for r in session.execute(text(RISK_SQL), params).mappings()]
+def risk(rel: Release, *, distance_m: float, hours: float, start: datetime | None,
+         end: datetime | None, excluded: list[str], limit: int,
+         session: Session) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"d": distance_m, "hours": hours, "start": start, "end": end,
+                              "excluded": excluded, "limit": limit}
+    sql = released_sql(RISK_SQL, rel, params)
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]

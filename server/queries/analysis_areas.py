@@ -11,7 +11,32 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .analysis_common import expand_sql
+from server.security.release import Release
+
+from .analysis_common import INCIDENTS, expand_sql, released_sql
+
+#: the per-area, per-day summary; for a restricted caller, the same computed live from the
+#: incidents released to it (the maintained summary counts every incident)
+DAYS = "/*released*/area_incident_days"
+_LIVE_DAYS = f"""(
+    SELECT a2.id AS area_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
+           CASE WHEN a2.signed_at IS NULL THEN 'unsigned'
+                WHEN i.occurred_at < a2.signed_at THEN 'before' ELSE 'after' END AS phase,
+           i.event_type, count(*)::int AS n, coalesce(sum(i.fatalities), 0)::bigint AS fatalities,
+           count(*) FILTER (WHERE i.verification_status = 'reported')::int AS reported,
+           count(*) FILTER (WHERE i.verification_status = 'under_review')::int AS under_review,
+           count(*) FILTER (WHERE i.verification_status = 'confirmed')::int AS confirmed,
+           count(*) FILTER (WHERE i.verification_status = 'rejected')::int AS rejected,
+           count(*) FILTER (WHERE i.verification_status = 'duplicate')::int AS duplicate
+    FROM agreement_areas a2
+    JOIN {INCIDENTS} i ON i.geom && a2.geom AND ST_Intersects(a2.geom, i.geom)
+    WHERE (CAST(:ids AS int[]) IS NULL OR a2.id = ANY(CAST(:ids AS int[])))
+    GROUP BY 1, 2, 3, 4)"""  # noqa: S608 - constant fragments only
+
+
+def _released(sql: str, rel: Release, params: dict[str, Any]) -> str:
+    days = "area_incident_days" if rel.unrestricted else _LIVE_DAYS
+    return released_sql(sql.replace(DAYS, days), rel, params)
 
 _AREAS = """
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to, a.geom
@@ -44,7 +69,7 @@ INSIDE_DAYS_SQL = f"""
            sum(d.fatalities) AS fatalities, sum(d.reported) AS reported,
            sum(d.under_review) AS under_review, sum(d.confirmed) AS confirmed,
            sum(d.rejected) AS rejected, sum(d.duplicate) AS duplicate
-    FROM area_incident_days d JOIN a ON a.id = d.area_id
+    FROM {DAYS} d JOIN a ON a.id = d.area_id
     WHERE (CAST(:first_day AS date) IS NULL OR d.day >= :first_day)
       AND (CAST(:last_day AS date) IS NULL OR d.day <= :last_day)
       AND (CAST(:types AS text[]) IS NULL OR d.event_type = ANY(CAST(:types AS text[])))
@@ -57,7 +82,7 @@ INSIDE_LIVE_SQL = f"""
     SELECT a.id AS area_id, 'inside' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
            {_STATUS_COUNTS.format(t="i")}
-    FROM a JOIN incidents i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
+    FROM a JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
     WHERE {_INCIDENT_FILTER.format(t="i")}
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
@@ -68,7 +93,7 @@ NEAR_SQL = f"""
     SELECT a.id AS area_id, 'near' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
            {_STATUS_COUNTS.format(t="i")}
-    FROM a JOIN incidents i ON i.geom && a.box
+    FROM a JOIN {INCIDENTS} i ON i.geom && a.box
     WHERE {_INCIDENT_FILTER.format(t="i")}
       AND NOT ST_Intersects(a.geom, i.geom) AND ST_DWithin(a.geog, i.geom::geography, :d)
     GROUP BY 1, 2, 3, 4
@@ -111,22 +136,25 @@ def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | No
     return first, last
 
 
-def incident_cells(*, ids: list[int] | None, statuses: list[str] | None, start: datetime | None,
-                   end: datetime | None, types: list[str] | None, verifications: list[str] | None,
-                   distance_m: float, session: Session) -> list[dict[str, Any]]:
+def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+                   start: datetime | None, end: datetime | None, types: list[str] | None,
+                   verifications: list[str] | None, distance_m: float,
+                   session: Session) -> list[dict[str, Any]]:
     """Counts per (area, zone inside|near, event type, phase), with counts per verification
-    status. Inside: from the per-day summary when the window is whole UTC days and no
-    verification filter applies (the usual question), otherwise live."""
+    status, of the incidents `rel` releases. Inside: from the per-day summary when the window
+    is whole UTC days, no verification filter applies (the usual question) and the caller sees
+    every incident; otherwise live."""
     params = _params(ids, statuses, start, end, types, verifications)
-    days = _whole_days(start, end) if verifications is None else None
+    days = _whole_days(start, end) if verifications is None and rel.unrestricted else None
     if days is not None:
         params.update(first_day=days[0], last_day=days[1])
-        inside = session.execute(text(INSIDE_DAYS_SQL), params).mappings()
+        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params)), params)
     else:
-        inside = session.execute(text(INSIDE_LIVE_SQL), params).mappings()
-    rows = [dict(r) for r in inside]
+        inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params)), params)
+    rows = [dict(r) for r in inside.mappings()]
     if distance_m > 0:
-        near = session.execute(text(NEAR_SQL), {**params, "d": distance_m}).mappings()
+        params["d"] = distance_m
+        near = session.execute(text(_released(NEAR_SQL, rel, params)), params).mappings()
         rows.extend(dict(r) for r in near)
     return rows
 
@@ -146,7 +174,7 @@ COMPLIANCE_SQL = f"""
       coalesce(sum(d.confirmed) FILTER (WHERE d.phase = 'after'), 0) AS confirmed_after_n,
       max(d.day) FILTER (WHERE d.phase = 'after' AND d.confirmed > 0) AS last_confirmed_day
     FROM a LEFT JOIN (
-      SELECT d.*, d.reported + d.under_review + d.confirmed AS v FROM area_incident_days d
+      SELECT d.*, d.reported + d.under_review + d.confirmed AS v FROM {DAYS} d
     ) d ON d.area_id = a.id AND d.day <= CAST(:last_day AS date)
        AND d.day >= (a.signed_at AT TIME ZONE 'UTC')::date - 7 * :before
        AND (a.effective_to IS NULL OR d.day < (a.effective_to AT TIME ZONE 'UTC')::date)
@@ -155,11 +183,13 @@ COMPLIANCE_SQL = f"""
 """  # noqa: S608 - constant fragments only
 
 
-def compliance_rows(*, ids: list[int] | None, statuses: list[str] | None, at: datetime,
-                    last_day: date, weeks_before: int, recent_weeks: int,
+def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+                    at: datetime, last_day: date, weeks_before: int, recent_weeks: int,
                     session: Session) -> list[dict[str, Any]]:
-    """Violations (reported + under review + confirmed) per area from the per-day summary,
-    up to and including `last_day` (UTC)."""
-    params = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
-              "before": weeks_before, "recent": recent_weeks}
-    return [dict(r) for r in session.execute(text(COMPLIANCE_SQL), params).mappings()]
+    """Violations (reported + under review + confirmed) per area from the per-day summary
+    (live from the released incidents for a restricted caller), up to and including
+    `last_day` (UTC)."""
+    params: dict[str, Any] = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
+                              "before": weeks_before, "recent": recent_weeks}
+    sql = _released(COMPLIANCE_SQL, rel, params)
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]

@@ -11,6 +11,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from server.db.tables import incidents as incidents_table
+from server.security.release import Release
+
+#: where an analysis statement reads incidents (always aliased `i`): replaced by `released_sql`
+INCIDENTS = "/*released*/incidents"
+
+
+def released_sql(sql: str, rel: Release, params: dict[str, Any]) -> str:
+    """`sql` reading incidents as `rel` (built with alias "i") releases them: unchanged for
+    unrestricted callers; otherwise every `INCIDENTS` becomes the subquery of released rows
+    (snapped points, bucketed times), so filters, joins, counts and outputs see only those."""
+    params.update(rel.params)
+    params.setdefault("min_count", rel.min_count)
+    if rel.unrestricted:
+        return sql.replace(INCIDENTS, "incidents")
+    if rel.alias != "i":
+        raise ValueError("analysis releases are built with alias 'i'")
+    return sql.replace(INCIDENTS, rel.source("incidents", list(incidents_table.c.keys())))
+
 INPUT_GEOMS = """
     SELECT (u.ord - 1)::int AS ord,
            CASE WHEN :srid = 4326 THEN ST_SetSRID(ST_GeomFromGeoJSON(u.gj), 4326)

@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.security.release import Release
+
+from .analysis_common import INCIDENTS, released_sql
+
 _FILTER = """
     (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
     AND (CAST(:end AS timestamptz) IS NULL OR i.occurred_at <= :end)
@@ -30,7 +34,7 @@ WITH p AS (
   SELECT i.id, i.occurred_at, i.event_type, coalesce(i.fatalities, 0) AS fatalities, i.geom,
          ST_ClusterDBSCAN(ST_Transform(i.geom, :srid), eps => :eps, minpoints => :minpoints)
            OVER () AS cid
-  FROM incidents i WHERE {_FILTER}
+  FROM {INCIDENTS} i WHERE {_FILTER}
 )
 SELECT cid AS cluster_id, count(*) AS incidents, sum(fatalities) AS fatalities,
        min(occurred_at) AS first_at, max(occurred_at) AS last_at,
@@ -46,7 +50,7 @@ WITH c AS (
   SELECT floor(ST_X(ST_Transform(i.geom, :srid)) / :size)::int AS i,
          floor(ST_Y(ST_Transform(i.geom, :srid)) / :size)::int AS j,
          coalesce(i.fatalities, 0) AS fatalities
-  FROM incidents i WHERE {_FILTER}
+  FROM {INCIDENTS} i WHERE {_FILTER}
 )
 SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
        ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope(c.i * :size, c.j * :size, (c.i + 1) * :size,
@@ -57,7 +61,7 @@ FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
 HEX_SQL = f"""
 WITH c AS (
   SELECT h.i, h.j, coalesce(i.fatalities, 0) AS fatalities
-  FROM incidents i
+  FROM {INCIDENTS} i
   CROSS JOIN LATERAL (SELECT ST_Transform(i.geom, :srid) AS p) t
   CROSS JOIN LATERAL (SELECT g.i, g.j FROM ST_HexagonGrid(:size, t.p) g
                       WHERE ST_Intersects(g.geom, t.p) LIMIT 1) h
@@ -74,7 +78,7 @@ ADMIN_SQL = f"""
 SELECT a.pcode AS i, a.name_en AS j, count(i.id) AS incidents,
        coalesce(sum(i.fatalities), 0) AS fatalities, ST_AsGeoJSON(a.geom, 5) AS geometry
 FROM admin_areas a
-LEFT JOIN incidents i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom) AND {_FILTER}
+LEFT JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom) AND {_FILTER}
 WHERE a.admin_level = :level
 GROUP BY a.id ORDER BY count(i.id) DESC, a.pcode LIMIT :limit
 """  # noqa: S608 - constant fragments only
@@ -86,10 +90,11 @@ c AS (
   SELECT floor(ST_X(ST_Transform(i.geom, :srid)) / :size)::int AS i,
          floor(ST_Y(ST_Transform(i.geom, :srid)) / :size)::int AS j,
          coalesce(i.fatalities, 0) AS fatalities
-  FROM incidents i, b WHERE i.geom && b.e4326 AND {_FILTER}
+  FROM {INCIDENTS} i, b WHERE i.geom && b.e4326 AND {_FILTER}
 ),
 g AS (SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities
-      FROM c GROUP BY c.i, c.j)
+      FROM c GROUP BY c.i, c.j
+      HAVING count(*) >= coalesce(CAST(:min_count AS int), 0))
 SELECT ST_AsMVT(m, 'grid', 4096, 'geom') FROM (
   SELECT ST_AsMVTGeom(ST_Transform(ST_MakeEnvelope(g.i * :size, g.j * :size, (g.i + 1) * :size,
                                                    (g.j + 1) * :size, :srid), 3857),
@@ -101,7 +106,7 @@ SELECT ST_AsMVT(m, 'grid', 4096, 'geom') FROM (
 TIMESERIES_SQL = f"""
 WITH r AS (SELECT coalesce(CAST(:start AS timestamptz), min(i.occurred_at)) AS lo,
                   coalesce(CAST(:end AS timestamptz), max(i.occurred_at)) AS hi
-           FROM incidents i WHERE {_FILTER}),
+           FROM {INCIDENTS} i WHERE {_FILTER}),
 buckets AS (
   SELECT generate_series(date_trunc(:step, r.lo AT TIME ZONE 'UTC'),
                          date_trunc(:step, r.hi AT TIME ZONE 'UTC'),
@@ -111,7 +116,7 @@ counts AS (
   SELECT date_trunc(:step, i.occurred_at AT TIME ZONE 'UTC') AS bucket, count(*) AS incidents,
          coalesce(sum(i.fatalities), 0) AS fatalities,
          count(*) FILTER (WHERE i.verification_status = 'confirmed') AS confirmed
-  FROM incidents i WHERE {_FILTER} GROUP BY 1)
+  FROM {INCIDENTS} i WHERE {_FILTER} GROUP BY 1)
 SELECT to_char(b.bucket, 'YYYY-MM-DD') AS period, coalesce(c.incidents, 0) AS incidents,
        coalesce(c.fatalities, 0) AS fatalities, coalesce(c.confirmed, 0) AS confirmed
 FROM buckets b LEFT JOIN counts c USING (bucket) ORDER BY b.bucket
@@ -125,26 +130,31 @@ def _params(f: dict[str, Any]) -> dict[str, Any]:
             "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
 
 
-def hotspots(filters: dict[str, Any], *, srid: int, eps_m: float, minpoints: int, limit: int,
-             session: Session) -> list[dict[str, Any]]:
+def hotspots(filters: dict[str, Any], rel: Release, *, srid: int, eps_m: float, minpoints: int,
+             limit: int, session: Session) -> list[dict[str, Any]]:
     params = {**_params(filters), "srid": srid, "eps": eps_m, "minpoints": minpoints,
               "limit": limit}
-    return [dict(r) for r in session.execute(text(HOTSPOTS_SQL), params).mappings()]
-
-
-def grid(filters: dict[str, Any], *, kind: str, srid: int, size_m: float, level: int,
-         limit: int, session: Session) -> list[dict[str, Any]]:
-    sql = {"square": SQUARE_SQL, "hexagon": HEX_SQL, "admin": ADMIN_SQL}[kind]
-    params = {**_params(filters), "srid": srid, "size": size_m, "level": level, "limit": limit}
+    sql = released_sql(HOTSPOTS_SQL, rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
-def grid_tile(filters: dict[str, Any], *, z: int, x: int, y: int, srid: int, size_m: float,
-              session: Session) -> bytes:
+def grid(filters: dict[str, Any], rel: Release, *, kind: str, srid: int, size_m: float,
+         level: int, limit: int, session: Session) -> list[dict[str, Any]]:
+    sql = {"square": SQUARE_SQL, "hexagon": HEX_SQL, "admin": ADMIN_SQL}[kind]
+    params = {**_params(filters), "srid": srid, "size": size_m, "level": level, "limit": limit}
+    sql = released_sql(sql, rel, params)
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]
+
+
+def grid_tile(filters: dict[str, Any], rel: Release, *, z: int, x: int, y: int, srid: int,
+              size_m: float, session: Session) -> bytes:
     params = {**_params(filters), "z": z, "x": x, "y": y, "srid": srid, "size": size_m}
-    return bytes(session.execute(text(GRID_MVT_SQL), params).scalar_one() or b"")
+    sql = released_sql(GRID_MVT_SQL, rel, params)
+    return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
-def timeseries(filters: dict[str, Any], *, step: str, session: Session) -> list[dict[str, Any]]:
+def timeseries(filters: dict[str, Any], rel: Release, *, step: str,
+               session: Session) -> list[dict[str, Any]]:
     params = {**_params(filters), "step": step}
-    return [dict(r) for r in session.execute(text(TIMESERIES_SQL), params).mappings()]
+    sql = released_sql(TIMESERIES_SQL, rel, params)
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .analysis_common import STATUS_AT
+from server.security.release import Release
+
+from .analysis_common import INCIDENTS, STATUS_AT, released_sql
 
 _NEAREST = {
     "settlements": ("settlements", "t.name, t.name_ar, t.population"),
@@ -45,28 +47,29 @@ def nearest(kind: str, *, lon: float, lat: float, n: int, start: datetime | None
     return rows
 
 
-EXPOSURE_INCIDENTS_SQL = """
+EXPOSURE_INCIDENTS_SQL = f"""
     SELECT count(*) AS incidents,
            ST_AsGeoJSON(ST_Union(ST_Buffer(i.geom::geography, :d, 'quad_segs=16')::geometry), 7)
              AS geometry
-    FROM incidents i
+    FROM {INCIDENTS} i
     WHERE (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
       AND (CAST(:end AS timestamptz) IS NULL OR i.occurred_at <= :end)
       AND (CAST(:types AS text[]) IS NULL OR i.event_type = ANY(CAST(:types AS text[])))
       AND (CAST(:ids AS bigint[]) IS NULL OR i.id = ANY(CAST(:ids AS bigint[])))
       AND (CAST(:minx AS float8) IS NULL
            OR i.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
-"""
+"""  # noqa: S608 - constant fragments only
 
 
-def incidents_buffer(*, distance_m: float, start: datetime | None, end: datetime | None,
+def incidents_buffer(rel: Release, *, distance_m: float, start: datetime | None, end: datetime | None,
                      types: list[str] | None, ids: list[int] | None,
                      bbox: tuple[float, float, float, float] | None,
                      session: Session) -> tuple[int, str | None]:
     box = bbox or (None, None, None, None)
     params = {"d": distance_m, "start": start, "end": end, "types": types, "ids": ids,
               "minx": box[0], "miny": box[1], "maxx": box[2], "maxy": box[3]}
-    count, geometry = session.execute(text(EXPOSURE_INCIDENTS_SQL), params).one()
+    sql = released_sql(EXPOSURE_INCIDENTS_SQL, rel, params)
+    count, geometry = session.execute(text(sql), params).one()
     return int(count), geometry
 
 

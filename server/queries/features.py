@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.db.collections import Collection
+from server.db.tables import metadata
+from server.security.release import Release
 
 from . import cql2
 from .binder import Binder
@@ -42,6 +44,21 @@ class ItemQuery:
         return bool(self.bbox or self.start or self.end or self.equals or self.filter is not None)
 
 
+def source(c: Collection, rel: Release) -> str:
+    """FROM-clause SQL of the collection's rows as `rel` releases them (alias them `rel.alias`):
+    the table itself when unrestricted."""
+    return rel.source(c.table, list(metadata.tables[c.table].c.keys()))
+
+
+def notes_sql(rel: Release, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, SQL value) of each release note (constant properties), the values bound."""
+    out = []
+    for i, (name, value) in enumerate(sorted(rel.notes.items())):
+        params[f"rel_note_{i}"] = value
+        out.append((name, f"CAST(:rel_note_{i} AS text)"))
+    return out
+
+
 def _geometry_sql(q: ItemQuery, alias: str, b: Binder) -> str:
     geom = f"{alias}.geom"
     if q.srid != 4326:
@@ -51,9 +68,11 @@ def _geometry_sql(q: ItemQuery, alias: str, b: Binder) -> str:
     return f"ST_AsGeoJSON({geom}, {int(q.decimals)})"
 
 
-def _feature_sql(c: Collection, q: ItemQuery, b: Binder, alias: str = "t") -> str:
+def _feature_sql(c: Collection, q: ItemQuery, b: Binder, rel: Release, alias: str = "t") -> str:
     names = q.properties if q.properties is not None else tuple(c.properties)
-    props = ", ".join(f"'{p}', {alias}.{p}" for p in names if p in c.properties)
+    props = ", ".join([f"'{p}', {alias}.{p}" for p in names
+                       if p in c.properties and p not in rel.hidden]
+                      + [f"'{n}', {v}" for n, v in notes_sql(rel, b.params)])
     obj = f"json_build_object({props})::text" if props else "'{}'"
     return (
         f"""'{{"type":"Feature","id":' || {alias}.{c.id_column} || ',"geometry":' || """
@@ -61,7 +80,10 @@ def _feature_sql(c: Collection, q: ItemQuery, b: Binder, alias: str = "t") -> st
     )
 
 
-def _where(c: Collection, q: ItemQuery, params: dict[str, Any]) -> str:
+def _where(c: Collection, q: ItemQuery, params: dict[str, Any], rel: Release) -> str:
+    """The WHERE clause over rows `t` of `source(c, rel)`: every filter sees released values
+    only (snapped geometry, bucketed times), so no filter can locate a row more precisely."""
+    params.update(rel.params)
     b = Binder(params, prefix="w")
     clauses = ["TRUE"]
     if q.bbox is not None:
@@ -69,7 +91,7 @@ def _where(c: Collection, q: ItemQuery, params: dict[str, Any]) -> str:
         if q.bbox_srid != 4326:
             env = "ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 4326)".format(
                 *(b.bind(v) for v in q.bbox), b.bind(q.bbox_srid))
-        clauses.append(f"t.geom && {env}")
+        clauses.append(rel.within("t", env))
         if not c.is_point:
             clauses.append(f"ST_Intersects(t.geom, {env})")
     if c.time_column and q.start is not None:
@@ -103,45 +125,49 @@ def _order(c: Collection, q: ItemQuery) -> str:
     return "ORDER BY " + ", ".join(keys)
 
 
-def list_page(c: Collection, q: ItemQuery, *, session: Session) -> tuple[int, str]:
+def list_page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> tuple[int, str]:
     """Return (numberReturned, the features as one JSON array body without brackets)."""
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    where = _where(c, q, params)
-    feature = _feature_sql(c, q, Binder(params, prefix="g"))
+    where = _where(c, q, params, rel)
+    feature = _feature_sql(c, q, Binder(params, prefix="g"), rel)
     sql = f"""
         SELECT count(*), coalesce(string_agg({feature}, ','), '')
-        FROM (SELECT t.* FROM {c.table} t WHERE {where}
+        FROM (SELECT t.* FROM {source(c, rel)} t WHERE {where}
               {_order(c, q)} LIMIT :limit OFFSET :offset) t
     """  # noqa: S608 - identifiers from the Collection whitelist
     count, body = session.execute(text(sql), params).one()
     return int(count), str(body)
 
 
-def count_upto(c: Collection, q: ItemQuery, cap: int, *, session: Session) -> int:
+def count_upto(c: Collection, q: ItemQuery, cap: int, rel: Release, *, session: Session) -> int:
     """The number of matching rows, counting no further than `cap` (bounded cost)."""
     params: dict[str, Any] = {"cap": cap}
-    where = _where(c, q, params)
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM {c.table} t WHERE {where} LIMIT :cap) n"  # noqa: S608
+    where = _where(c, q, params, rel)
+    sql = (f"SELECT count(*) FROM (SELECT 1 FROM {source(c, rel)} t WHERE {where} "  # noqa: S608
+           "LIMIT :cap) n")
     return int(session.execute(text(sql), params).scalar_one())
 
 
-def get(c: Collection, feature_id: int, q: ItemQuery | None = None, *,
+def get(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None = None, *,
         session: Session) -> str | None:
-    params: dict[str, Any] = {"id": feature_id}
-    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"))
-    sql = f"SELECT {feature} FROM {c.table} t WHERE t.{c.id_column} = :id"  # noqa: S608
+    """One feature as `rel` releases it; None when absent or not released (the same answer)."""
+    params: dict[str, Any] = {"id": feature_id, **rel.params}
+    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
+    sql = (f"SELECT {feature} FROM {source(c, rel)} t "  # noqa: S608
+           f"WHERE t.{c.id_column} = :id")
     return session.execute(text(sql), params).scalar()
 
 
-def get_with_version(c: Collection, feature_id: int, q: ItemQuery | None = None, *,
-                     session: Session) -> tuple[LayerVersion | None, str | None]:
+def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None = None,
+                     *, session: Session) -> tuple[LayerVersion | None, str | None]:
     """The layer's data version and one feature, in ONE read-only round trip: the session's
     connection runs in autocommit when this is its first use (no BEGIN/ROLLBACK for a
-    single-statement read), which is what makes a by-id request cheaper than tipg's."""
-    params: dict[str, Any] = {"id": feature_id, "layer": c.table}
-    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"))
+    single-statement read), which is what makes a by-id request cheaper than tipg's. A row
+    `rel` does not release is absent (None), exactly like a missing one."""
+    params: dict[str, Any] = {"id": feature_id, "layer": c.table, **rel.params}
+    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
     sql = f"""SELECT v.version, v.row_count, v.changed_at,
-                     (SELECT {feature} FROM {c.table} t WHERE t.{c.id_column} = :id)
+                     (SELECT {feature} FROM {source(c, rel)} t WHERE t.{c.id_column} = :id)
               FROM (SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer"""  # noqa: S608
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -150,21 +176,26 @@ def get_with_version(c: Collection, feature_id: int, q: ItemQuery | None = None,
     return ver, found
 
 
-def rows(c: Collection, q: ItemQuery, *, session: Session) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Plain rows for tabular exports: id, the chosen properties, lon, lat, WKT (in q.srid)."""
+def rows(c: Collection, q: ItemQuery, rel: Release, *,
+         session: Session) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Plain rows for tabular exports: id, the chosen properties, lon, lat, WKT (in q.srid),
+    then the release notes (constant columns) when `rel` obfuscates anything."""
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    where = _where(c, q, params)
+    where = _where(c, q, params, rel)
     b = Binder(params, prefix="g")
     names = [p for p in (q.properties if q.properties is not None else c.properties)
-             if p in c.properties]
+             if p in c.properties and p not in rel.hidden]
     geom = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {b.bind(q.srid)})"
+    notes = sorted(rel.notes.items())
     cols = ", ".join([f"t.{c.id_column}", *(f"t.{n}" for n in names),
                       "ST_X(ST_PointOnSurface(t.geom))", "ST_Y(ST_PointOnSurface(t.geom))",
-                      f"ST_AsText({geom}, {int(q.decimals)})"])
-    sql = f"""SELECT {cols} FROM (SELECT t.* FROM {c.table} t WHERE {where}
+                      f"ST_AsText({geom}, {int(q.decimals)})",
+                      *(f"CAST({b.bind(value)} AS text)" for _, value in notes)])
+    sql = f"""SELECT {cols} FROM (SELECT t.* FROM {source(c, rel)} t WHERE {where}
               {_order(c, q)} LIMIT :limit OFFSET :offset) t"""  # noqa: S608
     result = session.execute(text(sql), params).all()
-    return [c.id_column, *names, "lon", "lat", "wkt"], [tuple(r) for r in result]
+    header = [c.id_column, *names, "lon", "lat", "wkt", *(name for name, _ in notes)]
+    return header, [tuple(r) for r in result]
 
 
 def extent(c: Collection, *, session: Session) -> dict[str, Any]:

@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.security.release import Release
+
+from .analysis_common import INCIDENTS, released_sql
+
 # The area's box grown by :buffer_m metres, in degrees (longitude degrees shrink with latitude).
 _AREA = """
     area AS (
@@ -42,13 +46,13 @@ _GET_AREA = text("""
     WHERE a.id = :area_id
 """)
 
-_INCIDENTS = text(f"""
+_INCIDENTS = f"""
     WITH {_AREA},
     hits AS (
         SELECT i.*, ST_Intersects(i.geom, area.geom) AS inside,
                round(ST_Distance(i.geom::geography, area.geog))::int AS distance_m,
                row_number() OVER (ORDER BY i.occurred_at, i.id) AS rn
-        FROM incidents i, area
+        FROM {INCIDENTS} i, area
         WHERE i.occurred_at >= :start AND i.occurred_at <= :end
           AND i.geom && area.box
           AND ST_DWithin(i.geom::geography, area.geog, :buffer_m)
@@ -69,7 +73,7 @@ _INCIDENTS = text(f"""
                    'inside', inside, 'distance_m', distance_m))
                ORDER BY rn) FILTER (WHERE rn <= :limit), '[]'::json) AS features
     FROM hits
-""")  # noqa: S608 - constant SQL, no input spliced
+"""  # noqa: S608 - constant SQL, no input spliced
 
 _DELIVERIES = text(f"""
     WITH {_AREA},
@@ -95,7 +99,7 @@ _DELIVERIES = text(f"""
     FROM hits
 """)  # noqa: S608 - constant SQL, no input spliced
 
-_INCIDENT_RANGE = text("SELECT min(occurred_at), max(occurred_at) FROM incidents")
+_INCIDENT_RANGE = f"SELECT min(i.occurred_at), max(i.occurred_at) FROM {INCIDENTS} i"  # noqa: S608
 
 
 def get_area(area_id: int, *, buffer_m: float, session: Session) -> dict[str, Any] | None:
@@ -108,12 +112,15 @@ def get_area(area_id: int, *, buffer_m: float, session: Session) -> dict[str, An
             "bounds": (row["minx"], row["miny"], row["maxx"], row["maxy"])}
 
 
-def list_incidents(area_id: int, start: datetime, end: datetime, *, buffer_m: float, limit: int,
-                   session: Session) -> dict[str, Any]:
-    """Public, not rejected/duplicate incidents within `buffer_m` of the area in [start, end]:
-    {total, inside, fatalities, features (the first `limit`, earliest first)}."""
-    row = session.execute(_INCIDENTS, {"area_id": area_id, "start": start, "end": end,
-                                       "buffer_m": buffer_m, "limit": limit}).mappings().one()
+def list_incidents(area_id: int, start: datetime, end: datetime, rel: Release, *,
+                   buffer_m: float, limit: int, session: Session) -> dict[str, Any]:
+    """Public, not rejected/duplicate incidents released by `rel` (alias "i") within `buffer_m`
+    of the area in [start, end]: {total, inside, fatalities, features (the first `limit`,
+    earliest first)}."""
+    params: dict[str, Any] = {"area_id": area_id, "start": start, "end": end,
+                              "buffer_m": buffer_m, "limit": limit}
+    sql = released_sql(_INCIDENTS, rel, params)
+    row = session.execute(text(sql), params).mappings().one()
     return {"total": int(row["total"]), "inside": int(row["inside"]),
             "fatalities": int(row["fatalities"]), "features": list(row["features"])}
 
@@ -127,6 +134,8 @@ def list_deliveries(area_id: int, start: datetime, end: datetime, *, buffer_m: f
     return {"total": int(row["total"]), "features": list(row["features"])}
 
 
-def incident_time_range(*, session: Session) -> tuple[datetime | None, datetime | None]:
-    low, high = session.execute(_INCIDENT_RANGE).one()
+def incident_time_range(rel: Release, *,
+                        session: Session) -> tuple[datetime | None, datetime | None]:
+    params: dict[str, Any] = {}
+    low, high = session.execute(text(released_sql(_INCIDENT_RANGE, rel, params)), params).one()
     return low, high

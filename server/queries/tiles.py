@@ -22,8 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.db.collections import Collection
+from server.security.release import RELEASED_SENSITIVITY, RELEASED_STATUS, Release
 
-from .features import ItemQuery, _where
+from .features import ItemQuery, _where, notes_sql, source
 
 EXTENT = 4096
 BUFFER = 64
@@ -42,22 +43,24 @@ def _bounds() -> str:
             "AS e4326)")
 
 
-def _raw(c: Collection, where: str) -> str:
+def _raw(c: Collection, where: str, rel: Release, params: dict[str, Any]) -> str:
     props = ", ".join(
-        f"t.{p}" if c.properties[p] != "datetime" else f"to_char(t.{p} AT TIME ZONE 'UTC', "
-        f"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {p}"
-        for p in c.properties if c.properties[p] != "array" and p not in SKIP_PROPERTIES
-    )
+        [f"t.{p}" if c.properties[p] != "datetime" else f"to_char(t.{p} AT TIME ZONE 'UTC', "
+         f"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {p}"
+         for p in c.properties if c.properties[p] != "array" and p not in SKIP_PROPERTIES
+         and p not in rel.hidden]
+        + [f"{value} AS {name}" for name, value in notes_sql(rel, params)])
     geom = "t.geom" if c.is_point else "ST_Simplify(t.geom, :tolerance, true)"
     return f"""
         SELECT ST_AsMVT(m, :layer, {EXTENT}, 'geom') FROM (
           SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), b.e3857, {EXTENT}, {BUFFER}, true)
                    AS geom, t.{c.id_column} AS id, {props}
-          FROM {c.table} t, b WHERE {where} AND t.geom && b.e4326 LIMIT :cap) m
+          FROM {source(c, rel)} t, b WHERE {where} AND {rel.within("t", "b.e4326")}
+          LIMIT :cap) m
     """  # noqa: S608 - identifiers from the Collection whitelist
 
 
-def _clustered(c: Collection, where: str) -> str:
+def _clustered(c: Collection, where: str, rel: Release) -> str:
     cx = "floor((ST_X(t.geom) + 180.0) / 360.0 * :ncells)"
     cy = ("floor((1.0 - ln(tan(radians(ST_Y(t.geom))) + 1.0 / cos(radians(ST_Y(t.geom))))"
           " / pi()) / 2.0 * :ncells)")
@@ -68,26 +71,42 @@ def _clustered(c: Collection, where: str) -> str:
                  g.id, g.point_count
           FROM (SELECT avg(ST_X(t.geom)) AS lon, avg(ST_Y(t.geom)) AS lat,
                        min(t.{c.id_column}) AS id, count(*) AS point_count
-                FROM {c.table} t, b
-                WHERE {where} AND t.geom && b.inner4326
+                FROM {source(c, rel)} t, b
+                WHERE {where} AND {rel.within("t", "b.inner4326")}
                   AND ST_Intersects(t.geom, b.inner4326)
                 GROUP BY {cx}, {cy}) g, b) m
     """  # noqa: S608 - identifiers from the Collection whitelist
 
 
-def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery,
+def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release,
              params: dict[str, Any]) -> str | None:
-    """SQL: the tile from the pyramid when it can answer `q`; None when it cannot. Its rows
-    are the cells `g`; `covered` says whether the time range spans the whole layer."""
+    """SQL: the tile from the pyramid when it can answer `q` under `rel`; None when it cannot.
+    Its rows are the cells `g`; `covered` says whether the time range spans the whole layer.
+    The pyramid is split by verification status and sensitivity, so it answers unrestricted
+    callers and the public release (confirmed and public); a cell's mean position is snapped
+    to the release grid, so a one-incident cell shows no more than the snapped point would."""
     if (c.id not in PYRAMIDS or z > PYRAMID_MAX_ZOOM or q.filter is not None
-            or not set(q.equals) <= set(PYRAMID_DIMS)):
+            or not set(q.equals) <= set(PYRAMID_DIMS)
+            or not (rel.unrestricted or rel.is_public_release)):
         return None
+    if not rel.unrestricted and any(d in q.equals for d in rel.columns):
+        return None  # pragma: no cover - the pyramid's dimensions are never bucketed
     cells, kinds = PYRAMIDS[c.id]
+    equals = dict(q.equals)
+    dims = {d: f":p_{d}" for d in sorted(equals)}
+    if not rel.unrestricted:
+        for d, value in (("verification_status", RELEASED_STATUS),
+                         ("sensitivity", RELEASED_SENSITIVITY)):
+            if d in equals and equals[d] != value:
+                dims[d] = "NULL"  # asks for rows the caller may not see: none
+            else:
+                equals[d] = value
+                dims[d] = f":p_{d}"
     kind = ""
-    if q.equals:
-        kind_where = " AND ".join(f"{d} = :p_{d}" for d in sorted(q.equals))
+    if dims:
+        kind_where = " AND ".join(f"{d} = {v}" for d, v in sorted(dims.items()))
         kind = f"AND kind = ANY(ARRAY(SELECT kind FROM {kinds} WHERE {kind_where}))"  # noqa: S608
-    params.update({f"p_{d}": v for d, v in q.equals.items()})
+    params.update({f"p_{d}": v for d, v in equals.items()})
     params.update(level=z + GRID_SHIFT, cx0=x * GRID_CELLS, cx1=x * GRID_CELLS + GRID_CELLS - 1,
                   cy0=y * GRID_CELLS, cy1=y * GRID_CELLS + GRID_CELLS - 1, scale=float(2**z))
     covered = ["TRUE"]
@@ -108,37 +127,42 @@ def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery,
         covered AS (SELECT {" AND ".join(covered)} AS ok)"""  # noqa: S608 - constant names
 
 
-def _pyramid_mvt() -> str:
-    px = f"round(((g.lon + 180.0) / 360.0 * :scale - :x) * {EXTENT})"
-    py = (f"round(((1.0 - ln(tan(radians(g.lat)) + 1.0 / cos(radians(g.lat))) / pi()) / 2.0 "
+def _pyramid_mvt(rel: Release) -> str:
+    lon, lat = "g.lon", "g.lat"
+    if rel.grid and not rel.unrestricted:
+        lon, lat = "(round(g.lon / :rel_grid) * :rel_grid)", "(round(g.lat / :rel_grid) * :rel_grid)"
+    px = f"round((({lon} + 180.0) / 360.0 * :scale - :x) * {EXTENT})"
+    py = (f"round(((1.0 - ln(tan(radians({lat})) + 1.0 / cos(radians({lat}))) / pi()) / 2.0 "
           f"* :scale - :y) * {EXTENT})")
     return f"""SELECT ST_AsMVT(m, :layer, {EXTENT}, 'geom') FROM (
                  SELECT ST_MakePoint({px}, {py}) AS geom, g.id, g.n AS point_count FROM g) m
     """  # noqa: S608 - constants only
 
 
-def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, *, cap: int,
+def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release, *, cap: int,
              session: Session) -> bytes:
-    """One layer's MVT for tile z/x/y (x = column, y = row); b'' when the tile is empty."""
+    """One layer's MVT for tile z/x/y (x = column, y = row) as `rel` releases the layer (rows,
+    snapped points, bucketed times, release notes as properties); b'' when the tile is empty."""
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": c.id, "cap": cap,
                               "ncells": float(2**z * GRID_CELLS),
                               "tolerance": 360.0 / (2**z * EXTENT)}
     where = _where(c, ItemQuery(start=q.start, end=q.end, equals=q.equals, filter=q.filter),
-                   params)
+                   params, rel)
+    raw = _raw(c, where, rel, params)
     if c.is_point:
-        live = f"""CASE WHEN (SELECT c FROM n) > :cap THEN ({_clustered(c, where)})
-                        ELSE ({_raw(c, where)}) END"""  # noqa: S608
-        count = f"""n AS (SELECT count(*) AS c FROM (SELECT 1 FROM {c.table} t, b
-                  WHERE {where} AND t.geom && b.e4326 LIMIT :cap + 1) s)"""  # noqa: S608
-        pyramid = _pyramid(c, z, x, y, q, params)
+        live = f"""CASE WHEN (SELECT c FROM n) > :cap THEN ({_clustered(c, where, rel)})
+                        ELSE ({raw}) END"""  # noqa: S608
+        count = f"""n AS (SELECT count(*) AS c FROM (SELECT 1 FROM {source(c, rel)} t, b
+                  WHERE {where} AND {rel.within("t", "b.e4326")} LIMIT :cap + 1) s)"""  # noqa: S608
+        pyramid = _pyramid(c, z, x, y, q, rel, params)
         if pyramid is None:
             sql = f"{_bounds()}, {count} SELECT {live}"
         else:
             sql = f"""{_bounds()}, {count}, {pyramid}
                 SELECT CASE WHEN NOT (SELECT ok FROM covered) THEN {live}
                             WHEN (SELECT coalesce(sum(g.n), 0) FROM g) > :cap
-                              THEN ({_pyramid_mvt()})
-                            ELSE ({_raw(c, where)}) END"""  # noqa: S608  # noqa: S608
+                              THEN ({_pyramid_mvt(rel)})
+                            ELSE ({raw}) END"""  # noqa: S608  # noqa: S608
     else:
-        sql = f"{_bounds()} {_raw(c, where)}"
+        sql = f"{_bounds()} {raw}"
     return bytes(session.execute(text(sql), params).scalar_one() or b"")

@@ -7,13 +7,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from server.deps import SessionDep, SettingsDep
 from server.params import parse_bbox, parse_datetime
 from server.schemas.analysis import DeconflictionRequest, DeconflictionResponse
+from server.security.dependencies import VARY, PrincipalDep, vary_by_key
+from server.security.release import Release, policy_from, release_for
 from server.services import analysis
 from server.services import analysis_areas as areas_service
 from server.services import analysis_more as more
@@ -32,8 +34,18 @@ GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
+def _release(principal: PrincipalDep, settings: SettingsDep) -> Release:
+    """The caller's release of incidents, for SQL reading them as `i`."""
+    return release_for(principal, "incidents", policy_from(settings.security), alias="i")
+
+
+#: every answer that reads incidents counts, lists or places only those released to the caller
+ReleaseDep = Annotated[Release, Depends(_release)]
+
+
 def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body, default=json_default), media_type=JSON)
+    return Response(orjson.dumps(body, default=json_default), media_type=JSON,
+                    headers={"Vary": VARY})
 
 
 @router.post(
@@ -70,11 +82,12 @@ def _table(rows: list[dict[str, Any]], f: str, columns: list[str], *, meta: dict
            name: str, geometry_key: str = "geometry", id_key: str = "id") -> Response:
     if f == "csv":
         return Response(to_csv(rows, columns), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
+                                 "Vary": VARY})
     if f == "geojson":
         return Response(to_feature_collection(rows, geometry_key=geometry_key, id_key=id_key,
                                               **meta),
-                        media_type=GEOJSON)
+                        media_type=GEOJSON, headers={"Vary": VARY})
     return _json({**meta, name: [{k: v for k, v in r.items() if k != geometry_key}
                                  for r in rows]})
 
@@ -102,14 +115,14 @@ AREA_SUMMARY_EXAMPLE = {
 }
 
 
-def _area_incidents(session: Session, ids: list[int] | None, status: str | None,
+def _area_incidents(session: Session, rel: Release, ids: list[int] | None, status: str | None,
                     datetime_: str | None, event_type: str | None,
                     verification_status: str | None, distance_m: float, f: str,
                     limits: AnalysisSettings) -> Response:
     start, end = parse_datetime(datetime_)
     distance = check_distance(distance_m, limits)
     rows = areas_service.incidents_by_area(
-        ids=ids, statuses=_list(status), start=start, end=end, event_types=_list(event_type),
+        rel, ids=ids, statuses=_list(status), start=start, end=end, event_types=_list(event_type),
         verifications=_list(verification_status), distance_m=distance,
         geometry=f == "geojson", session=session)
     meta = {"datetime": datetime_, "distance_m": distance}
@@ -125,7 +138,7 @@ def _area_incidents(session: Session, ids: list[int] | None, status: str | None,
             responses=_example({"datetime": "2016-03-01/2016-06-30", "distance_m": 5000,
                                 "areas": [AREA_SUMMARY_EXAMPLE]}))
 def areas_incidents(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
     distance_m: Annotated[float, Query(ge=0, description="also count incidents outside an area "
                                        "but within this many metres")] = 0,
@@ -133,7 +146,7 @@ def areas_incidents(
     area_id: CsvList = None, f: Format = "json",
 ) -> Response:
     ids = [int(v) for v in _list(area_id) or [] if v.isdigit()] or None
-    return _area_incidents(session, ids, status, datetime, event_type, verification_status,
+    return _area_incidents(session, rel, ids, status, datetime, event_type, verification_status,
                            distance_m, f, settings.analysis)
 
 
@@ -142,12 +155,12 @@ def areas_incidents(
             responses={**_example({"datetime": None, "distance_m": 5000,
                                    "areas": [AREA_SUMMARY_EXAMPLE]}), 404: {}})
 def area_incidents(
-    area_id: int, session: SessionDep, settings: SettingsDep,
+    area_id: int, session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
     distance_m: Annotated[float, Query(ge=0)] = 0,
     event_type: CsvList = None, verification_status: CsvList = None, f: Format = "json",
 ) -> Response:
-    return _area_incidents(session, [area_id], None, datetime, event_type, verification_status,
+    return _area_incidents(session, rel, [area_id], None, datetime, event_type, verification_status,
                            distance_m, f, settings.analysis)
 
 
@@ -168,7 +181,7 @@ COMPLIANCE_EXAMPLE = {
             responses=_example({"at": "2016-05-24T00:00:00+00:00", "sort": "risk",
                                 "areas": [COMPLIANCE_EXAMPLE]}))
 def areas_compliance(
-    session: SessionDep,
+    session: SessionDep, rel: ReleaseDep,
     at: Annotated[dt.datetime | None, Query(description="as of (ISO 8601); default now")] = None,
     weeks_before: Annotated[int, Query(ge=1, le=520)] = 8,
     recent_weeks: Annotated[int, Query(ge=1, le=52)] = 4,
@@ -183,7 +196,7 @@ def areas_compliance(
     ids = [int(v) for v in _list(area_id) or [] if v.isdigit()] or None
     descending = order == "desc" if order else sort in ("risk", "rate_after", "rate_recent",
                                                         "change")
-    rows = areas_service.compliance(ids=ids, statuses=_list(status), at=when,
+    rows = areas_service.compliance(rel, ids=ids, statuses=_list(status), at=when,
                                     weeks_before=weeks_before, recent_weeks=recent_weeks,
                                     sort=sort, descending=descending, session=session)
     meta = {"at": when.isoformat(), "sort": sort, "weeks_before": weeks_before,
@@ -235,14 +248,14 @@ def aid_gaps(
                 "nearest_incident_m": 1250.4, "closest_incident_hours": 10.0,
                 "incident_ids": [812, 815]}]}))
 def aid_risk(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     distance_m: Annotated[float, Query(ge=0)] = 5000,
     hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24,
     datetime: Window = None, f: Format = "json",
 ) -> Response:
     start, end = parse_datetime(datetime)
     distance = check_distance(distance_m, settings.analysis)
-    rows = more.aid_risk(distance_m=distance, hours=hours, start=start, end=end,
+    rows = more.aid_risk(rel, distance_m=distance, hours=hours, start=start, end=end,
                          limit=settings.analysis.max_rows, session=session)
     columns = ["id", "delivered_at", "method", "cargo_type", "organisation", "location_name",
                "settlement_id", "agreement_area_id", "incidents", "fatalities",
@@ -275,7 +288,7 @@ AreaId = Annotated[int | None, Query(description="only incidents inside this agr
                 "first_at": "2016-03-01T00:00:00+00:00", "last_at": "2016-03-31T00:00:00+00:00",
                 "lon": 37.1544, "lat": 36.2012}]}))
 def hotspots(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
     eps_m: Annotated[float, Query(gt=0)] = 2000,
     minpoints: Annotated[int, Query(ge=1)] = 5,
@@ -283,7 +296,7 @@ def hotspots(
     area_id: AreaId = None, f: Format = "json",
 ) -> Response:
     flt = _filters(datetime, event_type, verification_status, bbox, area_id)
-    rows = more.hotspots(flt, eps_m=eps_m, minpoints=minpoints,
+    rows = more.hotspots(flt, rel, eps_m=eps_m, minpoints=minpoints,
                          limit=settings.analysis.max_rows, session=session)
     columns = ["cluster_id", "incidents", "fatalities", "first_at", "last_at", "lon", "lat"]
     return _table(rows, f, columns, meta={"eps_m": eps_m, "minpoints": minpoints},
@@ -296,7 +309,7 @@ def hotspots(
             responses=_example({"kind": "hexagon", "size_m": 5000, "cells": [{
                 "cell": "41:392", "incidents": 311, "fatalities": 804}]}))
 def grid(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     kind: Annotated[Literal["hexagon", "square", "admin"], Query()] = "hexagon",
     size_m: Annotated[float, Query(gt=0)] = 5000,
     level: Annotated[int, Query(ge=0, le=4)] = 2,
@@ -304,7 +317,7 @@ def grid(
     bbox: BBox = None, area_id: AreaId = None, f: Format = "geojson",
 ) -> Response:
     flt = _filters(datetime, event_type, verification_status, bbox, area_id)
-    rows = more.grid(flt, kind=kind, size_m=size_m, level=level,
+    rows = more.grid(flt, rel, kind=kind, size_m=size_m, level=level,
                      limit=settings.analysis.max_rows, session=session)
     return _table(rows, f, ["cell", "name", "incidents", "fatalities"] if kind == "admin"
                   else ["cell", "incidents", "fatalities"],
@@ -317,7 +330,7 @@ def grid(
                     "fatalities); 204 when empty",
             responses={200: {"content": {MVT: {}}}, 204: {}})
 def grid_tile(
-    session: SessionDep,
+    session: SessionDep, rel: ReleaseDep, principal: PrincipalDep,
     z: Annotated[int, Path(ge=0, le=22)], y: Annotated[int, Path(ge=0)],
     x: Annotated[int, Path(ge=0)],
     size_m: Annotated[float, Query(gt=0)] = 5000,
@@ -325,8 +338,8 @@ def grid_tile(
     area_id: AreaId = None,
 ) -> Response:
     flt = _filters(datetime, event_type, verification_status, None, area_id)
-    data = more.grid_tile(flt, z=z, x=x, y=y, size_m=size_m, session=session)
-    headers = {"Cache-Control": "public, max-age=60"}
+    data = more.grid_tile(flt, rel, z=z, x=x, y=y, size_m=size_m, session=session)
+    headers = vary_by_key(principal, {"Cache-Control": "public, max-age=60"})
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
@@ -338,14 +351,14 @@ def grid_tile(
                 {"period": "2016-02-22", "incidents": 31, "fatalities": 95, "confirmed": 30}]},
                 geojson=False))
 def timeseries(
-    session: SessionDep,
+    session: SessionDep, rel: ReleaseDep,
     step: Annotated[Literal["day", "week", "month"], Query()] = "week",
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None,
     f: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     flt = _filters(datetime, event_type, verification_status, bbox, area_id)
-    rows = more.timeseries(flt, step=step, session=session)
+    rows = more.timeseries(flt, rel, step=step, session=session)
     return _table(rows, f, ["period", "incidents", "fatalities", "confirmed"],
                   meta={"step": step, "area_id": area_id}, name="series")
 
@@ -383,7 +396,7 @@ def nearest(
                                 "method": "zonal sum, partial pixels weighted by covered share"},
                                csv=False, geojson=False))
 def exposure(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     area_id: Annotated[int | None, Query(description="people inside this agreement area")] = None,
     distance_m: Annotated[float, Query(ge=0)] = 0,
     datetime: Window = None, event_type: CsvList = None, bbox: BBox = None,
@@ -393,7 +406,7 @@ def exposure(
     start, end = parse_datetime(datetime)
     ids = [int(v) for v in _list(incident_id) or [] if v.isdigit()] or None
     return _json(more.exposure(
-        raster=raster, area_id=area_id, distance_m=check_distance(distance_m, settings.analysis),
+        rel, raster=raster, area_id=area_id, distance_m=check_distance(distance_m, settings.analysis),
         start=start, end=end, event_types=_list(event_type), incident_ids=ids,
         bbox=parse_bbox(bbox), settings=settings, session=session))
 
@@ -408,9 +421,9 @@ def exposure(
                 "compliance": COMPLIANCE_EXAMPLE, "aid_deliveries": [],
                 "exposure": {"people": 52000.0}}}}}, 404: {}})
 def area_report(
-    area_id: int, session: SessionDep, settings: SettingsDep, at: AsOf = None,
+    area_id: int, session: SessionDep, settings: SettingsDep, rel: ReleaseDep, at: AsOf = None,
     distance_m: Annotated[float, Query(ge=0)] = 5000,
 ) -> Response:
-    return _json(more.area_report(area_id, at=instant(at),
+    return _json(more.area_report(area_id, rel, at=instant(at),
                                   distance_m=check_distance(distance_m, settings.analysis),
                                   settings=settings, session=session))

@@ -13,6 +13,8 @@ from server.errors import InvalidQueryError
 from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.routes import caching
+from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
 from server.settings import ApiSettings
 
@@ -129,6 +131,7 @@ def get_items(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (in bbox-crs; default "
                                                   "CRS84 lon/lat)")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
@@ -156,22 +159,25 @@ def get_items(
         params["limit"] = str(settings.api.max_limit)  # downloads default to everything allowed
     query = features.item_query(c, params, default_limit=settings.api.default_limit,
                                 max_limit=settings.api.max_limit)
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
     ver = features.version(c, session=session)
-    tag = caching.etag(request, [ver], fmt)
-    headers = caching.headers_for([ver], tag, "public, max-age=0, must-revalidate")
+    tag = caching.etag(request, [ver], fmt, cache_key(principal))
+    headers = vary_by_key(principal, caching.headers_for(
+        [ver], tag, "public, max-age=0, must-revalidate"))
     crs_uri = parse_crs(crs)
     headers["Content-Crs"] = f"<{crs_uri}>"
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     if fmt == "json":
-        body = features.items_page(c, query, base_url=f"{_base(request)}/collections/{c.id}/items",
+        body = features.items_page(c, query, rel,
+                                   base_url=f"{_base(request)}/collections/{c.id}/items",
                                    params=dict(request.query_params), ver=ver, session=session)
         return Response(body, media_type=GEOJSON, headers=headers)
     if fmt in ("csv", "hxl"):
-        body = export.table(c, query, hxl=fmt == "hxl", session=session)
+        body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)
         name = f"{c.id}{'-hxl' if fmt == 'hxl' else ''}.csv"
     else:
-        body = export.ogr(c, query, fmt, session=session)
+        body = export.ogr(c, query, rel, fmt, session=session)
         name = f"{c.id}.{fmt}"
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return Response(body, media_type=export.FORMATS[fmt], headers=headers)
@@ -187,6 +193,7 @@ def _check(params: dict[str, str], allowed: set[str]) -> None:
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
             summary="One feature", responses={200: {"content": {GEOJSON: {}}}})
 def get_item(collection_id: str, feature_id: str, request: Request, session: SessionDep,
+             settings: SettingsDep, principal: PrincipalDep,
              crs: Annotated[str | None, Query(description="output CRS")] = None,
              f: Annotated[str | None, Query(description="json")] = None) -> Response:
     c = features.collection(collection_id)
@@ -196,9 +203,12 @@ def get_item(collection_id: str, feature_id: str, request: Request, session: Ses
     crs_uri = parse_crs(crs)
     srid, flip, decimals = SUPPORTED_CRS[crs_uri]
     query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
-    ver, body = features.item(c, feature_id, query, base_url=_base(request), session=session)
-    tag = caching.etag(request, [ver])
-    headers = caching.headers_for([ver], tag, "public, max-age=0, must-revalidate")
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+    ver, body = features.item(c, feature_id, query, rel, base_url=_base(request),
+                              session=session)
+    tag = caching.etag(request, [ver], cache_key(principal))
+    headers = vary_by_key(principal, caching.headers_for(
+        [ver], tag, "public, max-age=0, must-revalidate"))
     headers["Content-Crs"] = f"<{crs_uri}>"
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from server.deps import SessionDep
+from server.deps import SessionDep, SettingsDep
+from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.release import policy_from, release_for
 from server.services import sitrep
 
 router = APIRouter(tags=["reports"])
@@ -25,6 +27,8 @@ router = APIRouter(tags=["reports"])
 def get_area_map(
     area_id: str,
     session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
     start: Annotated[str | None, Query(description="first day or instant (RFC 3339), "
                                                    "e.g. 2016-02-27")] = None,
     end: Annotated[str | None, Query(description="last day (inclusive) or instant")] = None,
@@ -36,9 +40,8 @@ def get_area_map(
         area_id,
         sitrep.parse_instant(start, name="start"),
         sitrep.parse_instant(end, name="end", end_of_day=True),
+        release_for(principal, "incidents", policy_from(settings.security), alias="i"),
         buffer_m=buffer, session=session)
-    return Response(report.html, media_type="text/html; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{report.filename}"',
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return Response(report.html, media_type="text/html; charset=utf-8", headers=vary_by_key(
+        principal, {"Content-Disposition": f'attachment; filename="{report.filename}"',
+                    "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}))

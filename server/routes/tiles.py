@@ -15,6 +15,9 @@ from server.params import parse_datetime
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
+from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.principal import Principal
+from server.security.release import cache_key, policy_from, release_for
 from server.services import cql2, features
 from server.services import tiles as service
 from server.settings import Settings
@@ -43,9 +46,15 @@ def _cap(c: Collection, settings: Settings) -> int:
     return settings.api.tile_point_cap if c.is_point else settings.api.tile_feature_cap
 
 
-def _tile_response(request: Request, data: bytes, vers: list[LayerVersion]) -> Response:
-    tag = caching.etag(request, vers)
-    headers = caching.headers_for(vers, tag, TILE_CACHE_CONTROL)
+def _tile_headers(request: Request, vers: list[LayerVersion],
+                  principal: Principal) -> tuple[str, dict[str, str]]:
+    tag = caching.etag(request, vers, cache_key(principal))
+    return tag, vary_by_key(principal, caching.headers_for(vers, tag, TILE_CACHE_CONTROL))
+
+
+def _tile_response(request: Request, data: bytes, vers: list[LayerVersion],
+                   principal: Principal) -> Response:
+    _, headers = _tile_headers(request, vers, principal)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
@@ -59,6 +68,7 @@ def get_tile(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     z: Annotated[int, Path(ge=0, le=24, description="tileMatrix (zoom)")],
     y: Annotated[int, Path(ge=0, description="tileRow")],
     x: Annotated[int, Path(ge=0, description="tileCol")],
@@ -74,14 +84,15 @@ def get_tile(
     query = ItemQuery(start=start, end=end, equals=features.property_filters(c, params),
                       filter=ast)
     ver = features.version(c, session=session)
-    tag = caching.etag(request, [ver])
-    headers = caching.headers_for([ver], tag, TILE_CACHE_CONTROL)
+    tag, headers = _tile_headers(request, [ver], principal)
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     key = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
-    data = service.layer_tile(c, ver, z, x, y, query, key, cap=_cap(c, settings),
-                              cache=_cache(request, settings), session=session)
-    return _tile_response(request, data, [ver])
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+    data = service.layer_tile(c, ver, z, x, y, query, key, rel, cache_key(principal),
+                              cap=_cap(c, settings), cache=_cache(request, settings),
+                              session=session)
+    return _tile_response(request, data, [ver], principal)
 
 
 def _layers(raw: str | None) -> list[Collection]:
@@ -102,6 +113,7 @@ def get_multi_tile(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     z: Annotated[int, Path(ge=0, le=24)],
     y: Annotated[int, Path(ge=0)],
     x: Annotated[int, Path(ge=0)],
@@ -117,18 +129,20 @@ def get_multi_tile(
     layers = _layers(collections)
     start, end = parse_datetime(datetime)
     vers = [features.version(c, session=session) for c in layers]
-    tag = caching.etag(request, vers)
-    headers = caching.headers_for(vers, tag, TILE_CACHE_CONTROL)
+    tag, headers = _tile_headers(request, vers, principal)
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     cache = _cache(request, settings)
+    policy = policy_from(settings.security)
     parts = []
     for c, ver in zip(layers, vers, strict=True):
         query = ItemQuery(start=start, end=end) if c.time_column else ItemQuery()
         key = f"datetime={datetime}" if c.time_column and datetime else ""
-        parts.append(service.layer_tile(c, ver, z, x, y, query, key, cap=_cap(c, settings),
+        parts.append(service.layer_tile(c, ver, z, x, y, query, key,
+                                        release_for(principal, c.id, policy, alias="t"),
+                                        cache_key(principal), cap=_cap(c, settings),
                                         cache=cache, session=session))
-    return _tile_response(request, b"".join(parts), vers)
+    return _tile_response(request, b"".join(parts), vers, principal)
 
 
 @router.get("/collections/{collection_id}/tiles", summary="The collection's tilesets")

@@ -48,3 +48,16 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
                              f"{names}")
 
     return check
+
+
+VARY = "Authorization, X-API-Key"
+
+
+def vary_by_key(principal: Principal, headers: dict[str, str]) -> dict[str, str]:
+    """Response headers for an answer that depends on the caller's key: `Vary` on both key
+    headers, and a keyed answer is `private` (no shared cache may hand it to someone else)."""
+    vary = headers.get("Vary")
+    headers["Vary"] = f"{vary}, {VARY}" if vary else VARY
+    if principal.role is not Role.PUBLIC and "Cache-Control" in headers:
+        headers["Cache-Control"] = headers["Cache-Control"].replace("public", "private")
+    return headers

@@ -29,6 +29,7 @@ from server.db.tables.agreement_areas import AREA_STATUSES
 from server.db.tables.incidents import VERIFICATION_STATUSES
 from server.errors import InvalidQueryError, NotFoundError
 from server.queries import analysis_areas as q
+from server.security.release import Release
 
 COMPLIANCE_SORTS = ("risk", "rate_after", "rate_recent", "change", "days_since_last_confirmed",
                     "name", "id")
@@ -57,7 +58,15 @@ def _empty_zone() -> dict[str, Any]:
             "by_event_type": {}, "by_verification_status": {}}
 
 
-def incidents_by_area(*, ids: list[int] | None, statuses: Sequence[str] | None,
+def suppress_zone(zone: dict[str, Any], min_count: int | None) -> None:
+    """Small-count suppression: a zone counting 1..min_count-1 incidents says only that."""
+    if min_count and 0 < zone["total"] < min_count:
+        zone.update({"total": None, "before_signing": None, "after_signing": None,
+                     "fatalities": None, "by_event_type": {}, "by_verification_status": {},
+                     "suppressed": f"fewer than {min_count}"})
+
+
+def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
                       start: datetime | None, end: datetime | None,
                       event_types: Sequence[str] | None, verifications: Sequence[str] | None,
                       distance_m: float, geometry: bool, session: Session) -> list[dict[str, Any]]:
@@ -73,8 +82,9 @@ def incidents_by_area(*, ids: list[int] | None, statuses: Sequence[str] | None,
         if distance_m > 0:
             zones["near"] = _empty_zone()
         out[area["id"]] = {**area, **zones, "distance_m": distance_m}
-    cells = q.incident_cells(ids=ids, statuses=status_list, start=start, end=end, types=types,
-                             verifications=verif, distance_m=distance_m, session=session)
+    cells = q.incident_cells(rel, ids=ids, statuses=status_list, start=start, end=end,
+                             types=types, verifications=verif, distance_m=distance_m,
+                             session=session)
     for cell in cells:
         zone = out[cell["area_id"]][cell["zone"]]
         n = int(cell["n"])
@@ -90,6 +100,10 @@ def incidents_by_area(*, ids: list[int] | None, statuses: Sequence[str] | None,
             if cell[status]:
                 by_status = zone["by_verification_status"]
                 by_status[status] = by_status.get(status, 0) + int(cell[status])
+    for row in out.values():
+        for name in ("inside", "near"):
+            if name in row:
+                suppress_zone(row[name], rel.min_count)
     return list(out.values())
 
 
@@ -108,7 +122,8 @@ def _weeks(delta: timedelta) -> float:
     return delta.total_seconds() / (7 * 86400)
 
 
-def compliance(*, ids: list[int] | None, statuses: Sequence[str] | None, at: datetime,
+def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
+               at: datetime,
                weeks_before: int, recent_weeks: int, sort: str, descending: bool,
                session: Session) -> list[dict[str, Any]]:
     if sort not in COMPLIANCE_SORTS:
@@ -116,7 +131,8 @@ def compliance(*, ids: list[int] | None, statuses: Sequence[str] | None, at: dat
     if weeks_before < 1 or recent_weeks < 1:
         raise InvalidQueryError("weeks_before and recent_weeks must be at least 1")
     last_day = (at - timedelta(microseconds=1)).astimezone(UTC).date()
-    rows = q.compliance_rows(ids=ids, statuses=check_vocabulary(statuses, AREA_STATUSES, "status"),
+    rows = q.compliance_rows(rel, ids=ids,
+                             statuses=check_vocabulary(statuses, AREA_STATUSES, "status"),
                              at=at, last_day=last_day, weeks_before=weeks_before,
                              recent_weeks=recent_weeks, session=session)
     out = []

@@ -28,6 +28,7 @@ from server.queries import analysis_aid as aid_q
 from server.queries import analysis_hotspots as hot_q
 from server.queries import analysis_places as places_q
 from server.raster import zonal
+from server.security.release import Release
 from server.settings import Settings
 
 from . import analysis_areas
@@ -66,11 +67,11 @@ def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float,
     return rows
 
 
-def aid_risk(*, distance_m: float, hours: float, start: datetime | None, end: datetime | None,
-             limit: int, session: Session) -> list[dict[str, Any]]:
+def aid_risk(rel: Release, *, distance_m: float, hours: float, start: datetime | None,
+             end: datetime | None, limit: int, session: Session) -> list[dict[str, Any]]:
     if hours <= 0:
         raise InvalidQueryError("hours must be more than 0")
-    return aid_q.risk(distance_m=distance_m, hours=hours, start=start, end=end,
+    return aid_q.risk(rel, distance_m=distance_m, hours=hours, start=start, end=end,
                       excluded=["rejected", "duplicate"], limit=limit, session=session)
 
 
@@ -82,17 +83,24 @@ def filters(*, start: datetime | None, end: datetime | None, event_types: list[s
                 verifications, VERIFICATION_STATUSES, "verification_status")}
 
 
-def hotspots(f: dict[str, Any], *, eps_m: float, minpoints: int, limit: int,
+def _suppressed(rows: list[dict[str, Any]], rel: Release) -> list[dict[str, Any]]:
+    """Small-count suppression: aggregates of fewer than rel.min_count incidents are left out."""
+    if not rel.min_count:
+        return rows
+    return [r for r in rows if int(r["incidents"] or 0) >= rel.min_count]
+
+
+def hotspots(f: dict[str, Any], rel: Release, *, eps_m: float, minpoints: int, limit: int,
              session: Session) -> list[dict[str, Any]]:
     if not 1 <= eps_m <= 100_000:
         raise InvalidQueryError("eps_m must be between 1 and 100,000 metres")
     if not 1 <= minpoints <= 10_000:
         raise InvalidQueryError("minpoints must be between 1 and 10,000")
-    return hot_q.hotspots(f, srid=region_srid(f["bbox"]), eps_m=eps_m, minpoints=minpoints,
-                          limit=limit, session=session)
+    return _suppressed(hot_q.hotspots(f, rel, srid=region_srid(f["bbox"]), eps_m=eps_m,
+                                      minpoints=minpoints, limit=limit, session=session), rel)
 
 
-def grid(f: dict[str, Any], *, kind: str, size_m: float, level: int, limit: int,
+def grid(f: dict[str, Any], rel: Release, *, kind: str, size_m: float, level: int, limit: int,
          session: Session) -> list[dict[str, Any]]:
     if kind not in GRID_KINDS:
         raise InvalidQueryError(f"kind must be one of {', '.join(GRID_KINDS)}")
@@ -100,8 +108,14 @@ def grid(f: dict[str, Any], *, kind: str, size_m: float, level: int, limit: int,
         raise InvalidQueryError("size_m must be between 100 and 500,000 metres")
     if kind == "admin" and not 0 <= level <= 4:
         raise InvalidQueryError("level must be 0..4")
-    rows = hot_q.grid(f, kind=kind, srid=region_srid(f["bbox"]), size_m=size_m, level=level,
-                      limit=limit, session=session)
+    rows = hot_q.grid(f, rel, kind=kind, srid=region_srid(f["bbox"]), size_m=size_m,
+                      level=level, limit=limit, session=session)
+    if kind == "admin":  # every admin area is listed: a small count becomes null
+        for row in rows:
+            if rel.min_count and 0 < int(row["incidents"]) < rel.min_count:
+                row["incidents"] = row["fatalities"] = None
+    else:
+        rows = _suppressed(rows, rel)
     for row in rows:
         if kind == "admin":
             row["cell"], row["name"] = row.pop("i"), row.pop("j")
@@ -110,20 +124,26 @@ def grid(f: dict[str, Any], *, kind: str, size_m: float, level: int, limit: int,
     return rows
 
 
-def grid_tile(f: dict[str, Any], *, z: int, x: int, y: int, size_m: float,
+def grid_tile(f: dict[str, Any], rel: Release, *, z: int, x: int, y: int, size_m: float,
               session: Session) -> bytes:
     if not 100 <= size_m <= 500_000:
         raise InvalidQueryError("size_m must be between 100 and 500,000 metres")
     if x >= 2**z or y >= 2**z:
         raise InvalidQueryError(f"tile {z}/{y}/{x} is outside the WebMercatorQuad matrix")
-    return hot_q.grid_tile(f, z=z, x=x, y=y, srid=region_srid(f["bbox"]), size_m=size_m,
+    return hot_q.grid_tile(f, rel, z=z, x=x, y=y, srid=region_srid(f["bbox"]), size_m=size_m,
                            session=session)
 
 
-def timeseries(f: dict[str, Any], *, step: str, session: Session) -> list[dict[str, Any]]:
+def timeseries(f: dict[str, Any], rel: Release, *, step: str,
+               session: Session) -> list[dict[str, Any]]:
     if step not in STEPS:
         raise InvalidQueryError(f"step must be one of {', '.join(STEPS)}")
-    return hot_q.timeseries(f, step=step, session=session)
+    rows = hot_q.timeseries(f, rel, step=step, session=session)
+    if rel.min_count:  # a period with a few incidents: null, not the count
+        for row in rows:
+            if 0 < int(row["incidents"]) < rel.min_count:
+                row["incidents"] = row["fatalities"] = row["confirmed"] = None
+    return rows
 
 
 def nearest(kind: str, *, lon: float, lat: float, n: int, start: datetime | None,
@@ -167,7 +187,7 @@ def population_raster(name: str | None, *, settings: Settings,
     return name, path, date
 
 
-def exposure(*, raster: str | None, area_id: int | None, distance_m: float,
+def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_m: float,
              start: datetime | None, end: datetime | None, event_types: list[str] | None,
              incident_ids: list[int] | None, bbox: tuple[float, float, float, float] | None,
              settings: Settings, session: Session) -> dict[str, Any]:
@@ -185,7 +205,7 @@ def exposure(*, raster: str | None, area_id: int | None, distance_m: float,
         if not (start or end or incident_ids or bbox):
             raise InvalidQueryError("choose the incidents: datetime, incident_id or bbox")
         incidents, geometry = places_q.incidents_buffer(
-            distance_m=distance_m, start=start, end=end, types=event_types, ids=incident_ids,
+            rel, distance_m=distance_m, start=start, end=end, types=event_types, ids=incident_ids,
             bbox=bbox, session=session)
         zone = f"within {distance_m:g} m of {incidents} incidents"
     info = zonal.describe(path)
@@ -202,22 +222,22 @@ def exposure(*, raster: str | None, area_id: int | None, distance_m: float,
     }
 
 
-def area_report(area_id: int, *, at: datetime, distance_m: float, settings: Settings,
+def area_report(area_id: int, rel: Release, *, at: datetime, distance_m: float, settings: Settings,
                 session: Session) -> dict[str, Any]:
     area = places_q.area(area_id, at=at, session=session)
     if area is None:
         raise NotFoundError(f"no agreement area {area_id}")
     area["geometry"] = orjson.loads(area["geometry"])
     incidents = analysis_areas.incidents_by_area(
-        ids=[area_id], statuses=None, start=None, end=at, event_types=None, verifications=None,
+        rel, ids=[area_id], statuses=None, start=None, end=at, event_types=None, verifications=None,
         distance_m=distance_m, geometry=False, session=session)[0]
     compliance = analysis_areas.compliance(
-        ids=[area_id], statuses=None, at=at, weeks_before=8, recent_weeks=4, sort="id",
+        rel, ids=[area_id], statuses=None, at=at, weeks_before=8, recent_weeks=4, sort="id",
         descending=False, session=session)
     deliveries = places_q.area_deliveries(area_id, at=at, limit=50, session=session)
     exposure_answer: dict[str, Any] | None
     try:
-        exposure_answer = exposure(raster=None, area_id=area_id, distance_m=0, start=None,
+        exposure_answer = exposure(rel, raster=None, area_id=area_id, distance_m=0, start=None,
                                    end=None, event_types=None, incident_ids=None, bbox=None,
                                    settings=settings, session=session)
     except NotFoundError as exc:

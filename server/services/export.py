@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from server.db.collections import Collection
 from server.errors import InvalidQueryError, NotAcceptableError
 from server.queries import features as q
+from server.security.release import Release
 
 FORMATS = {
     "json": "application/geo+json", "geojson": "application/geo+json",
@@ -42,6 +43,7 @@ HXL_TAGS: dict[str, dict[str, str]] = {
         "verification_status": "#status+verification", "source": "#meta+source",
         "etl_run_id": "#meta+run", "updated_at": "#date+updated",
         "lon": "#geo+lon", "lat": "#geo+lat", "wkt": "#geo+wkt",
+        "location_obfuscated": "#geo+precision+note", "time_bucket": "#date+precision+note",
     },
     "aid_deliveries": {
         "id": "#activity+id", "source_id": "#activity+code", "delivered_at": "#date+delivered",
@@ -84,10 +86,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def table(c: Collection, query: q.ItemQuery, *, hxl: bool, session: Session) -> bytes:
+def table(c: Collection, query: q.ItemQuery, rel: Release, *, hxl: bool,
+          session: Session) -> bytes:
     if hxl and c.id not in HXL_TAGS:
         raise InvalidQueryError(f"HXL export is available for {', '.join(sorted(HXL_TAGS))}")
-    header, rows = q.rows(c, query, session=session)
+    header, rows = q.rows(c, query, rel, session=session)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -98,9 +101,10 @@ def table(c: Collection, query: q.ItemQuery, *, hxl: bool, session: Session) -> 
     return out.getvalue().encode()
 
 
-def ogr(c: Collection, query: q.ItemQuery, fmt: str, *, session: Session) -> bytes:
+def ogr(c: Collection, query: q.ItemQuery, rel: Release, fmt: str, *, session: Session) -> bytes:
     driver, ext = _OGR[fmt]
-    _, body = q.list_page(c, replace(query, srid=4326, flip=False, decimals=7), session=session)
+    _, body = q.list_page(c, replace(query, srid=4326, flip=False, decimals=7), rel,
+                          session=session)
     with tempfile.TemporaryDirectory(prefix="truce-export-") as tmp:
         src = Path(tmp) / "in.geojson"
         dst = Path(tmp) / f"{c.id}.{ext}"

@@ -25,6 +25,7 @@ from server.params import (
 from server.queries import features as q
 from server.queries import versions
 from server.queries.versions import LayerVersion
+from server.security.release import Release
 from server.services import cql2
 
 RESERVED = {"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "properties",
@@ -119,19 +120,19 @@ def version(c: Collection, *, session: Session) -> LayerVersion:
     return found
 
 
-def _number_matched(c: Collection, query: q.ItemQuery, returned: int, ver: LayerVersion, *,
-                    session: Session) -> int | None:
-    if not query.filtered and ver.row_count >= 0:
+def _number_matched(c: Collection, query: q.ItemQuery, returned: int, ver: LayerVersion,
+                    rel: Release, *, session: Session) -> int | None:
+    if not query.filtered and ver.row_count >= 0 and rel.unrestricted:
         return ver.row_count
     if returned < query.limit and (returned > 0 or query.offset == 0):
         return query.offset + returned
     return None
 
 
-def items_page(c: Collection, query: q.ItemQuery, *, base_url: str, params: dict[str, str],
-               ver: LayerVersion, session: Session) -> bytes:
-    returned, body = q.list_page(c, query, session=session)
-    matched = _number_matched(c, query, returned, ver, session=session)
+def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
+               params: dict[str, str], ver: LayerVersion, session: Session) -> bytes:
+    returned, body = q.list_page(c, query, rel, session=session)
+    matched = _number_matched(c, query, returned, ver, rel, session=session)
     self_url = f"{base_url}?{urlencode(params)}" if params else base_url
     links: list[dict[str, Any]] = [
         {"rel": "self", "type": "application/geo+json", "href": self_url},
@@ -160,12 +161,13 @@ def items_page(c: Collection, query: q.ItemQuery, *, base_url: str, params: dict
             + orjson.dumps(tail)[1:])
 
 
-def item(c: Collection, feature_id: str, query: q.ItemQuery, *, base_url: str,
+def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, base_url: str,
          session: Session) -> tuple[LayerVersion, bytes]:
-    """The layer's version (for the ETag) and the Feature's bytes, from one statement."""
+    """The layer's version (for the ETag) and the Feature's bytes, from one statement. A row
+    not released to the caller is a 404 exactly like a missing one (existence does not leak)."""
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
-    ver, found = q.get_with_version(c, int(feature_id), query, session=session)
+    ver, found = q.get_with_version(c, int(feature_id), rel, query, session=session)
     if found is None:
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
     if ver is None:  # a database without the versions table: versioned by the clock

@@ -12,6 +12,7 @@ from server.errors import InvalidQueryError, NotFoundError
 from server.maps.sitrep import SitrepMap, build_sitrep_map
 from server.params import parse_datetime
 from server.queries import sitrep as q
+from server.security.release import Release
 
 DEFAULT_DAYS = 30
 DEFAULT_BUFFER_M = 5000.0
@@ -70,6 +71,17 @@ def resolve_period(start: datetime | None, end: datetime | None, *, signed_at: d
     return start, end
 
 
+def _release_notes(rel: Release) -> list[str]:
+    notes = []
+    if "location_obfuscated" in rel.notes:
+        notes.append(f"Incident locations are {rel.notes['location_obfuscated']}.")
+    if "time_bucket" in rel.notes:
+        notes.append(f"Incident times are rounded down to the {rel.notes['time_bucket']}.")
+    if rel.notes or not rel.unrestricted:
+        notes.append("Only incidents released to this reader are shown.")
+    return notes
+
+
 def _area_id(raw: str | int) -> int:
     text = str(raw).strip()
     if not text.isdigit():
@@ -78,10 +90,11 @@ def _area_id(raw: str | int) -> int:
     return int(text)
 
 
-def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | None, *,
-             session: Session, buffer_m: float = DEFAULT_BUFFER_M,
+def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | None,
+             rel: Release, *, session: Session, buffer_m: float = DEFAULT_BUFFER_M,
              max_markers: int = MAX_MARKERS) -> Report:
-    """The standalone HTML map of one area over a period (see `resolve_period`)."""
+    """The standalone HTML map of one area over a period (see `resolve_period`), with the
+    incidents `rel` (built with alias "i") releases, at the precision it allows."""
     if not 0 <= buffer_m <= MAX_BUFFER_M:
         raise InvalidQueryError(f"buffer must be between 0 and {MAX_BUFFER_M:.0f} metres")
     area_id = _area_id(raw_area_id)
@@ -89,10 +102,10 @@ def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | Non
     if area is None:
         raise NotFoundError(f"no agreement area {area_id}; see /collections/agreement_areas/items")
     data_range = (None, None) if (start or end or area["signed_at"]) \
-        else q.incident_time_range(session=session)
+        else q.incident_time_range(rel, session=session)
     start, end = resolve_period(start, end, signed_at=area["signed_at"], data_range=data_range)
-    incidents = q.list_incidents(area_id, start, end, buffer_m=buffer_m, limit=max_markers,
-                                 session=session)
+    incidents = q.list_incidents(area_id, start, end, rel, buffer_m=buffer_m,
+                                 limit=max_markers, session=session)
     deliveries = q.list_deliveries(area_id, start, end, buffer_m=buffer_m, limit=max_markers,
                                    session=session)
     document = build_sitrep_map(SitrepMap(
@@ -101,7 +114,7 @@ def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | Non
         incident_count=incidents["total"], incidents_inside=incidents["inside"],
         fatalities=incidents["fatalities"], delivery_count=deliveries["total"],
         buffer=area["buffer"] if buffer_m > 0 else None, bounds=area["bounds"],
-        notes=[EXCLUDED_NOTE]))
+        notes=[EXCLUDED_NOTE, *_release_notes(rel)]))
     filename = f"sitrep-area-{area_id}-{start:%Y%m%d}-{end:%Y%m%d}.html"
     return Report(html=document, filename=filename, start=start, end=end,
                   incidents=incidents["total"], deliveries=deliveries["total"])

@@ -15,6 +15,7 @@ from server.errors import InvalidQueryError
 from server.queries import tiles as q
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
+from server.security.release import Release
 
 TMS = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -73,11 +74,15 @@ def check_tile(z: int, x: int, y: int, max_zoom: int) -> None:
 
 
 def layer_tile(c: Collection, ver: LayerVersion, z: int, x: int, y: int, query: ItemQuery,
-               filter_key: str, *, cap: int, cache: TileCache | None, session: Session) -> bytes:
-    key = (c.id, ver.version, z, x, y, filter_key, cap)
+               filter_key: str, rel: Release, release_key: str, *, cap: int,
+               cache: TileCache | None, session: Session) -> bytes:
+    """One layer's tile as `rel` releases it; cached under the caller's `release_key` (see
+    server.security.release.cache_key), so no principal is served another's tile."""
+    key = (c.id, ver.version, z, x, y, filter_key, cap,
+           "all" if rel.unrestricted else release_key)
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit
-    data = q.mvt_tile(c, z, x, y, query, cap=cap, session=session)
+    data = q.mvt_tile(c, z, x, y, query, rel, cap=cap, session=session)
     if cache is not None:
         cache.put(key, data)
     return data
