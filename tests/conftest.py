@@ -108,3 +108,17 @@ def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def analyst_key(engine: Engine, sample_loaded: list[object]) -> str:
+    """A real analyst API key (reads everything), for tests about the data rather than about
+    release rules: anonymous callers see only released incidents, snapped and bucketed."""
+    from sqlalchemy.orm import Session
+
+    from server.services import keys as key_service
+
+    with Session(engine) as session:
+        _, key = key_service.create("analyst", org=None, expires_at=None, label="tests:analyst",
+                                    actor="tests", session=session)
+    return key

@@ -25,8 +25,11 @@ def test_ogrinfo_lists_every_collection(live_server: str) -> None:
 
 
 @needs_gdal
-def test_ogrinfo_reads_features_and_count(live_server: str) -> None:
-    done = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{live_server}/collections/incidents",
+def test_ogrinfo_reads_features_and_count(live_server: str, analyst_key: str) -> None:
+    # every incident: as an analyst, the key passed the way a partner passes theirs to GDAL
+    done = subprocess.run(["ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_HEADERS",
+                           f"X-API-Key: {analyst_key}",
+                           f"OAPIF:{live_server}/collections/incidents",
                            "incidents"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "Feature Count: 6170" in done.stdout
@@ -34,11 +37,12 @@ def test_ogrinfo_reads_features_and_count(live_server: str) -> None:
 
 
 @needs_gdal
-def test_ogr2ogr_copies_a_filtered_collection_to_geopackage(live_server: str,
+def test_ogr2ogr_copies_a_filtered_collection_to_geopackage(live_server: str, analyst_key: str,
                                                             tmp_path: Path) -> None:
     out = tmp_path / "confirmed.gpkg"
-    done = subprocess.run(
-        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{live_server}", "incidents",
+    done = subprocess.run(  # reported (unreleased) incidents: an analyst's key
+        ["ogr2ogr", "--config", "GDAL_HTTP_HEADERS", f"X-API-Key: {analyst_key}",
+         "-oo", "PAGE_SIZE=10000", "-f", "GPKG", str(out), f"OAPIF:{live_server}", "incidents",
          "-where", "verification_status = 'reported'"],
         capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr

@@ -240,12 +240,13 @@ def test_zonal_sum_weights_partial_pixels_exactly(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def raster_client(database_url: str, sample_loaded: list[object],
+def raster_client(database_url: str, sample_loaded: list[object], analyst_key: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     raster = _population_raster(tmp_path_factory.mktemp("pop") / "population.tif")
     settings = make_settings(database_url)
     settings.raster.sources = {**settings.raster.sources, "population": str(raster)}
-    with TestClient(create_app(settings)) as test_client:
+    # counts of every incident (reported and rejected ones too): an analyst's key
+    with TestClient(create_app(settings), headers={"X-API-Key": analyst_key}) as test_client:
         yield test_client
 
 
