@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -9,8 +10,11 @@ class Page:
     """A page with every request and console error recorded."""
 
     def __init__(self, browser: Any, base: str, hash_: str = "", *,
-                 viewport: tuple[int, int] = (1280, 720)) -> None:
+                 viewport: tuple[int, int] = (1280, 720), api_key: str | None = None) -> None:
         self.page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        if api_key:  # as if typed into the viewer's key box (kept in sessionStorage)
+            self.page.add_init_script(
+                f"window.sessionStorage.setItem('truce.apiKey', {json.dumps(api_key)});")
         self.requests: list[str] = []
         self.failed: list[str] = []
         self.errors: list[str] = []

@@ -29,15 +29,18 @@ def inside(engine: Engine, live_server: str) -> dict[str, Any]:
     return {"id": row.id, "lon": row.lon, "lat": row.lat}
 
 
-def _open(browser: Any, live_server: str, hash_: str = "") -> Page:
-    page = Page(browser, live_server, hash_)
+def _open(browser: Any, live_server: str, hash_: str = "", api_key: str | None = None) -> Page:
+    page = Page(browser, live_server, hash_, api_key=api_key)
     page.settle()
     return page
 
 
 @pytest.fixture()
-def near_area(browser: Any, live_server: str, inside: dict[str, Any]) -> Iterator[Page]:
-    opened = _open(browser, live_server, f"#map=10.00/{inside['lat']:.4f}/{inside['lon']:.4f}")
+def near_area(browser: Any, live_server: str, inside: dict[str, Any],
+              analyst_key: str) -> Iterator[Page]:
+    # the check lists nearby incidents of every status: the analyst's key, as typed in the viewer
+    opened = _open(browser, live_server, f"#map=10.00/{inside['lat']:.4f}/{inside['lon']:.4f}",
+                   api_key=analyst_key)
     yield opened
     opened.page.close()
 

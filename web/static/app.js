@@ -11,6 +11,7 @@ import {
   CLICKABLE, OPACITY_PAINT, absoluteUrl, baseStyle, datetimeParam, incidentColour, source,
   styleLayerIds, styleLayers, vectorTileUrl,
 } from "./js/layers.js";
+import { initKeyBox, transformRequest } from "./js/apikey.js";
 import { initPanel } from "./js/panel.js";
 import { initResults } from "./js/results.js";
 import { initSearch } from "./js/search.js";
@@ -107,8 +108,10 @@ async function main() {
     attributionControl: { compact: true },
     dragRotate: false,
     pitchWithRotate: false,
+    transformRequest,
   });
   window.truceMap = map;
+  initKeyBox(document.getElementById("api-key-form"));
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");

@@ -1,5 +1,7 @@
 // The error banner, the loading indicator and the one JSON fetch helper that reports to both.
 
+import { keyHeaders } from "./apikey.js";
+
 const banner = () => document.getElementById("error-banner");
 const loading = () => document.getElementById("loading");
 
@@ -65,8 +67,8 @@ export async function fetchJSON(path, { what = path, signal, quiet = false, body
     let response;
     try {
       const init = body === undefined
-        ? { headers: { Accept: "application/json" }, signal }
-        : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
+        ? { headers: { Accept: "application/json", ...keyHeaders() }, signal }
+        : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json", ...keyHeaders() }, body: JSON.stringify(body), signal };
       response = await fetch(path, init);
     } catch (err) {
       if (err.name === "AbortError") throw err;
