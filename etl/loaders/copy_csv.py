@@ -160,5 +160,5 @@ def stage_accepted(conn: Connection, table: str, fields: list[str]) -> None:
     conn.execute(text(f"DROP TABLE IF EXISTS stage_{table}"))
     conn.execute(text(
         f"CREATE TEMP TABLE stage_{table} ON COMMIT DROP AS SELECT {', '.join(fields)} "
-        f"FROM {CHECKED} WHERE reasons = '{{}}'"))
+        f"FROM {CHECKED} WHERE reasons = '{{}}' ORDER BY line"))  # ids follow the file's order
     conn.execute(text(f"DROP TABLE {CHECKED}; DROP TABLE {RAW}"))

@@ -56,7 +56,7 @@ I_COLS = ("source_id, occurred_at, occurred_until, time_precision, reported_at, 
 def _state(engine: Engine, source: str, run_id: int | None) -> tuple[list[Any], list[Any]]:
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT {I_COLS} FROM incidents WHERE source = :s "  # noqa: S608
-                                 "ORDER BY source_id"), {"s": source}).all()
+                                 "ORDER BY id"), {"s": source}).all()  # ids in file order too
         quarantined = conn.execute(text(f"SELECT {Q_COLS} FROM quarantine "  # noqa: S608
                                         "WHERE etl_run_id = :r ORDER BY record_number"),
                                    {"r": run_id}).all()
