@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.orm import Session
 
 from cli import config
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _one_line_errors(func: F) -> F:
-    """Known problems end with one line saying what is wrong, not a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from server.errors import TruceError
-
-        try:
-            return func(*args, **kwargs)
-        except (TruceError, config.ConfigError, ValueError) as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
+from cli.errors import clear_errors
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
 @app.command("verify")
-@_one_line_errors
+@clear_errors
 def verify(
     expect_head: Annotated[str | None, typer.Option(
         help="a head hash published earlier: also detects entries cut off the end")] = None,

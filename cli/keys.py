@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,24 +12,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cli import config
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _one_line_errors(func: F) -> F:
-    """Known problems end with one line saying what is wrong, not a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from server.errors import TruceError
-
-        try:
-            return func(*args, **kwargs)
-        except (TruceError, config.ConfigError, ValueError) as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
+from cli.errors import clear_errors
 
 app = typer.Typer(help="API keys and roles (admin, analyst, planner, partner, reporter).",
                   no_args_is_help=True)
@@ -42,7 +23,7 @@ def _session() -> Session:
 
 
 @app.command("create")
-@_one_line_errors
+@clear_errors
 def create(
     role: Annotated[str, typer.Option(help="admin|analyst|planner|partner|reporter")],
     org: Annotated[str | None, typer.Option(help="organisation (required for partner)")] = None,
@@ -69,7 +50,7 @@ def create(
 
 
 @app.command("list")
-@_one_line_errors
+@clear_errors
 def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List keys (never the keys themselves)."""
     from server.services import keys
@@ -88,7 +69,7 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command("revoke")
-@_one_line_errors
+@clear_errors
 def revoke(key_id: Annotated[str, typer.Argument(help="the key's id (see 'truce keys list')")]
            ) -> None:
     """Revoke a key: it gets 401 from now on."""

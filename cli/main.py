@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +15,7 @@ from rich.table import Table
 from cli import audit as audit_cli
 from cli import config, etl_commands, pgcluster, report
 from cli import keys as keys_cli
+from cli.errors import clear_errors, err
 
 app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,22 +27,6 @@ app.add_typer(etl_app, name="etl")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(report.app, name="report")
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clear_errors(func: F) -> F:
-    """Known problems end with one line saying what is wrong and what to do, not a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (pgcluster.ProvisionError, config.ConfigError, ValueError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @db_app.command("up")
