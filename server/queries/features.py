@@ -198,11 +198,15 @@ def rows(c: Collection, q: ItemQuery, rel: Release, *,
     return header, [tuple(r) for r in result]
 
 
-def extent(c: Collection, *, session: Session) -> dict[str, Any]:
-    time_sql = (f"min({c.time_column}), max({c.time_column})" if c.time_column
+def extent(c: Collection, rel: Release, *, session: Session) -> dict[str, Any]:
+    """Spatial and temporal extent and row count of the rows `rel` releases, over the released
+    values (snapped geometry, bucketed times): metadata never reveals more than the items do.
+    Unrestricted: the plain aggregate over the table, as before."""
+    time_sql = (f"min(t.{c.time_column}), max(t.{c.time_column})" if c.time_column
                 else "NULL::timestamptz, NULL::timestamptz")
-    sql = f"SELECT ST_Extent(geom)::box2d::text, {time_sql}, count(*) FROM {c.table}"  # noqa: S608
-    box, tmin, tmax, count = session.execute(text(sql)).one()
+    sql = (f"SELECT ST_Extent(t.geom)::box2d::text, {time_sql}, count(*) "  # noqa: S608
+           f"FROM {source(c, rel)} t")
+    box, tmin, tmax, count = session.execute(text(sql), dict(rel.params)).one()
     bbox = None
     if box:
         nums = box.replace("BOX(", "").replace(")", "").replace(",", " ").split()

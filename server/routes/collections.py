@@ -6,17 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 
-from server.db.collections import COLLECTIONS
+from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
 from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.routes import caching
 from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.principal import Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
-from server.settings import ApiSettings
+from server.settings import ApiSettings, Settings
 
 router = APIRouter(tags=["features"])
 GEOJSON = "application/geo+json"
@@ -93,21 +95,35 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", summary="The published collections")
-def list_collections(request: Request, session: SessionDep) -> dict[str, Any]:
+def _described(c: Collection, request: Request, session: Session, settings: Settings,
+               principal: Principal) -> dict[str, Any]:
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+    return features.describe(c, rel, cache_key(principal), base_url=_base(request),
+                             session=session)
+
+
+@router.get("/collections", summary="The published collections (extents cover what the "
+                                    "caller's key may see)")
+def list_collections(request: Request, response: Response, session: SessionDep,
+                     settings: SettingsDep, principal: PrincipalDep) -> dict[str, Any]:
     base = _base(request)
+    response.headers.update(vary_by_key(principal, {}))
     return {
-        "collections": [features.describe(c, base_url=base, session=session)
+        "collections": [_described(c, request, session, settings, principal)
                         for c in COLLECTIONS.values()],
         "crs": list(SUPPORTED_CRS),
         "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
     }
 
 
-@router.get("/collections/{collection_id}", summary="One collection's metadata")
-def get_collection(collection_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
-    return features.describe(features.collection(collection_id), base_url=_base(request),
-                             session=session)
+@router.get("/collections/{collection_id}", summary="One collection's metadata (extents cover "
+                                                    "what the caller's key may see)")
+def get_collection(collection_id: str, request: Request, response: Response,
+                   session: SessionDep, settings: SettingsDep,
+                   principal: PrincipalDep) -> dict[str, Any]:
+    c = features.collection(collection_id)
+    response.headers.update(vary_by_key(principal, {}))
+    return _described(c, request, session, settings, principal)
 
 
 @router.get("/collections/{collection_id}/queryables", response_class=JSONResponse,

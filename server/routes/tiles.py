@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
@@ -162,23 +163,46 @@ def get_tileset(collection_id: str, request: Request, settings: SettingsDep) -> 
                            max_zoom=settings.api.tile_max_zoom)
 
 
-@router.get("/collections/{collection_id}/tiles.json", summary="TileJSON 3.0 for a collection")
-def get_tilejson(collection_id: str, request: Request, session: SessionDep,
-                 settings: SettingsDep) -> dict[str, Any]:
+def _bounds(layers: list[Collection], session: Session, settings: Settings,
+            principal: Principal) -> list[float] | None:
+    """The bounds of what the caller's key may see of `layers` (None: nothing to see)."""
+    policy = policy_from(settings.security)
+    boxes = []
+    for c in layers:
+        rel = release_for(principal, c.id, policy, alias="t")
+        box = features.extent(c, rel, cache_key(principal), session=session)["bbox"]
+        if box:
+            boxes.append(box)
+    if not boxes:
+        return None
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+@router.get("/collections/{collection_id}/tiles.json",
+            summary="TileJSON 3.0 for a collection (bounds of what the caller's key may see)")
+def get_tilejson(collection_id: str, request: Request, response: Response, session: SessionDep,
+                 settings: SettingsDep, principal: PrincipalDep) -> dict[str, Any]:
     c = features.collection(collection_id)
     base = _base(request)
-    bounds = features.describe(c, base_url=base, session=session)["extent"]["spatial"]["bbox"][0]
-    return service.tilejson([c], name=c.id, bounds=bounds, max_zoom=settings.api.tile_max_zoom,
+    response.headers.update(vary_by_key(principal, {}))
+    return service.tilejson([c], name=c.id,
+                            bounds=_bounds([c], session, settings, principal),
+                            max_zoom=settings.api.tile_max_zoom,
                             tiles_url=f"{base}/collections/{c.id}/tiles/WebMercatorQuad/"
                                       "{z}/{y}/{x}")
 
 
-@router.get("/tiles.json", summary="TileJSON 3.0 for the multi-layer tiles")
-def get_multi_tilejson(request: Request, settings: SettingsDep,
+@router.get("/tiles.json", summary="TileJSON 3.0 for the multi-layer tiles (bounds of what the "
+                                   "caller's key may see)")
+def get_multi_tilejson(request: Request, response: Response, session: SessionDep,
+                       settings: SettingsDep, principal: PrincipalDep,
                        collections: Annotated[str | None, Query()] = None) -> dict[str, Any]:
     layers = _layers(collections)
     suffix = f"?collections={','.join(c.id for c in layers)}" if collections else ""
-    return service.tilejson(layers, name="truce", bounds=None,
+    response.headers.update(vary_by_key(principal, {}))
+    return service.tilejson(layers, name="truce",
+                            bounds=_bounds(layers, session, settings, principal),
                             max_zoom=settings.api.tile_max_zoom,
                             tiles_url=f"{_base(request)}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
                                       + suffix)

@@ -178,24 +178,34 @@ def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, ba
     return ver, found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 
-_extents: dict[str, tuple[int, dict[str, Any]]] = {}
+#: (collection id, release cache key) -> (layer version, extent); bounded: one entry per
+#: collection for read-all roles and public, one per partner organisation
+_extents: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
 _extents_lock = threading.Lock()
+_EXTENTS_MAX = 1024
 
 
-def _extent(c: Collection, *, session: Session) -> dict[str, Any]:
+def extent(c: Collection, rel: Release, key: str, *, session: Session) -> dict[str, Any]:
+    """The extent of what `rel` releases of `c`, cached per layer version and release key
+    (`security.release.cache_key`): one aggregate per layer change and caller class."""
+    key = "all" if rel.unrestricted else key
     ver = version(c, session=session).version
     with _extents_lock:
-        cached = _extents.get(c.id)
+        cached = _extents.get((c.id, key))
     if cached and cached[0] == ver:
         return cached[1]
-    ext = q.extent(c, session=session)
+    ext = q.extent(c, rel, session=session)
     with _extents_lock:
-        _extents[c.id] = (ver, ext)
+        if len(_extents) >= _EXTENTS_MAX:
+            _extents.clear()
+        _extents[(c.id, key)] = (ver, ext)
     return ext
 
 
-def describe(c: Collection, *, base_url: str, session: Session) -> dict[str, Any]:
-    ext = _extent(c, session=session)
+def describe(c: Collection, rel: Release, key: str, *, base_url: str,
+             session: Session) -> dict[str, Any]:
+    """A collection's metadata; its extents cover only what `rel` releases to the caller."""
+    ext = extent(c, rel, key, session=session)
     temporal = None
     if c.time_column:
         temporal = {"interval": [[ext["start"].isoformat() if ext["start"] else None,

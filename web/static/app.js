@@ -4,6 +4,7 @@
 import { DEFAULT_TIME_RANGE, LAYERS, PALETTE, api, layerById } from "./js/config.js";
 import { initDetails } from "./js/details.js";
 import { initDraw, toWkt } from "./js/draw.js";
+import { initExport } from "./js/export.js";
 import { beyondTimeseries, cqlFilter, incidentParams, initFilters } from "./js/filters.js";
 import { initHistogram } from "./js/histogram.js";
 import { initSettlementLabels } from "./js/labels.js";
@@ -202,6 +203,7 @@ async function main() {
     lastTotal = total;
     showCount();
   });
+  initExport([document.getElementById("export-geojson"), document.getElementById("export-csv")]);
   function updateExport() {
     const base = { bbox: viewBbox(map), datetime: datetimeParam(state.time), ...incidentParams(state.filters) };
     const href = (f) => `${api.items("incidents")}?${new URLSearchParams({ ...base, f, limit: "10000" })}`;
