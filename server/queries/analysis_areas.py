@@ -193,3 +193,13 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
                               "before": weeks_before, "recent": recent_weeks}
     sql = _released(COMPLIANCE_SQL, rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
+
+
+def geometries(ids: list[int], *, session: Session) -> dict[int, str]:
+    """Each listed agreement area's polygon as GeoJSON text (for answers drawn on the map)."""
+    if not ids:
+        return {}
+    sql = """SELECT id, ST_AsGeoJSON(geom, 6) AS geometry FROM agreement_areas
+             WHERE id = ANY(CAST(:ids AS int[]))"""
+    rows = session.execute(text(sql), {"ids": sorted(set(ids))}).all()
+    return {int(r.id): r.geometry for r in rows}

@@ -76,7 +76,8 @@ FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
 
 ADMIN_SQL = f"""
 SELECT a.pcode AS i, a.name_en AS j, count(i.id) AS incidents,
-       coalesce(sum(i.fatalities), 0) AS fatalities, ST_AsGeoJSON(a.geom, 5) AS geometry
+       coalesce(sum(i.fatalities), 0) AS fatalities,
+       ST_AsGeoJSON(ST_ReducePrecision(a.geom, 1e-5), 5) AS geometry
 FROM admin_areas a
 LEFT JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom) AND {_FILTER}
 WHERE a.admin_level = :level

@@ -125,7 +125,7 @@ def _weeks(delta: timedelta) -> float:
 def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
                at: datetime,
                weeks_before: int, recent_weeks: int, sort: str, descending: bool,
-               session: Session) -> list[dict[str, Any]]:
+               session: Session, geometry: bool = False) -> list[dict[str, Any]]:
     if sort not in COMPLIANCE_SORTS:
         raise InvalidQueryError(f"sort must be one of {', '.join(COMPLIANCE_SORTS)}")
     if weeks_before < 1 or recent_weeks < 1:
@@ -175,4 +175,8 @@ def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] |
     out.sort(key=key, reverse=descending)
     if descending:  # keep missing values last either way
         out.sort(key=lambda row: row[sort] is None)
+    if geometry:  # the areas' polygons, for the map
+        polygons = q.geometries([row["id"] for row in out], session=session)
+        for row in out:
+            row["geometry"] = polygons.get(row["id"])
     return out

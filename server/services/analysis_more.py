@@ -190,7 +190,8 @@ def population_raster(name: str | None, *, settings: Settings,
 def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_m: float,
              start: datetime | None, end: datetime | None, event_types: list[str] | None,
              incident_ids: list[int] | None, bbox: tuple[float, float, float, float] | None,
-             settings: Settings, session: Session) -> dict[str, Any]:
+             settings: Settings, session: Session, geometry_out: bool = False) -> dict[str, Any]:
+    """People in the zone; with `geometry_out` the zone's GeoJSON geometry too (`geometry`)."""
     name, path, date = population_raster(raster, settings=settings, session=session)
     incidents = None
     if area_id is not None:
@@ -211,7 +212,7 @@ def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_
     info = zonal.describe(path)
     result = (zonal.zonal_sum(path, orjson.loads(geometry)) if geometry
               else zonal.ZonalResult(0.0, 0, 0.0, 0, 0))
-    return {
+    answer: dict[str, Any] = {
         "zone": zone, "incidents": incidents, "distance_m": distance_m,
         "people": round(result.total, 1), "pixels": result.pixels,
         "covered_pixels": round(result.covered_pixels, 3), "nodata_pixels": result.nodata_pixels,
@@ -220,6 +221,9 @@ def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_
         "method": f"zonal sum, partial pixels weighted by covered share ({result.supersample}x"
                   f"{result.supersample} sub-pixels)",
     }
+    if geometry_out:
+        answer["geometry"] = orjson.loads(geometry) if geometry else None
+    return answer
 
 
 def area_report(area_id: int, rel: Release, *, at: datetime, distance_m: float, settings: Settings,
