@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import alerts as alerts_cli
 from cli import audit as audit_cli
 from cli import config, etl_commands, pgcluster, report
 from cli import keys as keys_cli
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(etl_app, name="etl")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(report.app, name="report")
 
 

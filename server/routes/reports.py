@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
 from pydantic import ValidationError
 
 from server.deps import SessionDep
 from server.errors import InvalidQueryError
+from server.routes.alerts import run_after_write
 from server.schemas.reports import ReportIn, VerificationIn
 from server.security.dependencies import require_roles
 from server.security.principal import Principal, Role
@@ -66,10 +67,12 @@ async def _report_body(request: Request) -> ReportIn:
         "application/geo+json": {"schema": {"type": "object"}},
         "application/x-www-form-urlencoded": {"schema": ReportIn.model_json_schema()}}}},
 )
-async def submit_report(request: Request, principal: Submitter, session: SessionDep
-                        ) -> dict[str, Any]:
+async def submit_report(request: Request, principal: Submitter, session: SessionDep,
+                        background: BackgroundTasks) -> dict[str, Any]:
     report = await _report_body(request)
-    return service.submit(report, principal, session=session)
+    created = service.submit(report, principal, session=session)
+    background.add_task(run_after_write, request.app)  # alerts for the new incident
+    return created
 
 
 @router.get("/reports/{report_id}", summary="A report: its submitter and analysts only")
@@ -80,8 +83,11 @@ def get_report(report_id: ID, principal: AnyKey, session: SessionDep) -> dict[st
 @router.post("/incidents/{incident_id}/verification", summary="Move an incident's verification "
              "status (analysts): reported -> under_review -> confirmed | rejected | duplicate")
 def verify_incident(incident_id: ID, step: VerificationIn, principal: AnyKey,
-                    session: SessionDep) -> dict[str, Any]:
-    return service.verify(incident_id, step, principal, session=session)
+                    session: SessionDep, request: Request, background: BackgroundTasks
+                    ) -> dict[str, Any]:
+    moved = service.verify(incident_id, step, principal, session=session)
+    background.add_task(run_after_write, request.app)  # a confirmation releases it to partners
+    return moved
 
 
 @router.get("/incidents/{incident_id}/verification",

@@ -4,6 +4,7 @@ from .accounts import api_keys
 from .admin_areas import admin_areas
 from .agreement_areas import agreement_area_history, agreement_areas
 from .aid_deliveries import aid_deliveries
+from .alerts import alert_cursor, alert_deliveries, alert_subscriptions, alerts
 from .audit import audit_blocks, audit_log
 from .base import metadata
 from .etl_runs import etl_runs, quarantine
@@ -21,6 +22,10 @@ __all__ = [
     "agreement_area_history",
     "agreement_areas",
     "aid_deliveries",
+    "alert_cursor",
+    "alert_deliveries",
+    "alert_subscriptions",
+    "alerts",
     "etl_runs",
     "incidents",
     "metadata",
