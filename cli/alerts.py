@@ -30,7 +30,7 @@ def run(
     settings = config.app_settings()
     with Session(config.engine()) as session:
         result = alerts.run(session, webhook_secret=settings.security.webhook_secret,
-                            settings=alerts.AlertSettings(),
+                            settings=settings.alerts,
                             policy=policy_from(settings.security), since_seq=since)
     if as_json:
         print(json.dumps(result))

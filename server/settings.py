@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -90,6 +90,21 @@ class SecuritySettings(BaseSettings):
                                 description="HMAC key signing alert webhooks")
 
 
+class AlertSettings(BaseSettings):
+    """Alert webhooks: which hosts they may reach, and how hard delivery tries."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_ALERTS_")
+
+    webhook_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="hosts webhook URLs may name (exact, or '*.example.org' for subdomains)")
+    max_attempts: int = Field(3, ge=1, le=10, description="POSTs per alert before it fails")
+    backoff_seconds: float = Field(0.5, ge=0, le=60, description="wait before retry n: b*2^(n-1)")
+    timeout_seconds: float = Field(5.0, gt=0, le=60)
+    max_buffer_m: float = Field(100_000, gt=0, description="largest area buffer, metres")
+    batch: int = Field(500, ge=1, description="alerts delivered per run")
+
+
 class Settings(BaseSettings):
     """Everything the API needs, composed from the small classes above."""
 
@@ -101,3 +116,12 @@ class Settings(BaseSettings):
     raster: RasterSettings = Field(default_factory=RasterSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production" and self.security.webhook_secret.startswith(
+                "development"):
+            raise ValueError("set TRUCE_SECURITY_WEBHOOK_SECRET: the placeholder secret is "
+                             "refused outside development")
+        return self

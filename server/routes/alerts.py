@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.db.tables.incidents import VERIFICATION_STATUSES
@@ -15,7 +15,7 @@ from server.security.dependencies import require_roles
 from server.security.principal import Principal, Role
 from server.security.release import policy_from
 from server.services import alerts as service
-from server.settings import Settings
+from server.settings import AlertSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,8 @@ Limit = Annotated[int, Query(ge=1, le=1_000)]
 Status = Literal[VERIFICATION_STATUSES]  # type: ignore[valid-type]
 
 
-def _alert_settings(app: FastAPI, settings: Settings) -> service.AlertSettings:
-    """`settings.alerts` when the app settings carry it, else TRUCE_ALERTS_* (read once)."""
-    found = getattr(settings, "alerts", None) or getattr(app.state, "alert_settings", None)
-    if not isinstance(found, service.AlertSettings):
-        found = app.state.alert_settings = service.AlertSettings()
-    return found
-
-
-def alert_settings(request: Request, settings: SettingsDep) -> service.AlertSettings:
-    return _alert_settings(request.app, settings)
+def alert_settings(settings: SettingsDep) -> AlertSettings:
+    return settings.alerts
 
 
 def run_after_write(app: FastAPI) -> None:
@@ -47,13 +39,13 @@ def run_after_write(app: FastAPI) -> None:
     try:
         with app.state.sessionmaker() as session:
             service.run(session, webhook_secret=settings.security.webhook_secret,
-                        settings=_alert_settings(app, settings),
+                        settings=settings.alerts,
                         policy=policy_from(settings.security))
     except Exception:
         log.exception("alerts: matching after a write failed")
 
 
-AlertSettingsDep = Annotated[service.AlertSettings, Depends(alert_settings)]
+AlertSettingsDep = Annotated[AlertSettings, Depends(alert_settings)]
 
 
 class AreaIn(BaseModel):

@@ -24,31 +24,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from server.errors import InvalidQueryError, NotFoundError
 from server.queries import alerts as q
 from server.security.principal import Principal, Role
 from server.security.release import ReleasePolicy, release_for
+from server.settings import AlertSettings
 
 SIGNATURE_HEADER = "X-Truce-Signature"
-
-
-class AlertSettings(BaseSettings):
-    """Alert webhooks: which hosts they may reach, and how hard delivery tries."""
-
-    model_config = SettingsConfigDict(env_prefix="TRUCE_ALERTS_")
-
-    webhook_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost"],
-        description="hosts webhook URLs may name (exact, or '*.example.org' for subdomains)")
-    max_attempts: int = Field(3, ge=1, le=10, description="POSTs per alert before it fails")
-    backoff_seconds: float = Field(0.5, ge=0, le=60, description="wait before retry n: b*2^(n-1)")
-    timeout_seconds: float = Field(5.0, gt=0, le=60)
-    max_buffer_m: float = Field(100_000, gt=0, description="largest area buffer, metres")
-    batch: int = Field(500, ge=1, description="alerts delivered per run")
 
 
 @dataclass(frozen=True)
