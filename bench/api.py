@@ -70,6 +70,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def populate(engine: Any, rows: int) -> None:
+    """Fill `incidents` with `rows` synthetic incidents (GENERATE_SQL), then VACUUM ANALYZE."""
+    from sqlalchemy import text
+
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("SELECT setseed(0.7)"))
+        for statement in GENERATE_SQL.split(";\n"):
+            if statement.strip():
+                conn.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE incidents"))
+    print(f"generated {rows:,} synthetic incidents in SQL in {time.perf_counter() - t0:.1f}s")
+
+
 def _database(rows: int) -> str:
     from sqlalchemy import create_engine, text
 
@@ -83,15 +98,7 @@ def _database(rows: int) -> str:
     with engine.begin() as conn:
         have = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
     if have != rows:
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            conn.execute(text("SELECT setseed(0.7)"))
-            for statement in GENERATE_SQL.split(";\n"):
-                if statement.strip():
-                    conn.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE incidents"))
-        print(f"generated {rows:,} synthetic incidents in SQL in {time.perf_counter() - t0:.1f}s")
+        populate(engine, rows)
     else:
         print(f"reusing {rows:,} incidents in {DB_NAME}")
     engine.dispose()

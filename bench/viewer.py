@@ -82,7 +82,7 @@ def _default_database(rows: int) -> tuple[str, str]:
     from sqlalchemy import create_engine, text
 
     from bench.api import DB_NAME as API_DB
-    from bench.api import GENERATE_SQL
+    from bench.api import populate
     from cli import config, pgcluster
     from server.db.migrate import upgrade
 
@@ -105,16 +105,8 @@ def _default_database(rows: int) -> tuple[str, str]:
         with engine.begin() as c:
             count = c.execute(text("SELECT count(*) FROM incidents")).scalar_one()
         if count != rows:
-            t0 = time.perf_counter()
-            with engine.begin() as c:
-                c.execute(text("SELECT setseed(0.7)"))
-                for statement in GENERATE_SQL.split(";\n"):
-                    if statement.strip():
-                        c.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text("VACUUM ANALYZE incidents"))
+            populate(engine, rows)
             count = rows
-            print(f"generated {rows:,} synthetic incidents in {time.perf_counter() - t0:.1f}s")
     finally:
         engine.dispose()
     return url, f"{VIEWER_DB} ({count:,} synthetic incidents, as bench api)"
