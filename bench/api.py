@@ -114,10 +114,11 @@ def _ensure_tipg() -> Path:
     return uvicorn
 
 
-def _serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
+def serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
+    """Start a server process in its own group; return once `probe` answers on `port`."""
     import httpx
 
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -132,7 +133,7 @@ def _serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subpro
     raise RuntimeError(f"{' '.join(cmd)} did not start")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port()}
     common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
     try:
-        servers["tipg"] = _serve(
+        servers["tipg"] = serve(
             [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
             {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]',
              "TIPG_MAX_FEATURES_PER_TILE": "10000"},
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         ours = [str(ROOT / ".venv" / "bin" / "uvicorn"), "server.main:create_app", "--factory",
                 *common]
         for name, cache_mb in (("truce", "0"), ("truce+cache", "64")):
-            servers[name] = _serve([*ours, "--port", str(ports[name])],
+            servers[name] = serve([*ours, "--port", str(ports[name])],
                                    {"TRUCE_DATABASE": json.dumps({"url": url}),
                                     "TRUCE_API_TILE_CACHE_MB": cache_mb,
                                     # the benchmark is one client: no rate limit
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
               "page/tile as this API's one statement, timed in-process (median; tiles: mean)")
     finally:
         for proc in servers.values():
-            _stop(proc)
+            stop(proc)
 
 
 if __name__ == "__main__":

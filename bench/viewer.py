@@ -15,14 +15,11 @@ gaps while panning and zooming at z8 and while moving the time range. The target
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -113,36 +110,15 @@ def _default_database(rows: int) -> tuple[str, str]:
 
 
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    import httpx
+    from bench.api import serve
 
-    env = {**os.environ, "TRUCE_DATABASE_URL": url,
+    env = {"TRUCE_DATABASE_URL": url,
            "TRUCE_SECURITY_RATE_PER_SECOND": "1000000", "TRUCE_SECURITY_RATE_BURST": "1000000",
            "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"}
     code = ("import uvicorn; from cli import config; from server.main import create_app; "
             f"uvicorn.run(create_app(config.app_settings()), host='127.0.0.1', port={port}, "
             "log_level='warning', access_log=False)")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code < 500:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        time.sleep(0.3)
-    raise RuntimeError("the API did not start")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
+    return serve([sys.executable, "-c", code], env, port, "/health")
 
 
 def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
@@ -231,7 +207,9 @@ def main(argv: list[str] | None = None) -> None:
             browser.close()
     finally:
         if proc:
-            _stop(proc)
+            from bench.api import stop
+
+            stop(proc)
 
     def med(key: str) -> float:
         values = [r[key] for r in runs if r[key] is not None]
