@@ -21,7 +21,7 @@ from cli import config, pgcluster
 from etl import sample
 from server.db.migrate import upgrade
 from server.main import create_app
-from server.settings import ApiSettings, DatabaseSettings, RasterSettings, Settings
+from server.settings import ApiSettings, DatabaseSettings, RasterSettings, SecuritySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -65,6 +65,9 @@ def make_settings(database_url: str, **api: object) -> Settings:
         database=DatabaseSettings(url=database_url),
         api=ApiSettings(web_dir=config.web_dir(), **api),  # type: ignore[arg-type]
         raster=RasterSettings(sources=config.sample_rasters()),
+        # The whole suite shares one analyst key; on a fast machine it outruns the production
+        # limit (20/s, burst 200). The limiter itself is tested with its own low limits.
+        security=SecuritySettings(rate_per_second=100_000, rate_burst=1_000_000),
     )
 
 
