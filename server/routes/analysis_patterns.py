@@ -1,0 +1,127 @@
+"""/analysis/hotspots, /grid (and its vector tiles) and /timeseries: where and when incidents cluster."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from server.deps import SessionDep, SettingsDep
+from server.routes.analysis_common import (
+    MVT,
+    AcceptDep,
+    AreaId,
+    BBox,
+    CsvList,
+    Format,
+    ReleaseDep,
+    TableFormat,
+    Window,
+    incident_filters,
+    table_reply,
+)
+from server.schemas import analysis as ex
+from server.security.dependencies import PrincipalDep, vary_by_key
+from server.services import analysis_more as more
+from server.services import analysis_output as output
+
+router = APIRouter(prefix="/analysis", tags=["analysis"])
+
+
+_HOTSPOT_COLUMNS = ["cluster_id", "incidents", "fatalities", "first_at", "last_at", "lon", "lat"]
+_HOTSPOT_META = {"eps_m": 2000, "minpoints": 5}
+
+
+@router.get("/hotspots", response_class=Response,
+            summary="Clusters of incidents (DBSCAN, eps in metres, minpoints) over a window",
+            description=more.__doc__ or "",
+            responses=ex.responses(
+                {**_HOTSPOT_META, "clusters": [ex.HOTSPOT_EXAMPLE]},
+                geojson=ex.geojson_example(_HOTSPOT_META, [ex.HOTSPOT_EXAMPLE],
+                                           ex.AREA_POLYGON_EXAMPLE, id_key="cluster_id"),
+                csv_text=ex.csv_example([ex.HOTSPOT_EXAMPLE], _HOTSPOT_COLUMNS)))
+def hotspots(
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
+    datetime: Window = None,
+    eps_m: Annotated[float, Query(gt=0)] = 2000,
+    minpoints: Annotated[int, Query(ge=1)] = 5,
+    event_type: CsvList = None, verification_status: CsvList = None, bbox: BBox = None,
+    area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
+) -> Response:
+    fmt = output.negotiate(f, accept)
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    rows = more.hotspots(flt, rel, eps_m=eps_m, minpoints=minpoints,
+                         limit=settings.analysis.max_rows, session=session)
+    return table_reply(rows, fmt, _HOTSPOT_COLUMNS, meta={"eps_m": eps_m, "minpoints": minpoints},
+                       name="clusters", id_key="cluster_id")
+
+
+_GRID_META = {"kind": "hexagon", "size_m": 5000, "level": 2}
+
+
+@router.get("/grid", response_class=Response,
+            summary="Incidents and fatalities per hexagon or square (size in metres) or per "
+                    "admin area (level 0-4); GeoJSON unless f or Accept says otherwise",
+            responses=ex.responses(
+                {**_GRID_META, "cells": [ex.CELL_EXAMPLE]},
+                geojson=ex.geojson_example(_GRID_META, [ex.CELL_EXAMPLE],
+                                           ex.AREA_POLYGON_EXAMPLE, id_key="cell"),
+                csv_text=ex.csv_example([ex.CELL_EXAMPLE], ["cell", "incidents", "fatalities"])))
+def grid(
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
+    kind: Annotated[Literal["hexagon", "square", "admin"], Query()] = "hexagon",
+    size_m: Annotated[float, Query(gt=0)] = 5000,
+    level: Annotated[int, Query(ge=0, le=4)] = 2,
+    datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
+    bbox: BBox = None, area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
+) -> Response:
+    fmt = output.negotiate(f, accept, default="geojson")
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    rows = more.grid(flt, rel, kind=kind, size_m=size_m, level=level,
+                     limit=settings.analysis.max_rows, session=session)
+    return table_reply(rows, fmt, ["cell", "name", "incidents", "fatalities"] if kind == "admin"
+                       else ["cell", "incidents", "fatalities"],
+                       meta={"kind": kind, "size_m": size_m, "level": level}, name="cells",
+                       id_key="cell")
+
+
+@router.get("/grid/tiles/{z}/{y}/{x}", response_class=Response,
+            summary="The square grid as a vector tile (layer 'grid': i, j, incidents, "
+                    "fatalities); 204 when empty",
+            responses={200: {"content": {MVT: {}}}, 204: {}})
+def grid_tile(
+    session: SessionDep, rel: ReleaseDep, principal: PrincipalDep,
+    z: Annotated[int, Path(ge=0, le=22)], y: Annotated[int, Path(ge=0)],
+    x: Annotated[int, Path(ge=0)],
+    size_m: Annotated[float, Query(gt=0)] = 5000,
+    datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
+    area_id: AreaId = None,
+) -> Response:
+    flt = incident_filters(datetime, event_type, verification_status, None, area_id)
+    data = more.grid_tile(flt, rel, z=z, x=x, y=y, size_m=size_m, session=session)
+    headers = vary_by_key(principal, {"Cache-Control": "public, max-age=60"})
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+_SERIES_COLUMNS = ["period", "incidents", "fatalities", "confirmed"]
+
+
+@router.get("/timeseries", response_class=Response,
+            summary="Incidents, fatalities and confirmed incidents per day, week or month",
+            responses=ex.responses({"step": "week", "area_id": None,
+                                    "series": [ex.SERIES_EXAMPLE]},
+                                   csv_text=ex.csv_example([ex.SERIES_EXAMPLE], _SERIES_COLUMNS)))
+def timeseries(
+    session: SessionDep, rel: ReleaseDep,
+    step: Annotated[Literal["day", "week", "month"], Query()] = "week",
+    datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
+    bbox: BBox = None, area_id: AreaId = None, f: TableFormat = None, accept: AcceptDep = None,
+) -> Response:
+    fmt = output.negotiate(f, accept, offered=("json", "csv"))
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    rows = more.timeseries(flt, rel, step=step, session=session)
+    return table_reply(rows, fmt, _SERIES_COLUMNS, meta={"step": step, "area_id": area_id},
+                       name="series")
