@@ -229,6 +229,51 @@ def test_public_multi_layer_tile_hides_unreleased_rows(
     assert "agreement_areas" in mapbox_vector_tile.decode(public.content)
 
 
+@pytest.mark.parametrize("z", [6, 14])
+def test_public_multi_layer_tile_per_layer_filters_reach_only_released_rows(
+        client: TestClient, auth: Headers, planted: dict[str, int], z: int) -> None:
+    url = "/tiles/WebMercatorQuad/{}/{}/{}".format(*_tile(z, *HIDDEN_EXACT))
+    asks = [{"incidents.filter": f"id IN ({planted['restricted']}, {planted['reported']}, "
+                                 f"{planted['partner_a']}, {planted['released']})"},
+            {"incidents.verification_status": "reported"},
+            {"incidents.filter": "verification_status <> 'confirmed'"},
+            {"incidents.event_type": "state_based_violence", "datetime": "2016-03-02"}]
+    for ask in asks:
+        params = {"collections": "incidents,agreement_areas", **ask}
+        client.get(url, params=params, headers=auth("analyst"))  # fills the tile cache first
+        public = client.get(url, params=params)
+        assert public.status_code in (200, 204, 400), public.text
+        if public.status_code == 400:
+            continue
+        assert "Authorization" in public.headers["vary"]
+        feats = _decode(public)
+        assert not _hidden(planted) & _ids(feats), ask
+        assert str(HIDDEN_EXACT[0]) not in public.text
+        for f in feats:
+            if int(f.get("id") or f["properties"]["id"]) == planted["released"]:
+                assert f["properties"]["location_obfuscated"].startswith("snapped")
+                assert f["properties"]["occurred_at"].startswith("2016-03-02T00:00:00")
+    analyst = _decode(client.get(url, params={"collections": "incidents",
+                                              "incidents.filter": f"id = {planted['restricted']}"},
+                                 headers=auth("analyst")))
+    if z == 14:
+        assert planted["restricted"] in _ids(analyst)
+
+
+def test_public_multi_layer_tile_snaps_released_points(
+        client: TestClient, auth: Headers, planted: dict[str, int]) -> None:
+    url = "/tiles/WebMercatorQuad/{}/{}/{}".format(*_tile(16, *EXACT))
+    params = {"collections": "incidents", "incidents.filter": f"id = {planted['released']}"}
+    exact = _decode(client.get(url, params=params, headers=auth("analyst")))
+    assert _ids(exact) == {planted["released"]}
+    public = client.get(url, params=params)  # the snapped point lies in another z16 tile
+    assert not _decode(public) or "location_obfuscated" in _decode(public)[0]["properties"]
+    snapped = "/tiles/WebMercatorQuad/{}/{}/{}".format(*_tile(16, 36.7, 34.7))
+    mine = _decode(client.get(snapped, params=params))
+    assert _ids(mine) == {planted["released"]}
+    assert mine[0]["properties"]["location_obfuscated"].startswith("snapped")
+
+
 def test_pyramid_tiles_count_only_released_incidents(
         client: TestClient, auth: Headers, engine: Engine, planted: dict[str, int]) -> None:
     z, y, x = _tile(6, 36.7, 34.7)

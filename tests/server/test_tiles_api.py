@@ -74,6 +74,41 @@ def test_multi_layer_tile(client: TestClient) -> None:
     assert client.get("/tiles/WebMercatorQuad/8/0/0?collections=nope").status_code == 400
 
 
+def test_multi_layer_tile_per_layer_filters_match_each_collections_own_tiles(
+        client: TestClient) -> None:
+    x, y = _tile_of(38.5, 35.0, 4)
+    own = {"datetime": "2016-03-01/2016-06-30", "verification_status": "reported",
+           "filter": "fatalities > 100"}
+    single = mapbox_vector_tile.decode(client.get(
+        f"/collections/incidents/tiles/WebMercatorQuad/4/{y}/{x}", params=own).content)
+    r = client.get(f"/tiles/WebMercatorQuad/4/{y}/{x}", params={
+        "collections": "incidents,admin_areas", "datetime": own["datetime"],
+        "incidents.verification_status": "reported", "incidents.filter": "fatalities > 100",
+        "incidents.filter-lang": "cql2-text", "admin_areas.admin_level": "1"})
+    assert r.status_code == 200, r.text
+    multi = mapbox_vector_tile.decode(r.content)
+    assert 0 < _count(multi, "incidents") == _count(single, "incidents")
+    assert {f["properties"]["admin_level"] for f in multi["admin_areas"]["features"]} == {1}
+    whole = mapbox_vector_tile.decode(client.get(f"/tiles/WebMercatorQuad/4/{y}/{x}",
+                                                 params={"collections": "incidents"}).content)
+    assert _count(whole, "incidents") > _count(multi, "incidents")
+
+
+@pytest.mark.parametrize("params", [
+    {"collections": "incidents", "settlements.name": "x"},  # a layer not asked for
+    {"collections": "incidents", "incidents.colour": "red"},  # not a property
+    {"collections": "incidents", "incidents.limit": "5"},  # not a per-layer parameter
+    {"collections": "incidents", "incidents.filter": "fatalities >"},  # bad CQL2
+    {"collections": "incidents", "incidents.filter-lang": "cql2-text"},  # no filter
+    {"collections": "incidents", "incidents.fatalities": "many"},
+    {"collections": "incidents", "event_type": "x"},  # no layer prefix
+])
+def test_multi_layer_tile_bad_per_layer_parameters_are_400(
+        client: TestClient, params: dict[str, str]) -> None:
+    r = client.get("/tiles/WebMercatorQuad/4/6/9", params=params)
+    assert r.status_code == 400 and r.json()["description"], r.text
+
+
 def test_tilejson_and_tileset_metadata(client: TestClient) -> None:
     tj = client.get("/collections/incidents/tiles.json").json()
     assert tj["tilejson"] == "3.0.0" and tj["vector_layers"][0]["id"] == "incidents"
