@@ -60,6 +60,33 @@ class ForbiddenError(TruceError):
     code = "forbidden"
 
 
+class MethodNotAllowedError(TruceError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
+class PreconditionFailedError(TruceError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class UnsupportedMediaTypeError(TruceError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableError(TruceError):
+    """A well-formed body whose content breaks the schema or a vocabulary."""
+
+    status_code = 422
+    code = "invalid_feature"
+
+
+class PreconditionRequiredError(TruceError):
+    status_code = 428
+    code = "precondition_required"
+
+
 class DatabaseUnavailableError(TruceError):
     status_code = 503
     code = "database_unavailable"

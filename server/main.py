@@ -17,6 +17,7 @@ from server.db.engine import make_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
 from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
+from server.routes import transactions as transactions_routes
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
     app.include_router(alerts_routes.router)
-    for module in (health, collections, tiles, rasters, analysis, sitrep, reports, changes):
+    for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
+                   reports, changes):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", StaticFiles(directory=settings.api.web_dir), name="static")

@@ -88,6 +88,9 @@ class SecuritySettings(BaseSettings):
         "buckets, area counts) with fewer incidents are suppressed; None: no suppression")
     webhook_secret: str = Field("development-webhook-secret",
                                 description="HMAC key signing alert webhooks")
+    require_if_match: bool = Field(
+        False, description="Part 4 writes (PUT, PATCH, DELETE) without If-Match get 428; "
+        "off: If-Match is checked when sent (412 on a stale ETag)")
 
 
 class AlertSettings(BaseSettings):

@@ -1,7 +1,8 @@
 """Checks written from the OGC abstract test suites of the conformance classes this API claims:
 OGC API - Features Part 1 (17-069r4, Annex A: Core, GeoJSON, OpenAPI 3.0), Part 2 (18-058r1,
-Annex A: CRS by reference) and Part 3 / CQL2 (19-079r2, 21-065r2: Filter, Features Filter,
-Queryables, Basic CQL2). Each test names the abstract test it follows (/conf/...)."""
+Annex A: CRS by reference), Part 3 / CQL2 (19-079r2, 21-065r2: Filter, Features Filter,
+Queryables, Basic CQL2) and Part 4 (20-002, draft: Create/Replace/Delete, Update, Features).
+Each test names the abstract test it follows (/conf/...)."""
 
 from __future__ import annotations
 
@@ -313,3 +314,31 @@ def test_filter_errors(client: TestClient) -> None:
                    {"filter": "fatalities > 3", "filter-lang": "sql"}):
         r = client.get(ITEMS, params=params)
         assert r.status_code == 400 and r.json()["description"], params
+
+
+# --- Part 4, Create/Replace/Delete, Update, Features ---------------------------------------
+
+def test_part4_create_replace_update_delete(client: TestClient) -> None:
+    """/conf/create-replace-delete/{post,put,delete}, /conf/update/patch, /conf/features/*:
+    the classes are declared; POST answers 201 with Location; the feature at Location is the
+    one posted; PUT replaces and PATCH updates it; DELETE removes it (then 404)."""
+    classes = client.get("/conformance").json()["conformsTo"]
+    for cls in ("create-replace-delete", "update", "features"):
+        assert f"{OGC}/ogcapi-features-4/1.0/conf/{cls}" in classes, cls
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.5, 34.5]},
+               "properties": {"occurred_at": "2016-03-01T00:00:00Z", "event_type": "shelling"}}
+    created = client.post(ITEMS, json=feature, headers={"Content-Type": GEOJSON})
+    assert created.status_code == 201 and created.headers["Location"]
+    location = _path(created.headers["Location"])
+    read = client.get(location)
+    assert read.status_code == 200 and read.json()["geometry"] == feature["geometry"]
+    replaced = client.put(location, json={**feature, "properties": {
+        **feature["properties"], "fatalities": 1}}, headers={"Content-Type": GEOJSON})
+    assert replaced.status_code == 200 and client.get(location).json()["properties"][
+        "fatalities"] == 1
+    patched = client.patch(location, json={"properties": {"fatalities": 2}},
+                           headers={"Content-Type": "application/merge-patch+json"})
+    assert patched.status_code == 200
+    assert client.get(location).json()["properties"]["event_type"] == "shelling"
+    assert client.delete(location).status_code == 204
+    assert client.get(location).status_code == 404
