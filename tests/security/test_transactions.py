@@ -20,6 +20,7 @@ from server.main import create_app
 from server.settings import SecuritySettings
 from tests.conftest import make_settings
 from tests.security.conftest import Headers
+from tests.security.test_alerts import Receiver, subscribe
 
 ITEMS = "/collections/incidents/items"
 GEOJSON = {"Content-Type": "application/geo+json"}
@@ -361,3 +362,25 @@ def test_openapi_shows_the_operations_and_their_security(client: TestClient) -> 
     schema = items["post"]["requestBody"]["content"]["application/geo+json"]["schema"]
     assert "$defs" not in json.dumps(schema)
     assert "event_type" in json.dumps(schema)
+
+
+def test_a_created_feature_triggers_alert_matching(client: TestClient, auth: Headers,
+                                                   engine: Engine) -> None:
+    with engine.connect() as conn:
+        area_id, lon, lat = conn.execute(text(
+            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM agreement_areas ORDER BY id LIMIT 1")).one()
+    receiver = Receiver()
+    try:
+        subscription = subscribe(client, auth, "analyst", receiver.url, area_id)
+        created = _create(client, auth, {**FEATURE, "geometry": {
+            "type": "Point", "coordinates": [lon, lat]}}).json()
+        alerts = client.get("/alerts", headers=auth("analyst")).json()["alerts"]
+        assert [a["incident_id"] for a in alerts
+                if a["subscription_id"] == subscription["id"]] == [created["id"]]
+        assert [json.loads(body)["incident_id"] for body, _ in receiver.received] == [
+            created["id"]]
+    finally:
+        receiver.close()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM alert_subscriptions"))
