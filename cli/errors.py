@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -29,3 +31,21 @@ def clear_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def clear_errors_json(as_json: bool) -> Iterator[None]:
+    """clear_errors for a block; with `as_json` the error is also one JSON object on stdout
+    (`{"run_id": null, "status": "failed", "error": ..., counts 0}`), so scripts reading stdout
+    see it. Exit 2 (a run that started and failed exits 1)."""
+    from server.errors import TruceError
+
+    try:
+        yield
+    except (pgcluster.ProvisionError, config.ConfigError, TruceError, ValueError) as exc:
+        if as_json:
+            print(json.dumps({"run_id": None, "status": "failed", "read": 0, "loaded": 0,
+                              "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
+                              "error": str(exc)}))
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None

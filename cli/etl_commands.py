@@ -57,19 +57,51 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int], None] | 
         yield update
 
 
-def load_file(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
+INVALID_GEOMETRY = ("repair", "reject")
+
+
+def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
               mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
-              engine: Any = None) -> Any:
+              engine: Any = None, invalid_geometry: str = "repair") -> Any:
+    """Load a file, or an http(s) URL streamed to a temporary file first (size cap and timeout
+    from TRUCE_ETL_URL_*; the run records the URL as its source path)."""
+    from etl.sources.remote import fetch, is_url
+
+    if invalid_geometry not in INVALID_GEOMETRY:
+        raise ValueError(f"--invalid-geometry must be one of {', '.join(INVALID_GEOMETRY)}")
+    options: dict[str, Any] = {"since": since} if since else {}
+    if invalid_geometry != "repair":
+        options["invalid_geometry"] = invalid_geometry
+    if isinstance(path, str) and is_url(path):
+        import tempfile
+
+        from server.settings import EtlSettings
+
+        settings = EtlSettings()
+        engine = engine or config.engine()
+        with tempfile.TemporaryDirectory(prefix="truce-url-") as directory:
+            local = fetch(path, Path(directory), max_bytes=settings.url_max_bytes,
+                          timeout=settings.url_timeout_seconds)
+            return _load_local(local, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+                               mapping=mapping, options={**options, "url": path},
+                               show_progress=show_progress, engine=engine, label=path)
+    return _load_local(Path(path), layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+                       mapping=mapping, options=options, show_progress=show_progress,
+                       engine=engine)
+
+
+def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
+                mapping: dict[str, str] | None, options: dict[str, Any], show_progress: bool,
+                engine: Any, label: str | None = None) -> Any:
     from etl.jobs import find_job
     from etl.runner import run
 
     if not path.exists():
         raise ValueError(f"no such file: {path}")
     job = find_job(layer, fmt, path)
-    options: dict[str, Any] = {"since": since} if since else {}
     with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
         return run(job, path, engine or config.engine(), source=source, dry_run=dry_run,
-                   mapping=mapping, options=options, progress=progress)
+                   mapping=mapping, options=options, progress=progress, label=label)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +202,8 @@ def watch(
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
     interval: Annotated[float, typer.Option(help="seconds between passes")] = 30.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    invalid_geometry: Annotated[str, typer.Option(
+        help="invalid polygons: repair (ST_MakeValid) or reject (quarantine)")] = "repair",
 ) -> None:
     """Load every new file dropped into DIR once (by sha256). Cron alternative:
     `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
@@ -189,7 +223,7 @@ def watch(
                 continue
             summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
                                 mapping=read_mapping(mapping), since=None, show_progress=False,
-                                engine=engine)
+                                engine=engine, invalid_geometry=invalid_geometry)
             line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
                     "read": summary.read, "loaded": summary.loaded, "updated": summary.updated,
                     "unchanged": summary.unchanged, "quarantined": summary.quarantined,

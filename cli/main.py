@@ -16,7 +16,7 @@ from cli import alerts as alerts_cli
 from cli import audit as audit_cli
 from cli import config, etl_commands, pgcluster, report
 from cli import keys as keys_cli
-from cli.errors import clear_errors, err
+from cli.errors import clear_errors, clear_errors_json, err
 
 app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API, offline viewer).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -88,9 +88,8 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
 
 
 @etl_app.command("load")
-@clear_errors
 def etl_load(
-    path: Annotated[Path, typer.Argument(help="the file to load")],
+    path: Annotated[str, typer.Argument(help="the file to load, or an http(s) URL")],
     layer: Annotated[str, typer.Option(help="incidents|agreement_areas|aid_deliveries|"
                                             "admin_areas|settlements")],
     fmt: Annotated[str, typer.Option("--format", help="acled|ucdp|hxl|csv|geojson|gpkg|shp|"
@@ -102,14 +101,22 @@ def etl_load(
                                                         "(ACLED timestamp)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+    invalid_geometry: Annotated[str, typer.Option(
+        help="invalid polygons: repair (ST_MakeValid, counted as repaired) or reject "
+             "(quarantined with the reason GEOS gives)")] = "repair",
 ) -> None:
-    """Load one file into a layer; bad rows go to quarantine with their reasons."""
+    """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
+    Exit 0: the run completed; 1: the run failed; 2: it could not start (bad option, missing
+    file, failed download). With --json, every outcome is one JSON object on stdout."""
     from cli import etl_commands
 
-    summary = etl_commands.load_file(
-        path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
-        mapping=etl_commands.read_mapping(mapping), since=since.astimezone(UTC) if since else None,
-        show_progress=not as_json and etl_commands.stdout_is_terminal())
+    with clear_errors_json(as_json):
+        summary = etl_commands.load_file(
+            path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+            mapping=etl_commands.read_mapping(mapping),
+            since=since.astimezone(UTC) if since else None,
+            show_progress=not as_json and etl_commands.stdout_is_terminal(),
+            invalid_geometry=invalid_geometry)
     _print_summary([summary], as_json)
     if summary.status != "completed":
         raise typer.Exit(1)

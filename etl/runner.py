@@ -119,15 +119,17 @@ def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, 
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
         options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
-        progress: Callable[[int], None] | None = None, row_wise: bool = False) -> RunSummary:
+        progress: Callable[[int], None] | None = None, row_wise: bool = False,
+        label: str | None = None) -> RunSummary:
     """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
+    `label`: where the file came from, when not `path` (a URL downloaded to `path`).
 
     The job's set-based path is tried first (not for dry runs, column mappings or `row_wise`)."""
     source = source or job.default_source
-    summary = RunSummary(None, "running", job.name, job.layer, source, str(path))
+    summary = RunSummary(None, "running", job.name, job.layer, source, label or str(path))
     if not dry_run:
         summary.run_id = postgis.start_run(
-            engine, job=job.name, layer=job.layer, source=source, source_path=str(path),
+            engine, job=job.name, layer=job.layer, source=source, source_path=summary.path,
             sha256=sha256(path) if path.is_file() else None,
             options={"format": job.format, **({"mapping": mapping} if mapping else {}),
                      **{k: v for k, v in (options or {}).items()}})
@@ -165,7 +167,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if not dry_run:
                     postgis.stage(conn, job.spec, accepted)
                     postgis.quarantine(conn, rejected, run_id=run_id, layer=job.layer,
-                                       source=source, source_path=str(path))
+                                       source=source, source_path=summary.path)
                 staged += len(accepted)
                 accepted.clear()
                 rejected.clear()

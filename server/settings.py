@@ -68,6 +68,19 @@ class AnalysisSettings(BaseSettings):
     population_raster: str | None = Field(None, description="default population raster name")
 
 
+class EtlSettings(BaseSettings):
+    """Loads from URLs, and how incidents from two sources are matched as one event."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_ETL_")
+
+    url_max_bytes: int = Field(2 * 1024**3, ge=1, description="larger downloads are refused")
+    url_timeout_seconds: float = Field(60.0, gt=0, description="connect / between-bytes timeout")
+    duplicate_distance_m: float = Field(
+        5_000, ge=0, description="incidents of two sources this close (and in time) are one event")
+    duplicate_hours: float = Field(
+        24, ge=0, description="largest gap between the two reports' time spans, in hours")
+
+
 class SecuritySettings(BaseSettings):
     """Keys, request limits and release rules (what public and partners see, and how precisely)."""
 

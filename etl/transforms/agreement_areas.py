@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from etl.records import Accepted, Context, RawRecord, Rejected
 
@@ -39,15 +40,18 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     eff_from = checks.check_date(f.get("effective_from"), ctx, reasons, required=False)
     eff_to = checks.parse_datetime(f.get("effective_to")) if checks.text(f.get("effective_to")) \
         else None
+    detail: dict[str, Any] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
+    else:
+        checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     try:
         parties = _parties(f.get("parties"))
     except (ValueError, TypeError):
         reasons.append(checks.MISSING_FIELD)
         parties = []
     if reasons:
-        return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id})
+        return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id, **detail})
     assert raw.geometry_wkb is not None
     return Accepted(
         {

@@ -25,10 +25,13 @@ def to_admin_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
         reasons.append(checks.MISSING_ID)
     if name is None:
         reasons.append(checks.MISSING_FIELD)
+    detail: dict[str, object] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
+    else:
+        checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     if reasons:
-        return Rejected(tuple(reasons), {"pcode": pcode})
+        return Rejected(tuple(reasons), {"pcode": pcode, **detail})
     assert pcode is not None and raw.geometry_wkb is not None
     level = _level(f, pcode)
     parent = next((checks.text(f.get(f"ADM{n}_PCODE")) for n in (3, 2, 1, 0)
