@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.db.collections import COLLECTIONS
 from server.security.release import Release
 
+from . import cql2
 from .analysis_common import INCIDENTS, released_sql
+from .binder import Binder
 
 _FILTER = """
     (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
@@ -104,24 +107,29 @@ SELECT ST_AsMVT(m, 'grid', 4096, 'geom') FROM (
   FROM g, b) m
 """  # noqa: S608 - constant fragments only
 
-TIMESERIES_SQL = f"""
-WITH r AS (SELECT coalesce(CAST(:start AS timestamptz), min(i.occurred_at)) AS lo,
-                  coalesce(CAST(:end AS timestamptz), max(i.occurred_at)) AS hi
-           FROM {INCIDENTS} i WHERE {_FILTER}),
-buckets AS (
-  SELECT generate_series(date_trunc(:step, r.lo AT TIME ZONE 'UTC'),
-                         date_trunc(:step, r.hi AT TIME ZONE 'UTC'),
-                         CAST('1 ' || :step AS interval)) AS bucket
-  FROM r WHERE r.lo IS NOT NULL),
-counts AS (
+def _timeseries_sql(condition: str) -> str:
+    """Counts per period of the incidents matching the filters and `condition` (SQL over `i`
+    from the CQL2 translator: bound values, whitelisted names), every period from the window's
+    start (else the first match) to its end (else the last match), empty ones as zeros. One
+    scan: the first and last periods come from the counts themselves."""
+    return f"""
+WITH counts AS (
   SELECT date_trunc(:step, i.occurred_at AT TIME ZONE 'UTC') AS bucket, count(*) AS incidents,
          coalesce(sum(i.fatalities), 0) AS fatalities,
          count(*) FILTER (WHERE i.verification_status = 'confirmed') AS confirmed
-  FROM {INCIDENTS} i WHERE {_FILTER} GROUP BY 1)
+  FROM {INCIDENTS} i WHERE {_FILTER} AND {condition} GROUP BY 1),
+r AS (SELECT coalesce(date_trunc(:step, CAST(:start AS timestamptz) AT TIME ZONE 'UTC'),
+                      min(c.bucket)) AS lo,
+             coalesce(date_trunc(:step, CAST(:end AS timestamptz) AT TIME ZONE 'UTC'),
+                      max(c.bucket)) AS hi
+      FROM counts c),
+buckets AS (
+  SELECT generate_series(r.lo, r.hi, CAST('1 ' || :step AS interval)) AS bucket
+  FROM r WHERE r.lo IS NOT NULL AND r.hi IS NOT NULL)
 SELECT to_char(b.bucket, 'YYYY-MM-DD') AS period, coalesce(c.incidents, 0) AS incidents,
        coalesce(c.fatalities, 0) AS fatalities, coalesce(c.confirmed, 0) AS confirmed
 FROM buckets b LEFT JOIN counts c USING (bucket) ORDER BY b.bucket
-"""  # noqa: S608 - constant fragments only
+"""  # noqa: S608 - constant fragments and the translator's bound condition only
 
 
 def _params(f: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +164,11 @@ def grid_tile(filters: dict[str, Any], rel: Release, *, z: int, x: int, y: int, 
 
 def timeseries(filters: dict[str, Any], rel: Release, *, step: str,
                session: Session) -> list[dict[str, Any]]:
+    """`filters` may hold a CQL2 AST as "filter": it sees the released values, as on items."""
     params = {**_params(filters), "step": step}
-    sql = released_sql(TIMESERIES_SQL, rel, params)
+    condition = "TRUE"
+    if filters.get("filter") is not None:
+        condition = cql2.where(filters["filter"], COLLECTIONS["incidents"],
+                               Binder(params, prefix="f"), alias="i")
+    sql = released_sql(_timeseries_sql(condition), rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]

@@ -32,10 +32,12 @@ _METRES = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
 
 
 class Translator:
-    def __init__(self, c: Collection, binder: Binder, *, srid: int = 4326) -> None:
+    def __init__(self, c: Collection, binder: Binder, *, srid: int = 4326,
+                 alias: str = "t") -> None:
         self.c = c
         self.b = binder
         self.srid = srid
+        self.alias = alias  # the statement's name for the collection's rows (a constant)
 
     # --- entry ----------------------------------------------------------------------------
     def condition(self, node: Any) -> str:  # noqa: C901 - one dispatch over the AST
@@ -88,12 +90,12 @@ class Translator:
 
     def _column(self, name: str) -> tuple[str, str]:
         if name == self.c.id_column:
-            return f"t.{self.c.id_column}", "integer"
+            return f"{self.alias}.{self.c.id_column}", "integer"
         kind = self.c.properties.get(name)
         if kind is None or name in GEOMETRY_NAMES:
             raise InvalidQueryError(f"unknown property {name!r} in filter for {self.c.id}",
                                     allowed=sorted(self.c.properties))
-        return f"t.{name}", kind
+        return f"{self.alias}.{name}", kind
 
     def _pair(self, lhs: Any, rhs: Any) -> tuple[str, str]:
         kind = self._kind(lhs) or self._kind(rhs)
@@ -204,7 +206,7 @@ class Translator:
         if not (isinstance(node, ast.Attribute) and node.name in GEOMETRY_NAMES):
             raise InvalidQueryError("spatial predicates compare the geometry property "
                                     f"({' or '.join(GEOMETRY_NAMES)}) with a geometry")
-        return "t.geom"
+        return f"{self.alias}.geom"
 
     def _spatial(self, fn: str, lhs: Any, rhs: Any) -> str:
         if isinstance(rhs, ast.Attribute) and not isinstance(lhs, ast.Attribute):
@@ -264,5 +266,6 @@ def _instant(value: Any, *, end: bool = False) -> datetime:
     raise InvalidQueryError(f"{value!r} is not a date or timestamp")
 
 
-def where(node: Any, c: Collection, binder: Binder, *, srid: int = 4326) -> str:
-    return Translator(c, binder, srid=srid).condition(node)
+def where(node: Any, c: Collection, binder: Binder, *, srid: int = 4326, alias: str = "t") -> str:
+    """The condition over rows named `alias` (a constant of the calling query, never input)."""
+    return Translator(c, binder, srid=srid, alias=alias).condition(node)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from server.deps import SessionDep, SettingsDep
+from server.errors import InvalidQueryError
 from server.routes.analysis_common import (
     MVT,
     AcceptDep,
@@ -25,6 +26,7 @@ from server.schemas import analysis as ex
 from server.security.dependencies import PrincipalDep, vary_by_key
 from server.services import analysis_more as more
 from server.services import analysis_output as output
+from server.services import cql2
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
@@ -119,9 +121,20 @@ def timeseries(
     step: Annotated[Literal["day", "week", "month"], Query()] = "week",
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: TableFormat = None, accept: AcceptDep = None,
+    filter: Annotated[str | None, Query(
+        description="a CQL2 filter on incidents, as on /collections/incidents/items (e.g. "
+                    "`fatalities >= 5 AND casei(actor1) LIKE casei('%army%')`); it sees what "
+                    "the caller's key may see")] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang",
+                                             description="cql2-text (default) or cql2-json")]
+    = None,
 ) -> Response:
     fmt = output.negotiate(f, accept, offered=("json", "csv"))
     flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    if filter:
+        flt["filter"] = cql2.parse(filter, filter_lang)
+    elif filter_lang and filter_lang.lower() not in ("cql2-text", "cql2-json"):
+        raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
     rows = more.timeseries(flt, rel, step=step, session=session)
     return table_reply(rows, fmt, _SERIES_COLUMNS, meta={"step": step, "area_id": area_id},
                        name="series")

@@ -328,6 +328,21 @@ def test_analysis_counts_only_released_incidents(
 
     assert series_total({}) == _released_count(engine)
     assert series_total(auth("analyst")) == _all_count(engine)
+    # a CQL2 filter on the series sees the released rows and values only
+    for cql, public_where in (
+            (f"id = {planted['restricted']}", "FALSE"),
+            (f"id IN ({planted['reported']}, {planted['partner_a']})", "FALSE"),
+            ("verification_status <> 'confirmed'", "FALSE"),
+            (f"id = {planted['released']}", f"id = {planted['released']}"),
+            ("S_INTERSECTS(geom, BBOX(36.71, 34.73, 36.72, 34.74))", "FALSE"),  # exact spot
+            ("S_INTERSECTS(geom, BBOX(36.69, 34.69, 36.71, 34.71))",  # the snapped one
+             "ST_SnapToGrid(geom, 0.1) && ST_MakeEnvelope(36.69, 34.69, 36.71, 34.71, 4326)")):
+        rows = client.get("/analysis/timeseries", params={"step": "month", "filter": cql}).json()
+        assert sum(r["incidents"] or 0 for r in rows["series"]) == _released_count(
+            engine, public_where), cql
+    analyst = client.get("/analysis/timeseries", params={
+        "step": "month", "filter": f"id = {planted['restricted']}"}, headers=auth("analyst"))
+    assert sum(r["incidents"] or 0 for r in analyst.json()["series"]) == 1
     for kind in ("square", "hexagon"):
         cells = client.get("/analysis/grid", params={"kind": kind, "size_m": 20000,
                                                      "f": "json"}).json()["cells"]
