@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -94,6 +96,17 @@ class SecuritySettings(BaseSettings):
     public_grid_degrees: float | None = Field(
         0.1, gt=0, description="public/reporter incident coordinates snap to this grid")
     partner_grid_degrees: float | None = Field(None, gt=0, description="the same for partners")
+    public_location_method: Literal["grid", "admin_centroid", "settlement"] = Field(
+        "grid", description="how public/reporter incident points are obfuscated: snapped to "
+        "the grid, moved to the centroid of the admin area containing them, or to the nearest "
+        "settlement (both fall back to the grid, or 0.1 degrees, where none is found)")
+    partner_location_method: Literal["grid", "admin_centroid", "settlement"] = Field(
+        "grid", description="the same for partners (grid with no partner grid: exact)")
+    obfuscation_admin_level: int = Field(
+        3, ge=0, le=4, description="admin_centroid: the admin level (1 governorate, 2 district, "
+        "3 sub-district, 4 neighbourhood)")
+    settlement_max_degrees: float = Field(
+        0.25, gt=0, le=5, description="settlement: the nearest settlement within this distance")
     public_time_bucket: str | None = Field("day", pattern="^(hour|day|week|month)$")
     partner_time_bucket: str | None = Field(None, pattern="^(hour|day|week|month)$")
     min_released_count: int | None = Field(

@@ -84,10 +84,11 @@ def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release,
     Its rows are the cells `g`; `covered` says whether the time range spans the whole layer.
     The pyramid is split by verification status and sensitivity, so it answers unrestricted
     callers and the public release (confirmed and public); a cell's mean position is snapped
-    to the release grid, so a one-incident cell shows no more than the snapped point would."""
+    to the release grid, so a one-incident cell shows no more than the snapped point would
+    (a release placing points at area centroids or settlements takes the live path)."""
     if (c.id not in PYRAMIDS or z > PYRAMID_MAX_ZOOM or q.filter is not None
             or not set(q.equals) <= set(PYRAMID_DIMS)
-            or not (rel.unrestricted or rel.is_public_release)):
+            or not rel.pyramid_ok):
         return None
     if not rel.unrestricted and any(d in q.equals for d in rel.columns):
         return None  # pragma: no cover - the pyramid's dimensions are never bucketed

@@ -4,7 +4,8 @@
 values as bound parameters prefixed `rel_`) that EVERY output path must apply:
 
 - `predicate`: a boolean SQL expression; rows where it is false are never output;
-- `geometry`: the SQL expression to output instead of `<alias>.geom` (grid snapping);
+- `geometry`: the SQL expression to output instead of `<alias>.geom` (geo-obfuscation: snapped
+  to a grid, moved to its admin area's centroid or to the nearest settlement; see `location`);
 - `columns`: property -> SQL expression replacing `<alias>.<property>` (time bucketing);
 - `hidden`: properties never output to this principal;
 - `notes`: constant properties to add to every feature (saying what was obfuscated).
@@ -23,6 +24,9 @@ from typing import Any
 from server.security.principal import Principal, Role
 
 TIME_BUCKETS = ("hour", "day", "week", "month")
+#: how public and partner principals see an incident's point (besides exactly, with no grid)
+LOCATION_METHODS = ("grid", "admin_centroid", "settlement")
+DEFAULT_FALLBACK_GRID = 0.1
 RELEASED_STATUS = "confirmed"
 RELEASED_SENSITIVITY = "public"
 
@@ -42,6 +46,12 @@ class ReleasePolicy:
     #: aggregates (grid cells, clusters, time-series buckets) counting fewer released incidents
     #: than this are left out (or given as null) for public and partner principals; None: off
     min_count: int | None = None
+    #: "grid" (the role's grid; none: exact), "admin_centroid" or "settlement"; the last two fall
+    #: back to the role's grid (else DEFAULT_FALLBACK_GRID) where no area / settlement is found
+    public_location_method: str = "grid"
+    partner_location_method: str = "grid"
+    admin_level: int = 3  # admin_centroid: the level of the areas (3: sub-districts)
+    settlement_max_degrees: float = 0.25  # settlement: the farthest a settlement may be
 
 
 @dataclass(frozen=True)
@@ -53,8 +63,11 @@ class Release:
     hidden: frozenset[str] = frozenset()
     notes: dict[str, str] = field(default_factory=dict)
     alias: str = "t"
-    grid: float | None = None  # the snapping grid of `geometry`, degrees (None: exact)
+    grid: float | None = None  # the snapping grid of `geometry`, degrees (None: not a grid)
     min_count: int | None = None  # small-count suppression for aggregates (None: off)
+    method: str = "exact"  # how `geometry` obfuscates: exact, grid, admin_centroid, settlement
+    #: SQL: the farthest (degrees) `geometry` may lie from the exact point (None: it is exact)
+    reach: str | None = None
 
     @property
     def unrestricted(self) -> bool:
@@ -64,6 +77,14 @@ class Release:
     def is_public_release(self) -> bool:
         """The predicate is exactly "confirmed and public" (no per-organisation rows)."""
         return self.predicate == released(self.alias)
+
+    @property
+    def pyramid_ok(self) -> bool:
+        """Whether the maintained tile pyramid (cells of exact points, snapped arithmetically to
+        `grid`) may answer for this release: unrestricted, or the public release located by a
+        grid or exactly (an area centroid or a settlement cannot be computed from a cell)."""
+        return self.unrestricted or (self.is_public_release
+                                     and self.method in ("exact", "grid"))
 
     def source(self, table: str, columns: Sequence[str]) -> str:
         """FROM-clause SQL for `table` as this principal may see it, to be aliased `alias`.
@@ -90,10 +111,10 @@ class Release:
 
     def within(self, alias: str, box: str) -> str:
         """SQL: the released geometry of row `alias` (from `source`) is in box `box` (SRID 4326);
-        index-friendly: the exact point is prefiltered on the box grown by the grid."""
-        if self.unrestricted or not self.grid:
+        index-friendly: the exact point is prefiltered on the box grown by the `reach`."""
+        if self.unrestricted or not self.reach:
             return f"{alias}.geom && {box}"
-        return (f"{alias}.rel_exact_geom && ST_Expand({box}, :rel_grid) "
+        return (f"{alias}.rel_exact_geom && ST_Expand({box}, {self.reach}) "
                 f"AND {alias}.geom && {box}")
 
 
@@ -101,6 +122,61 @@ def released(alias: str = "t") -> str:
     """SQL: the row is released to everyone."""
     return (f"({alias}.verification_status = '{RELEASED_STATUS}' "
             f"AND {alias}.sensitivity = '{RELEASED_SENSITIVITY}')")
+
+
+@dataclass(frozen=True)
+class Location:
+    """How a released point is output: SQL over `<alias>.geom`, the note saying so, the farthest
+    it may move (SQL, degrees) and the grid when it is a plain grid snap."""
+
+    geometry: str
+    note: str | None = None
+    reach: str | None = None
+    grid: float | None = None
+    method: str = "exact"
+
+
+def location(method: str, alias: str, grid: float | None, policy: ReleasePolicy,
+             params: dict[str, Any]) -> Location:
+    """THE place geo-obfuscation is decided, for every output path (items, exports, tiles, feeds,
+    analysis, alerts, metadata): `method` "grid" snaps to `grid` (None: exact); "admin_centroid"
+    moves the point to the centroid of the admin area (level `policy.admin_level`) containing it;
+    "settlement" to the nearest settlement within `policy.settlement_max_degrees`. Those two fall
+    back to the grid (or DEFAULT_FALLBACK_GRID) where no area / settlement is found, so no point
+    is ever output exactly. Values are bound into `params` (prefix rel_)."""
+    geom = f"{alias}.geom"
+    if method not in LOCATION_METHODS:
+        raise ValueError(f"bad location method {method!r}")
+    if method == "grid":
+        if not grid:
+            return Location(geom)
+        params["rel_grid"] = float(grid)
+        return Location(f"ST_SnapToGrid({geom}, :rel_grid)", f"snapped to a {grid:g} degree grid",
+                        ":rel_grid", float(grid), "grid")
+    fallback = float(grid or DEFAULT_FALLBACK_GRID)
+    params["rel_grid"] = fallback
+    snapped = f"ST_SnapToGrid({geom}, :rel_grid)"
+    if method == "admin_centroid":
+        params["rel_admin_level"] = int(policy.admin_level)
+        moved = (f"(SELECT ST_Centroid(rel_a.geom) FROM admin_areas rel_a "  # noqa: S608
+                 f"WHERE rel_a.admin_level = :rel_admin_level "
+                 f"AND ST_Intersects(rel_a.geom, {geom}) ORDER BY rel_a.pcode LIMIT 1)")
+        # a centroid lies in its area's box, as does the point: the widest box bounds the move
+        reach = ("greatest(:rel_grid, coalesce((SELECT max(greatest(ST_XMax(Box2D(rel_b.geom)) "
+                 "- ST_XMin(Box2D(rel_b.geom)), ST_YMax(Box2D(rel_b.geom)) - ST_YMin(Box2D("
+                 "rel_b.geom)))) FROM admin_areas rel_b WHERE rel_b.admin_level = "
+                 ":rel_admin_level), 0))")
+        note = (f"moved to the centroid of its admin level {policy.admin_level} area (snapped "
+                f"to a {fallback:g} degree grid outside every such area)")
+    else:
+        params["rel_settlement_max"] = float(policy.settlement_max_degrees)
+        moved = (f"(SELECT rel_s.geom FROM settlements rel_s "  # noqa: S608
+                 f"WHERE ST_DWithin(rel_s.geom, {geom}, :rel_settlement_max) "
+                 f"ORDER BY rel_s.geom <-> {geom}, rel_s.id LIMIT 1)")
+        reach = "greatest(:rel_grid, :rel_settlement_max)"
+        note = (f"moved to the nearest settlement (within {policy.settlement_max_degrees:g} "
+                f"degrees; else snapped to a {fallback:g} degree grid)")
+    return Location(f"coalesce({moved}, {snapped})", note, reach, None, method)
 
 
 def release_for(principal: Principal, collection_id: str, policy: ReleasePolicy | None = None,
@@ -118,21 +194,22 @@ def release_for(principal: Principal, collection_id: str, policy: ReleasePolicy 
         predicate = f"({predicate} OR EXISTS ({own}{alias}.id))"
         params["rel_org"] = principal.org
         grid, bucket = policy.partner_grid_degrees, policy.partner_time_bucket
+        method = policy.partner_location_method
     else:
         grid, bucket = policy.public_grid_degrees, policy.public_time_bucket
+        method = policy.public_location_method
     notes: dict[str, str] = {}
-    if grid:
-        geom = f"ST_SnapToGrid({alias}.geom, :rel_grid)"
-        params["rel_grid"] = float(grid)
-        notes["location_obfuscated"] = f"snapped to a {grid:g} degree grid"
+    where = location(method, alias, grid, policy, params)
+    if where.note:
+        notes["location_obfuscated"] = where.note
     columns: dict[str, str] = {}
     if bucket:
         if bucket not in TIME_BUCKETS:
             raise ValueError(f"bad time bucket {bucket!r}")
         columns = {c: f"date_trunc('{bucket}', {alias}.{c})" for c in _INCIDENT_TIMES}
         notes["time_bucket"] = bucket
-    return Release(predicate, params, geom, columns, frozenset(), notes, alias,
-                   float(grid) if grid else None, policy.min_count or None)
+    return Release(predicate, params, where.geometry, columns, frozenset(), notes, alias,
+                   where.grid, policy.min_count or None, where.method, where.reach)
 
 
 def cache_key(principal: Principal) -> str:
@@ -147,4 +224,8 @@ def policy_from(settings: Any) -> ReleasePolicy:
     """The policy of a SecuritySettings (duck-typed to keep this module free of settings)."""
     return ReleasePolicy(settings.public_grid_degrees, settings.partner_grid_degrees,
                          settings.public_time_bucket, settings.partner_time_bucket,
-                         getattr(settings, "min_released_count", None))
+                         getattr(settings, "min_released_count", None),
+                         getattr(settings, "public_location_method", "grid"),
+                         getattr(settings, "partner_location_method", "grid"),
+                         getattr(settings, "obfuscation_admin_level", 3),
+                         getattr(settings, "settlement_max_degrees", 0.25))
