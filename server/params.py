@@ -1,8 +1,15 @@
-"""Parsing of the common query parameters (bbox, datetime, limit); errors say what is wrong."""
+"""Parsing of the common query parameters (bbox, datetime, limit, paging cursors); errors say
+what is wrong."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from server.errors import InvalidQueryError
 
@@ -141,3 +148,53 @@ def parse_names(raw: str | None) -> list[str] | None:
     if raw is None:
         return None
     return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+# --- keyset paging cursors -----------------------------------------------------------------------
+
+_CURSOR_TAG = b"truce-cursor-v1"
+
+
+def _digest(order: str, payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, key=_CURSOR_TAG, person=order.encode()[:16].ljust(16, b"-"),
+                           digest_size=6).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(raw: str) -> bytes:
+    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def order_id(order: Any) -> str:
+    """A short name of a page order (collection and sort keys): a cursor is valid only for it."""
+    return hashlib.blake2b(repr(order).encode(), digest_size=8).hexdigest()
+
+
+def encode_cursor(order: str, key: list[Any], *, before: bool = False) -> str:
+    """An opaque cursor: the page-order key of a row, whether the page goes after or before it,
+    and a check digest tied to the order (`order_id`)."""
+    payload = orjson.dumps(["b" if before else "a", key])
+    return f"{_b64(payload)}.{_b64(_digest(order, payload))}"
+
+
+def decode_cursor(raw: str, order: str) -> tuple[bool, list[Any]]:
+    """(before, key) from a cursor made by `encode_cursor` for the same order; 400 otherwise."""
+    bad = InvalidQueryError("cursor is not valid for this query (it comes from a next/prev link "
+                            "of the same collection and sortby); start again without it")
+    body, _, digest = raw.partition(".")
+    try:
+        payload, mac = _unb64(body), _unb64(digest)
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if len(mac) != 6 or mac != _digest(order, payload):
+        raise bad
+    try:
+        direction, key = orjson.loads(payload)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        raise bad from None
+    if direction not in ("a", "b") or not isinstance(key, list):
+        raise bad
+    return direction == "b", key

@@ -159,7 +159,11 @@ def get_items(
                                                       "'..' for an open end")] = None,
     limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT, description=(
         f"page size: default {_DEFAULT_LIMIT}, maximum {_MAX_LIMIT}"))] = _DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="features to skip (see the next link)")] = 0,
+    offset: Annotated[int, Query(ge=0, description="features to skip (older clients; the next "
+                                                   "and prev links carry a cursor)")] = 0,
+    cursor: Annotated[str | None, Query(description="opaque keyset cursor from a next or prev "
+                                                    "link: every page costs what the first "
+                                                    "does")] = None,
     crs: Annotated[str | None, Query(description="output CRS: CRS84 (default), EPSG:4326 "
                                                  "(lat/lon), 3857, 32636, 32637, 32638")] = None,
     sortby: Annotated[str | None, Query(description="e.g. -occurred_at,fatalities")] = None,
@@ -188,6 +192,7 @@ def get_items(
     headers["Content-Crs"] = f"<{crs_uri}>"
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
+    query = features.planned(c, query, rel, ver, session=session)
     if fmt == "json":
         body = features.items_page(c, query, rel,
                                    base_url=f"{_base(request)}/collections/{c.id}/items",
