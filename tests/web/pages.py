@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 
 class Page:
@@ -26,7 +27,15 @@ class Page:
         self.page.wait_for_selector("body[data-ready='1']", timeout=30_000)
 
     def tile_requests(self, collection: str) -> list[str]:
-        return [u for u in self.requests if f"/collections/{collection}/tiles/" in u]
+        """Vector tile requests that carry `collection`: its own tiles, or multi-layer tiles
+        listing it in `collections`."""
+        def carries(url: str) -> bool:
+            parts = urlparse(url)
+            if parts.path.startswith(f"/collections/{collection}/tiles/"):
+                return True
+            listed = parse_qs(parts.query).get("collections", [""])[0].split(",")
+            return parts.path.startswith("/tiles/WebMercatorQuad/") and collection in listed
+        return [u for u in self.requests if carries(u)]
 
     def settle(self) -> None:
         self.page.wait_for_function(

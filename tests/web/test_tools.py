@@ -137,9 +137,9 @@ def test_filters_reach_the_tiles_the_counts_and_the_link(
         page.settle()
         tile = page.tile_requests("incidents")[-1]
         query = parse_qs(urlparse(tile).query)
-        assert query["event_type"] == ["one_sided_violence"]
-        assert "casei(actor1) LIKE casei('%IS%')" in query["filter"][0]
-        assert "fatalities >= 1" in query["filter"][0]
+        assert query["incidents.event_type"] == ["one_sided_violence"]
+        assert "casei(actor1) LIKE casei('%IS%')" in query["incidents.filter"][0]
+        assert "fatalities >= 1" in query["incidents.filter"][0]
         # the histogram (and its count) asks for the type filter too
         series = [u for u in page.requests if "/analysis/timeseries" in u][-1]
         assert parse_qs(urlparse(series).query)["event_type"] == ["one_sided_violence"]

@@ -1,7 +1,7 @@
 // Truce viewer: wires the map, the layer panel, the time range, the detail panel and the URL hash.
 // Plain ES module, no build step. Every request goes to this origin.
 
-import { DEFAULT_TIME_RANGE, LAYERS, PALETTE, api, layerById } from "./js/config.js";
+import { DEFAULT_TIME_RANGE, LAYERS, PALETTE, SOURCES, api, layerById } from "./js/config.js";
 import { initDetails } from "./js/details.js";
 import { initDraw, toWkt } from "./js/draw.js";
 import { initExport } from "./js/export.js";
@@ -9,8 +9,8 @@ import { beyondTimeseries, cqlFilter, incidentParams, initFilters } from "./js/f
 import { initHistogram } from "./js/histogram.js";
 import { initSettlementLabels } from "./js/labels.js";
 import {
-  CLICKABLE, OPACITY_PAINT, absoluteUrl, baseStyle, datetimeParam, incidentColour, source,
-  styleLayerIds, styleLayers, vectorTileUrl,
+  CLICKABLE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, sourceSpec,
+  style, styleLayerIds, styleLayers,
 } from "./js/layers.js";
 import { initKeyBox, transformRequest } from "./js/apikey.js";
 import { initPanel } from "./js/panel.js";
@@ -23,11 +23,6 @@ import { initTimeline } from "./js/timeline.js";
 const maplibregl = window.maplibregl;
 // Start MapLibre's worker now, while /collections is fetched, not when the map is created.
 maplibregl.prewarm();
-const ATTRIBUTION = {
-  admin_areas: "Boundaries: OCHA/UNCS COD-AB",
-  settlements: "Places: GeoNames",
-  incidents: "Incidents: UCDP GED and partner reports",
-};
 
 /** The period the time-aware collections cover, from their temporal extents. */
 function timeBounds(collections) {
@@ -50,7 +45,10 @@ function timeBounds(collections) {
 
 async function loadCollections() {
   try {
-    const body = await fetchJSON(api.collections, { what: "the list of layers (/collections)", quiet: true });
+    // index.html started this request while the scripts were loading (window.truceEarly).
+    const body = await fetchJSON(api.collections, {
+      what: "the list of layers (/collections)", quiet: true, started: window.truceEarly?.collections,
+    });
     return body.collections ?? [];
   } catch (err) {
     showError(`${err.message} The map shows no data until the API answers.`, () => window.location.reload());
@@ -58,13 +56,23 @@ async function loadCollections() {
   }
 }
 
-function tileUrl(entry, state) {
-  if (entry.kind === "raster") return absoluteUrl(api.rasterTiles(entry.id));
-  const params = {};
-  if (entry.timeAware) params.datetime = datetimeParam(state.time);
-  if (entry.id === "admin_areas") params.admin_level = state.adminLevel;
-  if (entry.id === "incidents") Object.assign(params, incidentParams(state.filters));
-  return vectorTileUrl(entry.id, params);
+/**
+ * The tile URL of a source: for a multi-layer source, its shown collections (none shown: MapLibre
+ * asks for no tile anyway), the time range unless it is the whole period (the server answers the
+ * whole period from its pre-aggregated cells) and each layer's filters as `{collection}.{name}`.
+ */
+function sourceUrl(src, state, bounds) {
+  if (src.kind === "raster") return absoluteUrl(api.rasterTiles(src.id));
+  const shown = src.layers.filter((id) => state.layers.includes(id));
+  const ids = shown.length ? shown : src.layers;
+  const params = { collections: ids.join(",") };
+  const whole = state.time.start <= bounds.start && state.time.end >= bounds.end;
+  if (!whole && ids.some((id) => layerById(id).timeAware)) params.datetime = datetimeParam(state.time);
+  if (ids.includes("admin_areas")) params["admin_areas.admin_level"] = state.adminLevel;
+  if (ids.includes("incidents")) {
+    for (const [key, value] of Object.entries(incidentParams(state.filters))) params[`incidents.${key}`] = value;
+  }
+  return multiTileUrl(params);
 }
 
 /** The map view as a bbox parameter (lon/lat, clamped to the world). */
@@ -99,9 +107,32 @@ async function main() {
   const defaults = defaultState(bounds);
   const state = parseHash(window.location.hash, defaults);
 
+  // The whole style (sources, layers, visibility, opacity) goes into the constructor: tiles are
+  // asked for as soon as the style is parsed, with one layer update sent to the worker.
+  const opacity = Object.fromEntries(LAYERS.map((l) => [l.id, l.opacity]));
+  const sources = {};
+  for (const src of SOURCES) sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds));
+  const layers = [];
+  for (const entry of [...LAYERS].reverse()) {
+    const own = styleLayers(entry.id, state);
+    for (const layer of own) {
+      layer.layout = { ...layer.layout, visibility: state.layers.includes(entry.id) ? "visible" : "none" };
+    }
+    for (const [layerId, prop, full] of OPACITY_PAINT[entry.id]) {
+      own.find((l) => l.id === layerId).paint[prop] = full * opacity[entry.id];
+    }
+    layers.push(...own);
+  }
+  layers.push({
+    id: "agreement_areas-highlight", type: "line", source: "reference", "source-layer": "agreement_areas",
+    layout: { visibility: "none" },
+    filter: ["in", ["to-number", ["coalesce", ["get", "id"], ["id"]]], ["literal", []]],
+    paint: { "line-color": PALETTE.blue, "line-width": 4, "line-opacity": 0.95 },
+  });
+
   const map = new maplibregl.Map({
     container: "map",
-    style: baseStyle(),
+    style: style(sources, layers),
     center: state.center,
     zoom: state.zoom,
     minZoom: 3,
@@ -128,7 +159,6 @@ async function main() {
   }
 
   // --- layer operations ---------------------------------------------------------------------
-  const opacity = Object.fromEntries(LAYERS.map((l) => [l.id, l.opacity]));
   function applyVisibility(id) {
     const visible = state.layers.includes(id) ? "visible" : "none";
     for (const layerId of styleLayerIds(id)) map.setLayoutProperty(layerId, "visibility", visible);
@@ -136,15 +166,21 @@ async function main() {
   function applyOpacity(id) {
     for (const [layerId, prop, full] of OPACITY_PAINT[id]) map.setPaintProperty(layerId, prop, full * opacity[id]);
   }
-  function refreshTiles(id) {
-    map.getSource(id).setTiles([tileUrl(layerById(id), state)]);
+  /** Point a source at the tiles the state asks for (MapLibre refetches only if the URL changed). */
+  function refreshSource(sourceId) {
+    const src = SOURCES.find((s) => s.id === sourceId);
+    const url = sourceUrl(src, state, bounds);
+    const current = map.getSource(sourceId);
+    if (current && current.tiles?.[0] !== url) current.setTiles([url]);
   }
+  const refreshLayer = (id) => refreshSource(layerById(id).source);
 
   const details = initDetails(document.getElementById("details"), () => state.time);
   const panel = initPanel(document.getElementById("layer-panel"), state, {
     toggle(id, visible) {
       state.layers = LAYERS.map((l) => l.id).filter((l) => (l === id ? visible : state.layers.includes(l)));
       applyVisibility(id);
+      refreshLayer(id); // the source's tiles carry only its shown layers
       writeHash();
     },
     opacity(id, value) {
@@ -156,7 +192,7 @@ async function main() {
       for (const layerId of styleLayerIds("admin_areas")) {
         map.setFilter(layerId, ["==", ["to-number", ["get", "admin_level"]], level]);
       }
-      refreshTiles("admin_areas");
+      refreshLayer("admin_areas");
       writeHash();
     },
     colourBy(value) {
@@ -175,7 +211,7 @@ async function main() {
     initial: state.time,
     onChange(range) {
       state.time = range;
-      for (const entry of LAYERS) if (entry.timeAware && map.getSource(entry.id)) refreshTiles(entry.id);
+      for (const src of SOURCES) refreshSource(src.id);
       histogram.setRange(range);
       updateExport();
       writeHash();
@@ -219,31 +255,17 @@ async function main() {
   }
   const filters = initFilters(document.getElementById("filters"), state.filters, (next) => {
     state.filters = next;
-    if (map.getSource("incidents")) refreshTiles("incidents");
+    refreshLayer("incidents");
     updateCounts(0);
     writeHash();
   });
 
-  // --- build the style once the base style is ready ------------------------------------------
+  // --- once the style is ready: the draw tool; the histogram once the map has drawn -----------------
   map.on("load", () => {
-    for (const entry of [...LAYERS].reverse()) {
-      const src = source(entry, tileUrl(entry, state));
-      if (ATTRIBUTION[entry.id]) src.attribution = ATTRIBUTION[entry.id];
-      map.addSource(entry.id, src);
-      for (const layer of styleLayers(entry.id, state)) map.addLayer(layer);
-      applyVisibility(entry.id);
-      applyOpacity(entry.id);
-    }
-    map.addLayer({
-      id: "agreement_areas-highlight", type: "line", source: "agreement_areas", "source-layer": "agreement_areas",
-      layout: { visibility: "none" },
-      filter: ["in", ["to-number", ["coalesce", ["get", "id"], ["id"]]], ["literal", []]],
-      paint: { "line-color": PALETTE.blue, "line-width": 4, "line-opacity": 0.95 },
-    });
     draw = initDraw(map, { onGeometry: check, onClear: clearCheck });
     writeHash();
-    updateCounts(0);
   });
+  map.once("idle", () => updateCounts(0)); // a whole-period count is slow: the map comes first
 
   // --- spatial check: deconfliction + incidents near ---------------------------------------------
   let draw = null;
@@ -316,7 +338,7 @@ async function main() {
     const status = e.error?.status;
     if (e.error?.name === "AbortError" || e.error?.message === "AbortError") return; // superseded request
     if (status === 404 && e.sourceId) return; // no tile there: nothing to draw
-    const what = e.sourceId ? `${layerById(e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
+    const what = e.sourceId ? `${SOURCES.find((src) => src.id === e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
     const why = status ? `HTTP ${status}` : (e.error?.message || "network error");
     showError(`Could not load ${what} (${why}). ${status ? "" : "Is the map API running?"}`.trim());
     console.warn("map error", e.error); // eslint-disable-line no-console
@@ -399,8 +421,7 @@ async function main() {
       for (const layerId of styleLayerIds("admin_areas")) {
         map.setFilter(layerId, ["==", ["to-number", ["get", "admin_level"]], state.adminLevel]);
       }
-      refreshTiles("admin_areas");
-      refreshTiles("incidents");
+      for (const src of SOURCES) refreshSource(src.id);
     }
     updateCounts(0);
     timeline.setRange(next.time); // refreshes time-aware tiles and writes the hash

@@ -26,9 +26,9 @@ export const api = Object.freeze({
   item: (collectionId, featureId) =>
     `/collections/${encodeURIComponent(collectionId)}/items/${encodeURIComponent(featureId)}?f=json`,
   items: (collectionId) => `/collections/${encodeURIComponent(collectionId)}/items`,
-  // OGC order: row (y) before column (x). The placeholders are filled in by MapLibre.
-  vectorTiles: (collectionId) =>
-    `/collections/${encodeURIComponent(collectionId)}/tiles/WebMercatorQuad/{z}/{y}/{x}`,
+  // Several collections in one vector tile (one MVT layer each), OGC order: row (y) before column
+  // (x). The placeholders are filled in by MapLibre.
+  multiTiles: "/tiles/WebMercatorQuad/{z}/{y}/{x}",
   // XYZ order.
   rasterTiles: (rasterId) => `/rasters/${encodeURIComponent(rasterId)}/tiles/{z}/{x}/{y}.png`,
   deconfliction: "/analysis/deconfliction",
@@ -94,16 +94,27 @@ export const ADMIN_LEVELS = [
 
 /**
  * The layer catalogue, top of the panel first (= drawn last, on top).
- * `timeAware` layers get the `datetime` parameter on their tile URLs.
+ * `timeAware` layers get the `datetime` parameter on their tile URLs. `source`: the MapLibre source
+ * the layer is drawn from. Vector layers share multi-layer tile sources (one request per tile for
+ * several collections): `events` change with time and filters, `reference` layers hardly ever.
  */
 export const LAYERS = [
-  { id: "incidents", title: "Incidents", kind: "vector", timeAware: true, visible: true, opacity: 0.85 },
-  { id: "aid_deliveries", title: "Aid deliveries", kind: "vector", timeAware: true, visible: true, opacity: 0.9 },
-  { id: "settlements", title: "Settlements", kind: "vector", visible: true, opacity: 1 },
-  { id: "agreement_areas", title: "Agreement areas", kind: "vector", visible: true, opacity: 0.8 },
-  { id: "admin_areas", title: "Admin boundaries", kind: "vector", visible: true, opacity: 0.7 },
-  { id: "shaded_relief", title: "Shaded relief", kind: "raster", visible: true, opacity: 1 },
+  { id: "incidents", title: "Incidents", kind: "vector", source: "events", timeAware: true, visible: true, opacity: 0.85 },
+  { id: "aid_deliveries", title: "Aid deliveries", kind: "vector", source: "events", timeAware: true, visible: true, opacity: 0.9 },
+  { id: "settlements", title: "Settlements", kind: "vector", source: "reference", visible: true, opacity: 1 },
+  { id: "agreement_areas", title: "Agreement areas", kind: "vector", source: "reference", visible: true, opacity: 0.8 },
+  { id: "admin_areas", title: "Admin boundaries", kind: "vector", source: "reference", visible: true, opacity: 0.7 },
+  { id: "shaded_relief", title: "Shaded relief", kind: "raster", source: "shaded_relief", visible: true, opacity: 1 },
 ];
+
+/** The MapLibre sources, drawn bottom first; `layers`: the catalogue entries each one carries. */
+export const SOURCES = [
+  { id: "shaded_relief", kind: "raster", title: "Shaded relief", attribution: "Shaded relief" },
+  { id: "reference", kind: "vector", title: "Boundaries, areas and places",
+    attribution: "Boundaries: OCHA/UNCS COD-AB · Places: GeoNames" },
+  { id: "events", kind: "vector", title: "Incidents and aid deliveries",
+    attribution: "Incidents: UCDP GED and partner reports" },
+].map((s) => ({ ...s, layers: LAYERS.filter((l) => l.source === s.id).map((l) => l.id) }));
 
 export const LAYER_IDS = LAYERS.map((l) => l.id);
 export const layerById = (id) => LAYERS.find((l) => l.id === id);

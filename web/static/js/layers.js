@@ -3,7 +3,7 @@
 
 import {
   AGREEMENT_STATUSES, AID_METHODS, CARGO_TYPES, CLUSTER_COLOUR, EVENT_TYPES, EVENT_TYPE_OTHER,
-  PALETTE, VERIFICATION_STATUSES, api,
+  PALETTE, VERIFICATION_STATUSES, api, layerById,
 } from "./config.js";
 
 /**
@@ -13,16 +13,17 @@ import {
 export const absoluteUrl = (path) => `${window.location.origin}${path}`;
 
 /**
- * The tile URL template for a collection, with query parameters (`datetime`, property filters).
- * Parameters are encoded; the `{z}/{y}/{x}` placeholders stay literal for MapLibre to fill.
+ * The multi-layer tile URL template: `params` as query parameters (`collections`, `datetime`,
+ * per-layer filters `{collection}.{name}`), encoded; the `{z}/{y}/{x}` placeholders stay literal
+ * for MapLibre to fill.
  */
-export function vectorTileUrl(collectionId, params = {}) {
+export function multiTileUrl(params = {}) {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
   }
   const qs = query.toString();
-  return absoluteUrl(api.vectorTiles(collectionId)) + (qs ? `?${qs}` : "");
+  return absoluteUrl(api.multiTiles) + (qs ? `?${qs}` : "");
 }
 
 /** `YYYY-MM-DD` pair -> ISO 8601 interval covering both whole days (UTC); `..` for an open end. */
@@ -60,15 +61,19 @@ function incidentRadius() {
   return ["interpolate", ["linear"], ["zoom"], 5, at(2.5), 9, at(4), 13, at(7)];
 }
 
+/** Where a catalogue entry's style layers read from: its source, and its layer in the tiles. */
+const from = (id) => (layerById(id).kind === "raster" ? { source: layerById(id).source }
+  : { source: layerById(id).source, "source-layer": id });
+
 const admin = (id, level) => [
   {
-    id: `${id}-fill`, type: "fill", source: id, "source-layer": id,
+    id: `${id}-fill`, type: "fill", ...from(id),
     filter: ["==", ["to-number", ["get", "admin_level"]], level],
     // Nearly transparent: there to be clicked, not seen.
     paint: { "fill-color": PALETTE.black, "fill-opacity": 0.01 },
   },
   {
-    id: `${id}-line`, type: "line", source: id, "source-layer": id,
+    id: `${id}-line`, type: "line", ...from(id),
     filter: ["==", ["to-number", ["get", "admin_level"]], level],
     paint: { "line-color": "#333333", "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.6, 10, 1.6], "line-opacity": 0.7 },
   },
@@ -81,23 +86,23 @@ const admin = (id, level) => [
 export function styleLayers(id, opts) {
   switch (id) {
     case "shaded_relief":
-      return [{ id: "shaded_relief", type: "raster", source: id, paint: { "raster-opacity": 1 } }];
+      return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": 1 } }];
     case "admin_areas":
       return admin(id, opts.adminLevel);
     case "agreement_areas":
       return [
         {
-          id: `${id}-fill`, type: "fill", source: id, "source-layer": id,
+          id: `${id}-fill`, type: "fill", ...from(id),
           paint: { "fill-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "fill-opacity": 0.35 },
         },
         {
-          id: `${id}-line`, type: "line", source: id, "source-layer": id,
+          id: `${id}-line`, type: "line", ...from(id),
           paint: { "line-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "line-width": 1.5, "line-opacity": 0.9 },
         },
       ];
     case "settlements":
       return [{
-        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        id: `${id}-circle`, type: "circle", ...from(id),
         paint: {
           "circle-color": PALETTE.white,
           "circle-stroke-color": PALETTE.black,
@@ -113,7 +118,7 @@ export function styleLayers(id, opts) {
       }];
     case "aid_deliveries":
       return [{
-        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        id: `${id}-circle`, type: "circle", ...from(id),
         paint: {
           "circle-color": matchExpr("cargo_type", CARGO_TYPES, PALETTE.grey),
           "circle-stroke-color": matchExpr("method", AID_METHODS, PALETTE.black),
@@ -125,7 +130,7 @@ export function styleLayers(id, opts) {
       }];
     case "incidents":
       return [{
-        id: `${id}-circle`, type: "circle", source: id, "source-layer": id,
+        id: `${id}-circle`, type: "circle", ...from(id),
         paint: {
           "circle-color": incidentColour(opts.colourBy),
           "circle-radius": incidentRadius(),
@@ -162,22 +167,23 @@ export const CLICKABLE = [
   ["admin_areas-fill", "admin_areas"],
 ];
 
-/** The MapLibre source of a catalogue entry. */
-export function source(entry, tileUrl) {
-  if (entry.kind === "raster") {
+/** The MapLibre source spec of one of config's SOURCES. */
+export function sourceSpec(src, tileUrl) {
+  if (src.kind === "raster") {
     return {
       type: "raster", tiles: [tileUrl], tileSize: 256, minzoom: 5, maxzoom: 10,
-      bounds: [34, 31, 44, 39], attribution: "Shaded relief",
+      bounds: [34, 31, 44, 39], attribution: src.attribution,
     };
   }
-  return { type: "vector", tiles: [tileUrl], minzoom: 0, maxzoom: 14 };
+  return { type: "vector", tiles: [tileUrl], minzoom: 0, maxzoom: 14, attribution: src.attribution };
 }
 
-/** A style with no glyphs and no sprite: nothing is fetched from anywhere but this origin. */
-export function baseStyle() {
+/** A style with no glyphs and no sprite (nothing is fetched from anywhere but this origin): the
+ * background, then `sources` (id -> spec) and `layers` as given. */
+export function style(sources = {}, layers = []) {
   return {
     version: 8,
-    sources: {},
-    layers: [{ id: "background", type: "background", paint: { "background-color": "#ECEAE4" } }],
+    sources,
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#ECEAE4" } }, ...layers],
   };
 }

@@ -59,8 +59,11 @@ async function errorDetail(response) {
   }
 }
 
-/** Fetch JSON from the API (POST `body` as JSON when given); on failure show the banner and rethrow. */
-export async function fetchJSON(path, { what = path, signal, quiet = false, body } = {}) {
+/**
+ * Fetch JSON from the API (POST `body` as JSON when given); on failure show the banner and rethrow.
+ * `started`: the same GET already in flight (a Promise of its Response), taken instead of a new one.
+ */
+export async function fetchJSON(path, { what = path, signal, quiet = false, body, started } = {}) {
   pendingFetches += 1;
   renderLoading();
   try {
@@ -69,7 +72,7 @@ export async function fetchJSON(path, { what = path, signal, quiet = false, body
       const init = body === undefined
         ? { headers: { Accept: "application/json", ...keyHeaders() }, signal }
         : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json", ...keyHeaders() }, body: JSON.stringify(body), signal };
-      response = await fetch(path, init);
+      response = await (started ?? fetch(path, init));
     } catch (err) {
       if (err.name === "AbortError") throw err;
       throw new Error(`The map API is unreachable (${what}). Check that the server is running.`);
