@@ -69,7 +69,8 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
     if as_json:
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                 "reasons": s.reasons, "repaired": s.repaired, "error": s.error,
+                 "reasons": s.reasons, "repaired": s.repaired, "duplicates": s.duplicates,
+                 "error": s.error,
                  "layer": s.layer, "path": s.path}
                 for s in summaries]
         print(json.dumps(rows[0] if len(rows) == 1 else rows))

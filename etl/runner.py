@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from etl import dedupe
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis
@@ -44,6 +45,7 @@ class RunSummary:
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     method: str = "rows"  # "copy": the set-based path loaded it; "rows": the row-wise path
+    duplicates: int = 0  # incidents: cross-source duplicate links made (etl/dedupe.py)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,13 +91,17 @@ def _mapped(raw: RawRecord, mapping: dict[str, str]) -> RawRecord:
 
 
 def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_id: int,
-           staged: int) -> None:
+           staged: int, options: dict[str, Any]) -> None:
     inserted, updated = postgis.merge(conn, job.spec, source=source, run_id=run_id,
                                       staged=staged)
     summary.loaded += inserted
     summary.updated += updated
     summary.unchanged += staged - inserted - updated
     postgis.resolve_quarantine(conn, layer=job.layer, source=source, run_id=run_id)
+    if job.layer == "incidents" and (inserted or updated):
+        summary.duplicates = dedupe.link(conn, run_id=run_id, source=source,
+                                         distance_m=options.get("duplicate_distance_m"),
+                                         hours=options.get("duplicate_hours"))
 
 
 def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str
@@ -148,7 +154,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 summary.read, summary.quarantined = fast.read, fast.quarantined
                 summary.repaired, summary.method = fast.repaired, "copy"
                 reasons.update(fast.reasons)
-                _merge(conn, job, summary, source=source, run_id=run_id, staged=fast.accepted)
+                _merge(conn, job, summary, source=source, run_id=run_id, staged=fast.accepted,
+                       options=ctx.options)
                 if progress:
                     progress(summary.read)
                 records: Any = ()
@@ -209,7 +216,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     summary.loaded += staged
                 else:
                     summary.repaired += postgis.repaired_count(conn, job.spec)
-                    _merge(conn, job, summary, source=source, run_id=run_id, staged=staged)
+                    _merge(conn, job, summary, source=source, run_id=run_id, staged=staged,
+                           options=ctx.options)
                 if progress:
                     progress(summary.read)
         summary.status = "completed"
@@ -220,6 +228,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     summary.reasons = dict(reasons)
     if summary.status == "failed":
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
+        summary.duplicates = 0
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,
                            counts={"read": summary.read, "loaded": summary.loaded,

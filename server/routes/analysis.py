@@ -11,11 +11,12 @@ from server.routes import (
     analysis_aid,
     analysis_areas,
     analysis_deconfliction,
+    analysis_duplicates,
     analysis_patterns,
     analysis_places,
 )
 
 router = APIRouter()
 for _module in (analysis_deconfliction, analysis_areas, analysis_aid, analysis_patterns,
-                analysis_places):
+                analysis_places, analysis_duplicates):
     router.include_router(_module.router)

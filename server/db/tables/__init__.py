@@ -8,6 +8,7 @@ from .alerts import alert_cursor, alert_deliveries, alert_subscriptions, alerts
 from .audit import audit_blocks, audit_log
 from .base import metadata
 from .etl_runs import etl_runs, quarantine
+from .incident_duplicates import event_type_classes, incident_duplicates
 from .incidents import incidents
 from .parties import parties
 from .rasters import rasters
@@ -27,6 +28,8 @@ __all__ = [
     "alert_subscriptions",
     "alerts",
     "etl_runs",
+    "event_type_classes",
+    "incident_duplicates",
     "incidents",
     "metadata",
     "parties",
