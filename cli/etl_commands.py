@@ -213,24 +213,34 @@ def watch(
     if not directory.is_dir():
         raise ValueError(f"no such folder: {directory}")
     engine = config.engine()
+    columns = read_mapping(mapping)
+    failed: set[str] = set()  # files this process could not load: reported once, not retried
     while True:
         with engine.connect() as conn:
             done = postgis.loaded_hashes(conn)
         for path in sorted(p for p in directory.iterdir() if p.is_file()
                            and not p.name.startswith(".") and p.suffix.lower() not in
                            (".dbf", ".shx", ".prj", ".cpg", ".partial")):
-            if sha256(path) in done:
+            digest = sha256(path)
+            if digest in done or digest in failed:
                 continue
-            summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
-                                mapping=read_mapping(mapping), since=None, show_progress=False,
-                                engine=engine, invalid_geometry=invalid_geometry)
-            line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
-                    "read": summary.read, "loaded": summary.loaded, "updated": summary.updated,
-                    "unchanged": summary.unchanged, "quarantined": summary.quarantined,
-                    "error": summary.error}
+            try:
+                summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
+                                    mapping=columns, since=None, show_progress=False,
+                                    engine=engine, invalid_geometry=invalid_geometry)
+                line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
+                        "read": summary.read, "loaded": summary.loaded,
+                        "updated": summary.updated, "unchanged": summary.unchanged,
+                        "quarantined": summary.quarantined, "error": summary.error}
+            except ValueError as exc:  # e.g. a file of no known format: said, and the watch goes on
+                line = {"path": str(path), "run_id": None, "status": "failed", "read": 0,
+                        "loaded": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
+                        "error": str(exc)}
+            if line["status"] != "completed":
+                failed.add(digest)
             print(json.dumps(line) if as_json else
-                  f"{path.name}: {summary.status}, {summary.loaded} loaded, "
-                  f"{summary.quarantined} quarantined{' - ' + summary.error if summary.error else ''}",
+                  f"{path.name}: {line['status']}, {line['loaded']} loaded, "
+                  f"{line['quarantined']} quarantined{' - ' + str(line['error']) if line['error'] else ''}",
                   flush=True)
         if once:
             return

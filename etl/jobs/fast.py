@@ -197,7 +197,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     raw_json = "jsonb_build_object(" + ", ".join(
         f"CAST(:name_{i} AS text), coalesce({col(name)}, '')" for i, name in enumerate(names)) + ")"
     copy_csv.quarantine(conn, raw_json, run_id=run_id, layer="incidents", source=source,
-                        source_path=str(path),
+                        source_path=str(ctx.options.get("url") or path),
                         names={f"name_{i}": name for i, name in enumerate(names)})
     copy_csv.stage_accepted(conn, "incidents", STAGED)
     return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)

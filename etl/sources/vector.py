@@ -90,6 +90,8 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
             value = values[i]
             if hasattr(value, "tolist"):  # numpy scalars and list fields (GeoJSON arrays)
                 value = value.tolist()
+            if value != value:  # NaN: GDAL's unset float field (it is no JSON value either)
+                value = None
             fields[name] = value
         wkb = geometries[i] if geometries is not None else None
         if wkb is not None and reproject is not None:
