@@ -31,6 +31,12 @@ _FILTER = """
          i.geom && (SELECT geom FROM agreement_areas WHERE id = :area_id)
          AND ST_Intersects((SELECT geom FROM agreement_areas WHERE id = :area_id), i.geom)))
 """
+# dedupe: leave out a cross-source duplicate of an incident the caller sees (each event once)
+_FILTER += f"""
+    AND (NOT CAST(:dedupe AS boolean) OR NOT EXISTS (
+         SELECT 1 FROM incident_duplicates d JOIN {INCIDENTS} o ON o.id = d.duplicate_of
+         WHERE d.incident_id = i.id))
+"""  # noqa: S608 - constant fragments only
 
 HOTSPOTS_SQL = f"""
 WITH p AS (
@@ -136,7 +142,8 @@ def _params(f: dict[str, Any]) -> dict[str, Any]:
     bbox = f.get("bbox") or (None, None, None, None)
     return {"start": f.get("start"), "end": f.get("end"), "types": f.get("types"),
             "verifications": f.get("verifications"), "area_id": f.get("area_id"),
-            "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
+            "dedupe": bool(f.get("dedupe")), "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2],
+            "maxy": bbox[3]}
 
 
 def hotspots(filters: dict[str, Any], rel: Release, *, srid: int, eps_m: float, minpoints: int,

@@ -85,13 +85,16 @@ def table_reply(rows: list[dict[str, Any]], fmt: str, columns: list[str], *,
 AsOf = Annotated[dt.datetime | None, Query(description="as of (ISO 8601); default now")]
 BBox = Annotated[str | None, Query(description="minx,miny,maxx,maxy (lon/lat)")]
 AreaId = Annotated[int | None, Query(description="only incidents inside this agreement area")]
+Dedupe = Annotated[bool, Query(description="count each event once: leave out incidents linked as "
+                                           "cross-source duplicates of one the caller may see "
+                                           "(see /analysis/duplicates)")]
 POINT = ex.POINT_EXAMPLE
 
 
 def incident_filters(datetime_: str | None, event_type: str | None,
                      verification_status: str | None, bbox: str | None,
-                     area_id: int | None) -> dict[str, Any]:
+                     area_id: int | None, dedupe: bool = False) -> dict[str, Any]:
     start, end = parse_datetime(datetime_)
     return more.filters(start=start, end=end, event_types=list_param(event_type),
                         verifications=list_param(verification_status), bbox=parse_bbox(bbox),
-                        area_id=area_id)
+                        area_id=area_id, dedupe=dedupe)

@@ -15,6 +15,7 @@ from server.routes.analysis_common import (
     AreaId,
     BBox,
     CsvList,
+    Dedupe,
     Format,
     ReleaseDep,
     TableFormat,
@@ -49,10 +50,10 @@ def hotspots(
     eps_m: Annotated[float, Query(gt=0)] = 2000,
     minpoints: Annotated[int, Query(ge=1)] = 5,
     event_type: CsvList = None, verification_status: CsvList = None, bbox: BBox = None,
-    area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
+    area_id: AreaId = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = False,
 ) -> Response:
     fmt = output.negotiate(f, accept)
-    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
     rows = more.hotspots(flt, rel, eps_m=eps_m, minpoints=minpoints,
                          limit=settings.analysis.max_rows, session=session)
     return table_reply(rows, fmt, _HOTSPOT_COLUMNS, meta={"eps_m": eps_m, "minpoints": minpoints},
@@ -77,9 +78,10 @@ def grid(
     level: Annotated[int, Query(ge=0, le=4)] = 2,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
+    dedupe: Dedupe = False,
 ) -> Response:
     fmt = output.negotiate(f, accept, default="geojson")
-    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
     rows = more.grid(flt, rel, kind=kind, size_m=size_m, level=level,
                      limit=settings.analysis.max_rows, session=session)
     return table_reply(rows, fmt, ["cell", "name", "incidents", "fatalities"] if kind == "admin"
@@ -98,9 +100,9 @@ def grid_tile(
     x: Annotated[int, Path(ge=0)],
     size_m: Annotated[float, Query(gt=0)] = 5000,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
-    area_id: AreaId = None,
+    area_id: AreaId = None, dedupe: Dedupe = False,
 ) -> Response:
-    flt = incident_filters(datetime, event_type, verification_status, None, area_id)
+    flt = incident_filters(datetime, event_type, verification_status, None, area_id, dedupe)
     data = more.grid_tile(flt, rel, z=z, x=x, y=y, size_m=size_m, session=session)
     headers = vary_by_key(principal, {"Cache-Control": "public, max-age=60"})
     if not data:
@@ -128,9 +130,10 @@ def timeseries(
     filter_lang: Annotated[str | None, Query(alias="filter-lang",
                                              description="cql2-text (default) or cql2-json")]
     = None,
+    dedupe: Dedupe = False,
 ) -> Response:
     fmt = output.negotiate(f, accept, offered=("json", "csv"))
-    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id)
+    flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
     if filter:
         flt["filter"] = cql2.parse(filter, filter_lang)
     elif filter_lang and filter_lang.lower() not in ("cql2-text", "cql2-json"):

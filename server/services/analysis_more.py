@@ -77,8 +77,9 @@ def aid_risk(rel: Release, *, distance_m: float, hours: float, start: datetime |
 
 def filters(*, start: datetime | None, end: datetime | None, event_types: list[str] | None,
             verifications: list[str] | None, bbox: tuple[float, float, float, float] | None,
-            area_id: int | None) -> dict[str, Any]:
+            area_id: int | None, dedupe: bool = False) -> dict[str, Any]:
     return {"start": start, "end": end, "types": event_types, "bbox": bbox, "area_id": area_id,
+            "dedupe": dedupe,
             "verifications": analysis_areas.check_vocabulary(
                 verifications, VERIFICATION_STATUSES, "verification_status")}
 

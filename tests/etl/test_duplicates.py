@@ -139,3 +139,32 @@ def test_links_and_distinct_event_counts_in_the_api(engine: Engine, sample_loade
     bad = client.get("/analysis/duplicates", params={"datetime": "not a time"}, headers=analyst)
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/")
     assert "datetime" in bad.text
+
+
+def test_analysis_counts_each_event_once_with_dedupe(engine: Engine, sample_loaded: list,
+                                                     tmp_path: Path, client: TestClient,
+                                                     analyst_key: str) -> None:
+    _load(engine, tmp_path, "first", FIRST, "etlt_dup_a")
+    _load(engine, tmp_path, "second", SECOND, "etlt_dup_b")
+    analyst = {"X-API-Key": analyst_key}
+    params = {"datetime": "2020-03-01T00:00:00Z/2020-03-31T00:00:00Z", "step": "month"}
+
+    def total(path: str, key: str, **extra: str) -> int:
+        body = client.get(path, params={**params, **extra}, headers=analyst).json()
+        assert "series" in body or "cells" in body, body
+        return sum(int(r[key]) for r in body.get("series") or body.get("cells"))
+
+    assert total("/analysis/timeseries", "incidents") == 13
+    assert total("/analysis/timeseries", "incidents", dedupe="true") == 10
+    assert total("/analysis/grid", "incidents", kind="square", size_m="20000", f="json") == 13
+    assert total("/analysis/grid", "incidents", kind="square", size_m="20000", f="json",
+                 dedupe="true") == 10
+    def clusters(**extra: str) -> list[int]:
+        body = client.get("/analysis/hotspots", params={
+            "datetime": params["datetime"], "eps_m": "2500", "minpoints": "2", **extra},
+            headers=analyst).json()
+        return sorted(c["incidents"] for c in body["clusters"])
+
+    # A4+B4, A5+B5 (not duplicates) and A6+B6a+B6b; without B6a, the duplicate of A6: 2, 2, 2
+    assert clusters() == [2, 2, 3]
+    assert clusters(dedupe="true") == [2, 2, 2]
