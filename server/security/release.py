@@ -68,6 +68,13 @@ class Release:
     method: str = "exact"  # how `geometry` obfuscates: exact, grid, admin_centroid, settlement
     #: SQL: the farthest (degrees) `geometry` may lie from the exact point (None: it is exact)
     reach: str | None = None
+    #: the look-up behind `geometry` as a LATERAL subquery (one column `g`) and the geometry
+    #: over it (alias rel_loc): `source` joins it, so each row's look-up runs once
+    lateral: str | None = None
+    lateral_geometry: str | None = None
+    #: SQL over `{box}`: a geometry covering every exact point the look-up moves into the box
+    #: (besides those within `reach` of it), for the index prefilter; None: `reach` suffices
+    moved_from: str | None = None
 
     @property
     def unrestricted(self) -> bool:
@@ -98,24 +105,31 @@ class Release:
             return table
         a = self.alias
         cols = []
+        rows = f"{table} {a}"
+        if self.lateral:
+            rows += f" LEFT JOIN LATERAL ({self.lateral}) rel_loc ON TRUE"
         for name in columns:
             if name in self.hidden:
                 cols.append(f"NULL AS {name}")
             elif name == "geom":
-                cols.append(f"{self.geometry} AS geom")
+                cols.append(f"{self.lateral_geometry or self.geometry} AS geom")
             else:
                 cols.append(f"{self.columns.get(name, f'{a}.{name}')} AS {name}")
         cols.append(f"{a}.geom AS rel_exact_geom")
-        return (f"(SELECT {', '.join(cols)} FROM {table} {a} "  # noqa: S608 - constants only
+        return (f"(SELECT {', '.join(cols)} FROM {rows} "  # noqa: S608 - constants only
                 f"WHERE {self.predicate})")
 
     def within(self, alias: str, box: str) -> str:
         """SQL: the released geometry of row `alias` (from `source`) is in box `box` (SRID 4326);
-        index-friendly: the exact point is prefiltered on the box grown by the `reach`."""
+        index-friendly: the exact point is prefiltered on the box grown by the `reach` (or, for
+        a look-up, also on where the points moved into the box come from)."""
         if self.unrestricted or not self.reach:
             return f"{alias}.geom && {box}"
-        return (f"{alias}.rel_exact_geom && ST_Expand({box}, {self.reach}) "
-                f"AND {alias}.geom && {box}")
+        exact = f"{alias}.rel_exact_geom"
+        near = f"{exact} && ST_Expand({box}, {self.reach})"
+        if self.moved_from:
+            near = f"({near} OR {exact} && {self.moved_from.format(box=box)})"
+        return f"{near} AND {alias}.geom && {box}"
 
 
 def released(alias: str = "t") -> str:
@@ -127,13 +141,17 @@ def released(alias: str = "t") -> str:
 @dataclass(frozen=True)
 class Location:
     """How a released point is output: SQL over `<alias>.geom`, the note saying so, the farthest
-    it may move (SQL, degrees) and the grid when it is a plain grid snap."""
+    it may move (SQL, degrees), the grid when it is a plain grid snap, and for a look-up the
+    LATERAL subquery (column `g`) with the geometry over it (alias rel_loc)."""
 
     geometry: str
     note: str | None = None
     reach: str | None = None
     grid: float | None = None
     method: str = "exact"
+    lateral: str | None = None
+    lateral_geometry: str | None = None
+    moved_from: str | None = None
 
 
 def location(method: str, alias: str, grid: float | None, policy: ReleasePolicy,
@@ -157,26 +175,30 @@ def location(method: str, alias: str, grid: float | None, policy: ReleasePolicy,
     params["rel_grid"] = fallback
     snapped = f"ST_SnapToGrid({geom}, :rel_grid)"
     if method == "admin_centroid":
+        # admin_area_parts (migration 11a): areas cut into <= 64-vertex parts with their centroid
         params["rel_admin_level"] = int(policy.admin_level)
-        moved = (f"(SELECT ST_Centroid(rel_a.geom) FROM admin_areas rel_a "  # noqa: S608
+        moved = (f"SELECT rel_a.centroid AS g FROM admin_area_parts rel_a "  # noqa: S608
                  f"WHERE rel_a.admin_level = :rel_admin_level "
-                 f"AND ST_Intersects(rel_a.geom, {geom}) ORDER BY rel_a.pcode LIMIT 1)")
-        # a centroid lies in its area's box, as does the point: the widest box bounds the move
-        reach = ("greatest(:rel_grid, coalesce((SELECT max(greatest(ST_XMax(Box2D(rel_b.geom)) "
-                 "- ST_XMin(Box2D(rel_b.geom)), ST_YMax(Box2D(rel_b.geom)) - ST_YMin(Box2D("
-                 "rel_b.geom)))) FROM admin_areas rel_b WHERE rel_b.admin_level = "
-                 ":rel_admin_level), 0))")
+                 f"AND ST_Intersects(rel_a.geom, {geom}) ORDER BY rel_a.pcode LIMIT 1")
+        # a point moved into a box lies in an area whose centroid is in the box (or, outside
+        # every area, within the fallback grid of the box)
+        reach = ":rel_grid"
+        moved_from = ("(SELECT ST_SetSRID(ST_Extent(rel_b.geom)::geometry, 4326) "
+                      "FROM admin_area_parts rel_b WHERE rel_b.admin_level = :rel_admin_level "
+                      "AND rel_b.centroid && {box})")
         note = (f"moved to the centroid of its admin level {policy.admin_level} area (snapped "
                 f"to a {fallback:g} degree grid outside every such area)")
     else:
         params["rel_settlement_max"] = float(policy.settlement_max_degrees)
-        moved = (f"(SELECT rel_s.geom FROM settlements rel_s "  # noqa: S608
+        moved = (f"SELECT rel_s.geom AS g FROM settlements rel_s "  # noqa: S608
                  f"WHERE ST_DWithin(rel_s.geom, {geom}, :rel_settlement_max) "
-                 f"ORDER BY rel_s.geom <-> {geom}, rel_s.id LIMIT 1)")
+                 f"ORDER BY rel_s.geom <-> {geom}, rel_s.id LIMIT 1")
         reach = "greatest(:rel_grid, :rel_settlement_max)"
+        moved_from = None
         note = (f"moved to the nearest settlement (within {policy.settlement_max_degrees:g} "
                 f"degrees; else snapped to a {fallback:g} degree grid)")
-    return Location(f"coalesce({moved}, {snapped})", note, reach, None, method)
+    return Location(f"coalesce(({moved}), {snapped})", note, reach, None, method, moved,
+                    f"coalesce(rel_loc.g, {snapped})", moved_from)
 
 
 def release_for(principal: Principal, collection_id: str, policy: ReleasePolicy | None = None,
@@ -209,7 +231,8 @@ def release_for(principal: Principal, collection_id: str, policy: ReleasePolicy 
         columns = {c: f"date_trunc('{bucket}', {alias}.{c})" for c in _INCIDENT_TIMES}
         notes["time_bucket"] = bucket
     return Release(predicate, params, where.geometry, columns, frozenset(), notes, alias,
-                   where.grid, policy.min_count or None, where.method, where.reach)
+                   where.grid, policy.min_count or None, where.method, where.reach,
+                   where.lateral, where.lateral_geometry, where.moved_from)
 
 
 def cache_key(principal: Principal) -> str:

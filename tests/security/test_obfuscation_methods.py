@@ -230,6 +230,35 @@ def test_public_change_feed_has_centroids(api: TestClient, planted: dict[str, in
                                                                  abs=1e-6)
 
 
+def test_the_area_parts_follow_admin_area_writes(api: TestClient, engine: Engine,
+                                                 planted: dict[str, int]) -> None:
+    """admin_area_parts (migration 11a) is kept by triggers: an area added around the far
+    point moves it to that area's centroid; the area moved away or deleted, it falls back."""
+    square = "ST_Multi(ST_MakeEnvelope(19.5, 9.5, 21.5, 10.5, 4326))"
+    far = f"{ITEMS}/{planted['far']}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO admin_areas (pcode, admin_level, name_en, geom, "
+                              f"source) VALUES ('ZZ0001', {LEVEL}, 'Test area', {square}, "
+                              f"'{SOURCE}')"))  # noqa: S608 - constants
+        assert _point(api.get(far).json()) == pytest.approx((20.5, 10.0))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE admin_areas SET geom = ST_Multi(ST_MakeEnvelope(19.9, "
+                              "9.9, 20.1, 10.3, 4326)) WHERE pcode = 'ZZ0001'"))
+        assert _point(api.get(far).json()) == pytest.approx((20.0, 10.1))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE admin_areas SET geom = ST_Multi(ST_MakeEnvelope(29, 9, "
+                              "30, 10, 4326)) WHERE pcode = 'ZZ0001'"))
+        assert _point(api.get(far).json()) == pytest.approx((20.0, 10.0))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM admin_areas WHERE pcode = 'ZZ0001'"))
+            left = conn.execute(text("SELECT count(*) FROM admin_area_parts "
+                                     "WHERE pcode = 'ZZ0001'")).scalar_one()
+    assert left == 0
+    assert _point(api.get(far).json()) == pytest.approx((20.0, 10.0))
+
+
 def test_location_methods_are_validated_and_the_default_is_the_grid() -> None:
     with pytest.raises(ValidationError):
         SecuritySettings(public_location_method="street")  # type: ignore[arg-type]
