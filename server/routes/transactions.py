@@ -9,7 +9,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Request
 from fastapi.responses import Response
 
 from server.deps import SessionDep, SettingsDep
-from server.errors import UnsupportedMediaTypeError
+from server.errors import InvalidQueryError, UnsupportedMediaTypeError
+from server.params import CRS84
 from server.routes.alerts import run_after_write
 from server.schemas.incidents import IncidentFeatureIn
 from server.security.dependencies import require_roles
@@ -80,6 +81,14 @@ def _media(request: Request, allowed: tuple[str, ...]) -> None:
             f"{', '.join(allowed)}", accepted=list(allowed))
 
 
+def _crs(request: Request) -> None:
+    """Bodies are in CRS84 (lon/lat); a Content-Crs naming another CRS is refused."""
+    crs = request.headers.get("content-crs")
+    if crs is not None and crs.strip().strip("<>").strip() != CRS84:
+        raise InvalidQueryError(f"bodies are accepted in CRS84 (lon/lat) only; Content-Crs "
+                                f"was {crs!r}", crs=CRS84)
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -102,6 +111,7 @@ def _answer(written: service.Written, status: int, extra: dict[str, str] | None 
 def create_item(collection_id: str, request: Request, raw: RawBody, principal: Writer,
                 session: SessionDep, background: BackgroundTasks) -> Response:
     _media(request, FEATURE_TYPES)
+    _crs(request)
     written = service.create(collection_id, raw, principal, base_url=_base(request),
                              session=session)
     background.add_task(run_after_write, request.app)
@@ -120,6 +130,7 @@ def replace_item(collection_id: str, feature_id: FeatureId, request: Request, ra
                  principal: Writer, session: SessionDep, settings: SettingsDep,
                  background: BackgroundTasks, if_match: IfMatch = None) -> Response:
     _media(request, FEATURE_TYPES)
+    _crs(request)
     written = service.replace(collection_id, feature_id, raw, principal, if_match=if_match,
                               require_if_match=settings.security.require_if_match,
                               base_url=_base(request), session=session)
@@ -139,6 +150,7 @@ def update_item(collection_id: str, feature_id: FeatureId, request: Request, raw
                 principal: Writer, session: SessionDep, settings: SettingsDep,
                 background: BackgroundTasks, if_match: IfMatch = None) -> Response:
     _media(request, PATCH_TYPES)
+    _crs(request)
     written = service.update(collection_id, feature_id, raw, principal, if_match=if_match,
                              require_if_match=settings.security.require_if_match,
                              base_url=_base(request), session=session)

@@ -212,6 +212,12 @@ def test_media_types_workflow_properties_and_size_caps(client: TestClient, auth:
     text_body = client.post(ITEMS, content=json.dumps(FEATURE),
                             headers={**auth("analyst"), "Content-Type": "text/plain"})
     assert text_body.status_code == 415 and text_body.json()["code"] == "unsupported_media_type"
+    other_crs = _send(client, "POST", ITEMS, "analyst", auth, FEATURE, {
+        **GEOJSON, "Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/3857>"})
+    assert other_crs.status_code == 400 and "CRS84" in other_crs.json()["description"]
+    crs84 = _send(client, "POST", ITEMS, "analyst", auth, FEATURE, {
+        **GEOJSON, "Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"})
+    assert crs84.status_code == 201
     # plain application/json is accepted for create and patch
     fid = _send(client, "POST", ITEMS, "analyst", auth, FEATURE,
                 {"Content-Type": "application/json"}).json()["id"]
