@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from shapely.geometry import Point, shape
 from sqlalchemy import Engine, text
 
 from server.main import create_app
@@ -228,6 +229,24 @@ def test_public_change_feed_has_centroids(api: TestClient, planted: dict[str, in
     mine = [c for c in changes if c["id"] == str(planted["near"])]
     assert mine and _point(mine[-1]["feature"]) == pytest.approx(centroids[planted["near"]],
                                                                  abs=1e-6)
+
+
+def test_public_analysis_grid_counts_incidents_at_their_centroids(
+        api: TestClient, centroids: dict[int, tuple[float, float]]) -> None:
+    """Analysis reads the same released rows: 100 m squares hold incidents only where a
+    centroid is, and count exactly the incidents whose centroid falls in the bbox."""
+    body = api.get("/analysis/grid", params={"kind": "square", "size_m": 100, "bbox": BBOX,
+                                             "f": "geojson"})
+    assert body.status_code == 200, body.text
+    cells = body.json()["features"]
+    assert cells
+    x0, y0, x1, y1 = (float(v) for v in BBOX.split(","))
+    inside = [p for p in centroids.values() if x0 <= p[0] <= x1 and y0 <= p[1] <= y1]
+    assert sum(c["properties"]["incidents"] for c in cells) == len(inside)
+    for cell in cells:
+        area = shape(cell["geometry"])
+        assert sum(area.buffer(1e-6).contains(Point(p)) for p in inside) == cell[
+            "properties"]["incidents"]
 
 
 def test_the_area_parts_follow_admin_area_writes(api: TestClient, engine: Engine,
