@@ -59,16 +59,44 @@ def _check_shapefile(path: Path) -> None:
                           "copy all the shapefile's parts (.shp .shx .dbf .prj)")
 
 
+# Formats GDAL re-opens cheaply at feature n are read BATCH features at a time, so a file larger
+# than memory loads; GDAL parses a GeoJSON or KML document whole on opening, so those are read once.
+BATCH = 50_000
+_BATCHED = (".gpkg", ".shp", ".zip")
+
+
+def _count(geometries: Any, columns: Any) -> int:
+    return len(geometries) if geometries is not None else (len(columns[0]) if columns else 0)
+
+
+def _batches(path: Path, target: str, layer: str | None) -> Iterator[tuple[Any, Any, Any]]:
+    """(meta, geometries, columns) per batch; the first batch always comes (it carries meta)."""
+    batched = path.suffix.lower() in _BATCHED
+    skip = 0
+    while True:
+        try:
+            meta, _fids, geometries, columns = pyogrio.raw.read(
+                target, layer=layer, **({"skip_features": skip, "max_features": BATCH}
+                                        if batched else {}))
+        except Exception as exc:  # GDAL's errors are many; all mean the same here
+            raise SourceError(f"{path.name} cannot be read as a vector file"
+                              f"{f' after feature {skip}' if skip else ''}: {exc}") from exc
+        count = _count(geometries, columns)
+        if count or not skip:
+            yield meta, geometries, columns
+        if not batched or count < BATCH:
+            return
+        skip += count
+
+
 def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per feature, with WKB geometry and its SRID (4326 after reprojection
     of a non-EPSG CRS). A file without a CRS (a Shapefile without .prj) is assumed lon/lat when its
     extent fits lon/lat, and refused otherwise."""
     _check_shapefile(path)
     target = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
-    try:
-        meta, _fids, geometries, columns = pyogrio.raw.read(target, layer=layer)
-    except Exception as exc:  # GDAL's errors are many; all mean the same here
-        raise SourceError(f"{path.name} cannot be read as a vector file: {exc}") from exc
+    batches = _batches(path, target, layer)
+    meta, geometries, columns = next(batches)
     crs = meta.get("crs")
     srid = _srid(crs)
     reproject: Callable[[bytes], bytes] | None = None
@@ -83,17 +111,23 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
                               "lon/lat: add the .prj file or reproject to EPSG:4326")
         srid = 4326  # GeoJSON's default; a Shapefile without .prj in lon/lat range
     names = [str(n) for n in meta["fields"]]
-    count = len(geometries) if geometries is not None else (len(columns[0]) if columns else 0)
-    for i in range(count):
-        fields = {}
-        for name, values in zip(names, columns, strict=True):
-            value = values[i]
-            if hasattr(value, "tolist"):  # numpy scalars and list fields (GeoJSON arrays)
-                value = value.tolist()
-            if value != value:  # NaN: GDAL's unset float field (it is no JSON value either)
-                value = None
-            fields[name] = value
-        wkb = geometries[i] if geometries is not None else None
-        if wkb is not None and reproject is not None:
-            wkb = reproject(wkb)
-        yield RawRecord(number=i + 1, fields=fields, geometry_wkb=wkb, srid=srid)
+    number = 0
+    while True:
+        for i in range(_count(geometries, columns)):
+            fields = {}
+            for name, values in zip(names, columns, strict=True):
+                value = values[i]
+                if hasattr(value, "tolist"):  # numpy scalars and list fields (GeoJSON arrays)
+                    value = value.tolist()
+                if value != value:  # NaN: GDAL's unset float field (it is no JSON value either)
+                    value = None
+                fields[name] = value
+            wkb = geometries[i] if geometries is not None else None
+            if wkb is not None and reproject is not None:
+                wkb = reproject(wkb)
+            number += 1
+            yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=srid)
+        try:
+            _meta, geometries, columns = next(batches)
+        except StopIteration:
+            return
