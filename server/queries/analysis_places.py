@@ -106,7 +106,8 @@ def area(area_id: int, *, at: datetime, session: Session) -> dict[str, Any] | No
 
 
 def area_history(area_id: int, *, session: Session) -> list[dict[str, Any]]:
-    sql = """SELECT changed_at, previous_status, status, geometry_changed, reason, changed_by
+    sql = """SELECT effective_at, changed_at, previous_status, status, geometry_changed, reason,
+                    changed_by
              FROM agreement_area_history WHERE area_id = :id ORDER BY changed_at, id"""
     return [dict(r) for r in session.execute(text(sql), {"id": area_id}).mappings()]
 

@@ -187,6 +187,7 @@ EXPOSURE_EXAMPLE: dict[str, Any] = {
 REPORT_EXAMPLE: dict[str, Any] = {
     "at": "2016-06-30T00:00:00+00:00",
     "area": {"id": 4, "name": "Ar-Rastan sub-district", "status": "violated"},
-    "history": [{"changed_at": "2016-02-27T12:00:00+00:00", "status": "signed"}],
+    "history": [{"effective_at": "2016-02-27T00:00:00+00:00",
+                 "changed_at": "2026-11-20T12:00:00+00:00", "status": "signed"}],
     "incidents": {"inside": AREA_SUMMARY_EXAMPLE["inside"], "distance_m": 5000},
     "compliance": COMPLIANCE_EXAMPLE, "aid_deliveries": [], "exposure": {"people": 52000.0}}

@@ -54,7 +54,8 @@ agreement_area_history = Table(
     Column("area_id", Integer, ForeignKey("agreement_areas.id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now(),
-           index=True),
+           index=True),  # when Truce recorded the change
+    Column("effective_at", DateTime(timezone=True)),  # when it took effect, per the data (11e)
     Column("previous_status", Text),
     Column("status", Text, nullable=False),
     Column("geometry_changed", Boolean, nullable=False, server_default="false"),

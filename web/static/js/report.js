@@ -37,6 +37,16 @@ function incidentsBlock(label, s) {
 }
 
 /** The sitrep map link for an area over the selected time range. */
+/**
+ * One history entry, dated when it took effect according to the data (the agreement's effective
+ * or signing date); when the data does not say, by when Truce recorded it, marked as such.
+ */
+function historyItem(h) {
+  const change = `${h.previous_status ? `${h.previous_status} → ` : ""}${h.status}${h.reason ? ` (${h.reason})` : ""}`;
+  const when = h.effective_at ? day(h.effective_at) : `recorded ${day(h.changed_at)}`;
+  return el("li", { text: `${when}: ${change}`, title: `recorded in Truce ${day(h.changed_at)}` });
+}
+
 export function sitrepHref(areaId, range) {
   const q = new URLSearchParams({ start: range.start, end: range.end });
   return `${api.sitrepMap(areaId)}?${q}`;
@@ -96,9 +106,7 @@ export async function loadAreaReport(container, areaId, range, signal) {
     el("h4", { text: "People exposed" }),
     el("p", { text: exposure.people !== undefined ? `${num(exposure.people)} people live inside (population raster)` : (exposure.unavailable ?? "—") }),
     el("h4", { text: `Status history (${history.length})` }),
-    el("ul", { class: "compact" }, ...history.map((h) => el("li", {
-      text: `${day(h.changed_at)}: ${h.previous_status ? `${h.previous_status} → ` : ""}${h.status}${h.reason ? ` (${h.reason})` : ""}`,
-    }))),
+    el("ul", { class: "compact history" }, ...history.map(historyItem)),
     link,
   ];
   container.replaceChildren(...parts);
