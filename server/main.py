@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from server.compression import CompressionMiddleware
 from server.db.engine import make_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)  # speed over ratio
+    app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
+                       gzip_level=settings.api.gzip_level,
+                       brotli_quality=settings.api.brotli_quality)
     security = settings.security
     app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
                        burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)

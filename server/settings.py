@@ -42,6 +42,10 @@ class ApiSettings(BaseSettings):
     tile_feature_cap: int = Field(20_000, ge=100)
     tile_point_cap: int = Field(3_000, ge=10, description="points in a tile before it aggregates")
     tile_cache_mb: int = Field(64, ge=0, description="in-process tile cache; 0 disables it")
+    compress_min_bytes: int = Field(1024, ge=0, description="smaller bodies go uncompressed")
+    gzip_level: int = Field(1, ge=1, le=9, description="gzip level (1: speed over ratio)")
+    brotli_quality: int = Field(4, ge=0, le=11, description="brotli quality for `br` clients (4: "
+                                "the CPU of gzip level 1, a third smaller)")
     root_path: str = ""
     web_dir: str | None = Field(None, description="the viewer's static files, served at /")
 

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from fastapi import Request
 from fastapi.responses import Response
 
+from server.compression import chosen_encoding
 from server.queries.versions import LayerVersion
 
 
@@ -22,8 +23,9 @@ def etag(request: Request, layers: Iterable[LayerVersion], *extra: str) -> str:
     h.update(request.url.path.encode())
     h.update(b"?" + "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
              .encode())
-    gz = "gzip" in request.headers.get("accept-encoding", "")
-    for part in (request.headers.get("accept", ""), "gz" if gz else "", *extra):
+    coding = chosen_encoding(request.headers.get("accept-encoding"))  # one tag per encoding
+    for part in (request.headers.get("accept", ""), {"gzip": "gz", "br": "br"}.get(coding or "", ""),
+                 *extra):
         h.update(b"|" + part.encode())
     return f'"{h.hexdigest()}"'
 
