@@ -58,7 +58,7 @@ JOBS: dict[tuple[str, str], Job] = {
         Job("ucdp_ged", "incidents", "ucdp", read_ucdp, ucdp.to_incident, specs.INCIDENTS,
             "ucdp_ged", fast=partial(fast.ucdp_incidents, headers=specs.UCDP_HEADERS)),
         Job("acled", "incidents", "acled", read_csv, acled.to_incident, specs.INCIDENTS, "acled",
-            GAZ),
+            GAZ, fast=fast.acled_incidents),
         Job("hxl_incidents", "incidents", "hxl", read_hxl, hxl.to_incident, specs.INCIDENTS,
             "hxl", GAZ),
         Job("incidents_csv", "incidents", "csv", read_csv, generic.to_incident, specs.INCIDENTS,

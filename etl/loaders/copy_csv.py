@@ -88,14 +88,14 @@ def _literal(delimiter: str) -> str:
     return "E'\\t'" if delimiter == "\t" else f"'{delimiter}'"
 
 
-def distinct_values(conn: Connection, expressions: Iterable[str], *,
-                    unlike: str | None = None) -> list[str]:
-    """The distinct non-null values of SQL expressions over etl_raw `r` (those not matching the
-    regular expression `unlike`, when given)."""
-    where = "v IS NOT NULL" + (" AND v !~ :unlike" if unlike else "")
-    union = " UNION ".join(f"SELECT v FROM (SELECT {e} AS v FROM {RAW} r) x WHERE {where}"
-                           for e in expressions)
-    return [str(v) for v in conn.execute(text(union), {"unlike": unlike}).scalars()]
+def distinct_values(conn: Connection, expressions: Iterable[str], *, where: str = "true",
+                    params: dict[str, Any] | None = None) -> list[str]:
+    """The distinct non-null values of SQL expressions over etl_raw `r`, in one scan (only those
+    passing the SQL predicate `where` over `v`, when given; its values bound from `params`)."""
+    values = ", ".join(f"({e})" for e in expressions)
+    sql = (f"SELECT DISTINCT v FROM {RAW} r CROSS JOIN LATERAL (VALUES {values}) x(v) "
+           f"WHERE v IS NOT NULL AND {where}")
+    return [str(v) for v in conn.execute(text(sql), params or {}).scalars()]
 
 
 def lookup_table(conn: Connection, name: str, pgtype: str, rows: list[tuple[str, Any, bool]]
