@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,6 +122,17 @@ def parse_bbox_crs(raw: str | None, crs: str) -> tuple[tuple[float, float, float
     if minx > maxx or miny > maxy:
         raise InvalidQueryError("bbox must be minx,miny,maxx,maxy with minx <= maxx, miny <= maxy")
     return (minx, miny, maxx, maxy), srid
+
+
+def bbox_area_km2(bbox: tuple[float, float, float, float], srid: int) -> float:
+    """The area a bbox covers: on the sphere for lon/lat, plane x*y for projected CRSs (UTM
+    is metres; Web Mercator overstates areas away from the equator, so it errs on the safe side)."""
+    minx, miny, maxx, maxy = bbox
+    if srid == 4326:
+        radius = 6371.0088
+        return (radius ** 2 * math.radians(maxx - minx)
+                * abs(math.sin(math.radians(maxy)) - math.sin(math.radians(miny))))
+    return (maxx - minx) * (maxy - miny) / 1e6
 
 
 # --- sortby and properties (names are checked against the collection later) -------------------

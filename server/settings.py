@@ -42,6 +42,11 @@ class ApiSettings(BaseSettings):
     tile_feature_cap: int = Field(20_000, ge=100)
     tile_point_cap: int = Field(3_000, ge=10, description="points in a tile before it aggregates")
     tile_cache_mb: int = Field(64, ge=0, description="in-process tile cache; 0 disables it")
+    export_max_features: int = Field(
+        10_000, ge=1, description="features in one download (CSV, HXL, GeoPackage, FlatGeobuf): "
+        "an export matching more is refused with 400 unless `limit` asks for the first N")
+    export_max_bbox_km2: float | None = Field(
+        1_000_000, gt=0, description="largest bbox of a download (2.5x Syria's bounding box); None: no cap")
     compress_min_bytes: int = Field(1024, ge=0, description="smaller bodies go uncompressed")
     gzip_level: int = Field(1, ge=1, le=9, description="gzip level (1: speed over ratio)")
     brotli_quality: int = Field(4, ge=0, le=11, description="brotli quality for `br` clients (4: "

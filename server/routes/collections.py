@@ -179,10 +179,13 @@ def get_items(
     c = features.collection(collection_id)
     params = dict(request.query_params)
     fmt = export.negotiate(f, request.headers.get("accept"))
-    if fmt in ("gpkg", "fgb", "csv", "hxl") and "limit" not in params:
-        params["limit"] = str(settings.api.max_limit)  # downloads default to everything allowed
+    download = fmt in ("gpkg", "fgb", "csv", "hxl")
+    explicit_limit = "limit" in params
+    if download and not explicit_limit:
+        params["limit"] = str(settings.api.export_max_features)  # everything, up to the cap
     query = features.item_query(c, params, default_limit=settings.api.default_limit,
-                                max_limit=settings.api.max_limit)
+                                max_limit=(settings.api.export_max_features if download
+                                           else settings.api.max_limit))
     rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
     ver = features.version(c, session=session)
     tag = caching.etag(request, [ver], fmt, cache_key(principal))
@@ -193,6 +196,9 @@ def get_items(
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     query = features.planned(c, query, rel, ver, session=session)
+    if download:
+        features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
+                              session=session)
     if fmt == "json":
         body = features.items_page(c, query, rel,
                                    base_url=f"{_base(request)}/collections/{c.id}/items",

@@ -17,6 +17,7 @@ from server.errors import InvalidQueryError, NotFoundError
 from server.params import (
     CRS84,
     SUPPORTED_CRS,
+    bbox_area_km2,
     decode_cursor,
     encode_cursor,
     order_id,
@@ -31,6 +32,7 @@ from server.queries import versions
 from server.queries.versions import LayerVersion
 from server.security.release import Release
 from server.services import cql2
+from server.settings import ApiSettings
 
 RESERVED = {"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "properties",
             "sortby", "filter", "filter-lang", "filter-crs", "skipGeometry", "token", "cursor"}
@@ -173,6 +175,26 @@ def planned(c: Collection, query: q.ItemQuery, rel: Release, ver: LayerVersion, 
     if q.estimate(c, query, rel, session=session) * SPARSE < ver.row_count:
         return replace(query, sort_matches=True)
     return query
+
+def check_export(c: Collection, query: q.ItemQuery, rel: Release, *, explicit_limit: bool,
+                 api: ApiSettings, session: Session) -> None:
+    """A download is not paged, so it is capped: its bbox area, and the features it matches
+    (counted no further than the cap) unless `limit` asks for the first N. 400 names the cap."""
+    cap_km2 = api.export_max_bbox_km2
+    if query.bbox is not None and cap_km2 is not None:
+        area = bbox_area_km2(query.bbox, query.bbox_srid)
+        if area > cap_km2:
+            raise InvalidQueryError(
+                f"bbox covers {area:,.0f} km2; a download is capped at {cap_km2:,.0f} km2 "
+                "(export_max_bbox_km2): narrow the bbox, or page the GeoJSON with next links",
+                cap_km2=cap_km2, bbox_km2=round(area))
+    cap = api.export_max_features
+    if not explicit_limit and q.count_upto(c, query, cap + 1, rel, session=session) > cap:
+        raise InvalidQueryError(
+            f"this download matches more than {cap:,} features, the cap on one download "
+            "(export_max_features): narrow it with bbox, datetime or filters, take the first N "
+            "with limit=N, or page the GeoJSON with next links", cap=cap)
+
 
 def version(c: Collection, *, session: Session) -> LayerVersion:
     found = versions.get(c.table, session=session)
