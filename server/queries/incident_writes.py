@@ -38,6 +38,19 @@ def _params(values: dict[str, Any], lon: float, lat: float) -> dict[str, Any]:
     return {**{c: values.get(c) for c in COLUMNS}, "lon": lon, "lat": lat}
 
 
+def unknown_pcodes(pcodes: dict[int, str], *, session: Session) -> list[int]:
+    """The admin levels whose given pcode names no admin area of that level."""
+    if not pcodes:
+        return []
+    rows = session.execute(text("""
+        SELECT g.level FROM unnest(CAST(:levels AS int[]), CAST(:codes AS text[])) g(level, pcode)
+        WHERE NOT EXISTS (SELECT 1 FROM admin_areas a
+                          WHERE a.pcode = g.pcode AND a.admin_level = g.level)
+        ORDER BY g.level
+    """), {"levels": list(pcodes), "codes": list(pcodes.values())})
+    return [int(r) for r in rows.scalars()]
+
+
 def lock(feature_id: int, *, session: Session) -> dict[str, Any] | None:
     """The incident's writable values, position and workflow state, row-locked; None if absent."""
     cols = ", ".join(COLUMNS)

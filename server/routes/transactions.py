@@ -122,8 +122,10 @@ def create_item(collection_id: str, request: Request, raw: RawBody, principal: W
 @router.put(
     "/collections/{collection_id}/items/{feature_id}", response_class=Response,
     summary="Replace a feature (Part 4; analysts)",
-    description="Every writable property is set from the body (absent ones become null). "
-    "`verification_status` and `sensitivity` may be repeated, not changed.",
+    description="Every writable property is set from the body (absent ones become null; "
+    "absent admin pcodes are those of the areas containing the point). Given admin pcodes must "
+    "name admin areas of their level. `verification_status` and `sensitivity` may be repeated, "
+    "not changed.",
     responses={200: {"content": {GEOJSON: {}}}, **_ERRORS, **_PRECONDITIONS},
     openapi_extra=_body(FEATURE_TYPES, _SCHEMA))
 def replace_item(collection_id: str, feature_id: FeatureId, request: Request, raw: RawBody,

@@ -142,6 +142,18 @@ def _check_workflow(props: IncidentProperties, current: dict[str, Any], feature_
                 "by a feature write", property=name, current=now)
 
 
+def _check_pcodes(props: IncidentProperties, *, session: Session) -> None:
+    """Given admin pcodes must name admin areas of their level (422 otherwise)."""
+    given = {level: code for level in (1, 2, 3)
+             if (code := getattr(props, f"admin{level}_pcode")) is not None}
+    unknown = q.unknown_pcodes(given, session=session)
+    if unknown:
+        session.rollback()
+        raise _unprocessable([{"loc": ["properties", f"admin{level}_pcode"],
+                               "msg": f"{given[level]!r} is not a level {level} admin area"}
+                              for level in unknown])
+
+
 def _check_id(feature: IncidentFeatureIn, feature_id: int | None) -> None:
     if feature.id is None:
         return
@@ -176,6 +188,7 @@ def create(collection_id: str, raw: bytes, principal: Principal, *, base_url: st
     feature = parse_feature(raw)
     _check_id(feature, None)
     _check_workflow(feature.properties, NEW_STATE, None)
+    _check_pcodes(feature.properties, session=session)
     audit_q.set_actor(principal.actor, session=session)
     lon, lat = feature.geometry.coordinates[:2]
     try:
@@ -213,6 +226,7 @@ def replace(collection_id: str, feature_id: int, raw: bytes, principal: Principa
 
 def _write(c: Collection, feature_id: int, props: IncidentProperties, coords: list[float],
            principal: Principal, base_url: str, *, session: Session) -> Written:
+    _check_pcodes(props, session=session)
     audit_q.set_actor(principal.actor, session=session)
     try:
         q.replace(feature_id, props.columns(), coords[0], coords[1], session=session)
@@ -240,7 +254,8 @@ def update(collection_id: str, feature_id: int, raw: bytes, principal: Principal
            if_match: str | None, require_if_match: bool, base_url: str,
            session: Session) -> Written:
     """A JSON merge patch (RFC 7396) of the feature: given properties are set, null ones
-    cleared, the rest kept; a geometry replaces the point. The result is checked in full."""
+    cleared, the rest kept; a geometry replaces the point (and, unless given, its admin pcodes
+    are those of the areas containing the new point). The result is checked in full."""
     _ensure_analyst(principal)
     c = writable(collection_id)
     patch = _json(raw)
@@ -261,6 +276,11 @@ def update(collection_id: str, feature_id: int, raw: bytes, principal: Principal
     props_now = {k: v for k, v in current.items()
                  if k in q.COLUMNS and v is not None}
     props_now.update({k: current[k] for k in WORKFLOW})
+    if "geometry" in patch:  # a moved point gets the admin pcodes of where it now is
+        given = patch.get("properties") or {}
+        for level in (1, 2, 3):
+            if f"admin{level}_pcode" not in given:
+                props_now.pop(f"admin{level}_pcode", None)
     patched = _merge(props_now, without_read_only(patch.get("properties") or {}))
     for name in READ_ONLY:
         patched.pop(name, None)

@@ -192,6 +192,8 @@ def test_other_roles_are_refused_and_unknown_features_are_404(
     (json.dumps(_feature(colour="red")).encode(), 422, "properties.colour"),
     (json.dumps(_feature(fatalities_low=5, fatalities_high=2)).encode(), 422, "fatalities_low"),
     (json.dumps(_feature(admin1_pcode="SY'14")).encode(), 422, "admin1_pcode"),
+    (json.dumps(_feature(admin1_pcode="SY99", admin2_pcode="SY04")).encode(), 422,
+     "'SY99' is not a level 1 admin area; properties.admin2_pcode: 'SY04' is not a level 2"),
     (json.dumps({**FEATURE, "properties": {"event_type": "shelling"}}).encode(), 422,
      "occurred_at"),
 ])
@@ -236,6 +238,20 @@ def test_media_types_workflow_properties_and_size_caps(client: TestClient, auth:
     assert _send(client, "POST", ITEMS, "analyst", auth,
                  _feature(verification_status="confirmed")).status_code == 409
     # repeating the current values (a GET body sent back as is) is fine
+    with_pcodes = _send(client, "PATCH", f"{ITEMS}/{fid}", "analyst", auth,
+                        {"properties": {"admin1_pcode": "SY04", "admin2_pcode": "SY0401"}},
+                        MERGE)
+    assert with_pcodes.status_code == 200, with_pcodes.text
+    with engine.connect() as conn:
+        damascus = conn.execute(text(
+            "SELECT pcode, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM admin_areas WHERE admin_level = 1 AND pcode <> 'SY04' ORDER BY pcode LIMIT 1"
+        )).one()
+    moved = _send(client, "PATCH", f"{ITEMS}/{fid}", "analyst", auth, {"geometry": {
+        "type": "Point", "coordinates": [damascus[1], damascus[2]]}}, MERGE)
+    assert moved.json()["properties"]["admin1_pcode"] == damascus[0]  # re-derived
+    _send(client, "PATCH", f"{ITEMS}/{fid}", "analyst", auth,
+          {"geometry": FEATURE["geometry"]}, MERGE)
     as_read = client.get(f"{ITEMS}/{fid}", headers=auth("analyst")).json()
     round_trip = _send(client, "PUT", f"{ITEMS}/{fid}", "analyst", auth, as_read)
     assert round_trip.status_code == 200, round_trip.text
