@@ -19,7 +19,7 @@ from server.db.collections import Collection
 from server.db.tables import metadata
 from server.security.release import Release
 
-from . import cql2
+from . import cql2, prepared
 from .binder import Binder
 from .versions import LayerVersion
 
@@ -278,8 +278,8 @@ def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery 
                      *, session: Session) -> tuple[LayerVersion | None, str | None]:
     """The layer's data version and one feature, in ONE read-only round trip: the session's
     connection runs in autocommit when this is its first use (no BEGIN/ROLLBACK for a
-    single-statement read), which is what makes a by-id request cheaper than tipg's. A row
-    `rel` does not release is absent (None), exactly like a missing one."""
+    single-statement read), and there the statement is prepared once per connection (see
+    `prepared`). A row `rel` does not release is absent (None), exactly like a missing one."""
     params: dict[str, Any] = {"id": feature_id, "layer": c.table, **rel.params}
     feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
     sql = f"""SELECT v.version, v.row_count, v.changed_at,
@@ -287,7 +287,7 @@ def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery 
               FROM (SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer"""  # noqa: S608
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    version, count, changed, found = session.execute(text(sql), params).one()
+    version, count, changed, found = prepared.one(session, sql, params)
     ver = None if version is None else LayerVersion(c.table, int(version), int(count), changed)
     return ver, found
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from server.deps import SessionDep
 from server.errors import ForbiddenError, UnauthorizedError
@@ -25,7 +26,12 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     header_key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
-    raw = header_key or (credentials.credentials if credentials else None)
+    return principal_for(header_key or (credentials.credentials if credentials else None),
+                         session=session)
+
+
+def principal_for(raw: str | None, *, session: Session) -> Principal:
+    """Who presents `raw` (an API key), or public without one."""
     if not raw:
         return PUBLIC
     return key_service.authenticate(raw.strip(), session=session)
