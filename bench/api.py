@@ -6,6 +6,10 @@ bounding box plus 5% uniform noise, 2016-02-27..2016-12-31, generated in SQL), i
 a separate venv `.venv-bench` when it is missing, serves both with uvicorn on this machine, and
 measures with an httpx/asyncio keep-alive client: p50/p95 latency and req/s at 1 and 8 concurrent
 clients, the ratios, and the time of the same page or tile as one SQL statement (the floor).
+
+This API is asked with an analyst key (it then answers what tipg answers: every row, exact); an
+anonymous caller gets released incidents only. Page 1000 of 1M rows: this API follows its keyset
+cursor, tipg its offset; both at offset 999,000 as well. `(br)`: both asked for brotli.
 """
 
 from __future__ import annotations
@@ -147,7 +151,41 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
             int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
 
 
-def _scenarios(url: str) -> tuple[dict[str, dict[str, Any]], list[tuple[int, int, int]]]:
+def _analyst_key(url: str) -> str:
+    """A fresh analyst key in the bench database (only its hash is stored)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from server.services import keys as key_service
+
+    engine = create_engine(url)
+    with Session(engine) as session:
+        _, key = key_service.create("analyst", label="bench:analyst", actor="bench",
+                                    session=session)
+    engine.dispose()
+    return key
+
+
+def _deep_cursor(url: str, rows: int, limit: int) -> tuple[int, str]:
+    """The offset of the last page of `limit`, and this API's cursor for the same page."""
+    from sqlalchemy import create_engine, text
+
+    from server.db.collections import COLLECTIONS
+    from server.params import encode_cursor, order_id
+    from server.queries.features import ItemQuery, page_keys
+
+    offset = max(0, rows - limit)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT id FROM incidents ORDER BY id OFFSET :n LIMIT 1"),
+                             {"n": offset - 1}).scalar_one() if offset else None
+    engine.dispose()
+    c = COLLECTIONS["incidents"]
+    order = order_id((c.id, page_keys(c, ItemQuery())))
+    return offset, encode_cursor(order, [after]) if after is not None else ""
+
+
+def _scenarios(url: str, rows: int) -> tuple[dict[str, dict[str, Any]], list[tuple[int, int, int]]]:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
@@ -171,9 +209,18 @@ def _scenarios(url: str) -> tuple[dict[str, dict[str, Any]], list[tuple[int, int
                 break
         tiles += sorted(seen)
     week = "2016-06-01T00:00:00Z/2016-06-07T23:59:59Z"
+    offset, cursor = _deep_cursor(url, rows, 1000)
+    page = f"page {offset // 1000 + 1}"
     return {
         "items limit=10": {"path": "/items", "params": {"limit": 10}},
         "items limit=1000": {"path": "/items", "params": {"limit": 1000}},
+        "items limit=1000 (br)": {"path": "/items", "params": {"limit": 1000},
+                                  "headers": {"Accept-Encoding": "br"}},
+        f"items limit=1000 {page} (truce: cursor, tipg: offset)": {
+            "path": "/items", "params": {"limit": 1000, "offset": offset},
+            "truce_params": {"limit": 1000, "cursor": cursor}},
+        f"items limit=1000 {page} (offset={offset:,})": {
+            "path": "/items", "params": {"limit": 1000, "offset": offset}},
         "items limit=1000 bbox 0.5deg": {"path": "/items", "params": {"limit": 1000,
                                                                       "bbox": bbox}},
         "items limit=1000 datetime 1 week": {"path": "/items", "params": {"limit": 1000,
@@ -185,6 +232,8 @@ def _scenarios(url: str) -> tuple[dict[str, dict[str, Any]], list[tuple[int, int
 
 def _urls(kind: str, spec: dict[str, Any], base: str) -> list[tuple[str, dict[str, Any]]]:
     coll = f"{base}/collections/{'public.incidents' if kind == 'tipg' else 'incidents'}"
+    if kind != "tipg" and "truce_params" in spec:
+        return [(f"{coll}{spec['path']}", spec["truce_params"])]
     if "ids" in spec:
         return [(f"{coll}/items/{i}", {}) for i in spec["ids"]]
     if "tiles" in spec:
@@ -194,15 +243,16 @@ def _urls(kind: str, spec: dict[str, Any], base: str) -> list[tuple[str, dict[st
     return [(f"{coll}{spec['path']}", spec["params"])]
 
 
-async def _load(urls: list[tuple[str, dict[str, Any]]], concurrency: int,
-                seconds: float) -> tuple[list[float], float, int, int]:
+async def _load(urls: list[tuple[str, dict[str, Any]]], concurrency: int, seconds: float,
+                headers: dict[str, str] | None = None) -> tuple[list[float], float, int, int]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
     sizes = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    headers = {"Accept-Encoding": "gzip", **(headers or {})}
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
         for url, params in urls[:3]:  # warm-up
             await client.get(url, params=params)
         stop = time.perf_counter() + seconds
@@ -215,7 +265,7 @@ async def _load(urls: list[tuple[str, dict[str, Any]]], concurrency: int,
                 t0 = time.perf_counter()
                 r = await client.get(url, params=params)
                 latencies.append(time.perf_counter() - t0)
-                sizes += len(r.content)
+                sizes += r.num_bytes_downloaded  # on the wire (compressed)
                 if r.status_code not in (200, 204):
                     errors += 1
 
@@ -249,7 +299,8 @@ def _sql_floor(url: str, spec: dict[str, Any], repeat: int = 15) -> float:
                 tiles.mvt_tile(c, z, x, y, features.ItemQuery(), everything, cap=3000,
                                session=session)
             else:
-                q = item_query(c, {k: str(v) for k, v in spec["params"].items()},
+                params = spec.get("truce_params", spec["params"])
+                q = item_query(c, {k: str(v) for k, v in params.items()},
                                default_limit=10, max_limit=10000)
                 features.list_page(c, q, everything, session=session)
             times.append(time.perf_counter() - t0)
@@ -294,11 +345,13 @@ def main(argv: list[str] | None = None) -> None:
                                     "TRUCE_SECURITY_RATE_BURST": "1000000",
                                     "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"},
                                    ports[name], "/collections/incidents")
-        scenarios, _ = _scenarios(url)
+        scenarios, _ = _scenarios(url, args.rows)
+        key = {"X-API-Key": _analyst_key(url)}
         print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; client httpx/asyncio, "
-              "keep-alive, gzip accepted; same machine (2 cores shared by client, server, DB)\n")
+              "keep-alive, gzip accepted (br where marked); this API with an analyst key; same "
+              "machine (2 cores shared by client, server, DB)\n")
         head = ("| request | server | c=1 p50 ms | c=1 p95 ms | c=1 req/s | c=8 p50 ms | "
-                "c=8 p95 ms | c=8 req/s | bytes | SQL ms | ratio req/s c=1 | ratio c=8 |")
+                "c=8 p95 ms | c=8 req/s | bytes on the wire | SQL ms | ratio req/s c=1 | ratio c=8 |")
         print(head)
         print("|" + "---|" * 12)
         for label, spec in scenarios.items():
@@ -308,8 +361,9 @@ def main(argv: list[str] | None = None) -> None:
             for name in names:
                 urls = _urls(name if name == "tipg" else "truce", spec,
                              f"http://127.0.0.1:{ports[name]}")
-                lat1, rps1, err1, size = asyncio.run(_load(urls, 1, args.seconds))
-                lat8, rps8, err8, _ = asyncio.run(_load(urls, 8, args.seconds))
+                headers = {**spec.get("headers", {}), **({} if name == "tipg" else key)}
+                lat1, rps1, err1, size = asyncio.run(_load(urls, 1, args.seconds, headers))
+                lat8, rps8, err8, _ = asyncio.run(_load(urls, 8, args.seconds, headers))
                 results[name] = (_pct(lat1, .5), _pct(lat1, .95), rps1, _pct(lat8, .5),
                                  _pct(lat8, .95), rps8, size, err1 + err8)
             base = results["tipg"]
