@@ -44,6 +44,7 @@ def test_high_zoom_tile_has_points_with_properties(client: TestClient) -> None:
     feats = mapbox_vector_tile.decode(r.content)["incidents"]["features"]
     assert feats and {"event_type", "verification_status", "occurred_at"} <= set(feats[0]["properties"])
     assert r.headers["etag"] and "max-age" in r.headers["cache-control"]
+    assert r.headers["server-timing"].startswith("tile;dur=")
     again = client.get(f"/collections/incidents/tiles/WebMercatorQuad/12/{y}/{x}",
                        headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304
@@ -88,6 +89,7 @@ def test_multi_layer_tile_per_layer_filters_match_each_collections_own_tiles(
     assert r.status_code == 200, r.text
     multi = mapbox_vector_tile.decode(r.content)
     assert 0 < _count(multi, "incidents") == _count(single, "incidents")
+    assert float(r.headers["server-timing"].removeprefix("tile;dur=")) >= 0
     assert {f["properties"]["admin_level"] for f in multi["admin_areas"]["features"]} == {1}
     whole = mapbox_vector_tile.decode(client.get(f"/tiles/WebMercatorQuad/4/{y}/{x}",
                                                  params={"collections": "incidents"}).content)
