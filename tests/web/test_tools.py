@@ -140,9 +140,12 @@ def test_filters_reach_the_tiles_the_counts_and_the_link(
         assert query["incidents.event_type"] == ["one_sided_violence"]
         assert "casei(actor1) LIKE casei('%IS%')" in query["incidents.filter"][0]
         assert "fatalities >= 1" in query["incidents.filter"][0]
-        # the histogram (and its count) asks for the type filter too
-        series = [u for u in page.requests if "/analysis/timeseries" in u][-1]
-        assert parse_qs(urlparse(series).query)["event_type"] == ["one_sided_violence"]
+        # the histogram (and its count) asks for every filter too
+        series = parse_qs(urlparse(
+            [u for u in page.requests if "/analysis/timeseries" in u][-1]).query)
+        assert series["event_type"] == ["one_sided_violence"]
+        assert "casei(actor1) LIKE casei('%IS%')" in series["filter"][0]
+        assert "fatalities >= 1" in series["filter"][0]
         page.page.wait_for_function(
             "() => document.querySelector('#filter-count').textContent.includes('incidents in view')")
         # the export follows the filters

@@ -5,12 +5,12 @@ import { DEFAULT_TIME_RANGE, LAYERS, PALETTE, SOURCES, api, layerById } from "./
 import { initDetails } from "./js/details.js";
 import { initDraw, toWkt } from "./js/draw.js";
 import { initExport } from "./js/export.js";
-import { beyondTimeseries, cqlFilter, incidentParams, initFilters } from "./js/filters.js";
+import { cqlFilter, incidentParams, initFilters, seriesFilter } from "./js/filters.js";
 import { initHistogram } from "./js/histogram.js";
 import { initSettlementLabels } from "./js/labels.js";
 import {
-  CLICKABLE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, sourceSpec,
-  style, styleLayerIds, styleLayers,
+  CLICKABLE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, perFeature,
+  sourceSpec, style, styleLayerIds, styleLayers,
 } from "./js/layers.js";
 import { initKeyBox, transformRequest } from "./js/apikey.js";
 import { initPanel } from "./js/panel.js";
@@ -58,15 +58,16 @@ async function loadCollections() {
 
 /**
  * The tile URL of a source: for a multi-layer source, its shown collections (none shown: MapLibre
- * asks for no tile anyway), the time range unless it is the whole period (the server answers the
- * whole period from its pre-aggregated cells) and each layer's filters as `{collection}.{name}`.
+ * asks for no tile anyway), the time range unless it is the whole period (none chosen yet, or one
+ * covering the time `bounds` of the data: one cache key for every whole-period tile) and each
+ * layer's filters as `{collection}.{name}`.
  */
 function sourceUrl(src, state, bounds) {
-  if (src.kind === "raster") return absoluteUrl(api.rasterTiles(src.id));
+  if (src.kind === "raster") return absoluteUrl(api.rasterTileJson(src.id));
   const shown = src.layers.filter((id) => state.layers.includes(id));
   const ids = shown.length ? shown : src.layers;
   const params = { collections: ids.join(",") };
-  const whole = state.time.start <= bounds.start && state.time.end >= bounds.end;
+  const whole = !state.time.start || (bounds && state.time.start <= bounds.start && state.time.end >= bounds.end);
   if (!whole && ids.some((id) => layerById(id).timeAware)) params.datetime = datetimeParam(state.time);
   if (ids.includes("admin_areas")) params["admin_areas.admin_level"] = state.adminLevel;
   if (ids.includes("incidents")) {
@@ -84,28 +85,39 @@ function viewBbox(map) {
     .map((v) => v.toFixed(4)).join(",");
 }
 
-/** Incidents in the rendered tiles of the view: single points and aggregated cells, each once. */
-function renderedIncidentCount(map) {
-  if (!map.getLayer("incidents-circle")) return null;
-  const seen = new Set();
-  let total = 0;
-  for (const f of map.queryRenderedFeatures({ layers: ["incidents-circle"] })) {
-    const n = Number(f.properties.point_count) || 1;
-    const [x, y] = f.geometry.coordinates;
-    const key = n > 1 ? `c${n}:${x.toFixed(5)},${y.toFixed(5)}` : `i${f.properties.id ?? f.id ?? `${x},${y}`}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    total += n;
-  }
-  return total;
+/**
+ * Loading indicator, errors and performance marks (read by bench/viewer.py: style ready, first frame
+ * with data, all loaded), from the moment the map exists.
+ */
+function watchMap(map) {
+  map.once("style.load", () => performance.mark("truce:style-load"));
+  map.on("sourcedata", function firstData(e) {
+    if (!e.tile) return;
+    map.off("sourcedata", firstData);
+    map.once("render", () => performance.mark("truce:first-data-render"));
+  });
+  map.once("idle", () => performance.mark("truce:idle"));
+  map.on("dataloading", () => setMapBusy(true));
+  map.on("idle", () => setMapBusy(false));
+  map.on("error", (e) => {
+    const status = e.error?.status;
+    if (e.error?.name === "AbortError" || e.error?.message === "AbortError") return; // superseded request
+    if (status === 404 && e.sourceId) return; // no tile there: nothing to draw
+    const what = e.sourceId ? `${SOURCES.find((src) => src.id === e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
+    const why = status ? `HTTP ${status}` : (e.error?.message || "network error");
+    showError(`Could not load ${what} (${why}). ${status ? "" : "Is the map API running?"}`.trim());
+    console.warn("map error", e.error); // eslint-disable-line no-console
+    map.triggerRepaint(); // MapLibre may not render again after a failed tile, and so never go idle
+  });
 }
 
 async function main() {
   initStatus();
-  const collections = await loadCollections();
-  const bounds = timeBounds(collections);
-  const defaults = defaultState(bounds);
-  const state = parseHash(window.location.hash, defaults);
+  // The map does not wait for /collections, whose temporal extents the time slider and the
+  // histogram need: a link without a time range asks for the whole period, which needs no bounds.
+  const collectionsLoaded = loadCollections();
+  const state = parseHash(window.location.hash, defaultState(null)); // time: {} unless in the link
+  let bounds = null;
 
   // The whole style (sources, layers, visibility, opacity) goes into the constructor: tiles are
   // asked for as soon as the style is parsed, with one layer update sent to the worker.
@@ -114,6 +126,7 @@ async function main() {
   for (const src of SOURCES) sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds));
   const layers = [];
   for (const entry of [...LAYERS].reverse()) {
+    if (entry.catalogueKind) continue; // added once the catalogue says it exists
     const own = styleLayers(entry.id, state);
     for (const layer of own) {
       layer.layout = { ...layer.layout, visibility: state.layers.includes(entry.id) ? "visible" : "none" };
@@ -127,7 +140,7 @@ async function main() {
     id: "agreement_areas-highlight", type: "line", source: "reference", "source-layer": "agreement_areas",
     layout: { visibility: "none" },
     filter: ["in", ["to-number", ["coalesce", ["get", "id"], ["id"]]], ["literal", []]],
-    paint: { "line-color": PALETTE.blue, "line-width": 4, "line-opacity": 0.95 },
+    paint: { "line-color": perFeature(PALETTE.blue), "line-width": 4, "line-opacity": 0.95 },
   });
 
   const map = new maplibregl.Map({
@@ -147,6 +160,12 @@ async function main() {
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+  watchMap(map);
+  const styleReady = new Promise((resolve) => { map.once("style.load", resolve); });
+  const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
+
+  bounds = timeBounds(await collectionsLoaded);
+  if (!state.time.start) state.time = { ...bounds };
 
   // --- the URL hash -------------------------------------------------------------------------
   let writtenHash = "";
@@ -161,14 +180,17 @@ async function main() {
   // --- layer operations ---------------------------------------------------------------------
   function applyVisibility(id) {
     const visible = state.layers.includes(id) ? "visible" : "none";
-    for (const layerId of styleLayerIds(id)) map.setLayoutProperty(layerId, "visibility", visible);
+    for (const layerId of styleLayerIds(id)) if (map.getLayer(layerId)) map.setLayoutProperty(layerId, "visibility", visible);
   }
   function applyOpacity(id) {
-    for (const [layerId, prop, full] of OPACITY_PAINT[id]) map.setPaintProperty(layerId, prop, full * opacity[id]);
+    for (const [layerId, prop, full] of OPACITY_PAINT[id]) {
+      if (map.getLayer(layerId)) map.setPaintProperty(layerId, prop, full * opacity[id]);
+    }
   }
   /** Point a source at the tiles the state asks for (MapLibre refetches only if the URL changed). */
   function refreshSource(sourceId) {
     const src = SOURCES.find((s) => s.id === sourceId);
+    if (!src || src.kind === "raster") return; // a raster's TileJSON never changes with the state
     const url = sourceUrl(src, state, bounds);
     const current = map.getSource(sourceId);
     if (current && current.tiles?.[0] !== url) current.setTiles([url]);
@@ -228,12 +250,7 @@ async function main() {
       filters.setCount("");
       return;
     }
-    if (beyondTimeseries(state.filters)) {
-      const n = renderedIncidentCount(map);
-      filters.setCount(n === null ? "" : `${numberFormat.format(n)} incidents in view and time range (counted from the map tiles; the histogram applies only the type and verification filters).`);
-    } else if (lastTotal !== null) {
-      filters.setCount(`${numberFormat.format(lastTotal)} incidents in view and time range.`);
-    }
+    if (lastTotal !== null) filters.setCount(`${numberFormat.format(lastTotal)} incidents in view and time range.`);
   }
   const histogram = initHistogram(document.getElementById("histogram"), bounds, ({ total }) => {
     lastTotal = total;
@@ -246,10 +263,13 @@ async function main() {
     document.getElementById("export-geojson").href = href("json");
     document.getElementById("export-csv").href = href("csv");
   }
+  /** The histogram and the count: the incidents in view that every filter of the map lets through. */
   function updateCounts(delay) {
     const params = { bbox: viewBbox(map) };
     if (state.filters.eventType) params.event_type = state.filters.eventType;
     if (state.filters.verification) params.verification_status = state.filters.verification;
+    const filter = seriesFilter(state.filters);
+    if (filter) params.filter = filter;
     histogram.update(params, delay);
     updateExport();
   }
@@ -261,11 +281,34 @@ async function main() {
   });
 
   // --- once the style is ready: the draw tool; the histogram once the map has drawn -----------------
-  map.on("load", () => {
+  // ("load" would wait for every tile as well: the style carries its sources from the start.)
+  styleReady.then(() => {
+    for (const src of SOURCES) refreshSource(src.id); // changes nothing unless the link's range was clamped
     draw = initDraw(map, { onGeometry: check, onClear: clearCheck });
     writeHash();
   });
-  map.once("idle", () => updateCounts(0)); // a whole-period count is slow: the map comes first
+  firstIdle.then(() => updateCounts(0)); // a whole-period count is slow: the map comes first
+
+  /** Catalogue rasters (population) as overlays above the relief, once the map has drawn. */
+  async function addCatalogueLayers() {
+    let rasters;
+    try {
+      rasters = (await fetchJSON(api.rasters, { what: "the raster catalogue (/rasters)", quiet: true })).rasters ?? [];
+    } catch {
+      return; // an optional overlay: the map stands without it
+    }
+    for (const entry of LAYERS.filter((l) => l.catalogueKind)) {
+      const found = rasters.find((r) => r.kind === entry.catalogueKind);
+      if (!found || map.getSource(entry.source)) continue;
+      const src = { kind: "raster", attribution: `${entry.title}: ${found.name}` };
+      map.addSource(entry.source, sourceSpec(src, absoluteUrl(api.rasterTileJson(found.name))));
+      for (const layer of styleLayers(entry.id, state)) map.addLayer(layer, "admin_areas-fill");
+      applyVisibility(entry.id);
+      applyOpacity(entry.id);
+      panel.reveal(entry.id);
+    }
+  }
+  firstIdle.then(addCatalogueLayers);
 
   // --- spatial check: deconfliction + incidents near ---------------------------------------------
   let draw = null;
@@ -321,29 +364,6 @@ async function main() {
       showError(err.message);
     }
   }
-
-  // --- loading, errors, readiness ------------------------------------------------------------
-  // Performance marks (read by bench/viewer.py): style ready, first frame with data, all loaded.
-  map.once("load", () => performance.mark("truce:map-load"));
-  map.on("sourcedata", function firstData(e) {
-    if (!e.tile) return;
-    map.off("sourcedata", firstData);
-    map.once("render", () => performance.mark("truce:first-data-render"));
-  });
-  map.once("idle", () => performance.mark("truce:idle"));
-  map.on("dataloading", () => setMapBusy(true));
-  map.on("idle", () => setMapBusy(false));
-  map.once("idle", () => { document.body.dataset.ready = "1"; });
-  map.on("error", (e) => {
-    const status = e.error?.status;
-    if (e.error?.name === "AbortError" || e.error?.message === "AbortError") return; // superseded request
-    if (status === 404 && e.sourceId) return; // no tile there: nothing to draw
-    const what = e.sourceId ? `${SOURCES.find((src) => src.id === e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
-    const why = status ? `HTTP ${status}` : (e.error?.message || "network error");
-    showError(`Could not load ${what} (${why}). ${status ? "" : "Is the map API running?"}`.trim());
-    console.warn("map error", e.error); // eslint-disable-line no-console
-    map.triggerRepaint(); // MapLibre may not render again after a failed tile, and so never go idle
-  });
 
   // --- hover and click -----------------------------------------------------------------------
   const clickable = () => CLICKABLE.filter(([layerId]) => map.getLayer(layerId));
@@ -406,9 +426,6 @@ async function main() {
     writeHash();
     updateCounts(400);
   });
-  map.on("idle", () => {
-    if (beyondTimeseries(state.filters)) showCount();
-  });
   window.addEventListener("hashchange", () => {
     if (window.location.hash === writtenHash) return;
     const next = parseHash(window.location.hash, defaultState(bounds));
@@ -427,6 +444,7 @@ async function main() {
     timeline.setRange(next.time); // refreshes time-aware tiles and writes the hash
     map.jumpTo({ center: next.center, zoom: next.zoom });
   });
+  firstIdle.then(() => { document.body.dataset.ready = "1"; }); // drawn, and every control wired
 }
 
 main().catch((err) => {

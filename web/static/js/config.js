@@ -30,7 +30,9 @@ export const api = Object.freeze({
   // (x). The placeholders are filled in by MapLibre.
   multiTiles: "/tiles/WebMercatorQuad/{z}/{y}/{x}",
   // XYZ order.
-  rasterTiles: (rasterId) => `/rasters/${encodeURIComponent(rasterId)}/tiles/{z}/{x}/{y}.png`,
+  // TileJSON: tile URLs, bounds and the zooms the raster really has (none past its native zoom).
+  rasterTileJson: (rasterId) => `/rasters/${encodeURIComponent(rasterId)}/tilejson.json`,
+  rasters: "/rasters",
   deconfliction: "/analysis/deconfliction",
   timeseries: "/analysis/timeseries",
   areaReport: (areaId) => `/analysis/areas/${encodeURIComponent(areaId)}/report`,
@@ -104,6 +106,8 @@ export const LAYERS = [
   { id: "settlements", title: "Settlements", kind: "vector", source: "reference", visible: true, opacity: 1 },
   { id: "agreement_areas", title: "Agreement areas", kind: "vector", source: "reference", visible: true, opacity: 0.8 },
   { id: "admin_areas", title: "Admin boundaries", kind: "vector", source: "reference", visible: true, opacity: 0.7 },
+  // Shown when the raster catalogue (/rasters) has a raster of this kind; added to the map then.
+  { id: "population", title: "Population", kind: "raster", source: "population", catalogueKind: "population", visible: false, opacity: 0.6 },
   { id: "shaded_relief", title: "Shaded relief", kind: "raster", source: "shaded_relief", visible: true, opacity: 1 },
 ];
 

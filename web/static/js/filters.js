@@ -1,6 +1,7 @@
 // Incident filters: event type, verification status, actor (text), source, fatalities range.
 // Equality filters go as plain property parameters (`event_type=...`); actor and fatalities as one
-// CQL2 text `filter`. The same parameters feed the tiles, the counts, the histogram and the export.
+// CQL2 text `filter`. The same filters feed the tiles, the export, and the histogram and its count
+// (/analysis/timeseries, with the source in its CQL2 filter).
 
 import { EVENT_TYPES, INCIDENT_SOURCES, VERIFICATION_STATUSES } from "./config.js";
 
@@ -37,10 +38,18 @@ export function incidentParams(f) {
   return params;
 }
 
-/** Whether the filters go beyond what /analysis/timeseries can apply (event type, verification). */
-export const beyondTimeseries = (f) => Boolean(f.actor.trim() || f.source || f.fatMin !== null || f.fatMax !== null);
+/**
+ * CQL2 text for /analysis/timeseries: what `incidentParams` sends beyond event type and
+ * verification status (which the series takes as parameters), the source included.
+ */
+export function seriesFilter(f) {
+  const parts = [cqlFilter(f)];
+  if (f.source) parts.push(`source = '${f.source}'`); // a TOKEN: no quote can be in it
+  return parts.filter(Boolean).join(" AND ");
+}
 
-export const isFiltered = (f) => Boolean(f.eventType || f.verification || beyondTimeseries(f));
+export const isFiltered = (f) => Boolean(f.eventType || f.verification || f.actor.trim() || f.source
+  || f.fatMin !== null || f.fatMax !== null);
 
 const count = (s) => {
   if (s === undefined || s === null || String(s).trim() === "") return null;

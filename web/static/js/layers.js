@@ -43,6 +43,16 @@ function matchExpr(property, table, fallback) {
 
 const isCluster = [">", ["to-number", ["coalesce", ["get", "point_count"], 1], 1], 1];
 
+/**
+ * `value` for every feature, written as a per-feature expression. MapLibre compiles one shader
+ * program per layer type and per set of paint properties that vary by feature; a layer that
+ * states a property as a constant needs its own program. Software WebGL (this project's headless
+ * Chromium, SwiftShader) spends 0.1-1 s compiling each one, on the main thread, before the first
+ * frame: stating these per feature lets the circle layers share one program, and the fill and
+ * line layers one each (bench/viewer.py counts them).
+ */
+export const perFeature = (value) => ["case", ["has", "__never"], value, value];
+
 /** Circle colour of incidents: clusters in one colour, single incidents by the chosen attribute. */
 export function incidentColour(colourBy) {
   const single = colourBy === "verification_status"
@@ -69,13 +79,14 @@ const admin = (id, level) => [
   {
     id: `${id}-fill`, type: "fill", ...from(id),
     filter: ["==", ["to-number", ["get", "admin_level"]], level],
-    // Nearly transparent: there to be clicked, not seen.
-    paint: { "fill-color": PALETTE.black, "fill-opacity": 0.01 },
+    // Nearly transparent: there to be clicked, not seen. No antialiased edge: the line layer
+    // draws the boundary (and an outline would be one more shader program).
+    paint: { "fill-color": perFeature(PALETTE.black), "fill-opacity": 0.01, "fill-antialias": false },
   },
   {
     id: `${id}-line`, type: "line", ...from(id),
     filter: ["==", ["to-number", ["get", "admin_level"]], level],
-    paint: { "line-color": "#333333", "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.6, 10, 1.6], "line-opacity": 0.7 },
+    paint: { "line-color": perFeature("#333333"), "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.6, 10, 1.6], "line-opacity": 0.7 },
   },
 ];
 
@@ -87,13 +98,16 @@ export function styleLayers(id, opts) {
   switch (id) {
     case "shaded_relief":
       return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": 1 } }];
+    case "population":
+      return [{ id: "population", type: "raster", ...from(id), paint: { "raster-opacity": 0.6 } }];
     case "admin_areas":
       return admin(id, opts.adminLevel);
     case "agreement_areas":
       return [
         {
           id: `${id}-fill`, type: "fill", ...from(id),
-          paint: { "fill-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "fill-opacity": 0.35 },
+          // the line layer below draws the outline (no antialiased edge: one shader program less)
+          paint: { "fill-color": matchExpr("status", AGREEMENT_STATUSES, PALETTE.grey), "fill-opacity": 0.35, "fill-antialias": false },
         },
         {
           id: `${id}-line`, type: "line", ...from(id),
@@ -104,9 +118,9 @@ export function styleLayers(id, opts) {
       return [{
         id: `${id}-circle`, type: "circle", ...from(id),
         paint: {
-          "circle-color": PALETTE.white,
-          "circle-stroke-color": PALETTE.black,
-          "circle-stroke-width": 1,
+          "circle-color": perFeature(PALETTE.white),
+          "circle-stroke-color": perFeature(PALETTE.black),
+          "circle-stroke-width": perFeature(1),
           "circle-radius": [
             "interpolate", ["linear"], ["zoom"],
             5, ["interpolate", ["linear"], ["to-number", ["get", "population"], 0], 0, 1.5, 1000000, 5],
@@ -122,8 +136,8 @@ export function styleLayers(id, opts) {
         paint: {
           "circle-color": matchExpr("cargo_type", CARGO_TYPES, PALETTE.grey),
           "circle-stroke-color": matchExpr("method", AID_METHODS, PALETTE.black),
-          "circle-stroke-width": 2,
-          "circle-radius": ["interpolate", ["linear"], ["zoom"], 5, 3.5, 10, 6, 14, 9],
+          "circle-stroke-width": perFeature(2),
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 5, perFeature(3.5), 10, perFeature(6), 14, perFeature(9)],
           "circle-opacity": 1,
           "circle-stroke-opacity": 1,
         },
@@ -134,7 +148,7 @@ export function styleLayers(id, opts) {
         paint: {
           "circle-color": incidentColour(opts.colourBy),
           "circle-radius": incidentRadius(),
-          "circle-stroke-color": PALETTE.white,
+          "circle-stroke-color": perFeature(PALETTE.white),
           "circle-stroke-width": ["case", isCluster, 1.5, 0.5],
           "circle-opacity": 1,
           "circle-stroke-opacity": 1,
@@ -148,6 +162,7 @@ export function styleLayers(id, opts) {
 /** Paint properties scaled by a layer's opacity slider, with their full-opacity values. */
 export const OPACITY_PAINT = {
   shaded_relief: [["shaded_relief", "raster-opacity", 1]],
+  population: [["population", "raster-opacity", 1]],
   admin_areas: [["admin_areas-line", "line-opacity", 1]],
   agreement_areas: [["agreement_areas-fill", "fill-opacity", 0.45], ["agreement_areas-line", "line-opacity", 1]],
   settlements: [["settlements-circle", "circle-opacity", 1], ["settlements-circle", "circle-stroke-opacity", 1]],
@@ -167,15 +182,14 @@ export const CLICKABLE = [
   ["admin_areas-fill", "admin_areas"],
 ];
 
-/** The MapLibre source spec of one of config's SOURCES. */
-export function sourceSpec(src, tileUrl) {
-  if (src.kind === "raster") {
-    return {
-      type: "raster", tiles: [tileUrl], tileSize: 256, minzoom: 5, maxzoom: 10,
-      bounds: [34, 31, 44, 39], attribution: src.attribution,
-    };
-  }
-  return { type: "vector", tiles: [tileUrl], minzoom: 0, maxzoom: 14, attribution: src.attribution };
+/**
+ * The MapLibre source spec of one of config's SOURCES; `url` is a raster's TileJSON (its bounds and
+ * native zooms: MapLibre stretches the last zoom's tiles rather than asking for upsampled ones) or
+ * a vector tile URL template.
+ */
+export function sourceSpec(src, url) {
+  if (src.kind === "raster") return { type: "raster", url, tileSize: 256, attribution: src.attribution };
+  return { type: "vector", tiles: [url], minzoom: 0, maxzoom: 14, attribution: src.attribution };
 }
 
 /** A style with no glyphs and no sprite (nothing is fetched from anywhere but this origin): the

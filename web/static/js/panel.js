@@ -44,6 +44,8 @@ function legendFor(id, state) {
       return [legendRow("Settlement (size = population)", "#FFFFFF", "circle outlined")];
     case "admin_areas":
       return [legendRow("Boundary", "#333333", "line")];
+    case "population":
+      return [legendRow("People per cell, light to dark (yellow-orange-red)", "#E31A1C", "square")];
     case "shaded_relief":
       return [legendRow("Terrain, lit from the north-west", "#B8B2A6", "square")];
     default:
@@ -84,7 +86,7 @@ export function initPanel(root, state, on) {
     const legend = el("ul", { class: "legend", "aria-label": `Legend: ${layer.title}` }, ...legendFor(layer.id, state));
     legends.set(layer.id, legend);
 
-    const item = el("li", { class: "layer", "data-layer": layer.id },
+    const item = el("li", { class: "layer", "data-layer": layer.id, id: `layer-item-${layer.id}` },
       el("div", { class: "layer-head" },
         checkbox, el("label", { for: checkbox.id, text: layer.title }), opacity),
     );
@@ -100,11 +102,16 @@ export function initPanel(root, state, on) {
         }));
     }
     item.append(legend);
+    item.hidden = Boolean(layer.catalogueKind); // until the catalogue has one (reveal)
     list.append(item);
   }
   root.querySelector("#layers-title").after(list);
 
   return {
+    /** Show a catalogue layer's entry once the map has it. */
+    reveal(id) {
+      document.getElementById(`layer-item-${id}`).hidden = false;
+    },
     /** Reflect state that arrived from elsewhere (a pasted link). */
     sync(newState) {
       for (const layer of LAYERS) {
