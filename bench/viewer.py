@@ -3,11 +3,14 @@ this API on a database with 1,000,000 incidents.
 
 `python -m bench viewer [--database-url URL] [--runs 3] [--url http://127.0.0.1:PORT]` serves the
 API with uvicorn on its own bench database (`truce_bench_viewer`: a copy of the 1,000,000-incident
-database `python -m bench api` builds, or generated the same way; or `--database-url`, migrated as
-it is), or measures a server already running at `--url`. Each run is a fresh browser context
-(empty HTTP cache) at 1280x720. Figures: time to the first frame with data and to all visible
-layers loaded (the viewer's Performance API marks), bytes and requests transferred, and frame
-gaps while panning and zooming at z8 and while moving the time range. The targets: first render
+database `python -m bench api` builds, or generated the same way, plus 5,000 settlements, 50,000
+aid deliveries and 2,000 agreement areas around the same towns, as in the analysis bench; or
+`--database-url`, migrated as it is), or measures a server already running at `--url`. Each run
+is a fresh browser context (empty HTTP cache) at 1280x720. Figures: time to the first frame with
+data and to all visible layers loaded (the viewer's Performance API marks), bytes and requests
+transferred, responses with an error status (any makes the figures meaningless), where the time
+goes (from the marks, request timings and the tiles' Server-Timing), shader programs compiled, and
+frame gaps while panning and zooming at z8 and while moving the time range. The targets: first render
 < 1.5 s, all visible layers < 3 s, no frame over 100 ms. Chromium renders WebGL in software here
 (SwiftShader), so frame times are pessimistic.
 """
@@ -20,17 +23,55 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 VIEWER_DB = "truce_bench_viewer"
 FRAME_BUDGET_MS = 100
+REST_S = 2.0  # between runs
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; never downloaded
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--use-gl=angle", "--use-angle=swiftshader",
                  "--enable-unsafe-swiftshader"]
+
+# The other layers of PERFORMANCE.md's data set, around the incidents' towns (bench_towns).
+LAYERS_SQL = """
+INSERT INTO settlements (source, source_id, name, population, geom)
+SELECT 'bench', i::text, 'settlement ' || i, (random() * 50000)::int,
+       ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 3,
+                               t.lat + t.sigma * (random() - 0.5) * 3), 4326)
+FROM generate_series(1, 5000) i JOIN bench_towns t ON t.town = 1 + (i % 50);
+INSERT INTO aid_deliveries (source, source_id, delivered_at, method, cargo_type, geom)
+SELECT 'bench', i::text, timestamptz '2016-02-27' + (random() * 309 || ' days')::interval,
+       (ARRAY['airdrop','convoy','handover'])[1 + (i % 3)],
+       (ARRAY['food','medical','shelter','water'])[1 + (i % 4)],
+       ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 2,
+                               t.lat + t.sigma * (random() - 0.5) * 2), 4326)
+FROM generate_series(1, 50000) i JOIN bench_towns t ON t.town = 1 + (i % 50);
+INSERT INTO agreement_areas (source, source_id, name, kind, status, signed_at, effective_from,
+                             parties, geom)
+SELECT 'bench', s.i::text, 'area ' || s.i, 'zone',
+       (ARRAY['signed','signed','signed','violated','suspended','withdrawn'])[1 + (s.i % 6)],
+       timestamptz '2016-02-27' + (floor(random() * 120) || ' days')::interval,
+       timestamptz '2016-02-27', ARRAY['Government of Syria', 'Local council'],
+       ST_Multi(ST_MakePolygon(ST_AddPoint(ring.line, ST_StartPoint(ring.line))))
+FROM (SELECT i, t.lon + t.sigma * (random() - 0.5) * 2 AS lon,
+             t.lat + t.sigma * (random() - 0.5) * 2 AS lat,
+             1000 + random() * 14000 AS radius, 12 + floor(random() * 29)::int AS n
+      FROM generate_series(1, 2000) i JOIN bench_towns t ON t.town = 1 + (i % 50)) s
+CROSS JOIN LATERAL (
+  SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(
+           s.lon + r * cos(a) / (111320 * cos(radians(s.lat))), s.lat + r * sin(a) / 110574),
+           4326) ORDER BY k) AS line
+  FROM (SELECT k, 2 * pi() * k / s.n AS a, s.radius * (0.7 + 0.3 * random()) AS r
+        FROM generate_series(0, s.n - 1) k) v
+) ring
+"""
 
 # Frame gaps (ms) from requestAnimationFrame while `action` runs, until the map is idle again.
 FRAMES_JS = """async (action) => {
@@ -104,9 +145,26 @@ def _default_database(rows: int) -> tuple[str, str]:
         if count != rows:
             populate(engine, rows)
             count = rows
+        _add_layers(engine)
     finally:
         engine.dispose()
-    return url, f"{VIEWER_DB} ({count:,} synthetic incidents, as bench api)"
+    return url, (f"{VIEWER_DB} ({count:,} synthetic incidents, as bench api; 2,000 areas, "
+                 "50,000 deliveries, 5,000 settlements)")
+
+
+def _add_layers(engine: Any) -> None:
+    """Settlements, aid deliveries and agreement areas (LAYERS_SQL), once."""
+    from sqlalchemy import text
+
+    with engine.begin() as c:
+        if c.execute(text("SELECT count(*) FROM agreement_areas")).scalar_one():
+            return
+        c.execute(text("SELECT setseed(0.3)"))
+        for statement in LAYERS_SQL.split(";\n"):
+            c.execute(text(statement))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE settlements, aid_deliveries, agreement_areas"))
+    print("added 5,000 settlements, 50,000 aid deliveries, 2,000 agreement areas")
 
 
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
@@ -121,18 +179,54 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     return serve([sys.executable, "-c", code], env, port, "/health")
 
 
+@dataclass
+class _Request:
+    url: str
+    start: float  # ms from navigation start, as the page's marks
+    end: float
+    size: int
+    status: int
+    server_ms: float | None  # Server-Timing: tile;dur= (tile endpoints)
+
+    @property
+    def vector_tile(self) -> bool:
+        path = urlparse(self.url).path
+        return path.startswith("/tiles/") or ("/collections/" in path and "/tiles/" in path)
+
+    @property
+    def raster_tile(self) -> bool:
+        return urlparse(self.url).path.startswith("/rasters/") and "/tiles/" in self.url
+
+
+def _server_ms(header: str | None) -> float | None:
+    for part in (header or "").split(","):
+        name, _, rest = part.strip().partition(";")
+        if name == "tile" and rest.startswith("dur="):
+            return float(rest[4:])
+    return None
+
+
 def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
-    transfers: list[tuple[str, int]] = []
+    requests: list[_Request] = []
     errors: list[str] = []
+    origin: list[float] = []
 
     def finished(request: Any) -> None:
         try:
             sizes = request.sizes()
         except Exception:  # noqa: BLE001 - a request without sizes (data:, blob:)
             return
-        transfers.append((request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"]))
+        response = request.response()
+        status = response.status if response is not None else 0
+        if status >= 400:
+            errors.append(f"{status} {request.url}")
+        timing = request.timing  # startTime: epoch ms; the others: ms after it
+        requests.append(_Request(
+            request.url, timing["startTime"], timing["startTime"] + timing["responseEnd"],
+            sizes["responseBodySize"] + sizes["responseHeadersSize"], status,
+            _server_ms(response.headers.get("server-timing") if response else None)))
 
     page.on("requestfinished", finished)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -141,9 +235,17 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
     marks = page.evaluate("""() => Object.fromEntries(
         performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]))""")
     nav = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
-        return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd}; }""")
+        return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+                origin: performance.timeOrigin}; }""")
+    origin.append(nav["origin"])
+    # Shader programs MapLibre compiled for the first picture (its private cache; each costs
+    # 0.1-1 s of main thread in SwiftShader)
+    programs = page.evaluate("() => Object.keys(window.truceMap.painter?.cache ?? {}).length")
     page.wait_for_timeout(300)
-    loaded = list(transfers)
+    loaded = [r for r in requests if r.start - nav["origin"] <= marks.get("truce:idle", 1e12)]
+    for r in loaded:
+        r.start -= nav["origin"]
+        r.end -= nav["origin"]
     if shot:
         page.screenshot(path=str(shot))
     page.evaluate("() => window.truceMap.jumpTo({zoom: 8, center: [36.9, 34.9]})")
@@ -152,15 +254,31 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
     pan = page.evaluate(FRAMES_JS, "pan")
     slider = page.evaluate(FRAMES_JS, "time")
     context.close()
-    tiles = [b for u, b in loaded if "/tiles/" in u]
+    vector = [r for r in loaded if r.vector_tile]
+    raster = [r for r in loaded if r.raster_tile]
+    collections = [r for r in loaded if urlparse(r.url).path == "/collections"]
+    served = [r.server_ms for r in vector if r.server_ms is not None]
     return {
         "first_render": marks.get("truce:first-data-render"),
-        "map_load": marks.get("truce:map-load"),
+        # the style ready: "style.load" (the style carries its sources), or the older viewer's
+        # "load" (an empty style, sources added after it)
+        "map_load": marks.get("truce:style-load", marks.get("truce:map-load")),
         "all_layers": marks.get("truce:idle"),
         "dcl": nav["dcl"],
-        "bytes": sum(b for _, b in loaded), "requests": len(loaded),
-        "tile_bytes": sum(tiles), "tiles": len(tiles),
-        "largest_tile": max(tiles, default=0),
+        "collections_end": min((r.end for r in collections), default=None),
+        "map_created": marks.get("create"),
+        "first_tile_request": min((r.start for r in vector), default=None),
+        "first_vector_tile": min((r.end for r in vector if r.size), default=None),
+        "last_vector_tile": max((r.end for r in vector), default=None),
+        "last_raster_tile": max((r.end for r in raster), default=None),
+        "tile_wait_ms": statistics.median([r.end - r.start for r in vector]) if vector else None,
+        "server_ms": statistics.median(served) if served else None,
+        "server_sum_ms": sum(served) if served else None,
+        "bytes": sum(r.size for r in loaded), "requests": len(loaded),
+        "tile_bytes": sum(r.size for r in vector + raster), "tiles": len(vector + raster),
+        "vector_tiles": len(vector), "raster_tiles": len(raster),
+        "largest_tile": max((r.size for r in vector + raster), default=0),
+        "programs": programs,
         "pan": pan, "slider": slider, "errors": errors,
     }
 
@@ -203,7 +321,10 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             _one_run(browser, base, None)  # warm the server (its tile cache, the DB's buffers)
-            runs = [_one_run(browser, base, shot if i == 0 else None) for i in range(args.runs)]
+            runs = []
+            for i in range(args.runs):
+                time.sleep(REST_S)  # the server finishes the last run's requests (histogram)
+                runs.append(_one_run(browser, base, shot if i == 0 else None))
             browser.close()
     finally:
         if proc:
@@ -221,15 +342,31 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---|")
     print(f"| first frame with data (ms from navigation) | {med('first_render'):.0f} | < 1500 |")
     print(f"| all visible layers loaded (ms) | {med('all_layers'):.0f} | < 3000 |")
-    print(f"| style ready, map 'load' (ms) | {med('map_load'):.0f} | |")
-    print(f"| DOMContentLoaded (ms) | {med('dcl'):.0f} | |")
     print(f"| bytes transferred to all layers loaded | {med('bytes'):,.0f} "
           f"({med('requests'):.0f} requests) | |")
-    print(f"| of which tiles | {med('tile_bytes'):,.0f} ({med('tiles'):.0f} tiles, largest "
-          f"{med('largest_tile'):,.0f}) | tiles < 250 KB |")
+    print(f"| of which tiles | {med('tile_bytes'):,.0f} ({med('vector_tiles'):.0f} vector + "
+          f"{med('raster_tiles'):.0f} raster, largest {med('largest_tile'):,.0f}) "
+          "| tiles < 250 KB |")
+    print("\nWhere the time goes (ms from navigation, medians):\n")
+    print("| step | ms |")
+    print("|---|---:|")
+    for label, key in (("DOMContentLoaded", "dcl"), ("/collections answered", "collections_end"),
+                       ("map created (MapLibre 'create')", "map_created"),
+                       ("style ready", "map_load"),
+                       ("first vector tile requested", "first_tile_request"),
+                       ("first vector tile with data received", "first_vector_tile"),
+                       ("first frame with data", "first_render"),
+                       ("last vector tile received", "last_vector_tile"),
+                       ("last raster tile received", "last_raster_tile"),
+                       ("idle (all drawn)", "all_layers")):
+        print(f"| {label} | {med(key):.0f} |")
+    print(f"\nvector tile request to response: {med('tile_wait_ms'):.0f} ms median; of which in "
+          f"the tile endpoint (Server-Timing): {med('server_ms'):.1f} ms median, "
+          f"{med('server_sum_ms'):.0f} ms summed over the view's tiles")
+    print(f"shader programs compiled for the first picture: {med('programs'):.0f}")
     print(f"\npan + zoom at z8: {_frames(runs, 'pan')}")
     print(f"time range change at z8: {_frames(runs, 'slider')}")
     errors = [e for r in runs for e in r["errors"]]
     if errors:
-        print(f"page errors: {errors[:3]}")
+        print(f"ERRORS ({len(errors)}; the figures do not measure a working viewer): {errors[:3]}")
     print(f"screenshot: {shot}")
