@@ -283,13 +283,14 @@ def _sql_floor(url: str, spec: dict[str, Any], repeat: int = 15) -> float:
     from server.db.collections import COLLECTIONS
     from server.queries import features, tiles
     from server.security.release import Release
-    from server.services.features import item_query
+    from server.services.features import item_query, planned, version
 
     c = COLLECTIONS["incidents"]
     everything = Release("TRUE")  # the unrestricted (analyst) path, as before release rules
     engine = create_engine(url)
     times: list[float] = []
     with Session(engine) as session:
+        ver = version(c, session=session)
         for i in range(repeat):
             t0 = time.perf_counter()
             if "ids" in spec:
@@ -302,6 +303,7 @@ def _sql_floor(url: str, spec: dict[str, Any], repeat: int = 15) -> float:
                 params = spec.get("truce_params", spec["params"])
                 q = item_query(c, {k: str(v) for k, v in params.items()},
                                default_limit=10, max_limit=10000)
+                q = planned(c, q, everything, ver, session=session)  # the plan the API picks
                 features.list_page(c, q, everything, session=session)
             times.append(time.perf_counter() - t0)
     engine.dispose()
