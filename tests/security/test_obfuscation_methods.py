@@ -223,8 +223,13 @@ def test_public_csv_export_has_centroids_and_says_so(
 
 
 def test_public_change_feed_has_centroids(api: TestClient, planted: dict[str, int],
-                                          centroids: dict[int, tuple[float, float]]) -> None:
-    changes = api.get("/collections/incidents/changes", params={"since": 0, "limit": 10000}
+                                          centroids: dict[int, tuple[float, float]],
+                                          engine: Engine) -> None:
+    with engine.connect() as conn:
+        since = conn.execute(text(
+            "SELECT min(seq) - 1 FROM audit_log WHERE table_name = 'incidents' AND row_id = :id"),
+            {"id": str(planted["near"])}).scalar_one()
+    changes = api.get("/collections/incidents/changes", params={"since": since, "limit": 100}
                       ).json()["changes"]
     mine = [c for c in changes if c["id"] == str(planted["near"])]
     assert mine and _point(mine[-1]["feature"]) == pytest.approx(centroids[planted["near"]],
