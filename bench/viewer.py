@@ -137,7 +137,13 @@ def _default_database(rows: int) -> tuple[str, str]:
                 print(f"could not copy {API_DB} ({exc.pgerror or exc}); generating instead")
     conn.close()
     url = pgcluster.create_database(server + "/postgres", VIEWER_DB)
-    upgrade(url)
+    try:
+        upgrade(url)
+    except Exception as exc:  # noqa: BLE001 - a copy from an older schema (edited migrations)
+        print(f"cannot migrate {VIEWER_DB} ({type(exc).__name__}: an older schema); generating "
+              "it again")
+        url = pgcluster.create_database(server + "/postgres", VIEWER_DB, recreate=True)
+        upgrade(url)
     engine = create_engine(url)
     try:
         with engine.begin() as c:
