@@ -168,3 +168,18 @@ def test_analysis_counts_each_event_once_with_dedupe(engine: Engine, sample_load
     # A4+B4, A5+B5 (not duplicates) and A6+B6a+B6b; without B6a, the duplicate of A6: 2, 2, 2
     assert clusters() == [2, 2, 3]
     assert clusters(dedupe="true") == [2, 2, 2]
+
+
+def test_time_spans_match_within_them_and_vague_reports_are_left_alone(
+        engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
+    _load(engine, tmp_path, "spans_a", HEADER + "S1,2020-04-01,battles,34.7,36.2,1\n"
+          "S2,2020-04-01,battles,34.7,36.7,1\n", "etlt_dup_spans_a")
+    with engine.begin() as conn:  # S1 spans 3 days; S2 a month (dated to the month only)
+        conn.execute(text("UPDATE incidents SET occurred_until = occurred_at + "
+                          "CASE source_id WHEN 'S1' THEN interval '3 days' ELSE interval '30 days' END "
+                          "WHERE source = 'etlt_dup_spans_a'"))
+    second = _load(engine, tmp_path, "spans_b", HEADER + "T1,2020-04-04,battles,34.7,36.2,1\n"
+                   "T2,2020-04-01,battles,34.7,36.7,1\n", "etlt_dup_spans_b")
+    assert second.duplicates == 1
+    assert [(dup, orig, hours) for dup, orig, _d, hours, *_ in _links(engine)] == [
+        ("T1", "S1", 0.0)]
