@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from server.compression import CompressionMiddleware
-from server.db.engine import make_engine, make_sessionmaker
+from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
 from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
@@ -30,7 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        reads = make_read_engine(settings.database)  # feature by id: see make_read_engine
+        app.state.read_sessionmaker = make_sessionmaker(reads)
         yield
+        reads.dispose()
         engine.dispose()
 
     app = FastAPI(

@@ -57,7 +57,8 @@ def one(session: Session, sql: str, params: dict[str, Any]) -> Row[Any]:
     """The single row of `sql` (with `:name` binds), run as a prepared statement when the
     session's connection is in autocommit; plain SQL otherwise."""
     conn = session.connection()
-    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT" or "%" in sql:
+    autocommit = getattr(conn.connection.dbapi_connection, "autocommit", False)
+    if not autocommit or "%" in sql:
         return session.execute(text(sql), params).one()
     positional, names = _positional(sql)
     types = [_sql_type(params[n]) for n in names]

@@ -239,9 +239,10 @@ async def get_item(
     f: Annotated[str | None, Query(description="json")] = None,
 ) -> Response:
     """The lean path, the most frequent request of a map client: parameters are checked on the
-    event loop, then ONE worker-thread hop (no per-dependency hops) runs, on one autocommit
-    connection, the key look-up when a key is sent and ONE prepared statement reading the
-    layer version and the feature together. Collection metadata is static (no query)."""
+    event loop, then ONE worker-thread hop (no per-dependency hops) runs, on one connection of
+    the autocommit read pool (no BEGIN/ROLLBACK, no isolation switch, no ping per request), the
+    key look-up when a key is sent and ONE prepared statement reading the layer version and the
+    feature together. Collection metadata is static (no query)."""
     c = features.collection(collection_id)
     _check(dict(request.query_params), {"crs", "f", "properties"})
     if f not in (None, "json", "geojson"):
@@ -256,9 +257,8 @@ async def get_item(
 def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQuery,
                 crs_uri: str, raw_key: str | None) -> Response:
     settings: Settings = request.app.state.settings
-    session: Session = request.app.state.sessionmaker()
+    session: Session = request.app.state.read_sessionmaker()  # autocommit connections
     try:
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         principal = principal_for(raw_key, session=session)
         rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
         ver, body = features.item(c, feature_id, query, rel, base_url=_base(request),

@@ -64,3 +64,21 @@ def test_by_id_with_a_bad_key_is_401_and_anonymous_sees_released_only(
     assert client.get(f"/collections/incidents/items/{hidden}").status_code == 200
     bad = anonymous.get("/collections/incidents/items/1", headers={"X-API-Key": "truce_nope"})
     assert bad.status_code == 401
+
+
+def test_read_pool_is_autocommit_and_replaces_dead_idle_connections(database_url: str,
+                                                                    engine: Engine) -> None:
+    from server.db.engine import make_read_engine
+    from server.settings import DatabaseSettings
+
+    reads = make_read_engine(DatabaseSettings(url=database_url), idle_ping_seconds=0)
+    try:
+        with reads.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit  # type: ignore[union-attr]
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.begin() as admin:  # the database drops the idle pooled connection
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with reads.connect() as conn:  # the checkout ping sees it and takes a new one
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        reads.dispose()
