@@ -135,12 +135,23 @@ class AlertSettings(BaseSettings):
 
     webhook_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost"],
-        description="hosts webhook URLs may name (exact, or '*.example.org' for subdomains)")
-    max_attempts: int = Field(3, ge=1, le=10, description="POSTs per alert before it fails")
-    backoff_seconds: float = Field(0.5, ge=0, le=60, description="wait before retry n: b*2^(n-1)")
-    timeout_seconds: float = Field(5.0, gt=0, le=60)
+        description="hosts webhook URLs may name (exact, or '*.example.org' for subdomains); "
+                    "a host resolving to a private, loopback or link-local address must be "
+                    "listed exactly")
+    max_attempts: int = Field(8, ge=1, le=20, description="POSTs per alert before it fails")
+    backoff_seconds: float = Field(
+        30.0, ge=0, le=3600,
+        description="after failed attempt n the alert waits b*2^(n-1) s (capped) for a later run")
+    backoff_max_seconds: float = Field(3600.0, ge=0, le=86_400, description="the backoff cap")
+    timeout_seconds: float = Field(5.0, gt=0, le=60, description="whole POST, `truce alerts run`")
     max_buffer_m: float = Field(100_000, gt=0, description="largest area buffer, metres")
     batch: int = Field(500, ge=1, description="alerts delivered per run")
+    after_write_timeout_seconds: float = Field(
+        2.0, gt=0, le=10, description="whole POST, when delivering right after an API write")
+    after_write_budget_seconds: float = Field(
+        5.0, gt=0, le=30, description="delivery time after an API write; the rest waits for "
+                                      "`truce alerts run`")
+    after_write_batch: int = Field(20, ge=0, description="alerts delivered after an API write")
 
 
 class Settings(BaseSettings):

@@ -147,44 +147,68 @@ def match(subscription_id: int, rel: Release, *, since: int, until: int, session
     return [int(r[0]) for r in session.execute(text(sql), params)]
 
 
-def pending_alerts(*, limit: int, session: Session) -> list[Row[Any]]:
-    """Alerts waiting for their webhook, oldest first, locked (other runners skip them)."""
+def claim_due(*, limit: int, lease_seconds: float, session: Session) -> list[Row[Any]]:
+    """Pending alerts whose next attempt is due, oldest due first, claimed: their next attempt
+    moves `lease_seconds` ahead, so other runners skip them meanwhile (and a runner that dies
+    leaves them due again once the lease is over). Commit right after."""
     sql = """
-        SELECT a.id, a.subscription_id, a.incident_id, a.seq, a.feature, a.created_at,
-               a.attempts, s.webhook_url, s.secret_salt
-        FROM alerts a JOIN alert_subscriptions s ON s.id = a.subscription_id
-        WHERE a.state = 'pending'
-        ORDER BY a.id
-        LIMIT :limit
-        FOR UPDATE OF a SKIP LOCKED
+        WITH due AS (
+          SELECT id FROM alerts
+          WHERE state = 'pending' AND next_attempt_at <= now()
+          ORDER BY next_attempt_at, id
+          LIMIT :limit
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE alerts a
+        SET next_attempt_at = now() + make_interval(secs => :lease)
+        FROM due, alert_subscriptions s
+        WHERE a.id = due.id AND s.id = a.subscription_id
+        RETURNING a.id, a.subscription_id, a.incident_id, a.seq, a.feature, a.created_at,
+                  a.attempts, s.webhook_url, s.secret_salt
     """
-    return list(session.execute(text(sql), {"limit": limit}))
+    rows = session.execute(text(sql), {"limit": limit, "lease": lease_seconds})
+    return sorted(rows, key=lambda r: int(r.id))
+
+
+def release(alert_ids: list[int], *, session: Session) -> None:
+    """Hand claimed alerts back untried: due at once."""
+    session.execute(text("UPDATE alerts SET next_attempt_at = now() "
+                         "WHERE id = ANY(:ids) AND state = 'pending'"), {"ids": alert_ids})
 
 
 def record_attempt(alert_id: int, *, attempt: int, status_code: int | None, ok: bool,
-                   error: str | None, session: Session) -> None:
-    session.execute(text("""
+                   error: str | None, retry_in: float | None, session: Session) -> bool:
+    """Log attempt `attempt` of an alert and settle it: delivered when `ok`, else pending again
+    in `retry_in` seconds, else (None) failed. False, and nothing changed, when that attempt
+    is already logged (another runner got there first)."""
+    logged = session.execute(text("""
         INSERT INTO alert_deliveries (alert_id, attempt, status_code, ok, error)
         VALUES (:alert_id, :attempt, :status_code, :ok, :error)
+        ON CONFLICT (alert_id, attempt) DO NOTHING
+        RETURNING id
     """), {"alert_id": alert_id, "attempt": attempt, "status_code": status_code, "ok": ok,
-           "error": error})
+           "error": error}).first()
+    if logged is None:
+        return False
     session.execute(text("""
         UPDATE alerts SET attempts = :attempt,
-               state = CASE WHEN :ok THEN 'delivered' ELSE state END,
-               delivered_at = CASE WHEN :ok THEN now() ELSE delivered_at END
-        WHERE id = :alert_id
-    """), {"alert_id": alert_id, "attempt": attempt, "ok": ok})
-
-
-def mark_failed(alert_id: int, *, session: Session) -> None:
-    session.execute(text("UPDATE alerts SET state = 'failed' WHERE id = :id"), {"id": alert_id})
+               state = CASE WHEN :ok THEN 'delivered'
+                            WHEN CAST(:retry_in AS double precision) IS NULL THEN 'failed'
+                            ELSE 'pending' END,
+               delivered_at = CASE WHEN :ok THEN now() ELSE delivered_at END,
+               next_attempt_at = CASE WHEN :ok THEN NULL
+                                      ELSE now() + make_interval(
+                                             secs => CAST(:retry_in AS double precision)) END
+        WHERE id = :alert_id AND state = 'pending'
+    """), {"alert_id": alert_id, "attempt": attempt, "ok": ok, "retry_in": retry_in})
+    return True
 
 
 def list_alerts(*, key_id: str, after: int, limit: int, session: Session
                 ) -> list[dict[str, Any]]:
     sql = """
         SELECT a.id, a.subscription_id, a.incident_id, a.seq, a.state, a.attempts,
-               a.created_at, a.delivered_at, a.feature
+               a.created_at, a.delivered_at, a.next_attempt_at, a.feature
         FROM alerts a JOIN alert_subscriptions s ON s.id = a.subscription_id
         WHERE s.key_id = :key_id AND a.id > :after
         ORDER BY a.id

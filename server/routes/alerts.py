@@ -33,14 +33,15 @@ def alert_settings(settings: SettingsDep) -> AlertSettings:
 
 
 def run_after_write(app: FastAPI) -> None:
-    """Match and deliver alerts in a session of its own: a background task after an API write
-    (a failure here is logged; `truce alerts run` picks up whatever is left)."""
+    """Retry due alerts, match and deliver new ones in a session of its own: a background task
+    after an API write, bounded by AlertSettings.after_write_* (a failure here is logged;
+    `truce alerts run` picks up whatever is left)."""
     settings: Settings = app.state.settings
     try:
         with app.state.sessionmaker() as session:
             service.run(session, webhook_secret=settings.security.webhook_secret,
-                        settings=settings.alerts,
-                        policy=policy_from(settings.security))
+                        settings=settings.alerts, policy=policy_from(settings.security),
+                        after_write=True)
     except Exception:
         log.exception("alerts: matching after a write failed")
 

@@ -1,9 +1,13 @@
-"""Alerts: subscribe to an area and a filter; new incidents a subscriber may see produce alerts,
-delivered as HMAC-signed webhook POSTs with bounded retries and a delivery log. No SQL, no HTTP
-framework: the runner is synchronous (`truce alerts run`, or `run()` after an API write).
+"""Alerts: subscribe to an area and a filter; new incidents a subscriber may see produce alerts
+(one per subscription and incident: a unique constraint), delivered as HMAC-signed webhook POSTs.
+Delivery is durable: every attempt is logged; a failed one leaves the alert pending with its
+attempt count and a next attempt time (exponential backoff, capped) for a later run, until
+`max_attempts` marks it failed. No SQL, no HTTP framework: the runner is synchronous
+(`truce alerts run`, after an incidents ETL load, or `run()` after an API write).
 
-Webhook safety: the URL must be http(s) to a host in `AlertSettings.webhook_hosts`
-(TRUCE_ALERTS_WEBHOOK_HOSTS, default 127.0.0.1 and localhost); redirects are not followed.
+Webhook safety (alerts_webhook): the URL must be http(s) to a host in
+`AlertSettings.webhook_hosts` (TRUCE_ALERTS_WEBHOOK_HOSTS, default 127.0.0.1 and localhost); an
+internal address only for a host listed exactly; redirects are not followed.
 Each subscription's secret is HMAC-SHA256(security.webhook_secret, its random salt): returned once
 at creation, never stored (rotating `webhook_secret` changes every subscription's secret).
 """
@@ -12,16 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy.orm import Session
@@ -30,6 +32,7 @@ from server.errors import InvalidQueryError, NotFoundError
 from server.queries import alerts as q
 from server.security.principal import Principal, Role
 from server.security.release import ReleasePolicy, release_for
+from server.services import alerts_webhook as webhook
 from server.settings import AlertSettings
 
 SIGNATURE_HEADER = "X-Truce-Signature"
@@ -59,28 +62,15 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def check_webhook_url(url: str, allowed: list[str]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidQueryError("webhook_url must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise InvalidQueryError("webhook_url must not carry credentials")
-    host = parts.hostname.lower().rstrip(".")
-    for pattern in (p.lower() for p in allowed):
-        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
-            return
-    raise InvalidQueryError(f"webhook host {host!r} is not in the allow-list "
-                            "(TRUCE_ALERTS_WEBHOOK_HOSTS)", allowed=allowed)
-
-
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def create(sub: Subscription, principal: Principal, *, webhook_secret: str,
-           settings: AlertSettings, session: Session) -> dict[str, Any]:
+           settings: AlertSettings, session: Session,
+           resolve: webhook.Resolver | None = None) -> dict[str, Any]:
     assert principal.key_id is not None  # the route admits keyed roles only
-    check_webhook_url(sub.webhook_url, settings.webhook_hosts)
+    webhook.check_url(sub.webhook_url, settings.webhook_hosts, resolve)
     if sub.buffer_m > settings.max_buffer_m:
         raise InvalidQueryError(f"buffer_m may be at most {settings.max_buffer_m:g}")
     geojson = json.dumps(sub.geometry) if sub.geometry is not None else None
@@ -161,80 +151,115 @@ def match_new_incidents(session: Session, since_seq: int | None = None, *,
     return MatchResult(since, until, made)
 
 
-#: (url, body, headers, timeout) -> HTTP status; raises OSError when nothing answered
-Sender = Callable[[str, bytes, dict[str, str], float], int]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect could leave the allow-list: it counts as a failed attempt
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+#: (target, body, headers, timeout) -> HTTP status; raises OSError when nothing usable answered
+Sender = Callable[[webhook.Target, bytes, dict[str, str], float], int]
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    delivered: int
-    failed: int
-    attempts: int
+    delivered: int  # alerts delivered
+    failed: int  # alerts that used their last attempt and are now failed
+    attempts: int  # POSTs tried (or refused)
+    retrying: int = 0  # alerts whose attempt failed and that wait for a later run
+
+    def __add__(self, other: DeliveryResult) -> DeliveryResult:
+        return DeliveryResult(self.delivered + other.delivered, self.failed + other.failed,
+                              self.attempts + other.attempts, self.retrying + other.retrying)
+
+
+def backoff_seconds(settings: AlertSettings, attempt: int) -> float:
+    """How long an alert waits after failed attempt `attempt` (1, 2, ...): exponential, capped."""
+    return float(min(settings.backoff_max_seconds, settings.backoff_seconds * 2 ** (attempt - 1)))
+
+
+def _attempt(alert: Any, *, webhook_secret: str, settings: AlertSettings, timeout: float,
+             targets: dict[str, webhook.Target | str], send: Sender,
+             resolve: webhook.Resolver | None) -> tuple[int | None, str | None]:
+    """One signed POST of an alert: (HTTP status, error)."""
+    url = alert.webhook_url
+    if url not in targets:  # checked once per URL and pass: allow-list, then the SSRF guard
+        try:
+            targets[url] = webhook.check_url(url, settings.webhook_hosts, resolve)
+        except webhook.WebhookRefused as exc:
+            targets[url] = f"refused: {exc.detail}"
+    target = targets[url]
+    if isinstance(target, str):
+        return None, target[:500]
+    secret = subscription_secret(webhook_secret, alert.secret_salt)
+    body = orjson.dumps({
+        "alert_id": alert.id, "subscription_id": alert.subscription_id,
+        "incident_id": alert.incident_id, "seq": alert.seq,
+        "created_at": alert.created_at.isoformat(), "feature": alert.feature})
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body),
+               "X-Truce-Alert-Id": str(alert.id),  # receivers can drop a repeated delivery
+               "X-Truce-Attempt": str(alert.attempts + 1), "User-Agent": "truce-alerts/1"}
+    try:
+        status = send(target, body, headers, timeout)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= status < 300:
+        return status, None
+    return status, (f"HTTP {status} (redirects are not followed)" if 300 <= status < 400
+                    else f"HTTP {status}")
 
 
 def deliver_pending(session: Session, *, webhook_secret: str, settings: AlertSettings,
-                    send: Sender = http_post, sleep: Callable[[float], None] = time.sleep
-                    ) -> DeliveryResult:
-    """POST every pending alert to its webhook, signed; retry up to `max_attempts` with
-    exponential backoff; every attempt is logged; an alert still failing is marked failed."""
-    delivered = failed = attempts = 0
-    for alert in q.pending_alerts(limit=settings.batch, session=session):
-        secret = subscription_secret(webhook_secret, alert.secret_salt)
-        body = orjson.dumps({
-            "alert_id": alert.id, "subscription_id": alert.subscription_id,
-            "incident_id": alert.incident_id, "seq": alert.seq,
-            "created_at": alert.created_at.isoformat(), "feature": alert.feature})
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body),
-                   "User-Agent": "truce-alerts/1"}
-        ok = False
-        for attempt in range(alert.attempts + 1, alert.attempts + settings.max_attempts + 1):
-            if attempt > alert.attempts + 1:
-                sleep(settings.backoff_seconds * 2 ** (attempt - alert.attempts - 2))
-            status: int | None = None
-            error: str | None = None
-            try:
-                status = send(alert.webhook_url, body, headers, settings.timeout_seconds)
-            except (OSError, ValueError) as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
-            ok = status is not None and 200 <= status < 300
-            if status is not None and not ok:
-                error = f"HTTP {status}"
-            attempts += 1
-            q.record_attempt(alert.id, attempt=attempt, status_code=status, ok=ok, error=error,
-                             session=session)
-            if ok:
-                break
-        if ok:
-            delivered += 1
-        else:
-            failed += 1
-            q.mark_failed(alert.id, session=session)
+                    limit: int | None = None, timeout: float | None = None,
+                    deadline: float | None = None, send: Sender = webhook.post,
+                    resolve: webhook.Resolver | None = None) -> DeliveryResult:
+    """One attempt at each pending alert that is due (at most `limit`, oldest due first).
+
+    Alerts are claimed in a short transaction (their next attempt moved past the POST's bound,
+    so a concurrent runner skips them and a crashed one's come back later); each attempt is then
+    logged and committed on its own. A failed attempt leaves the alert pending until
+    now + backoff; the `max_attempts`-th marks it failed. Past `deadline` (time.monotonic())
+    the claimed alerts not yet tried are handed back, due at once."""
+    timeout = settings.timeout_seconds if timeout is None else timeout
+    claimed = q.claim_due(limit=settings.batch if limit is None else limit,
+                          lease_seconds=2 * timeout + 30, session=session)
     session.commit()
-    return DeliveryResult(delivered, failed, attempts)
+    delivered = failed = retrying = attempts = 0
+    targets: dict[str, webhook.Target | str] = {}
+    for n, alert in enumerate(claimed):
+        if deadline is not None and time.monotonic() >= deadline:
+            q.release([a.id for a in claimed[n:]], session=session)
+            session.commit()
+            break
+        status, error = _attempt(alert, webhook_secret=webhook_secret, settings=settings,
+                                 timeout=timeout, targets=targets, send=send, resolve=resolve)
+        attempt = alert.attempts + 1
+        ok = error is None
+        retry_in = (None if ok or attempt >= settings.max_attempts
+                    else backoff_seconds(settings, attempt))
+        if q.record_attempt(alert.id, attempt=attempt, status_code=status, ok=ok, error=error,
+                            retry_in=retry_in, session=session):
+            attempts += 1
+            delivered += ok
+            failed += not ok and retry_in is None
+            retrying += retry_in is not None
+        session.commit()
+    return DeliveryResult(delivered, failed, attempts, retrying)
 
 
 def run(session: Session, *, webhook_secret: str, settings: AlertSettings,
-        policy: ReleasePolicy | None = None, since_seq: int | None = None
-        ) -> dict[str, Any]:
-    """Match, then deliver: what `truce alerts run` and the API do after a write."""
+        policy: ReleasePolicy | None = None, since_seq: int | None = None,
+        after_write: bool = False) -> dict[str, Any]:
+    """Retry the due pending alerts, match new incidents, deliver the new alerts: what
+    `truce alerts run`, an ETL load and the API after a write do. After a write, delivery is
+    bounded (AlertSettings.after_write_*: a short timeout per POST, a few alerts, a time
+    budget); what is left waits for the next run."""
+    limit, timeout, deadline = settings.batch, settings.timeout_seconds, None
+    if after_write:
+        limit, timeout = settings.after_write_batch, settings.after_write_timeout_seconds
+        deadline = time.monotonic() + settings.after_write_budget_seconds
+    sent = DeliveryResult(0, 0, 0)
+    if limit:
+        sent = deliver_pending(session, webhook_secret=webhook_secret, settings=settings,
+                               limit=limit, timeout=timeout, deadline=deadline)
     matched = match_new_incidents(session, since_seq, policy=policy)
-    sent = deliver_pending(session, webhook_secret=webhook_secret, settings=settings)
+    if matched.alerts and limit - sent.attempts > 0:
+        sent += deliver_pending(session, webhook_secret=webhook_secret, settings=settings,
+                                limit=limit - sent.attempts, timeout=timeout, deadline=deadline)
     return {"since": matched.since, "until": matched.until, "alerts": len(matched.alerts),
-            "delivered": sent.delivered, "failed": sent.failed, "attempts": sent.attempts}
+            "delivered": sent.delivered, "failed": sent.failed, "retrying": sent.retrying,
+            "attempts": sent.attempts}

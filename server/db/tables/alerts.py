@@ -12,12 +12,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     Table,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -61,21 +63,25 @@ alerts = Table(
     Column("attempts", SmallInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
-    UniqueConstraint("subscription_id", "incident_id"),
+    # when a pending alert is next tried (backoff after a failed attempt); NULL once settled
+    Column("next_attempt_at", DateTime(timezone=True), server_default=func.now()),
+    UniqueConstraint("subscription_id", "incident_id"),  # an incident alerts a subscription once
     CheckConstraint(vocabulary("state", ALERT_STATES), name="state"),
+    CheckConstraint("state <> 'pending' OR next_attempt_at IS NOT NULL", name="pending_due"),
+    Index("ix_alerts_due", "next_attempt_at", "id", postgresql_where=text("state = 'pending'")),
 )
 
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
     Column("attempt", SmallInteger, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("status_code", Integer),
     Column("ok", Boolean, nullable=False),
     Column("error", Text),
+    UniqueConstraint("alert_id", "attempt"),
 )
 
 alert_cursor = Table(
