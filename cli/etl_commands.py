@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import alerts as alerts_cli
 from cli import config
 
 quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export.",
@@ -204,8 +205,11 @@ def watch(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     invalid_geometry: Annotated[str, typer.Option(
         help="invalid polygons: repair (ST_MakeValid) or reject (quarantine)")] = "repair",
+    no_alerts: Annotated[bool, typer.Option(
+        "--no-alerts", help="do not run the alerts after each incidents file")] = False,
 ) -> None:
-    """Load every new file dropped into DIR once (by sha256). Cron alternative:
+    """Load every new file dropped into DIR once (by sha256); after each completed incidents
+    file, the alerts run (retry, match, deliver; "alerts" in the JSON line). Cron alternative:
     `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
     from etl.loaders import postgis
     from etl.runner import sha256
@@ -232,6 +236,10 @@ def watch(
                         "read": summary.read, "loaded": summary.loaded,
                         "updated": summary.updated, "unchanged": summary.unchanged,
                         "quarantined": summary.quarantined, "error": summary.error}
+                if not no_alerts:
+                    ran = alerts_cli.after_load(summary, engine=engine)
+                    if ran is not None:
+                        line["alerts"] = ran
             except ValueError as exc:  # e.g. a file of no known format: said, and the watch goes on
                 line = {"path": str(path), "run_id": None, "status": "failed", "read": 0,
                         "loaded": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
@@ -240,7 +248,8 @@ def watch(
                 failed.add(digest)
             print(json.dumps(line) if as_json else
                   f"{path.name}: {line['status']}, {line['loaded']} loaded, "
-                  f"{line['quarantined']} quarantined{' - ' + str(line['error']) if line['error'] else ''}",
+                  f"{line['quarantined']} quarantined{' - ' + str(line['error']) if line['error'] else ''}"
+                  + (f"; {alerts_cli.describe(line['alerts'])}" if "alerts" in line else ""),
                   flush=True)
         if once:
             return

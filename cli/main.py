@@ -65,7 +65,8 @@ def migrate() -> None:
     print("schema up to date")
 
 
-def _print_summary(summaries: list[Any], as_json: bool) -> None:
+def _print_summary(summaries: list[Any], as_json: bool,
+                   alerts: dict[str, Any] | None = None) -> None:
     if as_json:
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
@@ -73,6 +74,8 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
                  "error": s.error,
                  "layer": s.layer, "path": s.path}
                 for s in summaries]
+        if alerts is not None:
+            rows[-1]["alerts"] = alerts
         print(json.dumps(rows[0] if len(rows) == 1 else rows))
         return
     table = Table("run", "layer", "file", "status", "read", "loaded", "updated", "unchanged",
@@ -86,6 +89,8 @@ def _print_summary(summaries: list[Any], as_json: bool) -> None:
             err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
         if s.reasons:
             err.print(f"{Path(s.path).name} quarantined: {s.reasons}", highlight=False)
+    if alerts is not None:
+        print(alerts_cli.describe(alerts))
 
 
 @etl_app.command("load")
@@ -105,12 +110,18 @@ def etl_load(
     invalid_geometry: Annotated[str, typer.Option(
         help="invalid polygons: repair (ST_MakeValid, counted as repaired) or reject "
              "(quarantined with the reason GEOS gives)")] = "repair",
+    no_alerts: Annotated[bool, typer.Option(
+        "--no-alerts", help="do not match the loaded incidents against alert subscriptions "
+                            "(`truce alerts run` does it later)")] = False,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
+    A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
+    outcome is the JSON's "alerts"; a failure there leaves the exit code alone).
     Exit 0: the run completed; 1: the run failed; 2: it could not start (bad option, missing
     file, failed download). With --json, every outcome is one JSON object on stdout."""
     from cli import etl_commands
 
+    alerts = None
     with clear_errors_json(as_json):
         summary = etl_commands.load_file(
             path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
@@ -118,7 +129,9 @@ def etl_load(
             since=since.astimezone(UTC) if since else None,
             show_progress=not as_json and etl_commands.stdout_is_terminal(),
             invalid_geometry=invalid_geometry)
-    _print_summary([summary], as_json)
+    if not no_alerts:
+        alerts = alerts_cli.after_load(summary, dry_run=dry_run)
+    _print_summary([summary], as_json, alerts)
     if summary.status != "completed":
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -350,3 +351,95 @@ def test_a_host_that_moves_inside_after_subscribing_is_not_posted_to(
     log = client.get("/alerts/deliveries", headers=auth("analyst")).json()["deliveries"]
     assert log[0]["status_code"] is None and log[0]["error"].startswith("refused: ")
     assert "internal address" in log[0]["error"]
+
+
+# -- alerts after an incidents ETL load ---------------------------------------------------------
+
+def incidents_csv(tmp_path: Path, name: str, where: dict[str, Any]) -> list[str]:
+    """A generic CSV of one incident inside the area and one outside, and its mapping."""
+    (x, y), (ox, oy) = where["inside"], where["outside"]
+    path = tmp_path / f"{name}.csv"
+    path.write_text(f"Ref,When,What,Y,X\n{name}-in,2016-06-01,shelling,{y},{x}\n"
+                    f"{name}-out,2016-06-01,shelling,{oy},{ox}\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("source_id: Ref\noccurred_at: When\nevent_type: What\nlat: Y\nlon: X\n")
+    return [str(path), "--layer", "incidents", "--mapping", str(mapping), "--source", ETL_SOURCE]
+
+
+def matcher_at_head(engine: Engine) -> None:
+    """Incidents other tests wrote are not this test's business."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alert_cursor SET last_seq = "
+                          "(SELECT coalesce(max(seq), 0) FROM audit_log)"))
+
+
+def incident_id(engine: Engine, source_id: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT id FROM incidents WHERE source = :s AND "
+                                     "source_id = :i"), {"s": ETL_SOURCE, "i": source_id}
+                                ).scalar_one())
+
+
+def test_an_incidents_etl_load_alerts(
+        client: TestClient, auth: Headers, engine: Engine, database_url: str, tmp_path: Path,
+        area: dict[str, Any], receiver: Receiver) -> None:  # noqa: F811
+    subscribe(client, auth, "analyst", receiver.url, area["id"])
+    matcher_at_head(engine)
+    done = cli("etl", "load", *incidents_csv(tmp_path, "etl-a", area), "--json",
+               database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["status"], out["loaded"]) == ("completed", 2)
+    assert (out["alerts"]["alerts"], out["alerts"]["delivered"]) == (1, 1)
+    assert [json.loads(b)["incident_id"] for b, _ in receiver.received] == [
+        incident_id(engine, "etl-a-in")]
+    # the same file again changes nothing: no alert run, nothing posted twice
+    again = json.loads(cli("etl", "load", *incidents_csv(tmp_path, "etl-a", area), "--json",
+                           database_url=database_url).stdout)
+    assert again["unchanged"] == 2 and "alerts" not in again
+    assert len(receiver.received) == 1
+
+
+def test_no_alerts_leaves_them_to_truce_alerts_run(
+        client: TestClient, auth: Headers, engine: Engine, database_url: str, tmp_path: Path,
+        area: dict[str, Any], receiver: Receiver) -> None:  # noqa: F811
+    subscribe(client, auth, "analyst", receiver.url, area["id"])
+    matcher_at_head(engine)
+    done = cli("etl", "load", *incidents_csv(tmp_path, "etl-b", area), "--no-alerts", "--json",
+               database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    assert "alerts" not in json.loads(done.stdout)
+    assert receiver.received == [] and alert_rows(engine) == []
+    later = cli("alerts", "run", "--json", database_url=database_url)
+    assert later.returncode == 0, later.stderr
+    assert (json.loads(later.stdout)["alerts"], len(receiver.received)) == (1, 1)
+
+
+def test_etl_watch_alerts_after_each_incidents_file(
+        client: TestClient, auth: Headers, engine: Engine, database_url: str, tmp_path: Path,
+        area: dict[str, Any], receiver: Receiver) -> None:  # noqa: F811
+    subscribe(client, auth, "partner_a", receiver.url, area["id"])
+    analyst = subscribe(client, auth, "analyst", receiver.url, area["id"])
+    matcher_at_head(engine)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    incidents_csv(inbox, "etl-c", area)
+    mapping = tmp_path / "mapping.yaml"
+    (inbox / "mapping.yaml").rename(mapping)
+    watch = ["etl", "watch", str(inbox), "--layer", "incidents", "--mapping", str(mapping),
+             "--source", ETL_SOURCE, "--once", "--json"]
+    done = cli(*watch, database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(x) for x in done.stdout.splitlines()]
+    # generic ETL rows are `reported`: the analyst is alerted, the partner is not
+    assert (line["loaded"], line["alerts"]["alerts"], line["alerts"]["delivered"]) == (2, 1, 1)
+    payloads = [json.loads(b) for b, _ in receiver.received]
+    assert [(p["subscription_id"], p["incident_id"]) for p in payloads] == [
+        (analyst["id"], incident_id(engine, "etl-c-in"))]
+
+    incidents_csv(inbox, "etl-d", area)
+    (inbox / "mapping.yaml").unlink()
+    done = cli(*watch[:-2], "--no-alerts", "--once", "--json", database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(x) for x in done.stdout.splitlines()]
+    assert line["loaded"] == 2 and "alerts" not in line and len(receiver.received) == 1
