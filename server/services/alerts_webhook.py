@@ -105,9 +105,9 @@ class _Pinned(http.client.HTTPConnection):
 class _PinnedTLS(http.client.HTTPSConnection):
     """HTTPS to the checked address; the certificate is verified against the URL's host."""
 
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(self, target: Target, timeout: float, context: ssl.SSLContext | None) -> None:
         super().__init__(target.host, target.port, timeout=timeout,
-                         context=ssl.create_default_context())
+                         context=context or ssl.create_default_context())
         self.address = target.address
 
     def connect(self) -> None:
@@ -127,11 +127,13 @@ def _abort(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
             pass
 
 
-def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
+def post(target: Target, body: bytes, headers: dict[str, str], timeout: float,
+         context: ssl.SSLContext | None = None) -> int:
     """POST `body`; the HTTP status. Raises OSError (TimeoutError when the whole exchange took
-    longer than `timeout`) or http.client.HTTPException when no usable answer came."""
-    conn: http.client.HTTPConnection = (_PinnedTLS(target, timeout) if target.scheme == "https"
-                                        else _Pinned(target, timeout))
+    longer than `timeout`; ssl.SSLError for a certificate the system does not trust, or `context`
+    when given) or http.client.HTTPException when no usable answer came."""
+    conn: http.client.HTTPConnection = (_PinnedTLS(target, timeout, context)
+                                        if target.scheme == "https" else _Pinned(target, timeout))
     fired = threading.Event()
     timer = threading.Timer(timeout, _abort, (conn, fired))
     timer.daemon = True
