@@ -39,9 +39,34 @@ class Target:
     address: str  # the checked address the POST connects to
 
 
+DNS_TIMEOUT_SECONDS = 3.0
+
+
 def resolve_host(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    """The addresses of `host`; TimeoutError after DNS_TIMEOUT_SECONDS (getaddrinfo has no
+    timeout of its own: it runs in a daemon thread that is left to finish on its own)."""
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal address: no look-up
+    except ValueError:
+        pass
+    found: list[str] = []
+    failed: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            found.extend(dict.fromkeys(str(info[4][0]) for info in infos))
+        except (OSError, UnicodeError) as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=look_up, name="truce-webhook-dns", daemon=True)
+    thread.start()
+    thread.join(DNS_TIMEOUT_SECONDS)
+    if thread.is_alive():
+        raise TimeoutError(f"no DNS answer within {DNS_TIMEOUT_SECONDS:g} s")
+    if failed:
+        raise failed[0]
+    return found
 
 
 def is_internal(address: str) -> bool:

@@ -487,3 +487,19 @@ def test_https_verifies_the_certificate_against_the_url_host(tmp_path: Path) -> 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_slow_dns_answer_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert webhook.resolve_host("127.0.0.1", 80) == ["127.0.0.1"]  # literals: no look-up
+    assert webhook.resolve_host("::1", 80) == ["::1"]
+
+    def stuck(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(3)
+        raise OSError("too late")
+
+    monkeypatch.setattr(webhook, "DNS_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    start = time.monotonic()
+    with pytest.raises(webhook.WebhookRefused, match="no DNS answer within 0.2 s"):
+        webhook.check_url("http://localhost/h", ["localhost"])
+    assert time.monotonic() - start < 1.5
