@@ -278,7 +278,12 @@ def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, ba
         ver = LayerVersion(c.table, int(datetime.now(UTC).timestamp()), -1, datetime.now(UTC))
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
-             {"rel": "collection", "type": "application/json", "href": href}]
+             {"rel": "collection", "type": "application/json", "href": href},
+             {"rel": "version-history", "type": "application/json",
+              "href": f"{href}/items/{feature_id}/history"}]
+    if c.id == "incidents":  # reports of the same event by other sources (release rules apply there)
+        links.append({"rel": "related", "type": "application/json", "title": "cross-source duplicates",
+                      "href": f"{base_url}/analysis/duplicates?incident_id={feature_id}"})
     return ver, found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 

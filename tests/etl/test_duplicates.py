@@ -127,6 +127,13 @@ def test_links_and_distinct_event_counts_in_the_api(engine: Engine, sample_loade
     only = client.get("/analysis/duplicates", params={"incident_id": one["duplicate_of"]},
                       headers=analyst).json()
     assert [r["incident_id"] for r in only["links"]] == [one["incident_id"]]
+    # the incident itself links to its duplicates and to its history; following them works
+    item = client.get(f"/collections/incidents/items/{one['duplicate_of']}", headers=analyst).json()
+    related = {link["rel"]: link["href"] for link in item["links"]}
+    followed = client.get("/" + related["related"].split("/", 3)[3], headers=analyst)
+    assert [r["incident_id"] for r in followed.json()["links"]] == [one["incident_id"]]
+    history = client.get("/" + related["version-history"].split("/", 3)[3], headers=analyst)
+    assert history.status_code == 200
     geo = client.get("/analysis/duplicates", params={**window, "f": "geojson"},
                      headers=analyst).json()
     assert geo["features"][0]["geometry"]["type"] == "LineString"
