@@ -21,7 +21,7 @@ from typing import Any
 
 DB_NAME = "truce_bench_analysis"
 
-GENERATE_SQL = """
+INCIDENTS_SQL = """
 DROP TABLE IF EXISTS bench_towns;
 CREATE TABLE bench_towns AS
   SELECT i AS town, 36.2 + random() * 5.7 AS lon, 32.6 + random() * 4.4 AS lat,
@@ -53,7 +53,11 @@ FROM (
   JOIN bench_towns t ON t.town = s.town
 ) g;
 ALTER TABLE incidents ENABLE TRIGGER USER;
--- analyze
+"""
+
+# The other layers around the same towns (bench_towns): 5,000 settlements, :deliveries aid
+# deliveries, :areas agreement areas (also the viewer bench's).
+LAYERS_SQL = """
 INSERT INTO settlements (source, source_id, name, population, geom)
 SELECT 'bench', i::text, 'settlement ' || i, (random() * 50000)::int,
        ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 3,
@@ -87,6 +91,8 @@ CROSS JOIN LATERAL (
         FROM generate_series(0, s.n - 1) k) v
 ) ring
 """
+
+GENERATE_SQL = INCIDENTS_SQL + "-- analyze" + LAYERS_SQL
 
 
 def _database(rows: int, areas: int, deliveries: int) -> str:

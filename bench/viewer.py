@@ -39,40 +39,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--no-first-run", "--use-gl=angle", "--use-angle=swiftshader",
                  "--enable-unsafe-swiftshader"]
 
-# The other layers of PERFORMANCE.md's data set, around the incidents' towns (bench_towns).
-LAYERS_SQL = """
-INSERT INTO settlements (source, source_id, name, population, geom)
-SELECT 'bench', i::text, 'settlement ' || i, (random() * 50000)::int,
-       ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 3,
-                               t.lat + t.sigma * (random() - 0.5) * 3), 4326)
-FROM generate_series(1, 5000) i JOIN bench_towns t ON t.town = 1 + (i % 50);
-INSERT INTO aid_deliveries (source, source_id, delivered_at, method, cargo_type, geom)
-SELECT 'bench', i::text, timestamptz '2016-02-27' + (random() * 309 || ' days')::interval,
-       (ARRAY['airdrop','convoy','handover'])[1 + (i % 3)],
-       (ARRAY['food','medical','shelter','water'])[1 + (i % 4)],
-       ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 2,
-                               t.lat + t.sigma * (random() - 0.5) * 2), 4326)
-FROM generate_series(1, 50000) i JOIN bench_towns t ON t.town = 1 + (i % 50);
-INSERT INTO agreement_areas (source, source_id, name, kind, status, signed_at, effective_from,
-                             parties, geom)
-SELECT 'bench', s.i::text, 'area ' || s.i, 'zone',
-       (ARRAY['signed','signed','signed','violated','suspended','withdrawn'])[1 + (s.i % 6)],
-       timestamptz '2016-02-27' + (floor(random() * 120) || ' days')::interval,
-       timestamptz '2016-02-27', ARRAY['Government of Syria', 'Local council'],
-       ST_Multi(ST_MakePolygon(ST_AddPoint(ring.line, ST_StartPoint(ring.line))))
-FROM (SELECT i, t.lon + t.sigma * (random() - 0.5) * 2 AS lon,
-             t.lat + t.sigma * (random() - 0.5) * 2 AS lat,
-             1000 + random() * 14000 AS radius, 12 + floor(random() * 29)::int AS n
-      FROM generate_series(1, 2000) i JOIN bench_towns t ON t.town = 1 + (i % 50)) s
-CROSS JOIN LATERAL (
-  SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(
-           s.lon + r * cos(a) / (111320 * cos(radians(s.lat))), s.lat + r * sin(a) / 110574),
-           4326) ORDER BY k) AS line
-  FROM (SELECT k, 2 * pi() * k / s.n AS a, s.radius * (0.7 + 0.3 * random()) AS r
-        FROM generate_series(0, s.n - 1) k) v
-) ring
-"""
-
 # Frame gaps (ms) from requestAnimationFrame while `action` runs, until the map is idle again.
 FRAMES_JS = """async (action) => {
   const map = window.truceMap;
@@ -162,12 +128,14 @@ def _add_layers(engine: Any) -> None:
     """Settlements, aid deliveries and agreement areas (LAYERS_SQL), once."""
     from sqlalchemy import text
 
+    from bench.analysis import LAYERS_SQL
+
     with engine.begin() as c:
         if c.execute(text("SELECT count(*) FROM agreement_areas")).scalar_one():
             return
         c.execute(text("SELECT setseed(0.3)"))
-        for statement in LAYERS_SQL.split(";\n"):
-            c.execute(text(statement))
+        for statement in LAYERS_SQL.split(";\n"):  # bench.analysis's layers, at viewer scale
+            c.execute(text(statement), {"deliveries": 50_000, "areas": 2_000})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("VACUUM ANALYZE settlements, aid_deliveries, agreement_areas"))
     print("added 5,000 settlements, 50,000 aid deliveries, 2,000 agreement areas")
