@@ -41,23 +41,13 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterato
     """Yield one RawRecord per data row; `number` is the row's line number in the file.
 
     `headers`: column names by column count, for files that come without a header row."""
-    with open(path, "rb") as raw:
-        sample = raw.read(65536)
-    if not sample.strip():
-        raise SourceError(f"{path.name} is empty")
-    encoding = _encoding(sample)
+    layout = sniff_csv(path, headers)
+    header = layout.columns
+    encoding = "utf-8-sig" if layout.skip_bytes else layout.encoding
     with open(path, encoding=encoding, newline="") as handle:
-        first = handle.readline()
-        delimiter = _delimiter(first)
-        handle.seek(0)
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = [h.strip() for h in next(reader, [])]
-        if headers and _looks_like_data(header) and len(header) in headers:
-            yield RawRecord(number=1, fields=dict(zip(headers[len(header)], header, strict=True)))
-            header = headers[len(header)]
-        if len(header) < 2:
-            raise SourceError(f"{path.name}: the header has fewer than two columns; "
-                              "is the delimiter one of , ; tab |?")
+        reader = csv.reader(handle, delimiter=layout.delimiter)
+        if layout.header_row:
+            next(reader, None)
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
@@ -94,7 +84,8 @@ def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None) -> CsvLay
     if headers and _looks_like_data(header) and len(header) in headers:
         header, header_row = headers[len(header)], False
     if len(header) < 2:
-        raise SourceError(f"{path.name}: the header has fewer than two columns")
+        raise SourceError(f"{path.name}: the header has fewer than two columns; "
+                          "is the delimiter one of , ; tab |?")
     bom = encoding == "utf-8-sig"
     return CsvLayout("utf-8" if bom else encoding, 3 if bom else 0, delimiter, header, header_row)
 
