@@ -6,7 +6,10 @@ builds (or reuses) the database `truce_bench_analysis` on the local cluster (gen
 gaussian clusters around 50 towns inside Syria's bounding box plus 5% uniform noise,
 2016-02-27..2016-12-31; areas of 12-40 vertices and radius 1-15 km around the towns), then calls
 each endpoint in-process through the real app (routing, validation, serialisation included) and
-prints p50/p95 and the ratio to the floor. Targets: deconfliction p95 < 50 ms; incidents for all
+prints p50/p95 and the ratio to the floor. The questions are asked with a planner key (planners
+are who asks them: every row, exact points); `--as public` asks them anonymously instead, which
+reads only released incidents through the release rules (snapped points, no maintained summaries).
+Targets: deconfliction p95 < 50 ms; incidents for all
 2,000 areas < 2 s; hotspot grid for a month < 1 s.
 """
 
@@ -18,6 +21,8 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+from bench.keys import new_key
 
 DB_NAME = "truce_bench_analysis"
 
@@ -151,13 +156,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--areas", type=int, default=2_000)
     parser.add_argument("--deliveries", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--as", dest="role", choices=("planner", "public"), default="planner",
+                        help="ask with a planner key (default) or anonymously")
     args = parser.parse_args(argv)
 
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, text
 
     from server.main import create_app
-    from server.settings import DatabaseSettings, Settings
+    from server.settings import DatabaseSettings, SecuritySettings, Settings
 
     url = _database(args.rows, args.areas, args.deliveries)
     engine = create_engine(url)
@@ -172,9 +179,14 @@ def main(argv: list[str] | None = None) -> None:
         lon, lat = rng.choice(towns)
         return lon + rng.gauss(0, 0.1), lat + rng.gauss(0, 0.1)
 
-    settings = Settings(environment="test", database=DatabaseSettings(url=url,
-                                                                      statement_timeout_ms=120_000))
+    settings = Settings(environment="test",
+                        database=DatabaseSettings(url=url, statement_timeout_ms=120_000),
+                        # the bench measures the questions, not the per-key rate limit
+                        security=SecuritySettings(rate_per_second=1e6, rate_burst=1_000_000,
+                                                  anonymous_rate_per_second=1e6))
     app = create_app(settings)
+    headers = {"X-API-Key": new_key(url, "planner")} if args.role == "planner" else {}
+    print(f"asking as: {args.role}")
     raw = engine.raw_connection()
     cur = raw.cursor()
 
@@ -186,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     month = "2016-06-01T00:00:00Z/2016-06-30T23:59:59Z"
     rows: list[tuple[str, list[float], list[float], str]] = []
-    with TestClient(app) as client:
+    with TestClient(app, headers=headers) as client:
         def get(path: str, **params: Any) -> Callable[[], Any]:
             def run() -> Any:
                 r = client.get(path, params=params)

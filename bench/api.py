@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.keys import new_key
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV = ROOT / ".venv-bench"
 DB_NAME = "truce_bench_api"
@@ -149,21 +151,6 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     n = 2**z
     return (int((lon + 180) / 360 * n),
             int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
-
-
-def _analyst_key(url: str) -> str:
-    """A fresh analyst key in the bench database (only its hash is stored)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
-
-    from server.services import keys as key_service
-
-    engine = create_engine(url)
-    with Session(engine) as session:
-        _, key = key_service.create("analyst", label="bench:analyst", actor="bench",
-                                    session=session)
-    engine.dispose()
-    return key
 
 
 def _deep_cursor(url: str, rows: int, limit: int) -> tuple[int, str]:
@@ -348,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
                                     "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"},
                                    ports[name], "/collections/incidents")
         scenarios, _ = _scenarios(url, args.rows)
-        key = {"X-API-Key": _analyst_key(url)}
+        key = {"X-API-Key": new_key(url, "analyst")}
         print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; client httpx/asyncio, "
               "keep-alive, gzip accepted (br where marked); this API with an analyst key; same "
               "machine (2 cores shared by client, server, DB)\n")
