@@ -112,9 +112,14 @@ def _database(rows: int) -> str:
 
 
 def _ensure_tipg() -> Path:
+    """tipg's venv, with uvloop and httptools like ours (both servers run on the same loop and
+    HTTP parser; an older venv lacking them is completed)."""
     uvicorn = BENCH_VENV / "bin" / "uvicorn"
+    python = BENCH_VENV / "bin" / "python"
     if not uvicorn.exists():
         subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+    if subprocess.run([str(python), "-c", "import tipg, uvicorn, uvloop, httptools"],
+                      capture_output=True).returncode != 0:
         subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", "tipg", "uvicorn",
                         "uvloop", "httptools"], check=True)
     return uvicorn
@@ -309,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and concurrency")
     parser.add_argument("--keep", action="store_true", help="keep the bench database (default)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the row labelled TEXT, or else the rows whose label "
+                        "contains TEXT (repeatable)")
     args = parser.parse_args(argv)
 
     url = _database(args.rows)
@@ -316,7 +324,9 @@ def main(argv: list[str] | None = None) -> None:
     tipg_uvicorn = _ensure_tipg()
     servers: dict[str, subprocess.Popen[bytes]] = {}
     ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port()}
-    common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+    # the same server stack for both: uvicorn, one process, uvloop, httptools, no access log
+    common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log",
+              "--loop", "uvloop", "--http", "httptools"]
     try:
         servers["tipg"] = serve(
             [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
@@ -344,6 +354,9 @@ def main(argv: list[str] | None = None) -> None:
         print(head)
         print("|" + "---|" * 12)
         for label, spec in scenarios.items():
+            if args.only and not any(part == label or (part not in scenarios and part in label)
+                                     for part in args.only):
+                continue
             floor = _sql_floor(url, spec)
             results: dict[str, tuple[float, ...]] = {}
             names = ["tipg", "truce"] + (["truce+cache"] if "tiles" in spec else [])
