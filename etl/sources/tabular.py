@@ -101,6 +101,17 @@ def _is_tag_row(row: list[str]) -> bool:
     return bool(cells) and sum(c.startswith("#") for c in cells) >= max(1, len(cells) // 2)
 
 
+def hxl_tags(header: list[str], values: list[str]) -> tuple[list[str | None], bool] | None:
+    """read_hxl's rule for a row before the tags are known: (the tags, whether this row is data)
+    from the row when it is a tag row, else from the header when that is one (the tag row is the
+    file's first line); None for a title row between header and tags (skipped)."""
+    if _is_tag_row(values):
+        return [_tag(v) if v.strip().startswith("#") else None for v in values], False
+    if _is_tag_row(header):
+        return [_tag(h) if h.strip().startswith("#") else None for h in header], True
+    return None
+
+
 def read_hxl(path: Path) -> Iterator[RawRecord]:
     """HXL-tagged CSV: fields keyed by their hashtags ('#geo+lat'); rows above the tag row skipped."""
     records = read_csv(path)
@@ -109,14 +120,12 @@ def read_hxl(path: Path) -> Iterator[RawRecord]:
     for record in records:
         if tags is None:
             header_seen = header_seen or list(record.fields)
-            values = [str(record.fields.get(h, "")) for h in header_seen]
-            if _is_tag_row(values):
-                tags = [_tag(v) if v.strip().startswith("#") else None for v in values]
+            found = hxl_tags(header_seen, [str(record.fields.get(h, "")) for h in header_seen])
+            if found is None:
                 continue
-            if _is_tag_row(header_seen):  # the tag row is the file's first line
-                tags = [_tag(h) if h.strip().startswith("#") else None for h in header_seen]
-            else:
-                continue  # a title row between header and tags
+            tags, is_data = found
+            if not is_data:
+                continue
         fields = {tag: record.fields.get(h) for tag, h in zip(tags, header_seen or [], strict=False)
                   if tag}
         if "__columns__" in record.fields:

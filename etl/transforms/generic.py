@@ -11,6 +11,16 @@ from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
 
+# The columns (lower case, after the mapping) each field is read from, in order of preference
+# (`first`); the set-based path in etl.jobs.fast reads the same lists.
+SOURCE_ID = ("source_id", "id", "event_id")
+LON, LAT = ("lon", "longitude", "x"), ("lat", "latitude", "y")
+PLACE = ("location_name", "location", "place")
+ADMIN = ("admin", "admin2", "admin1")
+OCCURRED = ("occurred_at", "date", "event_date")
+KILLED = ("fatalities", "killed", "deaths")
+EVENT_TYPE = ("event_type", "type")
+
 
 def first(f: dict[str, Any], *names: str) -> Any:
     for name in names:
@@ -31,6 +41,10 @@ def lonlat(raw: RawRecord) -> tuple[Any, Any]:
     return point.x, point.y
 
 
+def slug(value: str) -> str:
+    return "_".join(value.lower().replace("/", " ").replace("-", " ").split())
+
+
 def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     f = {k.lower(): v for k, v in raw.fields.items()}
     reasons: list[str] = []
@@ -38,18 +52,17 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if "__columns__" in f:
         reasons.append(checks.WRONG_COLUMNS)
-    source_id = checks.text(first(f, "source_id", "id", "event_id"))
+    source_id = checks.text(first(f, *SOURCE_ID))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     lon, lat = lonlat(raw)
     if lon is None:
-        lon, lat = first(f, "lon", "longitude", "x"), first(f, "lat", "latitude", "y")
-    point, geocoded = checks.locate(lon, lat, first(f, "location_name", "location", "place"),
-                                    first(f, "admin", "admin2", "admin1"), ctx, reasons, repairs,
-                                    detail)
-    occurred = checks.check_date(first(f, "occurred_at", "date", "event_date"), ctx, reasons)
-    fatalities = checks.check_count(first(f, "fatalities", "killed", "deaths"), reasons)
-    event_type = checks.text(first(f, "event_type", "type"))
+        lon, lat = first(f, *LON), first(f, *LAT)
+    point, geocoded = checks.locate(lon, lat, first(f, *PLACE), first(f, *ADMIN), ctx, reasons,
+                                    repairs, detail)
+    occurred = checks.check_date(first(f, *OCCURRED), ctx, reasons)
+    fatalities = checks.check_count(first(f, *KILLED), reasons)
+    event_type = checks.text(first(f, *EVENT_TYPE))
     if event_type is None:
         reasons.append(checks.MISSING_FIELD)
     if reasons:
@@ -63,7 +76,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "occurred_until": None,
             "time_precision": "day",
             "reported_at": None,
-            "event_type": "_".join(event_type.lower().replace("/", " ").replace("-", " ").split()),
+            "event_type": slug(event_type),
             "sub_event_type": checks.text(f.get("sub_event_type")),
             "actor1": checks.text(f.get("actor1")),
             "actor2": checks.text(f.get("actor2")),
@@ -71,7 +84,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "fatalities_low": None,
             "fatalities_high": None,
             "geo_precision": "settlement" if geocoded else "exact",
-            "location_name": checks.text(first(f, "location_name", "location", "place")),
+            "location_name": checks.text(first(f, *PLACE)),
             "notes": checks.text(f.get("notes")),
             "verification_status": "reported",
             "sensitivity": "public",
