@@ -104,18 +104,19 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
                                          hours=options.get("duplicate_hours"))
 
 
-def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str
-          ) -> Any:
+def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
+          mapping: dict[str, str] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
-    row-wise path must take the file."""
+    row-wise path must take the file. A dry run only counts (and is rolled back too)."""
     if job.fast is None or not path.is_file():
         return None
     savepoint = conn.begin_nested()
     try:
-        outcome = job.fast(conn, path, ctx, run_id=run_id, source=source)
+        outcome = job.fast(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
+                           dry_run=dry_run)
     except Exception:  # anything the SQL path did not foresee: the reference path decides
         outcome = None
-    if outcome is None:
+    if outcome is None or dry_run:
         savepoint.rollback()
     else:
         savepoint.commit()
@@ -130,7 +131,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
     `label`: where the file came from, when not `path` (a URL downloaded to `path`).
 
-    The job's set-based path is tried first (not for dry runs, column mappings or `row_wise`)."""
+    The job's set-based path is tried first (not with `row_wise`)."""
     source = source or job.default_source
     summary = RunSummary(None, "running", job.name, job.layer, source, label or str(path))
     if not dry_run:
@@ -148,14 +149,17 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         ctx = Context(source=source, now=now or datetime.now(UTC),
                       options=_options(job, engine, options or {}))
         with engine.begin() as conn:
-            fast = None if dry_run or mapping or row_wise else _fast(
-                job, conn, path, ctx, run_id=run_id, source=source)
+            fast = None if row_wise else _fast(job, conn, path, ctx, run_id=run_id,
+                                               source=source, mapping=mapping, dry_run=dry_run)
             if fast is not None:
                 summary.read, summary.quarantined = fast.read, fast.quarantined
                 summary.repaired, summary.method = fast.repaired, "copy"
                 reasons.update(fast.reasons)
-                _merge(conn, job, summary, source=source, run_id=run_id, staged=fast.accepted,
-                       options=ctx.options)
+                if dry_run:
+                    summary.loaded = fast.accepted
+                else:
+                    _merge(conn, job, summary, source=source, run_id=run_id,
+                           staged=fast.accepted, options=ctx.options)
                 if progress:
                     progress(summary.read)
                 records: Any = ()

@@ -1,26 +1,31 @@
-"""Set-based loads of CSV incident files: UCDP GED's rules written in SQL over the file COPYed as
-is, giving the same accepted rows and reason codes as `etl.transforms.ucdp` (the reference).
+"""Set-based loads of CSV files: the rules of UCDP GED, ACLED, HXL-tagged and generic (column
+mapping) incident files, and HXL 3W aid deliveries, written in SQL over the file COPYed as is,
+giving the same accepted rows and reason codes as the row-wise transforms (the reference).
 
 Per-row work is SQL only. Values whose parse rules are Python's (dates, counts, coordinates that
-are not plain decimals) are parsed by the reference functions once per DISTINCT value (a few
-hundred dates in a year of events) and joined back, so the two paths cannot disagree on them.
+are not plain decimals, event type slugs) are parsed by the reference functions once per DISTINCT
+value (a few hundred dates in a year of events) and joined back, so the two paths cannot disagree
+on them; so are the place names of rows to geocode (the gazetteer's candidates, once per distinct
+name and admin area) and the hashed ids of HXL rows without one (once per distinct row).
 Any file the COPY cannot read exactly as csv.reader does goes the row-wise way (`None`)."""
 
 # ruff: noqa: S608 - SQL built from constants and the job's own fragments; values are bound
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from etl.gazetteer import Gazetteer
 from etl.loaders import copy_csv
 from etl.records import Context
-from etl.sources.tabular import CsvLayout, SourceError, sniff_csv
-from etl.transforms import acled, checks, ucdp
+from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
+from etl.transforms import acled, checks, generic, hxl, ucdp
 
 DUPLICATE_ID = "duplicate_source_id_in_file"
 # plain decimals PostgreSQL and Python read alike: no exponent, and at most PLAIN_CHARS characters,
@@ -32,6 +37,10 @@ STAGED = ["source_id", "occurred_at", "occurred_until", "time_precision", "repor
           "event_type", "sub_event_type", "actor1", "actor2", "fatalities", "fatalities_low",
           "fatalities_high", "geo_precision", "location_name", "notes", "verification_status",
           "sensitivity", "lon", "lat"]
+STAGED_AID = ["source_id", "delivered_at", "method", "cargo_type", "quantity", "unit",
+              "organisation", "location_name", "notes", "geonames_ref", "agreement_area_ref",
+              "lon", "lat"]
+HXL_PREAMBLE_ROWS = 100  # the tag row is looked for in the file's first rows
 
 
 @dataclass(frozen=True)
@@ -71,19 +80,44 @@ def _uniq_function(conn: Connection) -> None:
     """))
 
 
-class _File:
-    """The COPYed file as SQL over etl_raw `r`: a column by name (the last of a name wins)."""
+def _mapped(fields: dict[str, int], mapping: dict[str, str] | None) -> dict[str, int]:
+    """The runner's column mapping (etl.runner._mapped) applied to a row's field -> column."""
+    out = dict(fields)
+    for target, column in (mapping or {}).items():
+        if column in fields:
+            out[target] = fields[column]
+    return out
 
-    def __init__(self, layout: CsvLayout, rename: Callable[[str], str] = str) -> None:
+
+class _File:
+    """The COPYed file as SQL over etl_raw `r`. `fields`: the row's dict as the row-wise path
+    builds it (name -> column number; the last column of a name wins), its raw payload;
+    `index`: the names the transform reads (renamed, e.g. lower case)."""
+
+    def __init__(self, layout: CsvLayout, space: str, fields: dict[str, int],
+                 rename: Callable[[str], str] = str) -> None:
         self.layout = layout
-        self.index = {rename(name): i + 1 for i, name in enumerate(layout.columns)}
+        self.space = space  # the whitespace str.strip() would strip from this file's values
+        self.fields = fields
+        self.index = {rename(name): column for name, column in fields.items()}
 
     def col(self, name: str) -> str:
         return f"r.c{self.index[name]}" if name in self.index else "NULL::text"
 
     def txt(self, name: str) -> str:
         """The stripped value, NULL when blank (checks.text)."""
-        return copy_csv.TEXT.format(self.col(name))
+        return copy_csv.text_sql(self.col(name), self.space)
+
+    def first(self, names: Iterable[str]) -> str:
+        """The first stripped value that is not blank among the fields `names` (in order)."""
+        known = [copy_csv.text_sql(f"r.c{self.index[n]}", self.space)
+                 for n in names if n in self.index]
+        return "NULL::text" if not known else known[0] if len(known) == 1 else \
+            f"coalesce({', '.join(known)})"
+
+    def tag(self, *wanted: str) -> str:
+        """hxl.tag's value, stripped: the first that is not blank among the matching hashtags."""
+        return self.first(hxl.tag_keys(self.index, *wanted))
 
     def given(self, name: str) -> str:
         """Whether the raw value is not empty (Python's truthiness of the unstripped string)."""
@@ -92,41 +126,118 @@ class _File:
     def stripped(self, name: str, missing: str = "") -> str:
         if name not in self.index:
             return f"'{missing}'"
-        return f"btrim(coalesce({self.col(name)}, ''), {copy_csv._SPACE})"
+        return f"btrim(coalesce({self.col(name)}, ''), {self.space})"
 
     def not_blank(self) -> str:
-        return " OR ".join(f"{copy_csv.TEXT.format(f'r.c{i + 1}')} IS NOT NULL"
+        return " OR ".join(f"{copy_csv.text_sql(f'r.c{i + 1}', self.space)} IS NOT NULL"
                            for i in range(len(self.layout.columns)))
 
 
 def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
-          rename: Callable[[str], str] = str) -> _File | None:
+          mapping: dict[str, str] | None = None, rename: Callable[[str], str] = str
+          ) -> _File | None:
     try:
         layout: CsvLayout = sniff_csv(path, headers)
     except (SourceError, UnicodeDecodeError):
         return None
-    rows = copy_csv.copy_raw(conn, path, encoding=layout.encoding, skip_bytes=layout.skip_bytes,
-                             delimiter=layout.delimiter, columns=len(layout.columns),
-                             header_row=layout.header_row)
-    return None if rows is None else _File(layout, rename)
+    copied = copy_csv.copy_raw(conn, path, encoding=layout.encoding,
+                               skip_bytes=layout.skip_bytes, delimiter=layout.delimiter,
+                               columns=len(layout.columns), header_row=layout.header_row)
+    if copied is None:
+        return None
+    columns = {name: i + 1 for i, name in enumerate(layout.columns)}
+    return _File(layout, copied.space, _mapped(columns, mapping), rename)
 
 
-def _lookups(conn: Connection, f: _File, *, dates: list[str], counts: list[str],
-             lon: str, lat: str) -> None:
-    """Values parsed by the reference functions, once per distinct value: etl_lk_date,
-    etl_lk_count and etl_lk_coord (coordinates that are not plain decimals)."""
-    date_values = copy_csv.distinct_values(conn, [f.txt(c) for c in dates])
+def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None) -> _File | None:
+    """The COPYed HXL file with fields keyed by hashtag as etl.sources.tabular.read_hxl keys
+    them; the rows above the tag row (and the tag row) and blank rows removed from etl_raw."""
+    f = _copy(conn, path, None)
+    if f is None:
+        return None
+    header = list(f.fields)  # names once each; the last column of a name wins
+    names = ", ".join(f"r.c{i + 1}" for i in range(len(f.layout.columns)))
+    head = conn.execute(text(f"SELECT r.line, {names} FROM {copy_csv.RAW} r ORDER BY r.line "
+                             f"LIMIT {HXL_PREAMBLE_ROWS}")).all()
+    found = _tag_row(header, f.fields, [(int(line), cells) for line, *cells in head])
+    if found is None:
+        return None
+    line, tags, is_data = found
+    conn.execute(text(f"DELETE FROM {copy_csv.RAW} r WHERE r.line < :line "
+                      f"OR (r.line = :line AND NOT :is_data) OR NOT ({f.not_blank()})"),
+                 {"line": line, "is_data": is_data})
+    by_tag = {t: f.fields[h] for t, h in zip(tags, header, strict=False) if t}
+    return _File(f.layout, f.space, _mapped(by_tag, mapping))
+
+
+def _tag_row(header: list[str], fields: dict[str, int], rows: list[tuple[int, list[str | None]]]
+             ) -> tuple[int, list[str | None], bool] | None:
+    """read_hxl's tag row among the file's first rows: its line, the tags, whether it is data."""
+    for line, values in rows:
+        cells = [c or "" for c in values]
+        if not any(c.strip() for c in cells):  # read_csv skips blank rows
+            continue
+        found = hxl_tags(header, [cells[fields[h] - 1] for h in header])
+        if found is not None:
+            return line, found[0], found[1]
+    return None
+
+
+def _lookups(conn: Connection, ctx: Context, *, dates: list[str], counts: list[str],
+             lon: str, lat: str, place: tuple[str, str] | None = None) -> None:
+    """Values parsed by the reference functions, once per distinct value (SQL expressions over
+    etl_raw `r`): etl_lk_date, etl_lk_count, etl_lk_coord (coordinates that are not plain
+    decimals) and etl_lk_place (`place`: name and admin area of rows without coordinates, when
+    the job geocodes: the gazetteer's candidates)."""
+    date_values = copy_csv.distinct_values(conn, dates)
     copy_csv.lookup_table(conn, "etl_lk_date", "timestamptz",
                           [_parse(checks.parse_datetime, v) for v in date_values])
-    count_values = copy_csv.distinct_values(conn, [f.txt(c) for c in counts])
+    count_values = copy_csv.distinct_values(conn, counts)
     copy_csv.lookup_table(conn, "etl_lk_count", "bigint",
                           [_parse(checks.parse_int, v) for v in count_values])
-    coord_values = copy_csv.distinct_values(conn, [f.txt(lon), f.txt(lat)],
-                                            where=f"NOT {plain('v')}",
+    coord_values = copy_csv.distinct_values(conn, [lon, lat], where=f"NOT {plain('v')}",
                                             params={"plain": PLAIN_DECIMAL})
     copy_csv.lookup_table(conn, "etl_lk_coord", "float8",
                           [_parse(checks.parse_float, v) for v in coord_values])
+    gazetteer = ctx.options.get("gazetteer")
+    places: list[dict[str, Any]] = []
+    if place is not None and isinstance(gazetteer, Gazetteer):
+        for key in copy_csv.distinct_values(conn, [_place_key(lon, lat, *place)]):
+            name, admin = json.loads(key)
+            found = gazetteer.candidates(name, admin)
+            one = found[0] if len(found) == 1 else None
+            places.append({
+                "v": key, "found": len(found), "lon": one.lon if one else None,
+                "lat": one.lat if one else None,
+                "detail": None if one else {"place": name,
+                                            "candidates": [p.as_detail() for p in found[:10]]}})
+    copy_csv.records_table(conn, "etl_lk_place",
+                           "v text PRIMARY KEY, found int, lon float8, lat float8, detail jsonb",
+                           places)
     _uniq_function(conn)
+
+
+def _place_key(lon: str, lat: str, name: str, admin: str) -> str:
+    """checks.locate geocodes a row with no coordinates at all and a place name: the key of its
+    (name, admin area) in etl_lk_place, else NULL."""
+    return (f"CASE WHEN {lon} IS NULL AND {lat} IS NULL AND {name} IS NOT NULL "
+            f"THEN json_build_array({name}, {admin})::text END")
+
+
+def _hashed_ids(conn: Connection, row_id: str, tags: tuple[str, ...], f: _File) -> str:
+    """hxl's id of rows without one (a hash of their values, computed by hxl.row_id once per
+    distinct row) in etl_lk_rowid; the SQL of a row's id, its own or the hash."""
+    values = f"json_build_array({', '.join(f.tag(t) for t in tags)})::text"
+    keys = copy_csv.distinct_values(conn, [f"CASE WHEN {row_id} IS NULL THEN {values} END"])
+    copy_csv.lookup_table(conn, "etl_lk_rowid", "text",
+                          [(k, hxl.row_id(json.loads(k)), False) for k in keys])
+    return f"coalesce({row_id}, (SELECT k.parsed FROM etl_lk_rowid k WHERE k.v = {values}))"
+
+
+def _slugs(conn: Connection, value: str, slug: Callable[[str], str]) -> None:
+    """etl_lk_slug: event types as the transform's slug function writes them."""
+    slugs = copy_csv.distinct_values(conn, [value])
+    copy_csv.lookup_table(conn, "etl_lk_slug", "text", [(v, slug(v), False) for v in slugs])
 
 
 def _inside(x: str, y: str) -> str:
@@ -162,9 +273,22 @@ POINT = f"""
           CASE WHEN {_inside("p.y", "p.x")} THEN 'swap' ELSE '{checks.OUTSIDE_AOI}' END
         ELSE 'ok' END AS outcome OFFSET 0) g
 """
-POINT_REASON = "CASE WHEN g.outcome NOT IN ('ok', 'swap') THEN g.outcome END"
-LON_LAT = ("CASE g.outcome WHEN 'swap' THEN p.y ELSE p.x END AS lon, "
-           "CASE g.outcome WHEN 'swap' THEN p.x ELSE p.y END AS lat")
+# checks.locate: a row with no coordinates and a place name takes the gazetteer's point (v.place_key
+# in etl_lk_place gz); o.outcome is g.outcome or 'geocoded' or the place's reason
+GEOCODE = f"""
+    LEFT JOIN etl_lk_place gz ON gz.v = v.place_key
+    CROSS JOIN LATERAL (SELECT CASE WHEN gz.v IS NULL THEN g.outcome
+        WHEN gz.found = 1 THEN 'geocoded' WHEN gz.found = 0 THEN '{checks.UNKNOWN_PLACE}'
+        ELSE '{checks.AMBIGUOUS_PLACE}' END AS outcome OFFSET 0) o
+"""
+NO_GEOCODE = """
+    LEFT JOIN etl_lk_place gz ON false
+    CROSS JOIN LATERAL (SELECT g.outcome AS outcome OFFSET 0) o
+"""
+POINT_REASON = "CASE WHEN o.outcome NOT IN ('ok', 'swap', 'geocoded') THEN o.outcome END"
+LON_LAT = ("CASE o.outcome WHEN 'swap' THEN p.y WHEN 'geocoded' THEN gz.lon ELSE p.x END AS lon, "
+           "CASE o.outcome WHEN 'swap' THEN p.x WHEN 'geocoded' THEN gz.lat ELSE p.y END AS lat")
+GEOCODED_PRECISION = "CASE o.outcome WHEN 'geocoded' THEN 'settlement' ELSE 'exact' END"
 
 
 def _date_reason(alias: str, value: str, required: bool) -> str:
@@ -186,17 +310,21 @@ def _good_count(alias: str) -> str:
     return f"CASE WHEN NOT {alias}.bad AND {alias}.parsed >= 0 THEN {alias}.parsed::int END"
 
 
-def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str) -> str:
-    """The checked rows: line, source_id, reasons (first occurrence order), repaired, STAGED."""
+def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
+            geocode: bool = False) -> str:
+    """The checked rows: line, source_id, reasons (first occurrence order), repaired, detail
+    (the place and its candidates when geocoding failed), the staged fields. With `geocode`,
+    `values` has v.place_key (_place_key)."""
     return f"""
         SELECT r.line, v.source_id,
                CASE WHEN cardinality(a.reasons) = 0 THEN '{{}}'::text[]
                     ELSE pg_temp.etl_uniq(a.reasons) END AS reasons,
-               g.outcome = 'swap' AS repaired, {fields}, {LON_LAT}
+               o.outcome IN ('swap', 'geocoded') AS repaired, gz.detail, {fields}, {LON_LAT}
         FROM {copy_csv.RAW} r
         CROSS JOIN LATERAL (SELECT {values}) v
         {joins}
         {POINT}
+        {GEOCODE if geocode else NO_GEOCODE}
         CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join(reasons)}]::text[], NULL)
                               AS reasons OFFSET 0) a
         WHERE v.source_id IS NOT NULL OR {f.not_blank()}
@@ -204,33 +332,37 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
 
 
 def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *, run_id: int,
-            source: str) -> FastOutcome:
-    """Rules applied, rejected rows quarantined, accepted ones staged for the upsert."""
+            source: str, dry_run: bool, layer: str = "incidents", staged: list[str] = STAGED
+            ) -> FastOutcome:
+    """Rules applied, rejected rows quarantined, accepted ones staged for the upsert (a dry run
+    only counts)."""
     aoi = ctx.aoi
     copy_csv.check(conn, select, {
         "now": ctx.now, "plain": PLAIN_DECIMAL, "minx": aoi[0], "miny": aoi[1],
         "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID})
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
-    last = {name: i + 1 for i, name in enumerate(f.layout.columns)}  # as in the row's dict
-    names = list(last)  # header names are data: bound, not spliced
-    raw_json = "jsonb_build_object(" + ", ".join(
-        f"CAST(:name_{i} AS text), coalesce(r.c{last[name]}, '')"
-        for i, name in enumerate(names)) + ")"
-    copy_csv.quarantine(conn, raw_json, run_id=run_id, layer="incidents", source=source,
-                        source_path=str(ctx.options.get("url") or path),
-                        names={f"name_{i}": name for i, name in enumerate(names)})
-    copy_csv.stage_accepted(conn, "incidents", STAGED)
+    if not dry_run:
+        names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced
+        raw_json = "jsonb_build_object(" + ", ".join(
+            f"CAST(:name_{i} AS text), coalesce(r.c{f.fields[name]}, '')"
+            for i, name in enumerate(names)) + ")"
+        copy_csv.quarantine(conn, raw_json, run_id=run_id, layer=layer, source=source,
+                            source_path=str(ctx.options.get("url") or path),
+                            names={f"name_{i}": name for i, name in enumerate(names)})
+        copy_csv.stage_accepted(conn, layer, staged)
     return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)
 
 
 def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
-                   headers: dict[int, list[str]]) -> FastOutcome | None:
+                   headers: dict[int, list[str]], mapping: dict[str, str] | None = None,
+                   dry_run: bool = False) -> FastOutcome | None:
     """Load a UCDP GED CSV set-wise; None when the row-wise path must take it."""
-    f = _copy(conn, path, headers)
+    f = _copy(conn, path, headers, mapping)
     if f is None:
         return None
-    _lookups(conn, f, dates=["date_start", "date_end"], counts=["best", "low", "high"],
-             lon="longitude", lat="latitude")
+    _lookups(conn, ctx, dates=[f.txt("date_start"), f.txt("date_end")],
+             counts=[f.txt("best"), f.txt("low"), f.txt("high")], lon=f.txt("longitude"),
+             lat=f.txt("latitude"))
     event_type = _case(f.stripped("type_of_violence"), ucdp.EVENT_TYPES, "NULL")
     reasons = [
         f"CASE WHEN v.source_id IS NULL THEN '{checks.MISSING_ID}' END", POINT_REASON,
@@ -264,7 +396,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         LEFT JOIN etl_lk_count low ON low.v = v.low
         LEFT JOIN etl_lk_count high ON high.v = v.high"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
 
 
 def _acled_timestamp(value: str) -> tuple[str, Any, bool]:
@@ -278,13 +410,14 @@ def _acled_name(name: str) -> str:
     return acled.ALIASES.get(name.lower(), name.lower())
 
 
-def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str
+def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
+                    mapping: dict[str, str] | None = None, dry_run: bool = False
                     ) -> FastOutcome | None:
     """Load an ACLED export set-wise, as `etl.transforms.acled` does; None when the row-wise path
     must take it: with `--since`, or when a row needs the gazetteer (no coordinates, a place)."""
     if ctx.options.get("since") is not None:
         return None
-    f = _copy(conn, path, None, _acled_name)
+    f = _copy(conn, path, None, mapping, _acled_name)
     if f is None:
         return None
     geocode = (f"{f.txt('longitude')} IS NULL AND {f.txt('latitude')} IS NULL "
@@ -292,13 +425,12 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
     if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {copy_csv.RAW} r WHERE {geocode})")
                     ).scalar():
         return None
-    _lookups(conn, f, dates=["event_date"], counts=["fatalities"], lon="longitude",
-             lat="latitude")
+    _lookups(conn, ctx, dates=[f.txt("event_date")], counts=[f.txt("fatalities")],
+             lon=f.txt("longitude"), lat=f.txt("latitude"))
     stamps = copy_csv.distinct_values(conn, [f.txt("timestamp")])
     copy_csv.lookup_table(conn, "etl_lk_stamp", "timestamptz",
                           [_acled_timestamp(v) for v in stamps])
-    slugs = copy_csv.distinct_values(conn, [f.txt("event_type")])
-    copy_csv.lookup_table(conn, "etl_lk_slug", "text", [(v, acled._slug(v), False) for v in slugs])
+    _slugs(conn, f.txt("event_type"), acled._slug)
     source_id = (f"CASE WHEN {f.given('event_id_cnty')} THEN {f.txt('event_id_cnty')} "
                  f"WHEN {f.given('data_id')} THEN {f.txt('data_id')} "
                  f"ELSE {f.txt('event_id')} END")
@@ -335,4 +467,86 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
         LEFT JOIN etl_lk_stamp ts ON ts.v = v.stamp
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+
+
+def _point_values(lon: str, lat: str, place: str, admin: str) -> str:
+    return (f"{lon} AS lon_t, {lat} AS lat_t, {place} AS place, "
+            f"{_place_key(lon, lat, place, admin)} AS place_key")
+
+
+INCIDENT_DEFAULTS = """NULL::timestamptz AS occurred_until, 'day'::text AS time_precision"""
+
+
+def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
+                  mapping: dict[str, str] | None = None, dry_run: bool = False
+                  ) -> FastOutcome | None:
+    """Load an HXL-tagged incident CSV set-wise, as `etl.transforms.hxl.to_incident` does (rows
+    without coordinates geocoded from the gazetteer); None when the row-wise path must take it."""
+    f = _copy_hxl(conn, path, mapping)
+    if f is None:
+        return None
+    lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
+    _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
+             counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin))
+    _slugs(conn, f.tag(*hxl.EVENT_TYPE), hxl.slug)
+    source_id = _hashed_ids(conn, f.tag(*hxl.INCIDENT_ID), hxl.INCIDENT_ROW, f)
+    reasons = [
+        f"CASE WHEN v.event_type IS NULL THEN '{checks.MISSING_FIELD}' END",
+        _date_reason("ds", "v.ds", True), POINT_REASON, _count_reason("killed"),
+    ]
+    fields = f"""
+        {_good_date("ds")} AS occurred_at, {INCIDENT_DEFAULTS}, {_good_date("rep")} AS reported_at,
+        slug.parsed AS event_type, {f.tag(*hxl.SUB_EVENT)} AS sub_event_type,
+        {f.tag(*hxl.ACTOR1)} AS actor1, {f.tag(*hxl.ACTOR2)} AS actor2,
+        {_good_count("killed")} AS fatalities, NULL::int AS fatalities_low,
+        NULL::int AS fatalities_high, {GEOCODED_PRECISION} AS geo_precision,
+        v.place AS location_name, {f.tag(*hxl.NOTES)} AS notes,
+        'reported'::text AS verification_status, 'public'::text AS sensitivity"""
+    values = (f"{source_id} AS source_id, {_point_values(lon, lat, place, admin)}, "
+              f"{f.tag(*hxl.OCCURRED)} AS ds, {f.tag(*hxl.REPORTED)} AS rep, "
+              f"{f.tag(*hxl.KILLED)} AS killed, {f.tag(*hxl.EVENT_TYPE)} AS event_type")
+    joins = """
+        LEFT JOIN etl_lk_date ds ON ds.v = v.ds
+        LEFT JOIN etl_lk_date rep ON rep.v = v.rep
+        LEFT JOIN etl_lk_count killed ON killed.v = v.killed
+        LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
+    select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+
+
+def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
+                      mapping: dict[str, str] | None = None, dry_run: bool = False
+                      ) -> FastOutcome | None:
+    """Load a CSV of incidents with a column mapping (or the default names) set-wise, as
+    `etl.transforms.generic.to_incident` does; None when the row-wise path must take it."""
+    f = _copy(conn, path, None, mapping, str.lower)
+    if f is None:
+        return None
+    lon, lat = f.first(generic.LON), f.first(generic.LAT)
+    place, admin = f.first(generic.PLACE), f.first(generic.ADMIN)
+    _lookups(conn, ctx, dates=[f.first(generic.OCCURRED)], counts=[f.first(generic.KILLED)],
+             lon=lon, lat=lat, place=(place, admin))
+    _slugs(conn, f.first(generic.EVENT_TYPE), generic.slug)
+    reasons = [
+        f"CASE WHEN v.source_id IS NULL THEN '{checks.MISSING_ID}' END", POINT_REASON,
+        _date_reason("ds", "v.ds", True), _count_reason("killed"),
+        f"CASE WHEN v.event_type IS NULL THEN '{checks.MISSING_FIELD}' END",
+    ]
+    fields = f"""
+        {_good_date("ds")} AS occurred_at, {INCIDENT_DEFAULTS}, NULL::timestamptz AS reported_at,
+        slug.parsed AS event_type, {f.txt("sub_event_type")} AS sub_event_type,
+        {f.txt("actor1")} AS actor1, {f.txt("actor2")} AS actor2,
+        {_good_count("killed")} AS fatalities, NULL::int AS fatalities_low,
+        NULL::int AS fatalities_high, {GEOCODED_PRECISION} AS geo_precision,
+        v.place AS location_name, {f.txt("notes")} AS notes,
+        'reported'::text AS verification_status, 'public'::text AS sensitivity"""
+    values = (f"{f.first(generic.SOURCE_ID)} AS source_id, {_point_values(lon, lat, place, admin)}, "
+              f"{f.first(generic.OCCURRED)} AS ds, {f.first(generic.KILLED)} AS killed, "
+              f"{f.first(generic.EVENT_TYPE)} AS event_type")
+    joins = """
+        LEFT JOIN etl_lk_date ds ON ds.v = v.ds
+        LEFT JOIN etl_lk_count killed ON killed.v = v.killed
+        LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
+    select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +22,49 @@ from sqlalchemy import Connection, text
 
 RAW = "etl_raw"
 CHECKED = "etl_checked"
-_SPACE = r"E' \t\n\r\x0b\x0c'"
-# Blank cells are what Python's str.strip() leaves empty (ASCII whitespace; see the note in the
-# report: other Unicode spaces are not stripped here).
-TEXT = f"nullif(btrim({{}}, {_SPACE}), '')"
+# What Python's str.strip() strips: the characters for which str.isspace() is true. ASCII_SPACE
+# suffices for a file holding none of the others (most files; a shorter set trims faster); else
+# ALL_SPACE (the database is UTF-8, so the escapes above U+007F are valid; anywhere else the SQL
+# fails and the row-wise path loads the file).
+_PY_SPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+ASCII_SPACE = r"E' \t\n\r\x0b\x0c'"
+ALL_SPACE = "E'" + "".join(f"\\u{ord(c):04x}" for c in _PY_SPACE) + "'"
+_ODD_SPACE = {enc: [c.encode(enc) for c in _PY_SPACE if c not in " \t\n\r\x0b\x0c"
+                    and c.encode(enc, "ignore")] for enc in ("utf-8", "latin-1")}
+
+def text_sql(value: str, space: str) -> str:
+    """SQL: the stripped value (characters of `space`), NULL when blank (checks.text)."""
+    return f"nullif(btrim({value}, {space}), '')"
 
 
-def _physical_lines(path: Path) -> tuple[int, bool]:
-    """(number of lines, whether a bare CR appears) counted in C over 1 MB chunks."""
-    lines, last, bare_cr = 0, b"", False
+@dataclass(frozen=True)
+class Copied:
+    rows: int
+    space: str  # ASCII_SPACE or ALL_SPACE: what the file's values need stripped
+
+
+def _physical_lines(path: Path, encoding: str) -> tuple[int, bool, bool]:
+    """(number of lines, whether a bare CR appears, whether whitespace other than ASCII_SPACE
+    appears) counted in C over 1 MB chunks."""
+    lines, last, bare_cr, odd = 0, b"", False, False
+    odd_space = _ODD_SPACE[encoding]
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             lines += chunk.count(b"\n")
             bare_cr = bare_cr or chunk.count(b"\r") > chunk.count(b"\r\n")
-            last = chunk[-1:]
-    return lines + (1 if last and last != b"\n" else 0), bare_cr
+            if not odd:
+                seam = last[-2:] + chunk  # a character split between chunks
+                odd = any(c in seam for c in (odd_space[:4] if seam.isascii() else odd_space))
+            last = chunk[-2:]
+    return lines + (1 if last and last[-1:] != b"\n" else 0), bare_cr, odd
 
 
 def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, delimiter: str,
-             columns: int, header_row: bool) -> int | None:
+             columns: int, header_row: bool) -> Copied | None:
     """COPY `path` into etl_raw(line, c1..cN) (line = the row's line number in the file);
-    return the number of rows, or None when the row-wise path must read this file instead."""
-    lines, bare_cr = _physical_lines(path)
+    return the number of rows and the whitespace to strip, or None when the row-wise path must
+    read this file instead."""
+    lines, bare_cr, odd_space = _physical_lines(path, encoding)
     if bare_cr or lines <= int(header_row):
         return None
     cols = ", ".join(f"c{i} text" for i in range(1, columns + 1))
@@ -79,7 +101,7 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
         """))
         if conn.execute(text(f"SELECT max(line) FROM {RAW}")).scalar() != lines:
             return None
-    return rows
+    return Copied(rows, ALL_SPACE if odd_space else ASCII_SPACE)
 
 
 def _literal(delimiter: str) -> str:
@@ -113,8 +135,19 @@ def lookup_table(conn: Connection, name: str, pgtype: str, rows: list[tuple[str,
     conn.execute(text(f"ANALYZE {name}"))
 
 
+def records_table(conn: Connection, name: str, columns: str, rows: list[dict[str, Any]]) -> None:
+    """A temp table `name` (`columns`: SQL column definitions) holding `rows` (dicts by column)."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(text(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP"))
+    if rows:
+        conn.execute(text(f"INSERT INTO {name} SELECT * FROM json_populate_recordset("
+                          f"NULL::{name}, CAST(:rows AS json))"), {"rows": json.dumps(rows)})
+    conn.execute(text(f"ANALYZE {name}"))
+
+
 def check(conn: Connection, select_sql: str, params: dict[str, Any]) -> None:
-    """Materialise the job's checks: etl_checked(line, source_id, reasons text[], ...)."""
+    """Materialise the job's checks: etl_checked(line, source_id, reasons text[], repaired,
+    detail jsonb, ...)."""
     conn.execute(text(f"DROP TABLE IF EXISTS {CHECKED}"))
     conn.execute(text(f"CREATE TEMP TABLE {CHECKED} ON COMMIT DROP AS {select_sql}"), params)
     # duplicate source ids among the accepted rows: the first in the file wins
@@ -143,12 +176,13 @@ def counts(conn: Connection) -> tuple[int, int, int, dict[str, int]]:
 
 def quarantine(conn: Connection, raw_json: str, *, run_id: int, layer: str, source: str,
                source_path: str, names: dict[str, str]) -> None:
-    """Rejected rows with their raw row (JSON of the file's fields), line and reasons."""
+    """Rejected rows with their raw row (JSON of the file's fields), line, reasons and detail
+    (the source id, and what the check adds: a place name's candidates)."""
     conn.execute(text(f"""
         INSERT INTO quarantine (etl_run_id, layer, source, source_path, record_number,
                                 source_id, raw, reasons, detail)
         SELECT :run_id, :layer, :source, :path, c.line, c.source_id, {raw_json}, c.reasons,
-               jsonb_build_object('source_id', c.source_id)
+               jsonb_build_object('source_id', c.source_id) || coalesce(c.detail, '{{}}')
         FROM {CHECKED} c JOIN {RAW} r ON r.line = c.line
         WHERE c.reasons <> '{{}}'
         ORDER BY c.line
