@@ -7,6 +7,8 @@ database on the local cluster with the project's job (validation, staged upsert,
 log) and with ogr2ogr (plain append into a table with a GiST index), in the same run, and prints
 seconds, rows/s, the loader's peak RSS, the idempotent rerun's seconds and the ratio
 project / ogr2ogr (target: <= 1.0). --profile prints the slowest SQL statements of the last load.
+`--format hxl` writes the events as an HXL-tagged CSV (a human header, then the tag row), `--format
+csv` as a generic CSV loaded with a column mapping (GENERIC_MAPPING); ogr2ogr loads the same file.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ BBOX = (35.7, 32.3, 42.4, 37.3)
 START = date(2016, 2, 27)
 DAYS = (date(2016, 12, 31) - START).days + 1
 ACTORS = ["Government of Syria", "Syrian insurgents", "IS", "SDF", "Civilians"]
+HXL_HEADER = ["Event ID", "Event type", "Date", "Latitude", "Longitude", "Location", "Governorate",
+              "Killed", "Perpetrator", "Target", "Notes"]
+HXL_TAGS = ["#event+id", "#event+type", "#date+occurred", "#geo+lat", "#geo+lon", "#loc+name",
+            "#adm1+name", "#affected+killed", "#org+perpetrator", "#group+targeted", "#description"]
+GENERIC_HEADER = ["Ref", "When", "What", "Latitude", "Longitude", "Dead", "Where", "actor1",
+                  "actor2", "notes"]
+GENERIC_MAPPING = {"source_id": "Ref", "occurred_at": "When", "event_type": "What",
+                   "fatalities": "Dead", "location_name": "Where"}
 
 
 def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
@@ -47,7 +57,10 @@ def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
               rng.uniform(0.02, 0.25)) for _ in range(50)]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(ACLED_HEADER if fmt == "acled" else HEADER)
+        writer.writerow({"acled": ACLED_HEADER, "hxl": HXL_HEADER, "csv": GENERIC_HEADER}.get(
+            fmt, HEADER))
+        if fmt == "hxl":
+            writer.writerow(HXL_TAGS)
         for i in range(rows):
             if rng.random() < 0.05:
                 lon, lat = rng.uniform(BBOX[0], BBOX[2]), rng.uniform(BBOX[1], BBOX[3])
@@ -57,6 +70,16 @@ def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
                 lat = min(max(rng.gauss(tlat, sigma), BBOX[1]), BBOX[3])
             day = (START + timedelta(days=rng.randrange(DAYS))).isoformat()
             best = rng.randrange(0, 12)
+            if fmt == "hxl":
+                writer.writerow([f"EV{i + 1}", rng.choice(ACLED_TYPES), day, f"{lat:.6f}",
+                                 f"{lon:.6f}", f"town {i % 50}", "Aleppo", best,
+                                 rng.choice(ACTORS), rng.choice(ACTORS), "synthetic"])
+                continue
+            if fmt == "csv":
+                writer.writerow([f"EV{i + 1}", day, rng.choice(ACLED_TYPES), f"{lat:.6f}",
+                                 f"{lon:.6f}", best, f"town {i % 50}", rng.choice(ACTORS),
+                                 rng.choice(ACTORS), "synthetic"])
+                continue
             if fmt == "acled":
                 writer.writerow([
                     f"SYR{i + 1}", day, "2016", rng.choice("1112"), "Political violence",
@@ -115,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench etl", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--format", choices=("ucdp", "acled"), default="ucdp")
+    parser.add_argument("--format", choices=("ucdp", "acled", "hxl", "csv"), default="ucdp")
     parser.add_argument("--profile", action="store_true",
                         help="print the slowest SQL statements of the last load")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 
+from bench.etl import GENERIC_MAPPING
 from etl.jobs import find_job
 from etl.runner import run
 
@@ -40,15 +41,16 @@ def main(argv: list[str]) -> None:
     engine = create_engine(url)
     spent = _profiled(engine) if "--profile" in argv else None
     job = find_job("incidents", fmt, path)
+    mapping = GENERIC_MAPPING if fmt == "csv" else None  # a generic CSV's columns
     t0 = time.perf_counter()
-    first = run(job, path, engine, source="bench")
+    first = run(job, path, engine, source="bench", mapping=mapping)
     seconds = time.perf_counter() - t0
     assert first.status == "completed", first.error
     top = sorted(spent, reverse=True)[:8] if spent is not None else []
     if spent is not None:
         spent.clear()
     t0 = time.perf_counter()
-    again = run(job, path, engine, source="bench")
+    again = run(job, path, engine, source="bench", mapping=mapping)
     rerun = time.perf_counter() - t0
     assert again.status == "completed" and again.loaded == again.updated == 0, again
     print(json.dumps({
