@@ -86,6 +86,14 @@ class _Gzip:
         return self._c.compress(data) + self._c.flush()
 
 
+def compress(body: bytes, encoding: str, *, gzip_level: int, brotli_quality: int) -> bytes:
+    """`body` whole in `encoding` (`br` or `gzip`), as the middleware would: for a route that
+    compresses its large body in the worker thread it already runs in (the response then
+    carries Content-Encoding and the middleware passes it through) instead of a second hop."""
+    compressor: _Compressor = _Brotli(brotli_quality) if encoding == "br" else _Gzip(gzip_level)
+    return compressor.finish(body)
+
+
 class CompressionMiddleware:
     def __init__(self, app: ASGIApp, *, minimum_size: int = 1024, gzip_level: int = 1,
                  brotli_quality: int = 4) -> None:

@@ -234,7 +234,12 @@ def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page
         FROM (SELECT {feature} AS feature, {key} AS key, row_number() OVER () AS n
               FROM ({_picked(c, q, rel, where, reverse=reverse, limit=":fetch")}) t) p
     """  # noqa: S608 - identifiers from the Collection whitelist
-    count, body, more, nearest, farthest = session.execute(text(sql), params).one()
+    # an unfiltered page is planned once per connection (prepared, on the autocommit read
+    # pool); a filtered one is planned for its values each time (a generic plan cannot know
+    # how many rows a bbox or a time window matches)
+    row = (session.execute(text(sql), params).one() if q.filtered
+           else prepared.one(session, sql, params))
+    count, body, more, nearest, farthest = row
     first, last = (farthest, nearest) if reverse else (nearest, farthest)
     return Page(int(count), str(body), bool(more), orjson.loads(first) if first else None,
                 orjson.loads(last) if last else None)
@@ -290,6 +295,29 @@ def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery 
     version, count, changed, found = prepared.one(session, sql, params)
     ver = None if version is None else LayerVersion(c.table, int(version), int(count), changed)
     return ver, found
+
+
+def version_and_key(layer: str, key_id: str | None, *,
+                    session: Session) -> tuple[LayerVersion | None, dict[str, Any] | None]:
+    """The layer's data version and, when `key_id` is given, that API key's row (None when
+    absent), in ONE round trip, prepared when the session's connection is in autocommit (the
+    read pool; see `prepared`). The key row is judged by `services.keys.check`, exactly as a look-up alone."""
+    params: dict[str, Any] = {"layer": layer}
+    keyed = ""
+    columns = "NULL, NULL, NULL, NULL, NULL, NULL"
+    if key_id is not None:
+        params["key_id"] = key_id
+        keyed = " LEFT JOIN api_keys k ON k.id = :key_id"
+        columns = "k.id, k.key_hash, k.role, k.org, k.expires_at, k.revoked_at"
+    sql = (f"SELECT v.version, v.row_count, v.changed_at, {columns} "  # noqa: S608
+           f"FROM (SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer{keyed}")
+    row = prepared.one(session, sql, params)
+    ver = None if row[0] is None else LayerVersion(layer, int(row[0]), int(row[1]), row[2])
+    key = None
+    if row[3] is not None:
+        key = dict(zip(("id", "key_hash", "role", "org", "expires_at", "revoked_at"), row[3:],
+                       strict=True))
+    return ver, key
 
 
 def rows(c: Collection, q: ItemQuery, rel: Release, *,

@@ -10,16 +10,19 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
+from server.compression import chosen_encoding, compress
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
 from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
+from server.queries.versions import LayerVersion
 from server.routes import caching
 from server.security.dependencies import (
     PrincipalDep,
     api_key_header,
     bearer,
+    principal_and_version,
     principal_for,
     vary_by_key,
 )
@@ -154,12 +157,11 @@ def get_queryables(collection_id: str, request: Request) -> Response:
                                          "application/geopackage+sqlite3": {},
                                          "application/flatgeobuf": {}}},
                        304: {"description": "not modified (If-None-Match)"}})
-def get_items(
+async def get_items(
     collection_id: str,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    header_key: Annotated[str | None, Security(api_key_header)] = None,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (in bbox-crs; default "
                                                   "CRS84 lon/lat)")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
@@ -184,9 +186,32 @@ def get_items(
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     f: Annotated[str | None, Query(description="json, csv, hxl, gpkg or fgb")] = None,
 ) -> Response:
-    c = features.collection(collection_id)
-    params = dict(request.query_params)
+    """Like feature by id: ONE worker-thread hop (no per-dependency hops); a GeoJSON page reads
+    on one connection of the autocommit read pool (no BEGIN/ROLLBACK, no ping per request),
+    the key look-up and the layer version in one prepared statement, then the page."""
+    raw_key = header_key or (credentials.credentials if credentials else None)
+    return await run_in_threadpool(_items_reply, request, collection_id, f, raw_key)
+
+
+def _items_reply(request: Request, collection_id: str, f: str | None,
+                 raw_key: str | None) -> Response:
+    settings: Settings = request.app.state.settings
     fmt = export.negotiate(f, request.headers.get("accept"))
+    download = fmt in ("gpkg", "fgb", "csv", "hxl")
+    # downloads keep the transactional pool (one snapshot for an export's statements)
+    maker = request.app.state.sessionmaker if download else request.app.state.read_sessionmaker
+    session: Session = maker()
+    try:
+        c = features.collection(collection_id)
+        principal, ver = principal_and_version(raw_key, c, session=session)
+        return _items(request, c, fmt, principal, ver, settings, session)
+    finally:
+        session.close()
+
+
+def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver: LayerVersion,
+           settings: Settings, session: Session) -> Response:
+    params = dict(request.query_params)
     download = fmt in ("gpkg", "fgb", "csv", "hxl")
     explicit_limit = "limit" in params
     if download and not explicit_limit:
@@ -195,11 +220,10 @@ def get_items(
                                 max_limit=(settings.api.export_max_features if download
                                            else settings.api.max_limit))
     rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
-    ver = features.version(c, session=session)
     tag = caching.etag(request, [ver], fmt, cache_key(principal))
     headers = vary_by_key(principal, caching.headers_for(
         [ver], tag, "public, max-age=0, must-revalidate"))
-    crs_uri = parse_crs(crs)
+    crs_uri = parse_crs(request.query_params.get("crs"))
     headers["Content-Crs"] = f"<{crs_uri}>"
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
@@ -211,6 +235,11 @@ def get_items(
         body = features.items_page(c, query, rel,
                                    base_url=f"{_base(request)}/collections/{c.id}/items",
                                    params=dict(request.query_params), ver=ver, session=session)
+        encoding = chosen_encoding(request.headers.get("accept-encoding"))
+        if encoding and len(body) >= settings.api.compress_min_bytes:  # here, not in one more hop
+            body = compress(body, encoding, gzip_level=settings.api.gzip_level,
+                            brotli_quality=settings.api.brotli_quality)
+            headers["Content-Encoding"] = encoding
         return Response(body, media_type=GEOJSON, headers=headers)
     if fmt in ("csv", "hxl"):
         body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)

@@ -10,9 +10,14 @@ from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from server.db.collections import Collection
 from server.deps import SessionDep
 from server.errors import ForbiddenError, UnauthorizedError
+from server.queries import features as features_q
+from server.queries.versions import LayerVersion
+from server.security import keys
 from server.security.principal import PUBLIC, Principal, Role
+from server.services import features
 from server.services import keys as key_service
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
@@ -35,6 +40,17 @@ def principal_for(raw: str | None, *, session: Session) -> Principal:
     if not raw:
         return PUBLIC
     return key_service.authenticate(raw.strip(), session=session)
+
+
+def principal_and_version(raw: str | None, c: Collection, *,
+                          session: Session) -> tuple[Principal, LayerVersion]:
+    """Who presents `raw` (as `principal_for` judges it) and the collection's data version, in
+    ONE round trip: the hot read paths' first statement."""
+    raw = raw.strip() if raw else None
+    found, row = features_q.version_and_key(c.table, keys.key_id(raw) if raw else None,
+                                            session=session)
+    principal = key_service.check(raw, row) if raw else PUBLIC
+    return principal, features.or_clock(c, found)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

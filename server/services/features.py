@@ -197,8 +197,12 @@ def check_export(c: Collection, query: q.ItemQuery, rel: Release, *, explicit_li
 
 
 def version(c: Collection, *, session: Session) -> LayerVersion:
-    found = versions.get(c.table, session=session)
-    if found is None:  # a database without the versions table: versioned by the clock
+    return or_clock(c, versions.get(c.table, session=session))
+
+
+def or_clock(c: Collection, found: LayerVersion | None) -> LayerVersion:
+    """`found`, or for a database without the layer's version row a version by the clock."""
+    if found is None:
         return LayerVersion(c.table, int(datetime.now(UTC).timestamp()), -1, datetime.now(UTC))
     return found
 
@@ -274,8 +278,7 @@ def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, ba
     ver, found = q.get_with_version(c, int(feature_id), rel, query, session=session)
     if found is None:
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
-    if ver is None:  # a database without the versions table: versioned by the clock
-        ver = LayerVersion(c.table, int(datetime.now(UTC).timestamp()), -1, datetime.now(UTC))
+    ver = or_clock(c, ver)
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
              {"rel": "collection", "type": "application/json", "href": href},

@@ -53,7 +53,11 @@ def revoke(key_id: str, *, actor: str = "cli", session: Session) -> None:
 def authenticate(raw: str, *, session: Session, now: datetime | None = None) -> Principal:
     """The principal a presented key acts as; UnauthorizedError if unknown, revoked or expired."""
     key_id = keys.key_id(raw)
-    row = q.get(key_id, session=session) if key_id else None
+    return check(raw, q.get(key_id, session=session) if key_id else None, now=now)
+
+
+def check(raw: str, row: dict[str, Any] | None, *, now: datetime | None = None) -> Principal:
+    """The principal `raw` acts as, given its key's row (None: no such key), read already."""
     if row is None or not keys.matches(raw, row["key_hash"]):
         raise UnauthorizedError("unknown API key")
     now = now or datetime.now(UTC)
