@@ -5,6 +5,7 @@ Run with `truce serve`, or `uvicorn server.main:create_app --factory` with TRUCE
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,7 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         reads = make_read_engine(settings.database)  # feature by id: see make_read_engine
         app.state.read_sessionmaker = make_sessionmaker(reads)
+        gc.collect()
+        gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
+        gc.unfreeze()
         reads.dispose()
         engine.dispose()
 
