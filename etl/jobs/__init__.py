@@ -78,7 +78,7 @@ JOBS: dict[tuple[str, str], Job] = {
         Job("aid_csv", "aid_deliveries", "csv", read_csv, aid_deliveries.to_aid_delivery,
             specs.AID_DELIVERIES, "aid_deliveries", GAZ),
         Job("aid_hxl", "aid_deliveries", "hxl", read_hxl, hxl.to_aid_delivery,
-            specs.AID_DELIVERIES, "aid_deliveries", GAZ),
+            specs.AID_DELIVERIES, "aid_deliveries", GAZ, fast=fast.hxl_aid_deliveries),
         *[Job("aid_vector", "aid_deliveries", fmt, read_vector, aid_deliveries.to_aid_delivery,
               specs.AID_DELIVERIES, "aid_deliveries", GAZ) for fmt in VECTOR_FORMATS],
     ]

@@ -550,3 +550,50 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
     return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+
+
+def _method(value: str) -> tuple[str, Any, bool]:
+    reasons: list[str] = []
+    method = checks.check_vocab(value, hxl.METHODS, reasons, default="handover")
+    return value, method, bool(reasons)
+
+
+def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
+                       mapping: dict[str, str] | None = None, dry_run: bool = False
+                       ) -> FastOutcome | None:
+    """Load an HXL 3W CSV of aid deliveries set-wise, as `etl.transforms.hxl.to_aid_delivery`
+    does (rows without coordinates geocoded); None when the row-wise path must take it."""
+    f = _copy_hxl(conn, path, mapping)
+    if f is None:
+        return None
+    lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
+    _lookups(conn, ctx, dates=[f.tag(*hxl.DELIVERED)], counts=[f.tag(*hxl.REACHED)], lon=lon,
+             lat=lat, place=(place, admin))
+    methods = copy_csv.distinct_values(conn, [f.tag(*hxl.METHOD)])
+    copy_csv.lookup_table(conn, "etl_lk_method", "text", [_method(v) for v in methods])
+    sectors = copy_csv.distinct_values(conn, [f.tag(*hxl.SECTOR)])
+    copy_csv.lookup_table(conn, "etl_lk_sector", "text",
+                          [(v, hxl.SECTORS.get(v.lower(), "mixed"), False) for v in sectors])
+    source_id = _hashed_ids(conn, f.tag(*hxl.DELIVERY_ID), hxl.DELIVERY_ROW, f)
+    reasons = [
+        _date_reason("ds", "v.ds", True), f"CASE WHEN method.bad THEN '{checks.BAD_VOCAB}' END",
+        _count_reason("reached"), POINT_REASON,
+    ]
+    fields = f"""
+        {_good_date("ds")} AS delivered_at, coalesce(method.parsed, 'handover') AS method,
+        coalesce(sector.parsed, 'mixed') AS cargo_type, {_good_count("reached")} AS quantity,
+        CASE WHEN {_good_count("reached")} IS NOT NULL THEN 'people' END AS unit,
+        {f.tag(*hxl.ORGANISATION)} AS organisation, v.place AS location_name,
+        {f.tag(*hxl.ACTIVITY)} AS notes, NULL::text AS geonames_ref,
+        NULL::text AS agreement_area_ref"""
+    values = (f"{source_id} AS source_id, {_point_values(lon, lat, place, admin)}, "
+              f"{f.tag(*hxl.DELIVERED)} AS ds, {f.tag(*hxl.REACHED)} AS reached, "
+              f"{f.tag(*hxl.METHOD)} AS method, {f.tag(*hxl.SECTOR)} AS sector")
+    joins = """
+        LEFT JOIN etl_lk_date ds ON ds.v = v.ds
+        LEFT JOIN etl_lk_count reached ON reached.v = v.reached
+        LEFT JOIN etl_lk_method method ON method.v = v.method
+        LEFT JOIN etl_lk_sector sector ON sector.v = v.sector"""
+    select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   layer="aid_deliveries", staged=STAGED_AID)

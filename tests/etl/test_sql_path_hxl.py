@@ -227,3 +227,30 @@ def test_hxl_with_a_mapping_sql_path_matches_the_python_path(
         engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
     path = _write(tmp_path / "hxl.csv", [HXL_HEADER, HXL_TAGS, *HXL_ROWS[:6]])
     _both(engine, path, mapping={"#event+type": "#event+sub", "#meta": "#description"})
+
+
+AID_HEADER = ("Activity,Organisation,Implementer,Sector,Modality,Location,Governorate,Lat,Lon,Date,"
+              "Reached,Description")
+AID_TAGS = ("#activity+id,#org,#org+impl,#sector,#delivery+method,#loc+name,#adm1+name,#geo+lat,"
+            "#geo+lon,#date+delivered,#reached,#activity+description")
+AID_ROWS = [
+    "A1,WFP,SARC,Food,Convoy,Jablah,Lattakia,35.36,35.93,2016-05-01,1200,flour",
+    "A2,WHO,,Health,,Latakia,Lattakia,,,2016-05-02,300,geocoded; handover by default",
+    "A3,UNICEF,,WASH,air drop,Jablah,,35.36,35.93,2016-05-03,-4,negative",
+    "A4,UNICEF,,wash,by donkey,Jablah,,35.36,35.93,2016-05-03,4,unknown method",
+    "A5,UNHCR,,Shelter,Hand-over,Suran,,,,2016-05-04,10,ambiguous place",
+    "A6,UNHCR,,Core Relief Items,AIRDROP,,,35.93,35.36,2016-05-04,,swapped; no count",
+    "A7,WFP,,Education,convoy,,,35.36,35.93,2099-05-04,1,future; unknown sector is mixed",
+    ",WFP,,Food,convoy,Jablah,,35.36,35.93,2016-05-05,7,no id: hashed",
+    ",WFP,,Food,convoy,Jablah,,35.36,35.93,2016-05-05,7,no id: hashed (the same row)",
+    "A1,WFP,,Food,convoy,Jablah,,35.37,35.94,2016-05-06,8,duplicate id",
+    ",,,,,,,,,,,",
+    "A8, WFP ,, FSL ,\u00a0convoy\u00a0, Homs ,,,, 06/05/2016 , 9 ,padded",
+]
+
+
+def test_hxl_aid_deliveries_sql_path_matches_the_python_path(
+        engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
+    path = _write(tmp_path / "3w.csv", [AID_HEADER, AID_TAGS, *AID_ROWS])
+    fast = _both(engine, path, layer="aid_deliveries")
+    assert (fast.read, fast.loaded, fast.repaired) == (11, 5, 3)
