@@ -34,6 +34,21 @@ SKIP_PROPERTIES = {"notes", "etl_run_id", "updated_at", "source_id", "occurred_u
 PYRAMID_MAX_ZOOM = 10  # incident_tile_cells holds levels 6..16 = tiles at z0..z10
 PYRAMIDS = {"incidents": ("incident_tile_cells", "incident_tile_kinds")}
 PYRAMID_DIMS = ("event_type", "verification_status", "sensitivity")
+# Point layers thinned at low zooms: collection -> (column, {zoom: minimum value}); zooms below the
+# first listed take its minimum, zooms past the last listed every row. (A z6 tile of every
+# settlement is ~130 KB of overlapping dots; the larger towns say where things are.)
+THINNED = {"settlements": ("population", {5: 100_000, 6: 20_000, 7: 10_000, 8: 2_000})}
+
+
+def _thinning(c: Collection, z: int, params: dict[str, Any]) -> str:
+    """SQL condition keeping `c`'s rows drawn at zoom `z` ("TRUE": all of them)."""
+    if c.id not in THINNED or THINNED[c.id][0] not in c.properties:
+        return "TRUE"
+    column, minimums = THINNED[c.id]
+    if z > max(minimums):
+        return "TRUE"
+    params["thin_min"] = minimums.get(z, minimums[min(minimums)])
+    return f"t.{column} >= :thin_min"  # a whitelisted column name
 
 
 def _bounds() -> str:
@@ -149,6 +164,7 @@ def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release, 
                               "tolerance": 360.0 / (2**z * EXTENT)}
     where = _where(c, ItemQuery(start=q.start, end=q.end, equals=q.equals, filter=q.filter),
                    params, rel)
+    where = f"{where} AND {_thinning(c, z, params)}"
     raw = _raw(c, where, rel, params)
     if c.is_point:
         live = f"""CASE WHEN (SELECT c FROM n) > :cap THEN ({_clustered(c, where, rel)})

@@ -190,3 +190,19 @@ def test_pyramid_is_kept_current_by_triggers(engine) -> None:  # type: ignore[no
         conn.execute(text("SELECT incident_tile_cells_rebuild()"))
         assert conn.execute(snapshot).all() == maintained
         tx.rollback()
+
+
+def test_settlements_thinned_at_low_zooms_by_population(client: TestClient) -> None:
+    from server.queries.tiles import THINNED
+
+    _, minimums = THINNED["settlements"]
+    x, y = _tile_of(36.7, 34.8, 6)
+    low = mapbox_vector_tile.decode(
+        client.get(f"/collections/settlements/tiles/WebMercatorQuad/6/{y}/{x}").content)
+    populations = [f["properties"].get("population") for f in low["settlements"]["features"]]
+    assert populations and all(p is not None and p >= minimums[6] for p in populations)
+    x, y = _tile_of(36.7, 34.8, max(minimums) + 1)
+    high = mapbox_vector_tile.decode(client.get(
+        f"/collections/settlements/tiles/WebMercatorQuad/{max(minimums) + 1}/{y}/{x}").content)
+    assert any((f["properties"].get("population") or 0) < minimums[6]
+               for f in high["settlements"]["features"])
