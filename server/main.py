@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from server.compression import CompressionMiddleware
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
@@ -21,6 +20,7 @@ from server.routes import analysis, changes, collections, health, rasters, repor
 from server.routes import transactions as transactions_routes
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
+from server.static_files import CachedStaticFiles
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,5 +65,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    reports, changes):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
-        app.mount("/static", StaticFiles(directory=settings.api.web_dir), name="static")
+        app.mount("/static", CachedStaticFiles(directory=settings.api.web_dir), name="static")
     return app
