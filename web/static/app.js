@@ -9,7 +9,7 @@ import { cqlFilter, incidentParams, initFilters, seriesFilter } from "./js/filte
 import { initHistogram } from "./js/histogram.js";
 import { initSettlementLabels } from "./js/labels.js";
 import {
-  CLICKABLE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, perFeature,
+  CLICKABLE, FIRST_PICTURE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, perFeature,
   sourceSpec, style, styleLayerIds, styleLayers,
 } from "./js/layers.js";
 import { initKeyBox, transformRequest } from "./js/apikey.js";
@@ -21,7 +21,10 @@ import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
 import { initTimeline } from "./js/timeline.js";
 
 const maplibregl = window.maplibregl;
-// Start MapLibre's worker now, while /collections is fetched, not when the map is created.
+// Two workers (MapLibre starts one on a two-core machine): the tiles of both sources are parsed side
+// by side, and a worker busy with one source's large tiles does not hold back the other's
+// requests. Started now, while /collections is fetched, not when the map is created.
+maplibregl.setWorkerCount(Math.max(2, maplibregl.getWorkerCount()));
 maplibregl.prewarm();
 
 /** The period the time-aware collections cover, from their temporal extents. */
@@ -86,6 +89,33 @@ function viewBbox(map) {
 }
 
 /**
+ * The vector tiles of the first view, asked for now: MapLibre asks only once it has drawn a first
+ * frame (hundreds of ms later with software WebGL). Tiles are cacheable (max-age), so its own
+ * requests for the same URLs, with the same headers, are answered from the browser's cache (or
+ * wait for these). Tiles as MapLibre covers a view: 512 px, zoom rounded down.
+ */
+function prefetchTiles(templates, [lon, lat], zoom, container) {
+  const z = Math.min(14, Math.max(0, Math.floor(zoom)));
+  const n = 2 ** z;
+  const size = 512 * 2 ** (zoom - z); // a tile on screen, in px
+  const sin = Math.sin((lat * Math.PI) / 180);
+  const cx = ((lon + 180) / 360) * n * size;
+  const cy = (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * n * size;
+  const [w, h] = [container.clientWidth / 2, container.clientHeight / 2];
+  const range = (c, half) => [Math.max(0, Math.floor((c - half) / size)), Math.min(n - 1, Math.floor((c + half) / size))];
+  const [x0, x1] = range(cx, w);
+  const [y0, y1] = range(cy, h);
+  for (const template of templates) {
+    for (let x = x0; x <= x1; x += 1) {
+      for (let y = y0; y <= y1; y += 1) {
+        const url = template.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+        fetch(url, { headers: transformRequest(url).headers ?? {} }).catch(() => {}); // MapLibre reports errors
+      }
+    }
+  }
+}
+
+/**
  * Loading indicator, errors and performance marks (read by bench/viewer.py: style ready, first frame
  * with data, all loaded), from the moment the map exists.
  */
@@ -124,6 +154,8 @@ async function main() {
   const opacity = Object.fromEntries(LAYERS.map((l) => [l.id, l.opacity]));
   const sources = {};
   for (const src of SOURCES) sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds));
+  prefetchTiles(SOURCES.filter((src) => src.kind === "vector" && src.layers.some((id) => state.layers.includes(id)))
+    .map((src) => sources[src.id].tiles[0]), state.center, state.zoom, document.getElementById("map"));
   const layers = [];
   for (const entry of [...LAYERS].reverse()) {
     if (entry.catalogueKind) continue; // added once the catalogue says it exists
@@ -135,6 +167,18 @@ async function main() {
       own.find((l) => l.id === layerId).paint[prop] = full * opacity[entry.id];
     }
     layers.push(...own);
+  }
+  // The style layers outside the first picture start at opacity 0 (parsed from the tiles with the
+  // others, but not drawn: MapLibre skips a layer with nothing to show, and compiles no shader for
+  // it yet); `held`: the catalogue entries whose opacity comes back once that picture is drawn.
+  let held = new Set();
+  for (const entry of LAYERS) {
+    for (const [layerId, prop] of OPACITY_PAINT[entry.id] ?? []) {
+      const layer = layers.find((l) => l.id === layerId);
+      if (!layer || FIRST_PICTURE.includes(layerId)) continue;
+      layer.paint[prop] = 0;
+      held.add(entry.id);
+    }
   }
   layers.push({
     id: "agreement_areas-highlight", type: "line", source: "reference", "source-layer": "agreement_areas",
@@ -161,6 +205,26 @@ async function main() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
   watchMap(map);
+  function showHeld() {
+    const ids = held;
+    held = new Set();
+    for (const id of ids) applyOpacity(id);
+  }
+  // The first picture is on screen once both vector sources have drawn their tiles (the relief
+  // may still be on its way).
+  const VECTOR_SOURCES = SOURCES.filter((src) => src.kind === "vector").map((src) => src.id);
+  let vectorData = false;
+  map.on("sourcedata", function firstData(e) {
+    if (!e.tile || !VECTOR_SOURCES.includes(e.sourceId)) return;
+    map.off("sourcedata", firstData);
+    vectorData = true;
+  });
+  map.on("render", function firstPicture() {
+    if (!vectorData || !VECTOR_SOURCES.every((id) => map.isSourceLoaded(id))) return;
+    map.off("render", firstPicture);
+    showHeld();
+  });
+  map.once("idle", showHeld); // in case no tile ever came
   const styleReady = new Promise((resolve) => { map.once("style.load", resolve); });
   const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
 
@@ -183,6 +247,7 @@ async function main() {
     for (const layerId of styleLayerIds(id)) if (map.getLayer(layerId)) map.setLayoutProperty(layerId, "visibility", visible);
   }
   function applyOpacity(id) {
+    held.delete(id);
     for (const [layerId, prop, full] of OPACITY_PAINT[id]) {
       if (map.getLayer(layerId)) map.setPaintProperty(layerId, prop, full * opacity[id]);
     }

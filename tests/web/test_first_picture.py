@@ -1,0 +1,54 @@
+"""The first picture (relief, agreement areas, incidents) is drawn before the other layers, which
+follow by themselves: once the map is ready every switched-on layer is drawn at its opacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.pages import Page
+
+pytestmark = pytest.mark.browser
+
+# style layer -> (paint property, full opacity) at the panel's default opacities
+HELD = {
+    "agreement_areas-line": ("line-opacity", 0.8),
+    "admin_areas-line": ("line-opacity", 0.7),
+    "settlements-circle": ("circle-opacity", 1.0),
+    "aid_deliveries-circle": ("circle-opacity", 0.9),
+}
+
+
+def test_layers_after_the_first_picture_are_drawn_by_ready(browser: Any, live_server: str) -> None:
+    page = Page(browser, live_server, "#map=8/34.8/36.7")
+    try:
+        page.settle()
+        for layer_id, (prop, full) in HELD.items():
+            value = page.page.evaluate(f"() => window.truceMap.getPaintProperty('{layer_id}', '{prop}')")
+            assert value == pytest.approx(full), (layer_id, value)
+        drawn = page.page.evaluate("""() => Object.fromEntries(
+            ['agreement_areas-line', 'settlements-circle', 'incidents-circle'].map((id) =>
+              [id, window.truceMap.queryRenderedFeatures({layers: [id]}).length]))""")
+        assert all(n > 0 for n in drawn.values()), drawn
+        # the map's own background: no background layer (one shader program less)
+        assert page.page.evaluate(
+            "() => window.truceMap.getStyle().layers.every((l) => l.type !== 'background')")
+        assert not page.errors, page.errors
+    finally:
+        page.page.close()
+
+
+def test_opacity_slider_of_a_layer_drawn_after_the_first_picture(browser: Any,
+                                                                live_server: str) -> None:
+    page = Page(browser, live_server)
+    try:
+        slider = page.page.locator("#opacity-settlements")
+        slider.fill("0.5")
+        slider.dispatch_event("input")
+        page.settle()
+        value = page.page.evaluate(
+            "() => window.truceMap.getPaintProperty('settlements-circle', 'circle-opacity')")
+        assert value == pytest.approx(0.5)
+    finally:
+        page.page.close()
