@@ -1,8 +1,11 @@
-"""Vector files through GDAL (pyogrio): GeoJSON, GeoPackage, Shapefile (zipped or not), KML."""
+"""Vector files through GDAL (pyogrio), streamed a batch at a time: GeoJSON and newline-delimited
+GeoJSON, GeoPackage, Shapefile (zipped or not), KML."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -59,75 +62,150 @@ def _check_shapefile(path: Path) -> None:
                           "copy all the shapefile's parts (.shp .shx .dbf .prj)")
 
 
-# Formats GDAL re-opens cheaply at feature n are read BATCH features at a time, so a file larger
-# than memory loads; GDAL parses a GeoJSON or KML document whole on opening, so those are read once.
+# Features are read BATCH at a time in one pass over the open file (GDAL's Arrow stream), so a file
+# larger than memory loads: GDAL streams GeoJSON FeatureCollections (a first pass for the schema,
+# then feature by feature), GeoJSONSeq, GeoPackage and Shapefile. Its KML drivers hold the
+# document's tree in memory; the Python objects of more than one batch are never held.
 BATCH = 50_000
-_BATCHED = (".gpkg", ".shp", ".zip")
 
 
-def _count(geometries: Any, columns: Any) -> int:
-    return len(geometries) if geometries is not None else (len(columns[0]) if columns else 0)
+def _unreadable(path: Path, after: int, exc: Exception) -> SourceError:
+    where = f" after feature {after}" if after else ""
+    return SourceError(f"{path.name} cannot be read as a vector file{where}: {exc}")
 
 
-def _batches(path: Path, target: str, layer: str | None) -> Iterator[tuple[Any, Any, Any]]:
-    """(meta, geometries, columns) per batch; the first batch always comes (it carries meta)."""
-    batched = path.suffix.lower() in _BATCHED
-    skip = 0
+def _batches(path: Path, reader: Any, geometry: str, done: int
+             ) -> Iterator[tuple[list[Any], list[str], list[list[Any]]]]:
+    """(geometries as WKB or None, field names, field columns as lists) per batch; `done`: the
+    features read before (for the error's position)."""
     while True:
         try:
-            meta, _fids, geometries, columns = pyogrio.raw.read(
-                target, layer=layer, **({"skip_features": skip, "max_features": BATCH}
-                                        if batched else {}))
-        except Exception as exc:  # GDAL's errors are many; all mean the same here
-            raise SourceError(f"{path.name} cannot be read as a vector file"
-                              f"{f' after feature {skip}' if skip else ''}: {exc}") from exc
-        count = _count(geometries, columns)
-        if count or not skip:
-            yield meta, geometries, columns
-        if not batched or count < BATCH:
+            batch = reader.read_next_batch()
+        except StopIteration:
             return
-        skip += count
+        except Exception as exc:  # GDAL's errors are many; all mean the same here
+            raise _unreadable(path, done, exc) from exc
+        names = batch.schema.names
+        geometries = (batch.column(names.index(geometry)).to_pylist() if geometry in names
+                      else [None] * batch.num_rows)
+        fields = [i for i, name in enumerate(names) if name != geometry]
+        yield geometries, [names[i] for i in fields], [batch.column(i).to_pylist() for i in fields]
+        done += batch.num_rows
+
+
+_SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl")
+_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+               "GeometryCollection")
+
+
+def _is_sequence(path: Path) -> bool:
+    """Newline-delimited GeoJSON (GDAL's GeoJSONSeq): by its name, RFC 8142's record separator,
+    or a first line that is a whole Feature."""
+    if path.suffix.lower() in _SEQUENCE_SUFFIXES:
+        return True
+    if path.suffix.lower() not in (".json", ".geojson") or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        first = handle.readline(1 << 20).strip()
+    if first.startswith(b"\x1e"):
+        return True
+    try:
+        parsed = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("type") == "Feature"
+
+
+def _records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, text) of each non-blank line of a GeoJSON sequence."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip(b" \t\r\n\x1e")
+            if line:
+                yield number, line
+
+
+def _is_feature(line: bytes) -> bool:
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
+
+
+def _check_sequence(path: Path, read: int) -> None:
+    """GDAL skips a line of a GeoJSON sequence it cannot parse (a truncated or broken line) with
+    no more than a log message: a file whose lines outnumber the features read is refused."""
+    records = sum(1 for _ in _records(path))
+    if records == read:
+        return
+    bad = [number for number, line in _records(path) if not _is_feature(line)]
+    lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
+    raise SourceError(f"{path.name}: {records - read} of {records} lines are not GeoJSON features"
+                      f"{f' (line {lines})' if bad else ''}: fix or remove them and load the file "
+                      "again")
+
+
+def _layers(path: Path, target: str, layer: str | None) -> list[str | None]:
+    """The layers to read: the one asked for; every folder of a KML (GDAL makes each a layer);
+    otherwise the file's first layer."""
+    if layer is not None or path.suffix.lower() not in (".kml", ".kmz"):
+        return [layer]
+    try:
+        return [str(name) for name in pyogrio.list_layers(target)[:, 0]] or [None]
+    except Exception as exc:  # GDAL's errors are many; all mean the same here
+        raise _unreadable(path, 0, exc) from exc
 
 
 def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
-    """Yield one RawRecord per feature, with WKB geometry and its SRID (4326 after reprojection
-    of a non-EPSG CRS). A file without a CRS (a Shapefile without .prj) is assumed lon/lat when its
-    extent fits lon/lat, and refused otherwise."""
+    """Yield one RawRecord per feature, numbered from 1 across the file, with WKB geometry and
+    its SRID (4326 after reprojection of a non-EPSG CRS). A file without a CRS (a Shapefile without
+    .prj) is assumed lon/lat when its extent fits lon/lat, and refused otherwise. A file that breaks
+    half-way raises SourceError after the features before it (the runner's transaction keeps none
+    of them)."""
     _check_shapefile(path)
     target = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
-    batches = _batches(path, target, layer)
-    meta, geometries, columns = next(batches)
-    crs = meta.get("crs")
-    srid = _srid(crs)
-    reproject: Callable[[bytes], bytes] | None = None
-    if srid == 0:
-        reproject, srid = _reprojector(str(crs)), 4326
-    elif srid is None:
-        bounds = pyogrio.read_bounds(target, layer=layer)[1] if geometries is not None else None
-        if bounds is not None and bounds.size and not (
-                bounds[0].min() >= -180 and bounds[2].max() <= 180
-                and bounds[1].min() >= -90 and bounds[3].max() <= 90):
-            raise SourceError(f"{path.name} has no CRS (.prj missing?) and its coordinates are not "
-                              "lon/lat: add the .prj file or reproject to EPSG:4326")
-        srid = 4326  # GeoJSON's default; a Shapefile without .prj in lon/lat range
-    names = [str(n) for n in meta["fields"]]
     number = 0
-    while True:
-        for i in range(_count(geometries, columns)):
-            fields = {}
-            for name, values in zip(names, columns, strict=True):
-                value = values[i]
-                if hasattr(value, "tolist"):  # numpy scalars and list fields (GeoJSON arrays)
-                    value = value.tolist()
-                if value != value:  # NaN: GDAL's unset float field (it is no JSON value either)
-                    value = None
-                fields[name] = value
-            wkb = geometries[i] if geometries is not None else None
-            if wkb is not None and reproject is not None:
-                wkb = reproject(wkb)
-            number += 1
-            yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=srid)
+    for name in _layers(path, target, layer):
+        for record in _read_layer(path, target, name, number):
+            number = record.number
+            yield record
+    if _is_sequence(path):
+        _check_sequence(path, number)
+
+
+def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iterator[RawRecord]:
+    with ExitStack() as stack:
         try:
-            _meta, geometries, columns = next(batches)
-        except StopIteration:
-            return
+            meta, reader = stack.enter_context(pyogrio.raw.open_arrow(
+                target, layer=layer, batch_size=BATCH, use_pyarrow=True))
+        except Exception as exc:  # GDAL's errors are many; all mean the same here
+            raise _unreadable(path, before, exc) from exc
+        geometry = meta.get("geometry_name") or "wkb_geometry"
+        crs = meta.get("crs")
+        srid = _srid(crs)
+        reproject: Callable[[bytes], bytes] | None = None
+        if srid == 0:
+            reproject, srid = _reprojector(str(crs)), 4326
+        elif srid is None:
+            bounds = (pyogrio.read_bounds(target, layer=layer)[1]
+                      if meta.get("geometry_type") else None)
+            if bounds is not None and bounds.size and not (
+                    bounds[0].min() >= -180 and bounds[2].max() <= 180
+                    and bounds[1].min() >= -90 and bounds[3].max() <= 90):
+                raise SourceError(f"{path.name} has no CRS (.prj missing?) and its coordinates are "
+                                  "not lon/lat: add the .prj file or reproject to EPSG:4326")
+            srid = 4326  # GeoJSON's default; a Shapefile without .prj in lon/lat range
+        number = before
+        for geometries, names, columns in _batches(path, reader, geometry, before):
+            for i, wkb in enumerate(geometries):
+                fields = {}
+                for name, values in zip(names, columns, strict=True):
+                    value = values[i]
+                    if value != value:  # NaN: GDAL's unset float field (no JSON value either)
+                        value = None
+                    fields[name] = value
+                if wkb is not None and reproject is not None:
+                    wkb = reproject(wkb)
+                number += 1
+                yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=srid)

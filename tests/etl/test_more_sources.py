@@ -110,33 +110,3 @@ def test_watch_reports_a_file_it_cannot_load_and_goes_on(database_url: str, engi
     assert [(Path(x["path"]).name, x["status"]) for x in lines] == [("a.xlsx", "failed"),
                                                                    ("b.csv", "completed")]
     assert "cannot tell the format" in lines[0]["error"] and lines[1]["loaded"] == 1
-
-
-@pytest.mark.parametrize(("suffix", "driver", "count"), [(".gpkg", "GPKG", 5),
-                                                         (".shp", "ESRI Shapefile", 4)])
-def test_geopackage_and_shapefile_are_read_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      suffix: str, driver: str, count: int) -> None:
-    import numpy as np
-    import pyogrio
-    import shapely
-
-    from etl.sources import vector
-
-    path = tmp_path / f"points{suffix}"
-    pyogrio.raw.write(str(path), np.array([shapely.to_wkb(shapely.Point(36 + i / 10, 34.5))
-                                           for i in range(count)], dtype=object),
-                      [np.array([f"P{i}" for i in range(count)], dtype=object)], ["uid"],
-                      driver=driver, geometry_type="Point", crs="EPSG:4326")
-    reads: list[dict[str, object]] = []
-    real_read = pyogrio.raw.read
-
-    def counting_read(*args: object, **kwargs: object) -> object:
-        reads.append(kwargs)
-        return real_read(*args, **kwargs)
-
-    monkeypatch.setattr(vector, "BATCH", 2)
-    monkeypatch.setattr(vector.pyogrio.raw, "read", counting_read)
-    records = list(vector.read_vector(path))
-    assert [(r.number, r.fields["uid"]) for r in records] == [(i + 1, f"P{i}") for i in range(count)]
-    assert [shapely.from_wkb(r.geometry_wkb).x for r in records] == [36 + i / 10 for i in range(count)]
-    assert [k["skip_features"] for k in reads] == list(range(0, count + 1, 2))
