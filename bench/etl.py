@@ -1,8 +1,10 @@
 """ETL load benchmark: the project's incident jobs against `ogr2ogr -f PostgreSQL` (PG_USE_COPY=YES).
 
-`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled] [--profile] [--keep]` generates
-N synthetic incidents (gaussian clusters around 50 towns inside Syria's bounding box plus 5% uniform
-noise, dates 2016-02-27..2016-12-31) as a UCDP-like or ACLED-like CSV, then loads it into a fresh
+`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson] [--profile] [--keep]`
+generates N synthetic incidents (gaussian clusters around 50 towns inside Syria's bounding box plus 5%
+uniform noise, dates 2016-02-27..2016-12-31) as a UCDP-like or ACLED-like CSV or a GeoJSON
+FeatureCollection (the generic incident fields; read in batches, so its peak RSS is the reader's
+streaming at work), then loads it into a fresh
 database on the local cluster with the project's job (validation, staged upsert, quarantine, audit
 log) and with ogr2ogr (plain append into a table with a GiST index), in the same run, and prints
 seconds, rows/s, the loader's peak RSS, the idempotent rerun's seconds and the ratio
@@ -51,7 +53,14 @@ GENERIC_MAPPING = {"source_id": "Ref", "occurred_at": "When", "event_type": "Wha
 
 
 def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
-    """Write `rows` synthetic incidents to `path` (deterministic for a seed), as UCDP or ACLED."""
+    """Write `rows` synthetic incidents to `path` (deterministic for a seed), as UCDP, ACLED or
+    GeoJSON (the UCDP rows as features)."""
+    if fmt == "geojson":
+        ucdp = path.with_suffix(".csv")
+        generate(ucdp, rows, seed)
+        _as_geojson(ucdp, path)
+        ucdp.unlink()
+        return
     rng = random.Random(seed)
     towns = [(rng.uniform(BBOX[0] + 0.5, BBOX[2] - 0.5), rng.uniform(BBOX[1] + 0.3, BBOX[3] - 0.3),
               rng.uniform(0.02, 0.25)) for _ in range(50)]
@@ -95,6 +104,22 @@ def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
             ])
 
 
+def _as_geojson(src: Path, dst: Path) -> None:
+    """UCDP-like rows as a GeoJSON FeatureCollection of points, one feature a line."""
+    kinds = {"1": "State-based conflict", "2": "Non-state conflict", "3": "One-sided violence"}
+    with open(src, newline="", encoding="utf-8") as rows, open(dst, "w", encoding="utf-8") as out:
+        out.write('{"type": "FeatureCollection", "features": [\n')
+        for i, r in enumerate(csv.DictReader(rows)):
+            out.write(("," if i else "") + json.dumps({
+                "type": "Feature", "geometry": {"type": "Point", "coordinates": [
+                    float(r["longitude"]), float(r["latitude"])]},
+                "properties": {"source_id": r["id"], "occurred_at": r["date_start"],
+                               "event_type": kinds[r["type_of_violence"]],
+                               "fatalities": int(r["best"]), "location": r["where_coordinates"]},
+            }) + "\n")
+        out.write("]}\n")
+
+
 def _project_load(url: str, path: Path, fmt: str, profile: bool) -> dict[str, Any]:
     """Load (and reload) in a child process, bench.etl_load (its own peak RSS); its figures."""
     out = subprocess.run([sys.executable, "-m", "bench.etl_load", url, str(path), fmt,
@@ -115,8 +140,9 @@ def _ogr2ogr_load(url: str, path: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(
         ["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr", "-overwrite",
-         "-oo", "X_POSSIBLE_NAMES=longitude", "-oo", "Y_POSSIBLE_NAMES=latitude",
-         "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom",
+         *([] if path.suffix == ".geojson" else [
+             "-oo", "X_POSSIBLE_NAMES=longitude", "-oo", "Y_POSSIBLE_NAMES=latitude",
+             "-oo", "KEEP_GEOM_COLUMNS=NO"]), "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom",
          "-lco", "SPATIAL_INDEX=GIST", "-nlt", "POINT"],
         check=True, env=env, capture_output=True)
     return time.perf_counter() - t0
@@ -138,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench etl", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--format", choices=("ucdp", "acled", "hxl", "csv"), default="ucdp")
+    parser.add_argument("--format", choices=("ucdp", "acled", "geojson", "hxl", "csv"),
+                        default="ucdp")
     parser.add_argument("--profile", action="store_true",
                         help="print the slowest SQL statements of the last load")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
@@ -154,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     url = pgcluster.create_database(server_url, name, recreate=True)
     upgrade(url)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "incidents.csv"
+        path = Path(tmp) / ("incidents.geojson" if args.format == "geojson" else "incidents.csv")
         t0 = time.perf_counter()
         generate(path, args.rows, fmt=args.format)
         size = path.stat().st_size / 1e6
