@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and concurrency")
     parser.add_argument("--keep", action="store_true", help="keep the bench database (default)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes, the same for both servers")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the row labelled TEXT, or else the rows whose label "
                         "contains TEXT (repeatable)")
@@ -334,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port()}
     # the same server stack for both: uvicorn, one process, uvloop, httptools, no access log
     common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log",
-              "--loop", "uvloop", "--http", "httptools"]
+              "--loop", "uvloop", "--http", "httptools", "--workers", str(args.workers)]
     try:
         servers["tipg"] = serve(
             [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
@@ -354,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
                                    ports[name], "/collections/incidents")
         scenarios, _ = _scenarios(url, args.rows)
         key = {"X-API-Key": new_key(url, "analyst")}
-        print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; client httpx/asyncio, "
+        print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; {args.workers} uvicorn "
+              "worker(s) per server (uvloop, httptools); client httpx/asyncio, "
               "keep-alive, gzip accepted (br where marked); this API with an analyst key; same "
               "machine (2 cores shared by client, server, DB)\n")
         head = ("| request | server | c=1 p50 ms | c=1 p95 ms | c=1 req/s | c=8 p50 ms | "
