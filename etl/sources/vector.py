@@ -99,21 +99,22 @@ _GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon"
 
 
 def _is_sequence(path: Path) -> bool:
-    """Newline-delimited GeoJSON (GDAL's GeoJSONSeq): by its name, RFC 8142's record separator,
-    or a first line that is a whole Feature."""
-    if path.suffix.lower() in _SEQUENCE_SUFFIXES:
-        return True
-    if path.suffix.lower() not in (".json", ".geojson") or not path.is_file():
+    """Newline-delimited GeoJSON (what GDAL reads as GeoJSONSeq), told by its first line: RFC 8142's
+    record separator, a whole Feature, or a broken one; a FeatureCollection is not one, whatever
+    the file's name."""
+    if path.suffix.lower() not in (*_SEQUENCE_SUFFIXES, ".json", ".geojson") or not path.is_file():
         return False
     with open(path, "rb") as handle:
-        first = handle.readline(1 << 20).strip()
+        first = b""
+        while not first and (line := handle.readline(1 << 20)):
+            first = line.strip(b" \t\r\n")
     if first.startswith(b"\x1e"):
         return True
     try:
         parsed = json.loads(first)
     except ValueError:
-        return False
-    return isinstance(parsed, dict) and parsed.get("type") == "Feature"
+        return b'"Feature"' in first and b'"FeatureCollection"' not in first
+    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:

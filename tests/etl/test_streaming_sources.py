@@ -165,7 +165,7 @@ def test_truncated_geojson_larger_than_a_batch_fails_with_nothing_left(
     assert _incidents(engine, "etlt_stream_cut") == []
 
 
-@pytest.mark.parametrize("broken", ["last line cut", "a line in the middle"])
+@pytest.mark.parametrize("broken", ["last line cut", "a line in the middle", "first line cut"])
 def test_broken_line_of_newline_delimited_geojson_fails_with_nothing_left(
         engine: Engine, sample_loaded: list, tmp_path: Path, small_batches: list[int],
         broken: str) -> None:
@@ -175,6 +175,9 @@ def test_broken_line_of_newline_delimited_geojson_fails_with_nothing_left(
     if broken == "last line cut":
         lines[-1] = lines[-1][:40]
         bad = COUNT
+    elif broken == "first line cut":  # GDAL cannot open it: no line to name
+        lines[0] = lines[0][:40]
+        bad = 0
     else:
         lines.insert(4, '{"type": "Feature", "geometry": {"type": "Po')
         bad = 5
@@ -183,9 +186,24 @@ def test_broken_line_of_newline_delimited_geojson_fails_with_nothing_left(
                   mapping=MAPPING)
     assert summary.status == "failed", summary
     error = summary.error or ""
-    assert f"(line {bad})" in error and "not GeoJSON features" in error
-    assert small_batches and sum(small_batches) >= BATCH  # it failed after streaming batches
+    if not bad:
+        assert "cannot be read" in error
+    else:
+        assert f"(line {bad})" in error and "not GeoJSON features" in error
+        assert sum(small_batches) >= BATCH  # it failed after streaming batches
     assert _incidents(engine, "etlt_stream_badline") == []
+
+
+@pytest.mark.parametrize("layout", ["one line", "a feature a line"])
+def test_feature_collection_named_as_a_sequence_is_read_whole(tmp_path: Path, layout: str) -> None:
+    """The line check applies to what GDAL reads as a sequence, told by the content, not the name."""
+    path = tmp_path / "collection.geojsonl"
+    if layout == "one line":
+        _geojson(path)
+    else:
+        path.write_text('{"type": "FeatureCollection", "features": [\n'
+                        + ",\n".join(json.dumps(_feature(i)) for i in range(COUNT)) + "\n]}\n")
+    assert [r.fields["uid"] for r in vector.read_vector(path)] == [f"T{i}" for i in range(COUNT)]
 
 
 def test_cli_json_counts_and_dry_run_on_a_streamed_file(
