@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from server.security.release import Release
 
 from .analysis_common import IN_FORCE, INCIDENTS, STATUS_AT, expand_sql, released_sql
+from .analysis_duplicates import distinct_events
 
 _SIGNED_AREAS = f"""
     SELECT a.* FROM agreement_areas a
@@ -96,6 +97,7 @@ CROSS JOIN LATERAL (
                           AND d.delivered_at + CAST(:hours AS float8) * interval '1 hour'
     AND i.verification_status <> ALL(CAST(:excluded AS text[]))
     AND ST_DWithin(i.geom::geography, d.geom::geography, :d)
+    AND /*dedupe*/
 ) near
 WHERE near.incidents > 0
   AND (CAST(:start AS timestamptz) IS NULL OR d.delivered_at >= :start)
@@ -106,9 +108,11 @@ LIMIT :limit
 
 
 def risk(rel: Release, *, distance_m: float, hours: float, start: datetime | None,
-         end: datetime | None, excluded: list[str], limit: int,
+         end: datetime | None, excluded: list[str], limit: int, dedupe: bool,
          session: Session) -> list[dict[str, Any]]:
+    """Deliveries near incidents; with `dedupe` each event once (superseded reports left out,
+    see analysis_duplicates)."""
     params: dict[str, Any] = {"d": distance_m, "hours": hours, "start": start, "end": end,
                               "excluded": excluded, "limit": limit}
-    sql = released_sql(RISK_SQL, rel, params)
+    sql = released_sql(RISK_SQL.replace("/*dedupe*/", distinct_events("i", dedupe)), rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]

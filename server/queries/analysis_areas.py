@@ -1,7 +1,12 @@
 """Per-area incident questions. Inside counts come from `area_incident_days` (a per-area, per-day
 summary kept by triggers, so all 2,000 areas are one scan of the summary, not a spatial join of
 10^7 pairs) when the window is whole days; otherwise, and for the ring within `:d` metres outside
-an area, they are computed live, prefiltered with `&&` on the area's box grown by `:d` metres."""
+an area, they are computed live, prefiltered with `&&` on the area's box grown by `:d` metres.
+
+Each event once (`dedupe`, the default): a report superseded by a linked report of the same event
+(analysis_duplicates.SUPERSEDED, over what the caller sees) is not counted and is counted as
+`merged` instead. The summary counts every report, so its days are corrected live by the days of
+the superseded reports inside each area: a join on the few links, not on the incidents."""
 
 from __future__ import annotations
 
@@ -14,11 +19,21 @@ from sqlalchemy.orm import Session
 from server.security.release import Release
 
 from .analysis_common import INCIDENTS, expand_sql, released_sql
+from .analysis_duplicates import SUPERSEDED, superseded_sql
 
 #: the per-area, per-day summary; for a restricted caller, the same computed live from the
-#: incidents released to it (the maintained summary counts every incident)
+#: incidents released to it (the maintained summary counts every incident); with the columns
+#: `merged` (superseded reports left out) and `merged_v` (those of them that were violations)
 DAYS = "/*released*/area_incident_days"
-_LIVE_DAYS = f"""(
+#: the superseded reports (ids) when deduplicating, else an empty set
+SUPERSEDED_IDS = "/*superseded*/"
+_DAY_COUNTS = ("n", "fatalities", "reported", "under_review", "confirmed", "rejected",
+               "duplicate")
+
+
+def _live_days(incidents: str) -> str:
+    """The summary's rows computed live from `incidents` (a FROM item, aliased `i`)."""
+    return f"""(
     SELECT a2.id AS area_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
            CASE WHEN a2.signed_at IS NULL THEN 'unsigned'
                 WHEN i.occurred_at < a2.signed_at THEN 'before' ELSE 'after' END AS phase,
@@ -29,14 +44,50 @@ _LIVE_DAYS = f"""(
            count(*) FILTER (WHERE i.verification_status = 'rejected')::int AS rejected,
            count(*) FILTER (WHERE i.verification_status = 'duplicate')::int AS duplicate
     FROM agreement_areas a2
-    JOIN {INCIDENTS} i ON i.geom && a2.geom AND ST_Intersects(a2.geom, i.geom)
+    JOIN {incidents} i ON i.geom && a2.geom AND ST_Intersects(a2.geom, i.geom)
     WHERE (CAST(:ids AS int[]) IS NULL OR a2.id = ANY(CAST(:ids AS int[])))
     GROUP BY 1, 2, 3, 4)"""  # noqa: S608 - constant fragments only
 
 
-def _released(sql: str, rel: Release, params: dict[str, Any]) -> str:
-    days = "area_incident_days" if rel.unrestricted else _LIVE_DAYS
-    return released_sql(sql.replace(DAYS, days), rel, params)
+_LIVE_DAYS = _live_days(INCIDENTS)
+# the days of the superseded reports inside each area, to take away from the summary's: the
+# few superseded reports first (OFFSET 0 keeps them a subquery), each then finds its areas
+# through the areas' index; never the join of every incident with every area
+_SUPERSEDED_DAYS = _live_days(
+    f"(SELECT i.* FROM ({SUPERSEDED}) sup JOIN {INCIDENTS} i ON i.id = sup.id OFFSET 0)"  # noqa: S608
+)
+_COLUMNS = ("area_id", "day", "phase", "event_type", *_DAY_COUNTS)
+
+
+def _days(rel: Release, dedupe: bool, *, per_day: bool) -> str:
+    """The per-day rows (summary or live) with `merged` and `merged_v`. With `dedupe`, the
+    superseded reports' days are taken away: as negative rows (UNION ALL: right for sums, and
+    free on the summary's 10^6 rows), or with `per_day` joined to their day (each row right by
+    itself: what a filter on a row's counts needs)."""
+    base = "area_incident_days" if rel.unrestricted else _LIVE_DAYS
+    if not dedupe:
+        return f"(SELECT b.*, 0 AS merged, 0 AS merged_v FROM {base} b)"  # noqa: S608
+    if not per_day:
+        keys = ", ".join(f"c.{c}" for c in _COLUMNS[:4])
+        negated = ", ".join(f"-c.{c}" for c in _DAY_COUNTS)
+        plain = ", ".join(f"b.{c}" for c in _COLUMNS)
+        return f"""(
+    SELECT {plain}, 0 AS merged, 0 AS merged_v FROM {base} b
+    UNION ALL
+    SELECT {keys}, {negated}, c.n, c.reported + c.under_review + c.confirmed
+    FROM {_SUPERSEDED_DAYS} c)"""  # noqa: S608
+    counts = ", ".join(f"b.{c} - coalesce(c.{c}, 0) AS {c}" for c in _DAY_COUNTS)
+    return f"""(
+    SELECT b.area_id, b.day, b.phase, b.event_type, {counts}, coalesce(c.n, 0) AS merged,
+           coalesce(c.reported + c.under_review + c.confirmed, 0) AS merged_v
+    FROM {base} b LEFT JOIN {_SUPERSEDED_DAYS} c USING (area_id, day, phase, event_type))"""  # noqa: S608
+
+
+def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool,
+              per_day: bool = False) -> str:
+    sql = sql.replace(DAYS, _days(rel, dedupe, per_day=per_day))
+    sql = sql.replace(SUPERSEDED_IDS, superseded_sql(dedupe))
+    return released_sql(sql, rel, params)
 
 _AREAS = """
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to, a.geom
@@ -54,12 +105,18 @@ _INCIDENT_FILTER = """
 _PHASE = """CASE WHEN a.signed_at IS NULL THEN 'unsigned'
                  WHEN {t}.occurred_at < a.signed_at THEN 'before' ELSE 'after' END"""
 
-_STATUS_COUNTS = """
-    count(*) FILTER (WHERE {t}.verification_status = 'reported') AS reported,
-    count(*) FILTER (WHERE {t}.verification_status = 'under_review') AS under_review,
-    count(*) FILTER (WHERE {t}.verification_status = 'confirmed') AS confirmed,
-    count(*) FILTER (WHERE {t}.verification_status = 'rejected') AS rejected,
-    count(*) FILTER (WHERE {t}.verification_status = 'duplicate') AS duplicate
+# live counts of the reports joined to `sup` (the superseded ones): those not superseded count,
+# the others are `merged`
+_LIVE_COUNTS = """
+    count(*) FILTER (WHERE sup.id IS NULL) AS n,
+    coalesce(sum({t}.fatalities) FILTER (WHERE sup.id IS NULL), 0) AS fatalities,
+    count(*) FILTER (WHERE sup.id IS NULL AND {t}.verification_status = 'reported') AS reported,
+    count(*) FILTER (WHERE sup.id IS NULL AND {t}.verification_status = 'under_review')
+      AS under_review,
+    count(*) FILTER (WHERE sup.id IS NULL AND {t}.verification_status = 'confirmed') AS confirmed,
+    count(*) FILTER (WHERE sup.id IS NULL AND {t}.verification_status = 'rejected') AS rejected,
+    count(*) FILTER (WHERE sup.id IS NULL AND {t}.verification_status = 'duplicate') AS duplicate,
+    count(sup.id) AS merged
 """
 
 # whole UTC days, unfiltered by verification status: from the maintained summary
@@ -68,21 +125,21 @@ INSIDE_DAYS_SQL = f"""
     SELECT d.area_id, 'inside' AS zone, d.event_type, d.phase, sum(d.n) AS n,
            sum(d.fatalities) AS fatalities, sum(d.reported) AS reported,
            sum(d.under_review) AS under_review, sum(d.confirmed) AS confirmed,
-           sum(d.rejected) AS rejected, sum(d.duplicate) AS duplicate
+           sum(d.rejected) AS rejected, sum(d.duplicate) AS duplicate, sum(d.merged) AS merged
     FROM {DAYS} d JOIN a ON a.id = d.area_id
     WHERE (CAST(:first_day AS date) IS NULL OR d.day >= :first_day)
       AND (CAST(:last_day AS date) IS NULL OR d.day <= :last_day)
       AND (CAST(:types AS text[]) IS NULL OR d.event_type = ANY(CAST(:types AS text[])))
-    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0
+    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) + sum(d.merged) > 0
 """  # noqa: S608 - constant fragments only
 
 # any window or filter: the spatial join, live
 INSIDE_LIVE_SQL = f"""
     WITH a AS ({_AREAS})
     SELECT a.id AS area_id, 'inside' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
-           count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
-           {_STATUS_COUNTS.format(t="i")}
+           {_LIVE_COUNTS.format(t="i")}
     FROM a JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
+    LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
@@ -91,9 +148,9 @@ NEAR_SQL = f"""
     WITH a AS (SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
                FROM ({_AREAS}) a)
     SELECT a.id AS area_id, 'near' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
-           count(*) AS n, coalesce(sum(i.fatalities), 0) AS fatalities,
-           {_STATUS_COUNTS.format(t="i")}
+           {_LIVE_COUNTS.format(t="i")}
     FROM a JOIN {INCIDENTS} i ON i.geom && a.box
+    LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
       AND NOT ST_Intersects(a.geom, i.geom) AND ST_DWithin(a.geog, i.geom::geography, :d)
     GROUP BY 1, 2, 3, 4
@@ -138,23 +195,25 @@ def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | No
 
 def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
                    start: datetime | None, end: datetime | None, types: list[str] | None,
-                   verifications: list[str] | None, distance_m: float,
+                   verifications: list[str] | None, distance_m: float, dedupe: bool,
                    session: Session) -> list[dict[str, Any]]:
     """Counts per (area, zone inside|near, event type, phase), with counts per verification
-    status, of the incidents `rel` releases. Inside: from the per-day summary when the window
-    is whole UTC days, no verification filter applies (the usual question) and the caller sees
-    every incident; otherwise live."""
+    status, of the incidents `rel` releases, and `merged`: the superseded reports left out
+    (each event once) when `dedupe`. Inside: from the per-day summary when the window is whole
+    UTC days, no verification filter applies (the usual question) and the caller sees every
+    incident; otherwise live."""
     params = _params(ids, statuses, start, end, types, verifications)
     days = _whole_days(start, end) if verifications is None and rel.unrestricted else None
     if days is not None:
         params.update(first_day=days[0], last_day=days[1])
-        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params)), params)
+        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, dedupe)), params)
     else:
-        inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params)), params)
+        inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
     rows = [dict(r) for r in inside.mappings()]
     if distance_m > 0:
         params["d"] = distance_m
-        near = session.execute(text(_released(NEAR_SQL, rel, params)), params).mappings()
+        near = session.execute(text(_released(NEAR_SQL, rel, params, dedupe)),
+                               params).mappings()
         rows.extend(dict(r) for r in near)
     return rows
 
@@ -172,7 +231,8 @@ COMPLIANCE_SQL = f"""
                                  AND d.day <= CAST(:last_day AS date) - 7 * :recent), 0)
         AS prior_n,
       coalesce(sum(d.confirmed) FILTER (WHERE d.phase = 'after'), 0) AS confirmed_after_n,
-      max(d.day) FILTER (WHERE d.phase = 'after' AND d.confirmed > 0) AS last_confirmed_day
+      max(d.day) FILTER (WHERE d.phase = 'after' AND d.confirmed > 0) AS last_confirmed_day,
+      coalesce(sum(d.merged_v), 0) AS merged_n
     FROM a LEFT JOIN (
       SELECT d.*, d.reported + d.under_review + d.confirmed AS v FROM {DAYS} d
     ) d ON d.area_id = a.id AND d.day <= CAST(:last_day AS date)
@@ -185,13 +245,14 @@ COMPLIANCE_SQL = f"""
 
 def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
                     at: datetime, last_day: date, weeks_before: int, recent_weeks: int,
-                    session: Session) -> list[dict[str, Any]]:
+                    dedupe: bool, session: Session) -> list[dict[str, Any]]:
     """Violations (reported + under review + confirmed) per area from the per-day summary
     (live from the released incidents for a restricted caller), up to and including
-    `last_day` (UTC)."""
+    `last_day` (UTC); with `dedupe`, superseded reports left out (`merged_n` of them)."""
     params: dict[str, Any] = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
                               "before": weeks_before, "recent": recent_weeks}
-    sql = _released(COMPLIANCE_SQL, rel, params)
+    # the last confirmed day reads each day's own count: the days are corrected per day
+    sql = _released(COMPLIANCE_SQL, rel, params, dedupe, per_day=True)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 

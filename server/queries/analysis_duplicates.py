@@ -1,6 +1,15 @@
 """Cross-source duplicate links (made by the ETL after each incidents load) as the caller may see
 them: a link shows only when both its incidents are released to the caller; the counts say how
-many incidents and how many distinct events (incidents minus the duplicates among them)."""
+many incidents and how many distinct events (incidents minus the duplicates among them).
+
+Which report of a linked event is counted (`SUPERSEDED`, the rule of every counting analysis):
+of two linked reports the caller may both see, the one ranked first stands for the event and
+the other is *superseded*: the better verified (confirmed, then under review, then reported,
+then rejected or marked duplicate), and among equals the first recorded (the lower id, the
+`duplicate_of` side of the link). A report linked to nothing the caller sees is counted as it
+is, so a public caller's counts never depend on an unreleased report. The event is counted
+where, when and as what its standing report says. A pair counts once; three sources linked in a
+chain (A-B, B-C, but not A-C) count once per report that no linked report ranks before."""
 
 from __future__ import annotations
 
@@ -12,6 +21,43 @@ from sqlalchemy.orm import Session
 from server.security.release import Release
 
 from .analysis_common import INCIDENTS, released_sql
+
+_RANK = ("CASE x.verification_status WHEN 'confirmed' THEN 0 WHEN 'under_review' THEN 1 "
+         "WHEN 'reported' THEN 2 ELSE 3 END")
+
+
+def _member(column: str) -> str:
+    """LATERAL subquery: the link's report in `column` as the caller sees it, with its rank (a
+    look-up by id per link: OFFSET 0 keeps it one, not a scan of every incident to hash)."""
+    return (f"SELECT x.id, {_RANK} AS rank FROM {INCIDENTS} x "  # noqa: S608 - constants only
+            f"WHERE x.id = d.{column} OFFSET 0")
+
+
+#: ids (each once) of the reports superseded by a linked report the caller sees (see the module
+#: docstring); its cost grows with the links, not with the incidents
+SUPERSEDED = f"""
+    SELECT DISTINCT CASE WHEN (o.rank, o.id) < (n.rank, n.id) THEN n.id ELSE o.id END AS id
+    FROM incident_duplicates d
+    CROSS JOIN LATERAL ({_member("incident_id")}) n
+    CROSS JOIN LATERAL ({_member("duplicate_of")}) o
+"""  # noqa: S608 - constant fragments only
+NOTHING_SUPERSEDED = "SELECT NULL::bigint AS id WHERE FALSE"
+
+
+def superseded_sql(dedupe: bool) -> str:
+    """The superseded reports when deduplicating, else an empty set (same column `id`)."""
+    return SUPERSEDED if dedupe else NOTHING_SUPERSEDED
+
+
+def distinct_events(alias: str, dedupe: bool) -> str:
+    """SQL condition on incident row `alias` (for a WHERE or a join's ON): it stands for its event
+    (not superseded) when `dedupe`; TRUE otherwise."""
+    if not dedupe:
+        return "TRUE"
+    if not alias.isidentifier():
+        raise ValueError(f"bad alias {alias!r}")
+    return f"NOT EXISTS (SELECT 1 FROM ({SUPERSEDED}) sup WHERE sup.id = {alias}.id)"  # noqa: S608
+
 
 _WINDOW = """
     (CAST(:start AS timestamptz) IS NULL OR {a}.occurred_at >= :start)
@@ -37,11 +83,9 @@ LIMIT :limit
 """  # noqa: S608 - constant fragments only
 
 COUNTS_SQL = f"""
-SELECT count(*) AS incidents,
-       count(*) FILTER (WHERE EXISTS (
-         SELECT 1 FROM incident_duplicates d JOIN {INCIDENTS} o ON o.id = d.duplicate_of
-         WHERE d.incident_id = i.id)) AS duplicates
+SELECT count(*) AS incidents, count(sup.id) AS duplicates
 FROM {INCIDENTS} i
+LEFT JOIN ({SUPERSEDED}) sup ON sup.id = i.id
 WHERE {_WINDOW.format(a="i")}
 """  # noqa: S608 - constant fragments only
 

@@ -17,6 +17,7 @@ from server.security.release import Release
 
 from . import cql2
 from .analysis_common import INCIDENTS, released_sql
+from .analysis_duplicates import SUPERSEDED, distinct_events
 from .binder import Binder
 
 _FILTER = """
@@ -31,12 +32,10 @@ _FILTER = """
          i.geom && (SELECT geom FROM agreement_areas WHERE id = :area_id)
          AND ST_Intersects((SELECT geom FROM agreement_areas WHERE id = :area_id), i.geom)))
 """
-# dedupe: leave out a cross-source duplicate of an incident the caller sees (each event once)
-_FILTER += f"""
-    AND (NOT CAST(:dedupe AS boolean) OR NOT EXISTS (
-         SELECT 1 FROM incident_duplicates d JOIN {INCIDENTS} o ON o.id = d.duplicate_of
-         WHERE d.incident_id = i.id))
-"""  # noqa: S608 - constant fragments only
+# dedupe: leave out a report superseded by a linked one the caller sees (each event once; the
+# rule is analysis_duplicates.SUPERSEDED); `_sql` puts the condition or TRUE in its place
+DEDUPE = "/*dedupe*/"
+_FILTER += f"    AND {DEDUPE}\n"
 
 HOTSPOTS_SQL = f"""
 WITH p AS (
@@ -142,15 +141,40 @@ def _params(f: dict[str, Any]) -> dict[str, Any]:
     bbox = f.get("bbox") or (None, None, None, None)
     return {"start": f.get("start"), "end": f.get("end"), "types": f.get("types"),
             "verifications": f.get("verifications"), "area_id": f.get("area_id"),
-            "dedupe": bool(f.get("dedupe")), "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2],
-            "maxy": bbox[3]}
+            "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
+
+
+def _sql(sql: str, filters: dict[str, Any], rel: Release, params: dict[str, Any]) -> str:
+    """`sql` with its dedupe condition, reading incidents as `rel` releases them."""
+    sql = sql.replace(DEDUPE, distinct_events("i", bool(filters.get("dedupe"))))
+    return released_sql(sql, rel, params)
+
+
+def _condition(filters: dict[str, Any], params: dict[str, Any]) -> str:
+    """The CQL2 filter in `filters` ("filter", an AST) as SQL over `i` (bound values,
+    whitelisted names: it sees the released values, as on items); TRUE without one."""
+    if filters.get("filter") is None:
+        return "TRUE"
+    return cql2.where(filters["filter"], COLLECTIONS["incidents"], Binder(params, prefix="f"),
+                      alias="i")
+
+
+def merged(filters: dict[str, Any], rel: Release, *, session: Session) -> int:
+    """How many reports matching `filters` (window, types, statuses, box, area, CQL2 filter) are
+    left out as superseded by a linked report of the same event (a join on the few links)."""
+    params = _params(filters)
+    condition = _condition(filters, params)
+    sql = (f"SELECT count(*) FROM {INCIDENTS} i JOIN ({SUPERSEDED}) sup ON sup.id = i.id "  # noqa: S608
+           f"WHERE {_FILTER.replace(DEDUPE, 'TRUE')} AND {condition}")
+    sql = released_sql(sql, rel, params)
+    return int(session.execute(text(sql), params).scalar_one())
 
 
 def hotspots(filters: dict[str, Any], rel: Release, *, srid: int, eps_m: float, minpoints: int,
              limit: int, session: Session) -> list[dict[str, Any]]:
     params = {**_params(filters), "srid": srid, "eps": eps_m, "minpoints": minpoints,
               "limit": limit}
-    sql = released_sql(HOTSPOTS_SQL, rel, params)
+    sql = _sql(HOTSPOTS_SQL, filters, rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
@@ -158,14 +182,14 @@ def grid(filters: dict[str, Any], rel: Release, *, kind: str, srid: int, size_m:
          level: int, limit: int, session: Session) -> list[dict[str, Any]]:
     sql = {"square": SQUARE_SQL, "hexagon": HEX_SQL, "admin": ADMIN_SQL}[kind]
     params = {**_params(filters), "srid": srid, "size": size_m, "level": level, "limit": limit}
-    sql = released_sql(sql, rel, params)
+    sql = _sql(sql, filters, rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
 def grid_tile(filters: dict[str, Any], rel: Release, *, z: int, x: int, y: int, srid: int,
               size_m: float, session: Session) -> bytes:
     params = {**_params(filters), "z": z, "x": x, "y": y, "srid": srid, "size": size_m}
-    sql = released_sql(GRID_MVT_SQL, rel, params)
+    sql = _sql(GRID_MVT_SQL, filters, rel, params)
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
@@ -173,9 +197,6 @@ def timeseries(filters: dict[str, Any], rel: Release, *, step: str,
                session: Session) -> list[dict[str, Any]]:
     """`filters` may hold a CQL2 AST as "filter": it sees the released values, as on items."""
     params = {**_params(filters), "step": step}
-    condition = "TRUE"
-    if filters.get("filter") is not None:
-        condition = cql2.where(filters["filter"], COLLECTIONS["incidents"],
-                               Binder(params, prefix="f"), alias="i")
-    sql = released_sql(_timeseries_sql(condition), rel, params)
+    condition = _condition(filters, params)
+    sql = _sql(_timeseries_sql(condition), filters, rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]

@@ -13,6 +13,7 @@ from server.routes.analysis_common import (
     POINT,
     AcceptDep,
     AsOf,
+    Dedupe,
     Format,
     ReleaseDep,
     Window,
@@ -63,7 +64,7 @@ def aid_gaps(
 _RISK_COLUMNS = ["id", "delivered_at", "method", "cargo_type", "organisation", "location_name",
                  "settlement_id", "agreement_area_id", "incidents", "fatalities",
                  "nearest_incident_m", "closest_incident_hours", "incident_ids"]
-_RISK_META = {"distance_m": 5000, "hours": 24}
+_RISK_META = {"distance_m": 5000, "hours": 24, "dedupe": True}
 
 
 @router.get("/aid-risk", response_class=Response,
@@ -76,12 +77,13 @@ def aid_risk(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     distance_m: Annotated[float, Query(ge=0)] = 5000,
     hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24,
-    datetime: Window = None, f: Format = None, accept: AcceptDep = None,
+    datetime: Window = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     start, end = parse_datetime(datetime)
     distance = check_distance(distance_m, settings.analysis)
     rows = more.aid_risk(rel, distance_m=distance, hours=hours, start=start, end=end,
-                         limit=settings.analysis.max_rows, session=session)
-    return table_reply(rows, fmt, _RISK_COLUMNS, meta={"distance_m": distance, "hours": hours},
+                         limit=settings.analysis.max_rows, session=session, dedupe=dedupe)
+    return table_reply(rows, fmt, _RISK_COLUMNS,
+                       meta={"distance_m": distance, "hours": hours, "dedupe": dedupe},
                        name="deliveries")

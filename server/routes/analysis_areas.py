@@ -14,6 +14,7 @@ from server.params import parse_datetime
 from server.routes.analysis_common import (
     AcceptDep,
     CsvList,
+    Dedupe,
     Format,
     ReleaseDep,
     Window,
@@ -37,20 +38,20 @@ router = APIRouter(prefix="/analysis", tags=["analysis"])
 def _area_incidents(session: Session, rel: Release, ids: list[int] | None, status: str | None,
                     datetime_: str | None, event_type: str | None,
                     verification_status: str | None, distance_m: float, fmt: str,
-                    limits: AnalysisSettings) -> Response:
+                    limits: AnalysisSettings, dedupe: bool) -> Response:
     start, end = parse_datetime(datetime_)
     distance = check_distance(distance_m, limits)
     rows = areas_service.incidents_by_area(
         rel, ids=ids, statuses=list_param(status), start=start, end=end, event_types=list_param(event_type),
         verifications=list_param(verification_status), distance_m=distance,
-        geometry=fmt == "geojson", session=session)
-    meta = {"datetime": datetime_, "distance_m": distance}
+        geometry=fmt == "geojson", session=session, dedupe=dedupe)
+    meta = {"datetime": datetime_, "distance_m": distance, "dedupe": dedupe}
     if fmt == "csv":
         rows = [areas_service.flatten_summary(r) for r in rows]
     return table_reply(rows, fmt, areas_service.SUMMARY_COLUMNS, meta=meta, name="areas")
 
 
-_AREA_INCIDENTS_META = {"datetime": "2016-03-01/2016-06-30", "distance_m": 5000}
+_AREA_INCIDENTS_META = {"datetime": "2016-03-01/2016-06-30", "distance_m": 5000, "dedupe": True}
 AREA_INCIDENTS_RESPONSES = ex.responses(
     {**_AREA_INCIDENTS_META, "areas": [ex.AREA_SUMMARY_EXAMPLE]},
     geojson=ex.geojson_example(_AREA_INCIDENTS_META, [ex.AREA_SUMMARY_EXAMPLE],
@@ -68,11 +69,11 @@ def areas_incidents(
     distance_m: Annotated[float, Query(ge=0, description="also count incidents outside an area "
                                        "but within this many metres")] = 0,
     status: CsvList = None, event_type: CsvList = None, verification_status: CsvList = None,
-    area_id: CsvList = None, f: Format = None, accept: AcceptDep = None,
+    area_id: CsvList = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     return _area_incidents(session, rel, id_list(area_id), status, datetime, event_type,
-                           verification_status, distance_m, fmt, settings.analysis)
+                           verification_status, distance_m, fmt, settings.analysis, dedupe)
 
 
 @router.get("/areas/{area_id}/incidents", response_class=Response,
@@ -83,15 +84,15 @@ def area_incidents(
     datetime: Window = None,
     distance_m: Annotated[float, Query(ge=0)] = 0,
     event_type: CsvList = None, verification_status: CsvList = None, f: Format = None,
-    accept: AcceptDep = None,
+    accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     return _area_incidents(session, rel, [area_id], None, datetime, event_type,
-                           verification_status, distance_m, fmt, settings.analysis)
+                           verification_status, distance_m, fmt, settings.analysis, dedupe)
 
 
 _COMPLIANCE_META = {"at": "2016-05-24T00:00:00+00:00", "sort": "risk", "weeks_before": 8,
-                    "recent_weeks": 4}
+                    "recent_weeks": 4, "dedupe": True}
 
 
 @router.get("/areas/compliance", response_class=Response,
@@ -114,7 +115,7 @@ def areas_compliance(
                                "days_since_last_confirmed, name, id")] = "risk",
     order: Annotated[Literal["asc", "desc"] | None, Query(
         description="default desc for rates and risk, asc for names, ids and days")] = None,
-    f: Format = None, accept: AcceptDep = None,
+    f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     when = instant(at)
@@ -123,7 +124,7 @@ def areas_compliance(
     rows = areas_service.compliance(rel, ids=id_list(area_id), statuses=list_param(status), at=when,
                                     weeks_before=weeks_before, recent_weeks=recent_weeks,
                                     sort=sort, descending=descending, session=session,
-                                    geometry=fmt == "geojson")
+                                    geometry=fmt == "geojson", dedupe=dedupe)
     meta = {"at": when.isoformat(), "sort": sort, "weeks_before": weeks_before,
-            "recent_weeks": recent_weeks}
+            "recent_weeks": recent_weeks, "dedupe": dedupe}
     return table_reply(rows, fmt, areas_service.COMPLIANCE_COLUMNS, meta=meta, name="areas")

@@ -85,9 +85,11 @@ def table_reply(rows: list[dict[str, Any]], fmt: str, columns: list[str], *,
 AsOf = Annotated[dt.datetime | None, Query(description="as of (ISO 8601); default now")]
 BBox = Annotated[str | None, Query(description="minx,miny,maxx,maxy (lon/lat)")]
 AreaId = Annotated[int | None, Query(description="only incidents inside this agreement area")]
-Dedupe = Annotated[bool, Query(description="count each event once: leave out incidents linked as "
-                                           "cross-source duplicates of one the caller may see "
-                                           "(see /analysis/duplicates)")]
+Dedupe = Annotated[bool, Query(description="count each event once (default true): of reports "
+                                           "linked as cross-source duplicates (see "
+                                           "/analysis/duplicates) that the caller may see, only "
+                                           "the best verified (then the first recorded) counts; "
+                                           "false counts every report")]
 POINT = ex.POINT_EXAMPLE
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
@@ -25,6 +26,7 @@ from server.routes.analysis_common import (
 )
 from server.schemas import analysis as ex
 from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.release import Release
 from server.services import analysis_more as more
 from server.services import analysis_output as output
 from server.services import cql2
@@ -32,8 +34,14 @@ from server.services import cql2
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
 
+def _dedupe_meta(flt: dict[str, Any], rel: Release, session: Session) -> dict[str, Any]:
+    """Whether each event was counted once, and how many superseded reports were left out."""
+    return {"dedupe": bool(flt["dedupe"]), "duplicates_merged": more.merged(flt, rel,
+                                                                            session=session)}
+
+
 _HOTSPOT_COLUMNS = ["cluster_id", "incidents", "fatalities", "first_at", "last_at", "lon", "lat"]
-_HOTSPOT_META = {"eps_m": 2000, "minpoints": 5}
+_HOTSPOT_META = {"eps_m": 2000, "minpoints": 5, "dedupe": True, "duplicates_merged": 3}
 
 
 @router.get("/hotspots", response_class=Response,
@@ -50,17 +58,18 @@ def hotspots(
     eps_m: Annotated[float, Query(gt=0)] = 2000,
     minpoints: Annotated[int, Query(ge=1)] = 5,
     event_type: CsvList = None, verification_status: CsvList = None, bbox: BBox = None,
-    area_id: AreaId = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = False,
+    area_id: AreaId = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
     rows = more.hotspots(flt, rel, eps_m=eps_m, minpoints=minpoints,
                          limit=settings.analysis.max_rows, session=session)
-    return table_reply(rows, fmt, _HOTSPOT_COLUMNS, meta={"eps_m": eps_m, "minpoints": minpoints},
-                       name="clusters", id_key="cluster_id")
+    meta = {"eps_m": eps_m, "minpoints": minpoints, **_dedupe_meta(flt, rel, session)}
+    return table_reply(rows, fmt, _HOTSPOT_COLUMNS, meta=meta, name="clusters", id_key="cluster_id")
 
 
-_GRID_META = {"kind": "hexagon", "size_m": 5000, "level": 2}
+_GRID_META = {"kind": "hexagon", "size_m": 5000, "level": 2, "dedupe": True,
+              "duplicates_merged": 12}
 
 
 @router.get("/grid", response_class=Response,
@@ -78,7 +87,7 @@ def grid(
     level: Annotated[int, Query(ge=0, le=4)] = 2,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
-    dedupe: Dedupe = False,
+    dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept, default="geojson")
     flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
@@ -86,7 +95,8 @@ def grid(
                      limit=settings.analysis.max_rows, session=session)
     return table_reply(rows, fmt, ["cell", "name", "incidents", "fatalities"] if kind == "admin"
                        else ["cell", "incidents", "fatalities"],
-                       meta={"kind": kind, "size_m": size_m, "level": level}, name="cells",
+                       meta={"kind": kind, "size_m": size_m, "level": level,
+                             **_dedupe_meta(flt, rel, session)}, name="cells",
                        id_key="cell")
 
 
@@ -100,7 +110,7 @@ def grid_tile(
     x: Annotated[int, Path(ge=0)],
     size_m: Annotated[float, Query(gt=0)] = 5000,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
-    area_id: AreaId = None, dedupe: Dedupe = False,
+    area_id: AreaId = None, dedupe: Dedupe = True,
 ) -> Response:
     flt = incident_filters(datetime, event_type, verification_status, None, area_id, dedupe)
     data = more.grid_tile(flt, rel, z=z, x=x, y=y, size_m=size_m, session=session)
@@ -115,8 +125,8 @@ _SERIES_COLUMNS = ["period", "incidents", "fatalities", "confirmed"]
 
 @router.get("/timeseries", response_class=Response,
             summary="Incidents, fatalities and confirmed incidents per day, week or month",
-            responses=ex.responses({"step": "week", "area_id": None,
-                                    "series": [ex.SERIES_EXAMPLE]},
+            responses=ex.responses({"step": "week", "area_id": None, "dedupe": True,
+                                    "duplicates_merged": 2, "series": [ex.SERIES_EXAMPLE]},
                                    csv_text=ex.csv_example([ex.SERIES_EXAMPLE], _SERIES_COLUMNS)))
 def timeseries(
     session: SessionDep, rel: ReleaseDep,
@@ -130,7 +140,7 @@ def timeseries(
     filter_lang: Annotated[str | None, Query(alias="filter-lang",
                                              description="cql2-text (default) or cql2-json")]
     = None,
-    dedupe: Dedupe = False,
+    dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept, offered=("json", "csv"))
     flt = incident_filters(datetime, event_type, verification_status, bbox, area_id, dedupe)
@@ -139,5 +149,6 @@ def timeseries(
     elif filter_lang and filter_lang.lower() not in ("cql2-text", "cql2-json"):
         raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
     rows = more.timeseries(flt, rel, step=step, session=session)
-    return table_reply(rows, fmt, _SERIES_COLUMNS, meta={"step": step, "area_id": area_id},
+    return table_reply(rows, fmt, _SERIES_COLUMNS,
+                       meta={"step": step, "area_id": area_id, **_dedupe_meta(flt, rel, session)},
                        name="series")

@@ -15,6 +15,7 @@ from server.routes.analysis_common import (
     AsOf,
     BBox,
     CsvList,
+    Dedupe,
     Format,
     ReleaseDep,
     Window,
@@ -115,12 +116,12 @@ def exposure(
 def area_report(
     area_id: int, session: SessionDep, settings: SettingsDep, rel: ReleaseDep, at: AsOf = None,
     distance_m: Annotated[float, Query(ge=0)] = 5000, f: Format = None,
-    accept: AcceptDep = None,
+    accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     report = more.area_report(area_id, rel, at=instant(at),
                               distance_m=check_distance(distance_m, settings.analysis),
-                              settings=settings, session=session)
+                              settings=settings, session=session, dedupe=dedupe)
     if fmt == "csv":
         return csv_reply([output.report_row(report)], output.REPORT_COLUMNS, f"area-{area_id}")
     if fmt == "geojson":

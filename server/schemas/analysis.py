@@ -140,25 +140,27 @@ def responses(example: dict[str, Any], *, geojson: dict[str, Any] | None = None,
 
 AREA_SUMMARY_EXAMPLE: dict[str, Any] = {
     "id": 4, "name": "Ar-Rastan sub-district", "kind": "region", "status": "violated",
-    "signed_at": "2016-02-27T12:00:00+00:00", "distance_m": 5000,
+    "signed_at": "2016-02-27T12:00:00+00:00", "distance_m": 5000, "dedupe": True,
     "inside": {"total": 62, "before_signing": 3, "after_signing": 59, "fatalities": 211,
                "by_event_type": {"state_based_violence": 60, "one_sided_violence": 2},
-               "by_verification_status": {"confirmed": 61, "reported": 1}},
+               "by_verification_status": {"confirmed": 61, "reported": 1},
+               "duplicates_merged": 4},
     "near": {"total": 20, "before_signing": 1, "after_signing": 19, "fatalities": 30,
              "by_event_type": {"state_based_violence": 20},
-             "by_verification_status": {"confirmed": 20}},
+             "by_verification_status": {"confirmed": 20}, "duplicates_merged": 0},
 }
 AREA_SUMMARY_ROW_EXAMPLE: dict[str, Any] = {
     **{k: v for k, v in AREA_SUMMARY_EXAMPLE.items() if k not in ("inside", "near")},
     "inside_total": 62, "inside_before": 3, "inside_after": 59, "inside_fatalities": 211,
-    "near_total": 20, "near_before": 1, "near_after": 19, "near_fatalities": 30}
+    "near_total": 20, "near_before": 1, "near_after": 19, "near_fatalities": 30,
+    "inside_duplicates_merged": 4, "near_duplicates_merged": 0}
 COMPLIANCE_EXAMPLE: dict[str, Any] = {
     "id": 4, "name": "Ar-Rastan sub-district", "kind": "region", "status": "violated",
     "signed_at": "2016-02-27T12:00:00+00:00", "weeks_since_signing": 12.4,
     "violations_before": 5, "violations_after": 59, "rate_before": 0.625, "rate_after": 4.76,
     "change": 4.135, "rate_recent": 6.5, "rate_prior": 3.25, "trend": "rising",
     "confirmed_after": 58, "last_confirmed_day": "2016-05-20",
-    "days_since_last_confirmed": 4, "risk": 12.375,
+    "days_since_last_confirmed": 4, "risk": 12.375, "dedupe": True, "duplicates_merged": 3,
 }
 AID_GAP_EXAMPLE: dict[str, Any] = {
     "id": 17, "name": "Talbiseh", "population": 31062, "area_id": 5,
@@ -189,5 +191,5 @@ REPORT_EXAMPLE: dict[str, Any] = {
     "area": {"id": 4, "name": "Ar-Rastan sub-district", "status": "violated"},
     "history": [{"effective_at": "2016-02-27T00:00:00+00:00",
                  "changed_at": "2026-11-20T12:00:00+00:00", "status": "signed"}],
-    "incidents": {"inside": AREA_SUMMARY_EXAMPLE["inside"], "distance_m": 5000},
+    "incidents": {"inside": AREA_SUMMARY_EXAMPLE["inside"], "distance_m": 5000, "dedupe": True},
     "compliance": COMPLIANCE_EXAMPLE, "aid_deliveries": [], "exposure": {"people": 52000.0}}

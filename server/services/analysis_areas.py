@@ -4,6 +4,13 @@ Counts: an incident is *inside* an area when the area's polygon contains it, *ne
 outside but within `distance_m` metres (on the spheroid); *before* / *after* signing compare
 `occurred_at` with `signed_at` to the second (an incident at the signing second is after).
 
+Each event once (`dedupe`, the default): when two sources report one event (linked by the ETL,
+see /analysis/duplicates), only the report standing for it is counted: of two linked reports
+the caller sees, the better verified (confirmed, under review, reported, then rejected or
+duplicate), among equals the first recorded; the other is left out and counted in
+`duplicates_merged`. A report linked only to reports the caller may not see counts as it is.
+`dedupe=false` counts every report.
+
 Compliance: violations are incidents inside the area whose verification status is reported,
 under review or confirmed (rejected and duplicate reports do not count), from signing to
 `at` (or `effective_to`), counted in whole UTC days from the per-day summary (the day of `at`
@@ -35,11 +42,13 @@ COMPLIANCE_SORTS = ("risk", "rate_after", "rate_recent", "change", "days_since_l
                     "name", "id")
 SUMMARY_COLUMNS = ["id", "name", "kind", "status", "signed_at", "inside_total", "inside_before",
                    "inside_after", "inside_fatalities", "near_total", "near_before",
-                   "near_after", "near_fatalities"]
+                   "near_after", "near_fatalities", "dedupe", "inside_duplicates_merged",
+                   "near_duplicates_merged"]
 COMPLIANCE_COLUMNS = ["id", "name", "kind", "status", "signed_at", "weeks_since_signing",
                       "violations_before", "violations_after", "rate_before", "rate_after",
                       "change", "rate_recent", "rate_prior", "trend", "confirmed_after",
-                      "last_confirmed_day", "days_since_last_confirmed", "risk"]
+                      "last_confirmed_day", "days_since_last_confirmed", "risk",
+                      "duplicates_merged"]
 
 
 def check_vocabulary(values: Sequence[str] | None, allowed: Sequence[str],
@@ -55,21 +64,30 @@ def check_vocabulary(values: Sequence[str] | None, allowed: Sequence[str],
 
 def _empty_zone() -> dict[str, Any]:
     return {"total": 0, "before_signing": 0, "after_signing": 0, "fatalities": 0,
-            "by_event_type": {}, "by_verification_status": {}}
+            "by_event_type": {}, "by_verification_status": {}, "duplicates_merged": 0}
+
+
+def small(count: int | None, min_count: int | None) -> bool:
+    """Whether `count` is a small count (1..min_count-1) to suppress."""
+    return bool(min_count and count and 0 < count < min_count)
 
 
 def suppress_zone(zone: dict[str, Any], min_count: int | None) -> None:
-    """Small-count suppression: a zone counting 1..min_count-1 incidents says only that."""
-    if min_count and 0 < zone["total"] < min_count:
+    """Small-count suppression: a zone counting 1..min_count-1 incidents says only that; a
+    small number of merged duplicates is left out too."""
+    if small(zone["total"], min_count):
         zone.update({"total": None, "before_signing": None, "after_signing": None,
                      "fatalities": None, "by_event_type": {}, "by_verification_status": {},
-                     "suppressed": f"fewer than {min_count}"})
+                     "duplicates_merged": None, "suppressed": f"fewer than {min_count}"})
+    elif small(zone["duplicates_merged"], min_count):
+        zone["duplicates_merged"] = None
 
 
 def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
                       start: datetime | None, end: datetime | None,
                       event_types: Sequence[str] | None, verifications: Sequence[str] | None,
-                      distance_m: float, geometry: bool, session: Session) -> list[dict[str, Any]]:
+                      distance_m: float, geometry: bool, session: Session,
+                      dedupe: bool = True) -> list[dict[str, Any]]:
     status_list = check_vocabulary(statuses, AREA_STATUSES, "status")
     verif = check_vocabulary(verifications, VERIFICATION_STATUSES, "verification_status")
     types = list(event_types) if event_types else None
@@ -81,13 +99,16 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
         zones = {"inside": _empty_zone()}
         if distance_m > 0:
             zones["near"] = _empty_zone()
-        out[area["id"]] = {**area, **zones, "distance_m": distance_m}
+        out[area["id"]] = {**area, **zones, "distance_m": distance_m, "dedupe": dedupe}
     cells = q.incident_cells(rel, ids=ids, statuses=status_list, start=start, end=end,
                              types=types, verifications=verif, distance_m=distance_m,
-                             session=session)
+                             dedupe=dedupe, session=session)
     for cell in cells:
         zone = out[cell["area_id"]][cell["zone"]]
         n = int(cell["n"])
+        zone["duplicates_merged"] += int(cell["merged"])
+        if n == 0:  # every report of the cell was a superseded duplicate
+            continue
         zone["total"] += n
         zone["fatalities"] += int(cell["fatalities"])
         if cell["phase"] == "before":
@@ -115,6 +136,7 @@ def flatten_summary(row: dict[str, Any]) -> dict[str, Any]:
         flat[f"{zone}_before"] = data.get("before_signing")
         flat[f"{zone}_after"] = data.get("after_signing")
         flat[f"{zone}_fatalities"] = data.get("fatalities")
+        flat[f"{zone}_duplicates_merged"] = data.get("duplicates_merged")
     return flat
 
 
@@ -125,7 +147,8 @@ def _weeks(delta: timedelta) -> float:
 def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
                at: datetime,
                weeks_before: int, recent_weeks: int, sort: str, descending: bool,
-               session: Session, geometry: bool = False) -> list[dict[str, Any]]:
+               session: Session, geometry: bool = False,
+               dedupe: bool = True) -> list[dict[str, Any]]:
     if sort not in COMPLIANCE_SORTS:
         raise InvalidQueryError(f"sort must be one of {', '.join(COMPLIANCE_SORTS)}")
     if weeks_before < 1 or recent_weeks < 1:
@@ -134,7 +157,7 @@ def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] |
     rows = q.compliance_rows(rel, ids=ids,
                              statuses=check_vocabulary(statuses, AREA_STATUSES, "status"),
                              at=at, last_day=last_day, weeks_before=weeks_before,
-                             recent_weeks=recent_weeks, session=session)
+                             recent_weeks=recent_weeks, dedupe=dedupe, session=session)
     out = []
     for r in rows:
         until = min(at, r["effective_to"]) if r["effective_to"] else at
@@ -165,6 +188,8 @@ def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] |
             "last_confirmed_day": last,
             "days_since_last_confirmed": None if last is None else (at.astimezone(UTC).date() - last).days,
             "risk": round(rate_recent + max(0.0, rate_recent - rate_before), 3),
+            "dedupe": dedupe,
+            "duplicates_merged": None if small(r["merged_n"], rel.min_count) else r["merged_n"],
         })
 
     def key(row: dict[str, Any]) -> tuple[int, Any, int]:

@@ -8,6 +8,11 @@ exposure and the area report. No SQL, no FastAPI.
   delivery (capped at 365), so big places waiting long come first.
 - **Aid risk**: deliveries with at least one incident (not rejected, not duplicate) within
   `distance_m` metres and `hours` hours (before or after).
+- **Each event once** (`dedupe`, the default on every count here): of two reports linked as
+  one event by the ETL (/analysis/duplicates) that the caller sees, only the better verified
+  (confirmed, under review, reported, then rejected or duplicate; among equals the first
+  recorded) counts; `duplicates_merged` says how many were left out. `dedupe=false` counts
+  every report.
 - **Hotspots / grid**: metres are measured in the UTM zone of the region's centre (the bbox's,
   or Syria's by default); `size_m` is a square's side or a hexagon's circumradius.
 - **Exposure**: people in a zone = sum of the population raster's pixels weighted by the share of
@@ -68,20 +73,31 @@ def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float,
 
 
 def aid_risk(rel: Release, *, distance_m: float, hours: float, start: datetime | None,
-             end: datetime | None, limit: int, session: Session) -> list[dict[str, Any]]:
+             end: datetime | None, limit: int, session: Session,
+             dedupe: bool = True) -> list[dict[str, Any]]:
     if hours <= 0:
         raise InvalidQueryError("hours must be more than 0")
     return aid_q.risk(rel, distance_m=distance_m, hours=hours, start=start, end=end,
-                      excluded=["rejected", "duplicate"], limit=limit, session=session)
+                      excluded=["rejected", "duplicate"], limit=limit, dedupe=dedupe,
+                      session=session)
 
 
 def filters(*, start: datetime | None, end: datetime | None, event_types: list[str] | None,
             verifications: list[str] | None, bbox: tuple[float, float, float, float] | None,
-            area_id: int | None, dedupe: bool = False) -> dict[str, Any]:
+            area_id: int | None, dedupe: bool = True) -> dict[str, Any]:
     return {"start": start, "end": end, "types": event_types, "bbox": bbox, "area_id": area_id,
             "dedupe": dedupe,
             "verifications": analysis_areas.check_vocabulary(
                 verifications, VERIFICATION_STATUSES, "verification_status")}
+
+
+def merged(f: dict[str, Any], rel: Release, *, session: Session) -> int | None:
+    """How many reports the filters `f` match were left out as superseded duplicates (0 without
+    `dedupe`; None when it is a small count the caller may not be told)."""
+    if not f.get("dedupe"):
+        return 0
+    n = hot_q.merged(f, rel, session=session)
+    return None if analysis_areas.small(n, rel.min_count) else n
 
 
 def _suppressed(rows: list[dict[str, Any]], rel: Release) -> list[dict[str, Any]]:
@@ -228,17 +244,17 @@ def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_
 
 
 def area_report(area_id: int, rel: Release, *, at: datetime, distance_m: float, settings: Settings,
-                session: Session) -> dict[str, Any]:
+                session: Session, dedupe: bool = True) -> dict[str, Any]:
     area = places_q.area(area_id, at=at, session=session)
     if area is None:
         raise NotFoundError(f"no agreement area {area_id}")
     area["geometry"] = orjson.loads(area["geometry"])
     incidents = analysis_areas.incidents_by_area(
         rel, ids=[area_id], statuses=None, start=None, end=at, event_types=None, verifications=None,
-        distance_m=distance_m, geometry=False, session=session)[0]
+        distance_m=distance_m, geometry=False, session=session, dedupe=dedupe)[0]
     compliance = analysis_areas.compliance(
         rel, ids=[area_id], statuses=None, at=at, weeks_before=8, recent_weeks=4, sort="id",
-        descending=False, session=session)
+        descending=False, session=session, dedupe=dedupe)
     deliveries = places_q.area_deliveries(area_id, at=at, limit=50, session=session)
     exposure_answer: dict[str, Any] | None
     try:
@@ -250,7 +266,7 @@ def area_report(area_id: int, rel: Release, *, at: datetime, distance_m: float, 
     return {
         "at": at.isoformat(), "area": area,
         "history": places_q.area_history(area_id, session=session),
-        "incidents": {k: incidents.get(k) for k in ("inside", "near", "distance_m")},
+        "incidents": {k: incidents.get(k) for k in ("inside", "near", "distance_m", "dedupe")},
         "compliance": compliance[0] if compliance else None,
         "aid_deliveries": deliveries,
         "exposure": exposure_answer,

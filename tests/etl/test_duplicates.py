@@ -161,11 +161,12 @@ def test_analysis_counts_each_event_once_with_dedupe(engine: Engine, sample_load
         assert "series" in body or "cells" in body, body
         return sum(int(r[key]) for r in body.get("series") or body.get("cells"))
 
-    assert total("/analysis/timeseries", "incidents") == 13
-    assert total("/analysis/timeseries", "incidents", dedupe="true") == 10
-    assert total("/analysis/grid", "incidents", kind="square", size_m="20000", f="json") == 13
+    # each event once by default; dedupe=false counts every report
+    assert total("/analysis/timeseries", "incidents", dedupe="false") == 13
+    assert total("/analysis/timeseries", "incidents") == 10
     assert total("/analysis/grid", "incidents", kind="square", size_m="20000", f="json",
-                 dedupe="true") == 10
+                 dedupe="false") == 13
+    assert total("/analysis/grid", "incidents", kind="square", size_m="20000", f="json") == 10
     def clusters(**extra: str) -> list[int]:
         body = client.get("/analysis/hotspots", params={
             "datetime": params["datetime"], "eps_m": "2500", "minpoints": "2", **extra},
@@ -173,8 +174,8 @@ def test_analysis_counts_each_event_once_with_dedupe(engine: Engine, sample_load
         return sorted(c["incidents"] for c in body["clusters"])
 
     # A4+B4, A5+B5 (not duplicates) and A6+B6a+B6b; without B6a, the duplicate of A6: 2, 2, 2
-    assert clusters() == [2, 2, 3]
-    assert clusters(dedupe="true") == [2, 2, 2]
+    assert clusters(dedupe="false") == [2, 2, 3]
+    assert clusters() == [2, 2, 2]
 
 
 def test_time_spans_match_within_them_and_vague_reports_are_left_alone(
