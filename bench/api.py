@@ -216,7 +216,11 @@ def _scenarios(url: str, rows: int) -> tuple[dict[str, dict[str, Any]], list[tup
         "items limit=1000 bbox 0.5deg": {"path": "/items", "params": {"limit": 1000,
                                                                       "bbox": bbox}},
         "items limit=1000 datetime 1 week": {"path": "/items", "params": {"limit": 1000,
-                                                                          "datetime": week}},
+                                                                          "datetime": week},
+                                             # tipg filters its default datetime column (it
+                                             # answered no features): name the same column
+                                             "tipg_params": {"limit": 1000, "datetime": week,
+                                                             "datetime-column": "occurred_at"}},
         "feature by id": {"path": "/items/{id}", "ids": ids},
         f"MVT tiles z6-12 ({len(tiles)})": {"path": "/tiles", "tiles": tiles},
     }, tiles
@@ -226,6 +230,8 @@ def _urls(kind: str, spec: dict[str, Any], base: str) -> list[tuple[str, dict[st
     coll = f"{base}/collections/{'public.incidents' if kind == 'tipg' else 'incidents'}"
     if kind != "tipg" and "truce_params" in spec:
         return [(f"{coll}{spec['path']}", spec["truce_params"])]
+    if kind == "tipg" and "tipg_params" in spec:
+        return [(f"{coll}{spec['path']}", spec["tipg_params"])]
     if "ids" in spec:
         return [(f"{coll}/items/{i}", {}) for i in spec["ids"]]
     if "tiles" in spec:
