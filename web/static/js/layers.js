@@ -79,9 +79,10 @@ const admin = (id, level) => [
   {
     id: `${id}-fill`, type: "fill", ...from(id),
     filter: ["==", ["to-number", ["get", "admin_level"]], level],
-    // Nearly transparent: there to be clicked, not seen. No antialiased edge: the line layer
-    // draws the boundary (and an outline would be one more shader program).
-    paint: { "fill-color": perFeature(PALETTE.black), "fill-opacity": 0.01, "fill-antialias": false },
+    // There to be clicked, not seen: at opacity 0 MapLibre never draws it (a blended fill over
+    // the whole view on every frame, in software WebGL) but still finds it under the pointer.
+    // No antialiased edge: the line layer draws the boundary.
+    paint: { "fill-color": perFeature(PALETTE.black), "fill-opacity": 0, "fill-antialias": false },
   },
   {
     id: `${id}-line`, type: "line", ...from(id),
@@ -96,10 +97,12 @@ const admin = (id, level) => [
  */
 export function styleLayers(id, opts) {
   switch (id) {
+    // No fade-in: each raster tile would redraw the whole map for 300 ms (in software WebGL, a
+    // few hundred ms a frame).
     case "shaded_relief":
-      return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": 1 } }];
+      return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": 1, "raster-fade-duration": 0 } }];
     case "population":
-      return [{ id: "population", type: "raster", ...from(id), paint: { "raster-opacity": 0.6 } }];
+      return [{ id: "population", type: "raster", ...from(id), paint: { "raster-opacity": 0.6, "raster-fade-duration": 0 } }];
     case "admin_areas":
       return admin(id, opts.adminLevel);
     case "agreement_areas":
