@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from server.compression import chosen_encoding, compress
@@ -19,9 +18,9 @@ from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
 from server.security.dependencies import (
+    KEY_SECURITY,
     PrincipalDep,
-    api_key_header,
-    bearer,
+    presented_key,
     principal_and_version,
     principal_for,
     vary_by_key,
@@ -156,12 +155,11 @@ def get_queryables(collection_id: str, request: Request) -> Response:
             responses={200: {"content": {GEOJSON: {}, "text/csv": {},
                                          "application/geopackage+sqlite3": {},
                                          "application/flatgeobuf": {}}},
-                       304: {"description": "not modified (If-None-Match)"}})
+                       304: {"description": "not modified (If-None-Match)"}},
+            openapi_extra=KEY_SECURITY)
 async def get_items(
     collection_id: str,
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
-    header_key: Annotated[str | None, Security(api_key_header)] = None,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (in bbox-crs; default "
                                                   "CRS84 lon/lat)")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
@@ -189,8 +187,8 @@ async def get_items(
     """Like feature by id: ONE worker-thread hop (no per-dependency hops); a GeoJSON page reads
     on one connection of the autocommit read pool (no BEGIN/ROLLBACK, no ping per request),
     the key look-up and the layer version in one prepared statement, then the page."""
-    raw_key = header_key or (credentials.credentials if credentials else None)
-    return await run_in_threadpool(_items_reply, request, collection_id, f, raw_key)
+    return await run_in_threadpool(_items_reply, request, collection_id, f,
+                                   presented_key(request))
 
 
 def _items_reply(request: Request, collection_id: str, f: str | None,
@@ -259,11 +257,10 @@ def _check(params: dict[str, str], allowed: set[str]) -> None:
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
-            summary="One feature", responses={200: {"content": {GEOJSON: {}}}})
+            summary="One feature", responses={200: {"content": {GEOJSON: {}}}},
+            openapi_extra=KEY_SECURITY)
 async def get_item(
     collection_id: str, feature_id: str, request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
-    header_key: Annotated[str | None, Security(api_key_header)] = None,
     crs: Annotated[str | None, Query(description="output CRS")] = None,
     f: Annotated[str | None, Query(description="json")] = None,
 ) -> Response:
@@ -279,8 +276,8 @@ async def get_item(
     crs_uri = parse_crs(crs)
     srid, flip, decimals = SUPPORTED_CRS[crs_uri]
     query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
-    raw_key = header_key or (credentials.credentials if credentials else None)
-    return await run_in_threadpool(_item_reply, request, c, feature_id, query, crs_uri, raw_key)
+    return await run_in_threadpool(_item_reply, request, c, feature_id, query, crs_uri,
+                                   presented_key(request))
 
 
 def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQuery,

@@ -102,3 +102,26 @@ def test_items_validators_follow_the_data_on_the_lean_path(client: TestClient,
     restored = client.get(url, params={"limit": 3})
     assert restored.json()["features"][0]["properties"]["fatalities"] == fatalities
     assert restored.headers["etag"] not in (tag, changed.headers["etag"])
+
+
+def test_lean_routes_read_both_key_schemes_and_declare_them(client: TestClient,
+                                                             analyst_key: str,
+                                                             engine: Engine) -> None:
+    plain = TestClient(client.app)
+    with engine.connect() as conn:
+        hidden = conn.execute(text("SELECT min(id) FROM incidents "
+                                   "WHERE verification_status <> 'confirmed'")).scalar_one()
+    by_id = f"/collections/incidents/items/{hidden}"
+    assert plain.get(by_id).status_code == 404  # anonymous: not released
+    for headers in ({"X-API-Key": analyst_key}, {"Authorization": f"Bearer {analyst_key}"},
+                    {"Authorization": f"bearer   {analyst_key} "}):
+        assert plain.get(by_id, headers=headers).status_code == 200, headers
+        page = plain.get("/collections/incidents/items", params={"limit": 1}, headers=headers)
+        assert page.status_code == 200 and "private" in page.headers["cache-control"]
+    basic = plain.get(by_id, headers={"Authorization": f"Basic {analyst_key}"})
+    assert basic.status_code == 404  # not a bearer key: anonymous, as before
+    spec = plain.get("/api").json()["paths"]
+    for path in ("/collections/{collection_id}/items",
+                 "/collections/{collection_id}/items/{feature_id}"):
+        security = spec[path]["get"]["security"]
+        assert {"bearer": []} in security and {"apiKey": []} in security
