@@ -161,6 +161,7 @@ class _Request:
     size: int
     status: int
     server_ms: float | None  # Server-Timing: tile;dur= (tile endpoints)
+    cached: bool = False  # answered from the browser's HTTP cache (e.g. a tile the page prefetched)
 
     @property
     def vector_tile(self) -> bool:
@@ -197,10 +198,12 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
         if status >= 400:
             errors.append(f"{status} {request.url}")
         timing = request.timing  # startTime: epoch ms; the others: ms after it
+        cached = sizes["responseBodySize"] < 0 or sizes["responseHeadersSize"] < 0  # no transfer
         requests.append(_Request(
             request.url, timing["startTime"], timing["startTime"] + timing["responseEnd"],
-            sizes["responseBodySize"] + sizes["responseHeadersSize"], status,
-            _server_ms(response.headers.get("server-timing") if response else None)))
+            0 if cached else sizes["responseBodySize"] + sizes["responseHeadersSize"], status,
+            None if cached else _server_ms(response.headers.get("server-timing") if response else None),
+            cached))
 
     page.on("requestfinished", finished)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -216,7 +219,8 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
     # 0.1-1 s of main thread in SwiftShader)
     programs = page.evaluate("() => Object.keys(window.truceMap.painter?.cache ?? {}).length")
     page.wait_for_timeout(300)
-    loaded = [r for r in requests if r.start - nav["origin"] <= marks.get("truce:idle", 1e12)]
+    until_idle = [r for r in requests if r.start - nav["origin"] <= marks.get("truce:idle", 1e12)]
+    loaded = [r for r in until_idle if not r.cached]  # what went over the network
     for r in loaded:
         r.start -= nav["origin"]
         r.end -= nav["origin"]
@@ -249,6 +253,7 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
         "server_ms": statistics.median(served) if served else None,
         "server_sum_ms": sum(served) if served else None,
         "bytes": sum(r.size for r in loaded), "requests": len(loaded),
+        "from_cache": len(until_idle) - len(loaded),
         "tile_bytes": sum(r.size for r in vector + raster), "tiles": len(vector + raster),
         "vector_tiles": len(vector), "raster_tiles": len(raster),
         "largest_tile": max((r.size for r in vector + raster), default=0),
@@ -317,7 +322,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| first frame with data (ms from navigation) | {med('first_render'):.0f} | < 1500 |")
     print(f"| all visible layers loaded (ms) | {med('all_layers'):.0f} | < 3000 |")
     print(f"| bytes transferred to all layers loaded | {med('bytes'):,.0f} "
-          f"({med('requests'):.0f} requests) | |")
+          f"({med('requests'):.0f} requests; {med('from_cache'):.0f} more answered from the "
+          "browser's cache) | |")
     print(f"| of which tiles | {med('tile_bytes'):,.0f} ({med('vector_tiles'):.0f} vector + "
           f"{med('raster_tiles'):.0f} raster, largest {med('largest_tile'):,.0f}) "
           "| tiles < 250 KB |")
