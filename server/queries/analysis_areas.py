@@ -59,23 +59,13 @@ _SUPERSEDED_DAYS = _live_days(
 _COLUMNS = ("area_id", "day", "phase", "event_type", *_DAY_COUNTS)
 
 
-def _days(rel: Release, dedupe: bool, *, per_day: bool) -> str:
-    """The per-day rows (summary or live) with `merged` and `merged_v`. With `dedupe`, the
-    superseded reports' days are taken away: as negative rows (UNION ALL: right for sums, and
-    free on the summary's 10^6 rows), or with `per_day` joined to their day (each row right by
-    itself: what a filter on a row's counts needs)."""
+def _days(rel: Release, dedupe: bool) -> str:
+    """The per-day rows (summary or live) with `merged` and `merged_v`; with `dedupe`, each
+    corrected by the days of the superseded reports (joined to its day: right row by row, as
+    the last confirmed day needs)."""
     base = "area_incident_days" if rel.unrestricted else _LIVE_DAYS
     if not dedupe:
         return f"(SELECT b.*, 0 AS merged, 0 AS merged_v FROM {base} b)"  # noqa: S608
-    if not per_day:
-        keys = ", ".join(f"c.{c}" for c in _COLUMNS[:4])
-        negated = ", ".join(f"-c.{c}" for c in _DAY_COUNTS)
-        plain = ", ".join(f"b.{c}" for c in _COLUMNS)
-        return f"""(
-    SELECT {plain}, 0 AS merged, 0 AS merged_v FROM {base} b
-    UNION ALL
-    SELECT {keys}, {negated}, c.n, c.reported + c.under_review + c.confirmed
-    FROM {_SUPERSEDED_DAYS} c)"""  # noqa: S608
     counts = ", ".join(f"b.{c} - coalesce(c.{c}, 0) AS {c}" for c in _DAY_COUNTS)
     return f"""(
     SELECT b.area_id, b.day, b.phase, b.event_type, {counts}, coalesce(c.n, 0) AS merged,
@@ -83,11 +73,19 @@ def _days(rel: Release, dedupe: bool, *, per_day: bool) -> str:
     FROM {base} b LEFT JOIN {_SUPERSEDED_DAYS} c USING (area_id, day, phase, event_type))"""  # noqa: S608
 
 
-def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool,
-              per_day: bool = False) -> str:
-    sql = sql.replace(DAYS, _days(rel, dedupe, per_day=per_day))
-    sql = sql.replace(SUPERSEDED_IDS, superseded_sql(dedupe))
+#: the superseded reports' own days (as DAYS), to take away from the summed summary's cells
+_SUPERSEDED_ONLY = f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_SUPERSEDED_DAYS} c)"  # noqa: S608
+
+
+def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
+    sql = sql.replace(DAYS, _days(rel, dedupe)).replace(SUPERSEDED_IDS, superseded_sql(dedupe))
     return released_sql(sql, rel, params)
+
+
+def _taken_away(row: dict[str, Any]) -> dict[str, Any]:
+    """A cell of superseded reports as a correction: its counts negative, `merged` kept."""
+    return {**row, **{c: -int(row[c]) for c in _DAY_COUNTS}}
+
 
 _AREAS = """
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to, a.geom
@@ -130,7 +128,7 @@ INSIDE_DAYS_SQL = f"""
     WHERE (CAST(:first_day AS date) IS NULL OR d.day >= :first_day)
       AND (CAST(:last_day AS date) IS NULL OR d.day <= :last_day)
       AND (CAST(:types AS text[]) IS NULL OR d.event_type = ANY(CAST(:types AS text[])))
-    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) + sum(d.merged) > 0
+    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0
 """  # noqa: S608 - constant fragments only
 
 # any window or filter: the spatial join, live
@@ -201,15 +199,21 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
     status, of the incidents `rel` releases, and `merged`: the superseded reports left out
     (each event once) when `dedupe`. Inside: from the per-day summary when the window is whole
     UTC days, no verification filter applies (the usual question) and the caller sees every
-    incident; otherwise live."""
+    incident; otherwise live. A cell may be a correction (negative counts): sum them."""
     params = _params(ids, statuses, start, end, types, verifications)
     days = _whole_days(start, end) if verifications is None and rel.unrestricted else None
     if days is not None:
+        # the summary's cells as they are, then the superseded reports' cells taken away:
+        # nothing added to the scan of the summary, one small query on the links
         params.update(first_day=days[0], last_day=days[1])
-        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, dedupe)), params)
+        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, False)), params)
+        rows = [dict(r) for r in inside.mappings()]
+        if dedupe:
+            sql = released_sql(INSIDE_DAYS_SQL.replace(DAYS, _SUPERSEDED_ONLY), rel, params)
+            rows.extend(_taken_away(dict(r)) for r in session.execute(text(sql), params).mappings())
     else:
         inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
-    rows = [dict(r) for r in inside.mappings()]
+        rows = [dict(r) for r in inside.mappings()]
     if distance_m > 0:
         params["d"] = distance_m
         near = session.execute(text(_released(NEAR_SQL, rel, params, dedupe)),
@@ -251,9 +255,33 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
     `last_day` (UTC); with `dedupe`, superseded reports left out (`merged_n` of them)."""
     params: dict[str, Any] = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
                               "before": weeks_before, "recent": recent_weeks}
-    # the last confirmed day reads each day's own count: the days are corrected per day
-    sql = _released(COMPLIANCE_SQL, rel, params, dedupe, per_day=True)
-    return [dict(r) for r in session.execute(text(sql), params).mappings()]
+    sql = _released(COMPLIANCE_SQL, rel, params, False)
+    rows = [dict(r) for r in session.execute(text(sql), params).mappings()]
+    if not dedupe:
+        return rows
+    # the superseded reports' violations per area, taken away from the sums (nothing added to
+    # the summary's scan); an area whose last confirmed day had some of them is asked again
+    # with its days corrected one by one (the only figure a sum cannot correct)
+    superseded = _SUPERSEDED_ONLY.replace("0 AS merged_v",
+                                          "c.reported + c.under_review + c.confirmed AS merged_v")
+    sql = released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params)
+    taken = {r["id"]: r for r in session.execute(text(sql), params).mappings()}
+    again = []
+    for row in rows:
+        c = taken[row["id"]]
+        for key in ("after_n", "before_n", "recent_n", "prior_n", "confirmed_after_n"):
+            row[key] -= c[key]
+        row["merged_n"] = c["merged_n"]
+        if c["last_confirmed_day"] is not None and c["last_confirmed_day"] == row["last_confirmed_day"]:
+            again.append(row["id"])
+    if again:
+        params["ids"] = again
+        sql = _released(COMPLIANCE_SQL, rel, params, True)
+        last = {r["id"]: r["last_confirmed_day"] for r in session.execute(text(sql), params).mappings()}
+        for row in rows:
+            if row["id"] in last:
+                row["last_confirmed_day"] = last[row["id"]]
+    return rows
 
 
 def geometries(ids: list[int], *, session: Session) -> dict[int, str]:

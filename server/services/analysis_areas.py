@@ -105,10 +105,8 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                              dedupe=dedupe, session=session)
     for cell in cells:
         zone = out[cell["area_id"]][cell["zone"]]
-        n = int(cell["n"])
+        n = int(cell["n"])  # negative: superseded reports taken away from the summary's
         zone["duplicates_merged"] += int(cell["merged"])
-        if n == 0:  # every report of the cell was a superseded duplicate
-            continue
         zone["total"] += n
         zone["fatalities"] += int(cell["fatalities"])
         if cell["phase"] == "before":
@@ -124,6 +122,8 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
     for row in out.values():
         for name in ("inside", "near"):
             if name in row:
+                for key in ("by_event_type", "by_verification_status"):  # all taken away
+                    row[name][key] = {k: v for k, v in row[name][key].items() if v}
                 suppress_zone(row[name], rel.min_count)
     return list(out.values())
 

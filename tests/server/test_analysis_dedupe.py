@@ -371,3 +371,28 @@ def test_the_sample_has_no_unexpected_merges(client: TestClient, world: dict[str
     merged = sum(e["incidents"] - o["incidents"] for o, e in zip(one["series"], every["series"],
                                                                  strict=True))
     assert merged == one["duplicates_merged"] >= 0
+
+
+def test_the_last_confirmed_day_is_the_standing_reports(client: TestClient, engine: Engine,
+                                                        world: dict[str, Any]) -> None:
+    """Two confirmed reports of one event, the later-recorded one a day later (linked by hand):
+    deduplicated, the last confirmed day is the first report's."""
+    first = data.add_incident(engine, "dd-late-a", LON, LAT, "2019-07-01T23:00:00Z")
+    second = data.add_incident(engine, "dd-late-b", LON + 0.001, LAT, "2019-07-02T10:00:00Z")
+    with engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO incident_duplicates (incident_id, duplicate_of, distance_m, hours_apart,
+                                             score, reason)
+            VALUES (:b, :a, 93, 11, 0.9, 'by hand')"""), {"a": first, "b": second})
+    try:
+        one, every = _both(client, "/analysis/areas/compliance", area_id=str(world["area"]),
+                           at=AT)
+        assert (every["areas"][0]["last_confirmed_day"], every["areas"][0]["violations_after"]
+                ) == ("2019-07-02", 9)
+        assert (one["areas"][0]["last_confirmed_day"], one["areas"][0]["violations_after"]
+                ) == ("2019-07-01", 6)
+        assert one["areas"][0]["duplicates_merged"] == 3
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM incidents WHERE id IN (:a, :b)"),
+                         {"a": first, "b": second})
