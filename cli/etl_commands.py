@@ -63,9 +63,11 @@ INVALID_GEOMETRY = ("repair", "reject")
 
 def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
               mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
-              engine: Any = None, invalid_geometry: str = "repair") -> Any:
+              engine: Any = None, invalid_geometry: str = "repair",
+              source_layer: str | None = None) -> Any:
     """Load a file, or an http(s) URL streamed to a temporary file first (size cap and timeout
-    from TRUCE_ETL_URL_*; the run records the URL as its source path)."""
+    from TRUCE_ETL_URL_*; the run records the URL as its source path). `source_layer`: the
+    layer of a vector file to read (checked before the run starts)."""
     from etl.sources.remote import fetch, is_url
 
     if invalid_geometry not in INVALID_GEOMETRY:
@@ -73,6 +75,8 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
     options: dict[str, Any] = {"since": since} if since else {}
     if invalid_geometry != "repair":
         options["invalid_geometry"] = invalid_geometry
+    if source_layer is not None:
+        options["source_layer"] = source_layer
     if isinstance(path, str) and is_url(path):
         import tempfile
 
@@ -94,12 +98,14 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
 def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
                 mapping: dict[str, str] | None, options: dict[str, Any], show_progress: bool,
                 engine: Any, label: str | None = None) -> Any:
-    from etl.jobs import find_job
+    from etl.jobs import check_source_layer, find_job
     from etl.runner import run
 
     if not path.exists():
         raise ValueError(f"no such file: {path}")
     job = find_job(layer, fmt, path)
+    if "source_layer" in options:
+        check_source_layer(job, path, options["source_layer"])
     with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
         return run(job, path, engine or config.engine(), source=source, dry_run=dry_run,
                    mapping=mapping, options=options, progress=progress, label=label)

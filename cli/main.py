@@ -113,6 +113,9 @@ def etl_load(
     no_alerts: Annotated[bool, typer.Option(
         "--no-alerts", help="do not match the loaded incidents against alert subscriptions "
                             "(`truce alerts run` does it later)")] = False,
+    source_layer: Annotated[str | None, typer.Option(
+        help="the layer of the file to read (a GeoPackage table, a shapefile of a zip, a KML "
+             "folder); needed when the file has several (KML: all folders are read)")] = None,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
@@ -128,7 +131,7 @@ def etl_load(
             mapping=etl_commands.read_mapping(mapping),
             since=since.astimezone(UTC) if since else None,
             show_progress=not as_json and etl_commands.stdout_is_terminal(),
-            invalid_geometry=invalid_geometry)
+            invalid_geometry=invalid_geometry, source_layer=source_layer)
     if not no_alerts:
         alerts = alerts_cli.after_load(summary, dry_run=dry_run)
     _print_summary([summary], as_json, alerts)

@@ -164,7 +164,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     progress(summary.read)
                 records: Any = ()
             else:
-                records = job.read(path)
+                layer = (options or {}).get("source_layer")
+                records = job.read(path) if layer is None else job.read(path, layer=layer)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []

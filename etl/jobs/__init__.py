@@ -11,8 +11,8 @@ from typing import Any
 
 from etl.loaders.spec import TableSpec
 from etl.records import Accepted, Context, RawRecord, Rejected
-from etl.sources.tabular import read_csv, read_hxl
-from etl.sources.vector import read_vector
+from etl.sources.tabular import SourceError, read_csv, read_hxl
+from etl.sources.vector import no_such_layer, read_vector, source_layers
 from etl.transforms import (
     acled,
     agreement_areas,
@@ -27,7 +27,7 @@ from etl.transforms import (
 
 from . import fast, specs
 
-Reader = Callable[[Path], Iterator[RawRecord]]
+Reader = Callable[..., Iterator[RawRecord]]  # (path) or, vector files, (path, layer=name)
 Transform = Callable[[RawRecord, Context], Accepted | Rejected]
 
 VECTOR_FORMATS = ("geojson", "gpkg", "shp", "kml")
@@ -123,3 +123,18 @@ def find_job(layer: str, fmt: str, path: Path) -> Job:
         raise UnknownFormatError(
             f"no job loads {chosen!r} files into {layer}; formats for it: {', '.join(known)}")
     return job
+
+
+def check_source_layer(job: Job, path: Path, name: str) -> None:
+    """Before a run: `--source-layer` names a layer the vector file has (UnknownFormatError
+    listing them otherwise). A file GDAL cannot open is left to the run, which records why."""
+    if job.format not in VECTOR_FORMATS:
+        raise UnknownFormatError(f"--source-layer picks a layer of a vector file "
+                                 f"({', '.join(VECTOR_FORMATS)}); {path.name} is read as "
+                                 f"{job.format}")
+    try:
+        names = source_layers(path)
+    except SourceError:
+        return
+    if name not in names:
+        raise UnknownFormatError(str(no_such_layer(path, name, names)))

@@ -147,27 +147,84 @@ def _check_sequence(path: Path, read: int) -> None:
                       "again")
 
 
-def _layers(path: Path, target: str, layer: str | None) -> list[str | None]:
-    """The layers to read: the one asked for; every folder of a KML (GDAL makes each a layer);
-    otherwise the file's first layer."""
-    if layer is not None or path.suffix.lower() not in (".kml", ".kmz"):
-        return [layer]
+_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", *_SEQUENCE_SUFFIXES, ".shp")
+
+
+def _zipped_shapefiles(path: Path) -> dict[str, str]:
+    """{layer name: the .shp inside the zip} for every shapefile in it, in a folder or not
+    (GDAL opens the zip's root only); the name is the file's stem, or its path in the zip when
+    two folders hold the same stem."""
+    import zipfile
+
     try:
-        return [str(name) for name in pyogrio.list_layers(target)[:, 0]] or [None]
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if m.lower().endswith(".shp")
+                       and not m.startswith("__MACOSX/") and not Path(m).name.startswith(".")]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"{path.name} cannot be read as a zip file: {exc}") from exc
+    stems = [Path(m).stem for m in members]
+    return {(Path(m).stem if stems.count(Path(m).stem) == 1 else m[:-4]): m for m in members}
+
+
+def _sources(path: Path) -> dict[str, tuple[str, str | None]]:
+    """{layer name: (what GDAL opens, its layer there)} for every layer of the file."""
+    target = f"/vsizip/{path}"
+    if path.suffix.lower() == ".zip":
+        shapefiles = _zipped_shapefiles(path)
+        if shapefiles:
+            return {name: (f"{target}/{member}", None) for name, member in shapefiles.items()}
+    else:
+        target = str(path)
+    try:
+        return {str(name): (target, str(name)) for name in pyogrio.list_layers(target)[:, 0]}
     except Exception as exc:  # GDAL's errors are many; all mean the same here
         raise _unreadable(path, 0, exc) from exc
 
 
+def source_layers(path: Path) -> list[str]:
+    """The names of the file's layers (a GeoPackage's tables, a zip's shapefiles, a KML's
+    folders), as `read_vector(path, layer=...)` takes them."""
+    return list(_sources(path))
+
+
+def _layer_list(names: list[str]) -> str:
+    return ", ".join(names[:20]) + (f" ... ({len(names)} in all)" if len(names) > 20 else "")
+
+
+def no_such_layer(path: Path, layer: str, names: list[str]) -> SourceError:
+    return SourceError(f"{path.name} has no layer {layer!r}; its layers: "
+                       f"{_layer_list(names) or 'none'}")
+
+
+def _layers(path: Path, layer: str | None) -> list[tuple[str, str | None]]:
+    """What to read: the layer asked for; every folder of a KML (GDAL makes each a layer); the
+    file's only layer. A file of several layers (a GeoPackage, a zip of shapefiles) is refused
+    without a layer name, rather than one of them loaded and the others left out."""
+    if layer is None and path.suffix.lower() in _SINGLE_LAYER_SUFFIXES:
+        return [(str(path), None)]
+    sources = _sources(path)
+    if layer is not None:
+        if layer not in sources:
+            raise no_such_layer(path, layer, list(sources))
+        return [sources[layer]]
+    if len(sources) <= 1 or path.suffix.lower() in (".kml", ".kmz"):
+        return list(sources.values()) or [(f"/vsizip/{path}" if path.suffix.lower() == ".zip"
+                                           else str(path), None)]
+    raise SourceError(f"{path.name} has {len(sources)} layers ({_layer_list(list(sources))}): "
+                      "name the one to load with --source-layer")
+
+
 def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per feature, numbered from 1 across the file, with WKB geometry and
-    its SRID (4326 after reprojection of a non-EPSG CRS). A file without a CRS (a Shapefile without
-    .prj) is assumed lon/lat when its extent fits lon/lat, and refused otherwise. A file that breaks
-    half-way raises SourceError after the features before it (the runner's transaction keeps none
-    of them)."""
+    its SRID (4326 after reprojection of a non-EPSG CRS). `layer`: the one to read, by a name
+    `source_layers` gives; without it, the file's only layer (every folder of a KML), and a file
+    of several layers is refused. A file without a CRS (a Shapefile without .prj) is assumed
+    lon/lat when its extent fits lon/lat, and refused otherwise. A file that breaks half-way
+    raises SourceError after the features before it (the runner's transaction keeps none of
+    them)."""
     _check_shapefile(path)
-    target = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     number = 0
-    for name in _layers(path, target, layer):
+    for target, name in _layers(path, layer):
         for record in _read_layer(path, target, name, number):
             number = record.number
             yield record
