@@ -46,7 +46,7 @@ HXL_PREAMBLE_ROWS = 100  # the tag row is looked for in the file's first rows
 @dataclass(frozen=True)
 class FastOutcome:
     read: int
-    accepted: int  # staged in stage_incidents
+    accepted: int  # staged in stage_<table> for the upsert
     repaired: int
     reasons: dict[str, int]
     quarantined: int
@@ -240,6 +240,15 @@ def _slugs(conn: Connection, value: str, slug: Callable[[str], str]) -> None:
     copy_csv.lookup_table(conn, "etl_lk_slug", "text", [(v, slug(v), False) for v in slugs])
 
 
+def _point_values(lon: str, lat: str, place: str, admin: str) -> str:
+    """The lateral values POINT and GEOCODE read: lon_t, lat_t, place, place_key."""
+    return (f"{lon} AS lon_t, {lat} AS lat_t, {place} AS place, "
+            f"{_place_key(lon, lat, place, admin)} AS place_key")
+
+
+INCIDENT_DEFAULTS = """NULL::timestamptz AS occurred_until, 'day'::text AS time_precision"""
+
+
 def _inside(x: str, y: str) -> str:
     return f"({x} BETWEEN :minx AND :maxx AND {y} BETWEEN :miny AND :maxy)"
 
@@ -413,20 +422,17 @@ def _acled_name(name: str) -> str:
 def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                     mapping: dict[str, str] | None = None, dry_run: bool = False
                     ) -> FastOutcome | None:
-    """Load an ACLED export set-wise, as `etl.transforms.acled` does; None when the row-wise path
-    must take it: with `--since`, or when a row needs the gazetteer (no coordinates, a place)."""
+    """Load an ACLED export set-wise, as `etl.transforms.acled` does (rows without coordinates
+    geocoded); None when the row-wise path must take it (with `--since`)."""
     if ctx.options.get("since") is not None:
         return None
     f = _copy(conn, path, None, mapping, _acled_name)
     if f is None:
         return None
-    geocode = (f"{f.txt('longitude')} IS NULL AND {f.txt('latitude')} IS NULL "
-               f"AND {f.txt('location')} IS NOT NULL")
-    if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {copy_csv.RAW} r WHERE {geocode})")
-                    ).scalar():
-        return None
-    _lookups(conn, ctx, dates=[f.txt("event_date")], counts=[f.txt("fatalities")],
-             lon=f.txt("longitude"), lat=f.txt("latitude"))
+    lon, lat, place = f.txt("longitude"), f.txt("latitude"), f.txt("location")
+    admin = f"CASE WHEN {f.given('admin2')} THEN {f.txt('admin2')} ELSE {f.txt('admin1')} END"
+    _lookups(conn, ctx, dates=[f.txt("event_date")], counts=[f.txt("fatalities")], lon=lon,
+             lat=lat, place=(place, admin))
     stamps = copy_csv.distinct_values(conn, [f.txt("timestamp")])
     copy_csv.lookup_table(conn, "etl_lk_stamp", "timestamptz",
                           [_acled_timestamp(v) for v in stamps])
@@ -451,14 +457,15 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
         {f.txt("actor1")} AS actor1, {f.txt("actor2")} AS actor2,
         {_good_count("deaths")} AS fatalities, NULL::int AS fatalities_low,
         NULL::int AS fatalities_high,
-        {_case(f.stripped("geo_precision"), acled.GEO_PRECISION, "'unknown'")} AS geo_precision,
-        {f.txt("location")} AS location_name,
+        CASE o.outcome WHEN 'geocoded' THEN 'settlement'
+             ELSE {_case(f.stripped("geo_precision"), acled.GEO_PRECISION, "'unknown'")}
+        END AS geo_precision, v.place AS location_name,
         CASE WHEN {origin} IS NULL THEN {notes}
              WHEN {notes} IS NULL THEN '[source: ' || {origin} || ']'
              ELSE {notes} || ' [source: ' || {origin} || ']' END AS notes,
         'reported'::text AS verification_status, 'public'::text AS sensitivity"""
-    values = (f"{source_id} AS source_id, {f.txt('longitude')} AS lon_t, "
-              f"{f.txt('latitude')} AS lat_t, {f.txt('event_date')} AS ds, "
+    values = (f"{source_id} AS source_id, {_point_values(lon, lat, place, admin)}, "
+              f"{f.txt('event_date')} AS ds, "
               f"{f.txt('fatalities')} AS deaths, {f.txt('event_type')} AS event_type, "
               f"{f.txt('timestamp')} AS stamp")
     joins = """
@@ -466,16 +473,9 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
         LEFT JOIN etl_lk_count deaths ON deaths.v = v.deaths
         LEFT JOIN etl_lk_stamp ts ON ts.v = v.stamp
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
-    select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields)
+    select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields,
+                     geocode=True)
     return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
-
-
-def _point_values(lon: str, lat: str, place: str, admin: str) -> str:
-    return (f"{lon} AS lon_t, {lat} AS lat_t, {place} AS place, "
-            f"{_place_key(lon, lat, place, admin)} AS place_key")
-
-
-INCIDENT_DEFAULTS = """NULL::timestamptz AS occurred_until, 'day'::text AS time_precision"""
 
 
 def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,

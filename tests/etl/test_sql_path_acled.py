@@ -1,13 +1,13 @@
 """The set-based path for ACLED exports against the row-wise reference (etl.transforms.acled): the
 same loaded rows, quarantine and counts on a file breaking every rule; files needing the gazetteer
-(or `--since`) take the row-wise path."""
+are geocoded on it too; `--since` takes the row-wise path."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from etl.jobs import find_job
 from etl.runner import run
@@ -87,14 +87,17 @@ def test_acled_sql_path_matches_the_python_path(engine: Engine, sample_loaded: l
     _both(engine, older)
 
 
-def test_acled_files_needing_the_gazetteer_or_since_go_row_wise(
+def test_acled_rows_to_geocode_take_the_sql_path_and_since_goes_row_wise(
         engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
     path = tmp_path / "acled_geocode.csv"
-    path.write_text("\n".join([HEADER, _row("G1"), _row("G2", lat="", lon="",
-                                                        location="Lattakia"), ""]))
-    summary = run(find_job("incidents", "acled", path), path, engine, source="etlt_acled_geo",
-                  now=NOW)
-    assert (summary.status, summary.method, summary.loaded) == ("completed", "rows", 2)
+    path.write_text("\n".join([HEADER, _row("G1"), _row("G2", lat="", lon="", location="Lattakia"),
+                               _row("G3", lat="", lon="", location="Suran"),
+                               _row("G4", lat="", lon="", location="Nowhere Town"), ""]))
+    _both(engine, path)
+    with engine.connect() as conn:
+        geo = conn.execute(text("SELECT geo_precision FROM incidents WHERE source = "
+                                "'etlt_acled_copy' AND source_id = 'G2'")).scalar_one()
+    assert geo == "settlement"
     plain = tmp_path / "acled_since.csv"
     plain.write_text("\n".join([HEADER, _row("S1"), ""]))
     since = run(find_job("incidents", "acled", plain), plain, engine, source="etlt_acled_since",
