@@ -211,7 +211,7 @@ def _layers(path: Path, layer: str | None) -> list[tuple[str, str | None]]:
         return list(sources.values()) or [(f"/vsizip/{path}" if path.suffix.lower() == ".zip"
                                            else str(path), None)]
     raise SourceError(f"{path.name} has {len(sources)} layers ({_layer_list(list(sources))}): "
-                      "name the one to load with --source-layer")
+                      "load one with `truce etl load --source-layer NAME`")
 
 
 def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
