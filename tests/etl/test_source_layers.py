@@ -6,7 +6,11 @@ usage error listing the layers. A one-layer file loads as before. Real files wri
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +201,41 @@ def test_watch_records_a_file_of_several_layers_as_failed_and_goes_on(
     assert refused["status"] == "failed" and "(north, south)" in refused["error"]
     assert _run_row(engine, refused["run_id"]) == ("failed", refused["error"])
     assert _incidents(engine, "etlt_layers_watch") == _uids("south")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """(base URL, folder) of a local HTTP server thread serving the folder."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_of_a_file_of_several_layers(database_url: str, engine: Engine, sample_loaded: list,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         served: tuple[str, Path]) -> None:
+    base, folder = served
+    _zipped_folder(folder)
+    load = ["etl", "load", f"{base}/areas.zip", "--layer", "incidents", "--source",
+            "etlt_layers_url", "--json"]
+    refused = _cli(database_url, monkeypatch, tmp_path, *load)
+    assert refused.exit_code == 1, refused.output
+    out = json.loads(refused.stdout)
+    assert out["status"] == "failed" and "areas.zip has 2 layers (north, south)" in out["error"]
+    assert _run_row(engine, out["run_id"]) == ("failed", out["error"])
+    unknown = _cli(database_url, monkeypatch, tmp_path, *load, "--source-layer", "east")
+    assert unknown.exit_code == 2 and "its layers: north, south" in json.loads(unknown.stdout)["error"]
+    done = _cli(database_url, monkeypatch, tmp_path, *load, "--source-layer", "north")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["path"] == f"{base}/areas.zip"
+    assert _incidents(engine, "etlt_layers_url") == _uids("north")
