@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.security.release import Release
 
 from .analysis_common import IN_FORCE, INCIDENTS, STATUS_AT, expand_sql, released_sql
-from .analysis_duplicates import distinct_events
+from .analysis_duplicates import any_links, distinct_events
 
 _SIGNED_AREAS = f"""
     SELECT a.* FROM agreement_areas a
@@ -114,5 +114,6 @@ def risk(rel: Release, *, distance_m: float, hours: float, start: datetime | Non
     see analysis_duplicates)."""
     params: dict[str, Any] = {"d": distance_m, "hours": hours, "start": start, "end": end,
                               "excluded": excluded, "limit": limit}
+    dedupe = dedupe and any_links(session)
     sql = released_sql(RISK_SQL.replace("/*dedupe*/", distinct_events("i", dedupe)), rel, params)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]

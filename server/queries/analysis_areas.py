@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from server.security.release import Release
 
 from .analysis_common import INCIDENTS, expand_sql, released_sql
-from .analysis_duplicates import SUPERSEDED, superseded_sql
+from .analysis_duplicates import SUPERSEDED, any_links, superseded_sql
 
 #: the per-area, per-day summary; for a restricted caller, the same computed live from the
 #: incidents released to it (the maintained summary counts every incident); with the columns
@@ -201,6 +201,7 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
     UTC days, no verification filter applies (the usual question) and the caller sees every
     incident; otherwise live. A cell may be a correction (negative counts): sum them."""
     params = _params(ids, statuses, start, end, types, verifications)
+    dedupe = dedupe and any_links(session)
     days = _whole_days(start, end) if verifications is None and rel.unrestricted else None
     if days is not None:
         # the summary's cells as they are, then the superseded reports' cells taken away:
@@ -257,7 +258,7 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
                               "before": weeks_before, "recent": recent_weeks}
     sql = _released(COMPLIANCE_SQL, rel, params, False)
     rows = [dict(r) for r in session.execute(text(sql), params).mappings()]
-    if not dedupe:
+    if not (dedupe and any_links(session)):
         return rows
     # the superseded reports' violations per area, taken away from the sums (nothing added to
     # the summary's scan); an area whose last confirmed day had some of them is asked again

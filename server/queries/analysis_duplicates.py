@@ -33,15 +33,28 @@ def _member(column: str) -> str:
             f"WHERE x.id = d.{column} OFFSET 0")
 
 
-#: ids (each once) of the reports superseded by a linked report the caller sees (see the module
-#: docstring); its cost grows with the links, not with the incidents
-SUPERSEDED = f"""
-    SELECT DISTINCT CASE WHEN (o.rank, o.id) < (n.rank, n.id) THEN n.id ELSE o.id END AS id
+_PAIRS = f"""
     FROM incident_duplicates d
     CROSS JOIN LATERAL ({_member("incident_id")}) n
-    CROSS JOIN LATERAL ({_member("duplicate_of")}) o
+    CROSS JOIN LATERAL ({_member("duplicate_of")}) o"""  # noqa: S608 - constant fragments only
+
+#: ids (each once) of the reports superseded by a linked report the caller sees (see the module
+#: docstring); its cost grows with the links, not with the incidents. Two plain branches, not a
+#: DISTINCT over a CASE: the planner then expects as many rows as there are links (it took such
+#: a DISTINCT for one row and chose a nested-loop anti-join over 10^6 incidents)
+SUPERSEDED = f"""
+    SELECT n.id {_PAIRS} WHERE (o.rank, o.id) < (n.rank, n.id)
+    UNION
+    SELECT o.id {_PAIRS} WHERE (n.rank, n.id) < (o.rank, o.id)
 """  # noqa: S608 - constant fragments only
 NOTHING_SUPERSEDED = "SELECT NULL::bigint AS id WHERE FALSE"
+
+
+def any_links(session: Session) -> bool:
+    """Whether any report is linked at all (one index probe): without links, deduplicating
+    changes nothing, and the statements skip the anti-join (a 10^6-row scan then pays for it)."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM incident_duplicates)"))
+                .scalar())
 
 
 def superseded_sql(dedupe: bool) -> str:

@@ -17,7 +17,7 @@ from server.security.release import Release
 
 from . import cql2
 from .analysis_common import INCIDENTS, released_sql
-from .analysis_duplicates import SUPERSEDED, distinct_events
+from .analysis_duplicates import SUPERSEDED, any_links, distinct_events
 from .binder import Binder
 
 _FILTER = """
@@ -144,9 +144,11 @@ def _params(f: dict[str, Any]) -> dict[str, Any]:
             "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
 
 
-def _sql(sql: str, filters: dict[str, Any], rel: Release, params: dict[str, Any]) -> str:
+def _sql(sql: str, filters: dict[str, Any], rel: Release, params: dict[str, Any],
+         session: Session) -> str:
     """`sql` with its dedupe condition, reading incidents as `rel` releases them."""
-    sql = sql.replace(DEDUPE, distinct_events("i", bool(filters.get("dedupe"))))
+    dedupe = bool(filters.get("dedupe")) and any_links(session)
+    sql = sql.replace(DEDUPE, distinct_events("i", dedupe))
     return released_sql(sql, rel, params)
 
 
@@ -162,6 +164,8 @@ def _condition(filters: dict[str, Any], params: dict[str, Any]) -> str:
 def merged(filters: dict[str, Any], rel: Release, *, session: Session) -> int:
     """How many reports matching `filters` (window, types, statuses, box, area, CQL2 filter) are
     left out as superseded by a linked report of the same event (a join on the few links)."""
+    if not any_links(session):
+        return 0
     params = _params(filters)
     condition = _condition(filters, params)
     sql = (f"SELECT count(*) FROM {INCIDENTS} i JOIN ({SUPERSEDED}) sup ON sup.id = i.id "  # noqa: S608
@@ -174,7 +178,7 @@ def hotspots(filters: dict[str, Any], rel: Release, *, srid: int, eps_m: float, 
              limit: int, session: Session) -> list[dict[str, Any]]:
     params = {**_params(filters), "srid": srid, "eps": eps_m, "minpoints": minpoints,
               "limit": limit}
-    sql = _sql(HOTSPOTS_SQL, filters, rel, params)
+    sql = _sql(HOTSPOTS_SQL, filters, rel, params, session)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
@@ -182,14 +186,14 @@ def grid(filters: dict[str, Any], rel: Release, *, kind: str, srid: int, size_m:
          level: int, limit: int, session: Session) -> list[dict[str, Any]]:
     sql = {"square": SQUARE_SQL, "hexagon": HEX_SQL, "admin": ADMIN_SQL}[kind]
     params = {**_params(filters), "srid": srid, "size": size_m, "level": level, "limit": limit}
-    sql = _sql(sql, filters, rel, params)
+    sql = _sql(sql, filters, rel, params, session)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
 def grid_tile(filters: dict[str, Any], rel: Release, *, z: int, x: int, y: int, srid: int,
               size_m: float, session: Session) -> bytes:
     params = {**_params(filters), "z": z, "x": x, "y": y, "srid": srid, "size": size_m}
-    sql = _sql(GRID_MVT_SQL, filters, rel, params)
+    sql = _sql(GRID_MVT_SQL, filters, rel, params, session)
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
@@ -198,5 +202,5 @@ def timeseries(filters: dict[str, Any], rel: Release, *, step: str,
     """`filters` may hold a CQL2 AST as "filter": it sees the released values, as on items."""
     params = {**_params(filters), "step": step}
     condition = _condition(filters, params)
-    sql = _sql(_timeseries_sql(condition), filters, rel, params)
+    sql = _sql(_timeseries_sql(condition), filters, rel, params, session)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
