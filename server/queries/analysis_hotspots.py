@@ -3,7 +3,7 @@
 Distances in metres: points are projected to the UTM zone of the region's centre (`:srid`,
 chosen by the service) where a metre is a metre to within ~1% over a 1,000 km wide region.
 Grid cells are numbered by (i, j) in that projection: a square cell by integer division, a
-hexagon by ST_HexagonGrid over the point itself (one cheap call per point, no grid table)."""
+hexagon (ST_Hexagon's numbering) by arithmetic on the point (see HEX_SQL; no grid table)."""
 
 from __future__ import annotations
 
@@ -66,14 +66,32 @@ SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
 FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
 """  # noqa: S608 - constant fragments only
 
+# A hexagon by arithmetic: ST_Hexagon(size, i, j) is centred on (1.5 * size * i, h * j + h / 2
+# when i is odd), h = sqrt(3) * size. A point between the centres of columns i0 and i0 + 1 lies in
+# a hexagon of one of the two; in each the row is the nearest centre's, and the hexagon holding
+# the point is the one with the nearer centre (hexagons are the centres' Voronoi cells). This
+# equals ST_HexagonGrid(size, point) + ST_Intersects, without building hexagons per point.
 HEX_SQL = f"""
-WITH c AS (
-  SELECT h.i, h.j, coalesce(i.fatalities, 0) AS fatalities
+WITH p AS (
+  SELECT ST_X(t.p) AS x, ST_Y(t.p) AS y, coalesce(i.fatalities, 0) AS fatalities,
+         floor(ST_X(t.p) / (1.5 * :size))::int AS ia
   FROM {INCIDENTS} i
   CROSS JOIN LATERAL (SELECT ST_Transform(i.geom, :srid) AS p) t
-  CROSS JOIN LATERAL (SELECT g.i, g.j FROM ST_HexagonGrid(:size, t.p) g
-                      WHERE ST_Intersects(g.geom, t.p) LIMIT 1) h
   WHERE {_FILTER}
+),
+r AS (
+  SELECT p.*, round((y - (abs(ia) % 2) * h / 2) / h)::int AS ja,
+         round((y - (abs(ia + 1) % 2) * h / 2) / h)::int AS jb, h
+  FROM p CROSS JOIN (SELECT sqrt(3.0) * :size AS h) k
+),
+c AS (
+  SELECT CASE WHEN da <= db THEN ia ELSE ia + 1 END AS i,
+         CASE WHEN da <= db THEN ja ELSE jb END AS j, fatalities
+  FROM (SELECT ia, ja, jb, fatalities,
+               (x - 1.5 * :size * ia) ^ 2 + (y - h * ja - (abs(ia) % 2) * h / 2) ^ 2 AS da,
+               (x - 1.5 * :size * (ia + 1)) ^ 2
+                 + (y - h * jb - (abs(ia + 1) % 2) * h / 2) ^ 2 AS db
+        FROM r) d
 )
 SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
        ST_AsGeoJSON(ST_Transform(ST_Hexagon(:size, c.i, c.j,
