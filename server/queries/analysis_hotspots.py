@@ -73,24 +73,26 @@ FROM c GROUP BY c.i, c.j ORDER BY count(*) DESC, c.i, c.j LIMIT :limit
 # equals ST_HexagonGrid(size, point) + ST_Intersects, without building hexagons per point.
 HEX_SQL = f"""
 WITH p AS (
-  SELECT ST_X(t.p) AS x, ST_Y(t.p) AS y, coalesce(i.fatalities, 0) AS fatalities,
-         floor(ST_X(t.p) / (1.5 * :size))::int AS ia
+  SELECT t.x, t.y, floor(t.x / (1.5 * CAST(:size AS float8)))::int AS ia,
+         sqrt(3.0::float8) * CAST(:size AS float8) AS h, coalesce(i.fatalities, 0) AS fatalities
   FROM {INCIDENTS} i
-  CROSS JOIN LATERAL (SELECT ST_Transform(i.geom, :srid) AS p) t
+  CROSS JOIN LATERAL (SELECT ST_X(g.p) AS x, ST_Y(g.p) AS y  -- fenced: projected once
+                      FROM (SELECT ST_Transform(i.geom, :srid) AS p) g OFFSET 0) t
   WHERE {_FILTER}
 ),
 r AS (
-  SELECT p.*, round((y - (abs(ia) % 2) * h / 2) / h)::int AS ja,
-         round((y - (abs(ia + 1) % 2) * h / 2) / h)::int AS jb, h
-  FROM p CROSS JOIN (SELECT sqrt(3.0) * :size AS h) k
+  SELECT p.*, round((p.y - (abs(p.ia) % 2) * p.h / 2) / p.h)::int AS ja,
+         round((p.y - (abs(p.ia + 1) % 2) * p.h / 2) / p.h)::int AS jb
+  FROM p
 ),
 c AS (
-  SELECT CASE WHEN da <= db THEN ia ELSE ia + 1 END AS i,
-         CASE WHEN da <= db THEN ja ELSE jb END AS j, fatalities
-  FROM (SELECT ia, ja, jb, fatalities,
-               (x - 1.5 * :size * ia) ^ 2 + (y - h * ja - (abs(ia) % 2) * h / 2) ^ 2 AS da,
-               (x - 1.5 * :size * (ia + 1)) ^ 2
-                 + (y - h * jb - (abs(ia + 1) % 2) * h / 2) ^ 2 AS db
+  SELECT CASE WHEN d.da <= d.db THEN d.ia ELSE d.ia + 1 END AS i,
+         CASE WHEN d.da <= d.db THEN d.ja ELSE d.jb END AS j, d.fatalities
+  FROM (SELECT r.ia, r.ja, r.jb, r.fatalities,
+               (r.x - 1.5 * CAST(:size AS float8) * r.ia) ^ 2
+                 + (r.y - r.h * r.ja - (abs(r.ia) % 2) * r.h / 2) ^ 2 AS da,
+               (r.x - 1.5 * CAST(:size AS float8) * (r.ia + 1)) ^ 2
+                 + (r.y - r.h * r.jb - (abs(r.ia + 1) % 2) * r.h / 2) ^ 2 AS db
         FROM r) d
 )
 SELECT c.i, c.j, count(*) AS incidents, sum(c.fatalities) AS fatalities,
