@@ -8,6 +8,7 @@ row itself is committed apart, so a failure is recorded with its error.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,8 @@ from etl.jobs import Job
 from etl.loaders import postgis
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources.tabular import SourceError
+
+log = logging.getLogger("truce.etl")
 
 DUPLICATE_ID = "duplicate_source_id_in_file"
 BATCH = 50_000
@@ -46,6 +49,9 @@ class RunSummary:
     error: str | None = None
     method: str = "rows"  # "copy": the set-based path loaded it; "rows": the row-wise path
     duplicates: int = 0  # incidents: cross-source duplicate links made (etl/dedupe.py)
+    #: why the set-based path gave the file to the row-wise path after failing (None: it did
+    #: not fail); the load is still right, only slower, and this says so
+    fallback: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,17 +110,21 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
                                          hours=options.get("duplicate_hours"))
 
 
-def _fast(job: Job, conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
-          mapping: dict[str, str] | None, dry_run: bool) -> Any:
+def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
+          run_id: int, source: str, mapping: dict[str, str] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
-    row-wise path must take the file. A dry run only counts (and is rolled back too)."""
+    row-wise path must take the file. A dry run only counts (and is rolled back too). An
+    error the SQL path did not foresee is logged and kept in `summary.fallback`."""
     if job.fast is None or not path.is_file():
         return None
     savepoint = conn.begin_nested()
     try:
         outcome = job.fast(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
                            dry_run=dry_run)
-    except Exception:  # anything the SQL path did not foresee: the reference path decides
+    except Exception as exc:  # anything the SQL path did not foresee: the reference path decides
+        summary.fallback = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.warning("%s: the set-based path failed (%s); loading row by row", job.name,
+                    summary.fallback, exc_info=True)
         outcome = None
     if outcome is None or dry_run:
         savepoint.rollback()
@@ -149,7 +159,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         ctx = Context(source=source, now=now or datetime.now(UTC),
                       options=_options(job, engine, options or {}))
         with engine.begin() as conn:
-            fast = None if row_wise else _fast(job, conn, path, ctx, run_id=run_id,
+            fast = None if row_wise else _fast(job, conn, path, ctx, summary, run_id=run_id,
                                                source=source, mapping=mapping, dry_run=dry_run)
             if fast is not None:
                 summary.read, summary.quarantined = fast.read, fast.quarantined

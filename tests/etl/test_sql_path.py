@@ -104,3 +104,24 @@ def test_files_copy_cannot_read_like_csv_reader_take_the_row_wise_path(
     summary = run(find_job("incidents", "ucdp", path), path, engine, source="etlt_odd", now=NOW)
     assert summary.method == "rows" and summary.status == "completed"
     assert summary.read == summary.loaded + summary.quarantined == 3
+    assert summary.fallback is None  # a planned hand-over, not a failure
+
+
+def test_an_unforeseen_error_in_the_sql_path_is_reported_and_the_rows_still_load(
+        engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "fine.csv"
+    path.write_text("\n".join([HEADER, ROWS[0], ROWS[4]]) + "\n")
+    job = find_job("incidents", "ucdp", path)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated bug in the set-based path\nsecond line")
+
+    with caplog.at_level("WARNING", logger="truce.etl"):
+        summary = run(replace(job, fast=broken), path, engine, source="etlt_fallback", now=NOW)
+    assert summary.status == "completed" and summary.method == "rows"
+    assert summary.fallback == "RuntimeError: simulated bug in the set-based path"
+    assert summary.as_dict()["fallback"] == summary.fallback  # in the --json summary too
+    assert "set-based path failed" in caplog.text
+    assert summary.read == summary.loaded == 2
