@@ -230,15 +230,17 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
                               session=session)
     if fmt == "json":
-        body = features.items_page(c, query, rel,
-                                   base_url=f"{_base(request)}/collections/{c.id}/items",
-                                   params=dict(request.query_params), ver=ver, session=session)
+        parts = features.items_page(c, query, rel,
+                                    base_url=f"{_base(request)}/collections/{c.id}/items",
+                                    params=dict(request.query_params), ver=ver, session=session)
         encoding = chosen_encoding(request.headers.get("accept-encoding"))
-        if encoding and len(body) >= settings.api.compress_min_bytes:  # here, not in one more hop
-            body = compress(body, encoding, gzip_level=settings.api.gzip_level,
-                            brotli_quality=settings.api.brotli_quality)
+        size = sum(len(part) for part in parts)
+        if encoding and size >= settings.api.compress_min_bytes:  # here, not in one more hop
             headers["Content-Encoding"] = encoding
-        return Response(body, media_type=GEOJSON, headers=headers)
+            return Response(compress(parts, encoding, gzip_level=settings.api.gzip_level,
+                                     brotli_quality=settings.api.brotli_quality),
+                            media_type=GEOJSON, headers=headers)
+        return Response(b"".join(parts), media_type=GEOJSON, headers=headers)
     if fmt in ("csv", "hxl"):
         body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)
         name = f"{c.id}{'-hxl' if fmt == 'hxl' else ''}.csv"

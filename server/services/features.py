@@ -246,7 +246,11 @@ def _paging_links(c: Collection, query: q.ItemQuery, found: q.Page, *, base_url:
 
 
 def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
-               params: dict[str, str], ver: LayerVersion, session: Session) -> bytes:
+               params: dict[str, str], ver: LayerVersion,
+               session: Session) -> tuple[bytes, bytes, bytes]:
+    """The FeatureCollection's bytes in three parts (head, the features, tail with counts and
+    links): a caller compresses them one after the other or joins them, one copy of the page
+    either way (each copy of 650 KB costs ~0.5 ms in a server's fresh memory)."""
     found = q.page(c, query, rel, session=session)
     returned, body = found.returned, found.body
     matched = _number_matched(query, found, ver, rel)
@@ -265,8 +269,8 @@ def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str
         tail["numberMatched"] = matched
     tail["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     tail["links"] = links
-    return (b'{"type":"FeatureCollection","features":[' + body.encode() + b"],"
-            + orjson.dumps(tail)[1:])
+    return (b'{"type":"FeatureCollection","features":[', body.encode(),
+            b"]," + orjson.dumps(tail)[1:])
 
 
 def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, base_url: str,
