@@ -1,6 +1,6 @@
 """ETL load benchmark: the project's incident jobs against `ogr2ogr -f PostgreSQL` (PG_USE_COPY=YES).
 
-`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson] [--profile] [--keep]`
+`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson|kml] [--profile] [--keep]`
 generates N synthetic incidents (gaussian clusters around 50 towns inside Syria's bounding box plus 5%
 uniform noise, dates 2016-02-27..2016-12-31) as a UCDP-like or ACLED-like CSV or a GeoJSON
 FeatureCollection (the generic incident fields; read in batches, so its peak RSS is the reader's
@@ -11,6 +11,9 @@ seconds, rows/s, the loader's peak RSS, the idempotent rerun's seconds and the r
 project / ogr2ogr (target: <= 1.0). --profile prints the slowest SQL statements of the last load.
 `--format hxl` writes the events as an HXL-tagged CSV (a human header, then the tag row), `--format
 csv` as a generic CSV loaded with a column mapping (GENERIC_MAPPING); ogr2ogr loads the same file.
+`--format kml` writes the GeoJSON's features as KML Placemarks (ExtendedData), read by the project's
+streaming KML reader (its peak RSS the figure to watch; GDAL's LIBKML driver, which ogr2ogr uses,
+holds the whole document).
 """
 
 from __future__ import annotations
@@ -55,10 +58,10 @@ GENERIC_MAPPING = {"source_id": "Ref", "occurred_at": "When", "event_type": "Wha
 def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
     """Write `rows` synthetic incidents to `path` (deterministic for a seed), as UCDP, ACLED or
     GeoJSON (the UCDP rows as features)."""
-    if fmt == "geojson":
+    if fmt in ("geojson", "kml"):
         ucdp = path.with_suffix(".csv")
         generate(ucdp, rows, seed)
-        _as_geojson(ucdp, path)
+        (_as_geojson if fmt == "geojson" else _as_kml)(ucdp, path)
         ucdp.unlink()
         return
     rng = random.Random(seed)
@@ -120,6 +123,26 @@ def _as_geojson(src: Path, dst: Path) -> None:
         out.write("]}\n")
 
 
+def _as_kml(src: Path, dst: Path) -> None:
+    """UCDP-like rows as a KML document of point Placemarks (the generic incident fields as
+    ExtendedData), in two Folders, one Placemark a line."""
+    from xml.sax.saxutils import escape
+
+    kinds = {"1": "State-based conflict", "2": "Non-state conflict", "3": "One-sided violence"}
+    with open(src, newline="", encoding="utf-8") as rows, open(dst, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/'
+                  'kml/2.2"><Document><name>incidents</name><Folder><name>reports</name>\n')
+        for r in csv.DictReader(rows):
+            data = {"source_id": r["id"], "occurred_at": r["date_start"],
+                    "event_type": kinds[r["type_of_violence"]], "fatalities": r["best"],
+                    "location": r["where_coordinates"]}
+            out.write(f"<Placemark><name>{r['id']}</name><ExtendedData>" + "".join(
+                f'<Data name="{k}"><value>{escape(v)}</value></Data>' for k, v in data.items())
+                + f"</ExtendedData><Point><coordinates>{float(r['longitude'])},"
+                  f"{float(r['latitude'])}</coordinates></Point></Placemark>\n")
+        out.write("</Folder></Document></kml>\n")
+
+
 def _project_load(url: str, path: Path, fmt: str, profile: bool) -> dict[str, Any]:
     """Load (and reload) in a child process, bench.etl_load (its own peak RSS); its figures."""
     out = subprocess.run([sys.executable, "-m", "bench.etl_load", url, str(path), fmt,
@@ -140,7 +163,7 @@ def _ogr2ogr_load(url: str, path: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(
         ["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr", "-overwrite",
-         *([] if path.suffix == ".geojson" else [
+         *([] if path.suffix in (".geojson", ".kml") else [
              "-oo", "X_POSSIBLE_NAMES=longitude", "-oo", "Y_POSSIBLE_NAMES=latitude",
              "-oo", "KEEP_GEOM_COLUMNS=NO"]), "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom",
          "-lco", "SPATIAL_INDEX=GIST", "-nlt", "POINT"],
@@ -164,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench etl", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--format", choices=("ucdp", "acled", "geojson", "hxl", "csv"),
+    parser.add_argument("--format", choices=("ucdp", "acled", "geojson", "hxl", "csv", "kml"),
                         default="ucdp")
     parser.add_argument("--profile", action="store_true",
                         help="print the slowest SQL statements of the last load")
@@ -181,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     url = pgcluster.create_database(server_url, name, recreate=True)
     upgrade(url)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / ("incidents.geojson" if args.format == "geojson" else "incidents.csv")
+        path = Path(tmp) / ("incidents." + (args.format if args.format in ("geojson", "kml")
+                                            else "csv"))
         t0 = time.perf_counter()
         generate(path, args.rows, fmt=args.format)
         size = path.stat().st_size / 1e6

@@ -98,6 +98,8 @@ def detect_format(path: Path, layer: str) -> str:
         return "geojson"
     if suffix in ("gpkg", "shp", "kml"):
         return suffix
+    if suffix == "kmz":  # zipped KML
+        return "kml"
     if suffix == "zip":
         return "shp"
     if suffix in ("csv", "tsv", "txt"):

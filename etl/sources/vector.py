@@ -1,5 +1,6 @@
-"""Vector files through GDAL (pyogrio), streamed a batch at a time: GeoJSON and newline-delimited
-GeoJSON, GeoPackage, Shapefile (zipped or not), KML."""
+"""Vector files streamed a batch at a time: GeoJSON and newline-delimited GeoJSON, GeoPackage,
+Shapefile (zipped or not) through GDAL (pyogrio); KML and KMZ with the streaming reader of kml.py
+(GDAL's KML drivers hold the whole document in memory)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyogrio
 
 from etl.records import RawRecord
 
+from . import kml
 from .tabular import SourceError
 
 
@@ -64,8 +66,8 @@ def _check_shapefile(path: Path) -> None:
 
 # Features are read BATCH at a time in one pass over the open file (GDAL's Arrow stream), so a file
 # larger than memory loads: GDAL streams GeoJSON FeatureCollections (a first pass for the schema,
-# then feature by feature), GeoJSONSeq, GeoPackage and Shapefile. Its KML drivers hold the
-# document's tree in memory; the Python objects of more than one batch are never held.
+# then feature by feature), GeoJSONSeq, GeoPackage and Shapefile; kml.py streams KML and KMZ (a
+# batch is of one layer). The Python objects of more than one batch are never held.
 BATCH = 50_000
 
 
@@ -83,8 +85,12 @@ def _batches(path: Path, reader: Any, geometry: str, done: int
             batch = reader.read_next_batch()
         except StopIteration:
             return
-        except Exception as exc:  # GDAL's errors are many; all mean the same here
+        except Exception as exc:  # GDAL's (and expat's) errors are many; all mean the same here
             raise _unreadable(path, done, exc) from exc
+        if isinstance(batch, kml.Batch):
+            yield batch.geometries, batch.names, batch.columns
+            done += len(batch.geometries)
+            continue
         names = batch.schema.names
         geometries = (batch.column(names.index(geometry)).to_pylist() if geometry in names
                       else [None] * batch.num_rows)
@@ -167,7 +173,13 @@ def _zipped_shapefiles(path: Path) -> dict[str, str]:
 
 
 def _sources(path: Path) -> dict[str, tuple[str, str | None]]:
-    """{layer name: (what GDAL opens, its layer there)} for every layer of the file."""
+    """{layer name: (what GDAL opens, its layer there)} for every layer of the file (a KML's:
+    (the file, its index for kml.KmlReader))."""
+    if kml.is_kml(path):
+        try:
+            return {name: (str(path), str(index)) for name, index in kml.layers(path).items()}
+        except Exception as exc:  # expat's errors, an unreadable zip
+            raise _unreadable(path, 0, exc) from exc
     target = f"/vsizip/{path}"
     if path.suffix.lower() == ".zip":
         shapefiles = _zipped_shapefiles(path)
@@ -207,7 +219,7 @@ def _layers(path: Path, layer: str | None) -> list[tuple[str, str | None]]:
         if layer not in sources:
             raise no_such_layer(path, layer, list(sources))
         return [sources[layer]]
-    if len(sources) <= 1 or path.suffix.lower() in (".kml", ".kmz"):
+    if len(sources) <= 1:
         return list(sources.values()) or [(f"/vsizip/{path}" if path.suffix.lower() == ".zip"
                                            else str(path), None)]
     raise SourceError(f"{path.name} has {len(sources)} layers ({_layer_list(list(sources))}): "
@@ -217,12 +229,15 @@ def _layers(path: Path, layer: str | None) -> list[tuple[str, str | None]]:
 def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per feature, numbered from 1 across the file, with WKB geometry and
     its SRID (4326 after reprojection of a non-EPSG CRS). `layer`: the one to read, by a name
-    `source_layers` gives; without it, the file's only layer (every folder of a KML), and a file
-    of several layers is refused. A file without a CRS (a Shapefile without .prj) is assumed
-    lon/lat when its extent fits lon/lat, and refused otherwise. A file that breaks half-way
-    raises SourceError after the features before it (the runner's transaction keeps none of
-    them)."""
+    `source_layers` gives; without it, the file's only layer (every folder of a KML, in the
+    file's order), and a file of several layers is refused. A file without a CRS (a Shapefile
+    without .prj) is assumed lon/lat when its extent fits lon/lat, and refused otherwise. A file
+    that breaks half-way raises SourceError after the features before it (the runner's
+    transaction keeps none of them)."""
     _check_shapefile(path)
+    if kml.is_kml(path):
+        yield from _read_kml(path, layer)
+        return
     number = 0
     for target, name in _layers(path, layer):
         for record in _read_layer(path, target, name, number):
@@ -230,6 +245,23 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
             yield record
     if _is_sequence(path):
         _check_sequence(path, number)
+
+
+def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:
+    container = None
+    if layer is not None:
+        sources = _sources(path)
+        if layer not in sources:
+            raise no_such_layer(path, layer, list(sources))
+        container = int(str(sources[layer][1]))
+    number = 0
+    for geometries, names, columns in _batches(path, kml.KmlReader(path, BATCH, container), "",
+                                               0):
+        for i, wkb in enumerate(geometries):
+            number += 1
+            yield RawRecord(number=number, fields={name: values[i] for name, values in
+                                                   zip(names, columns, strict=True)},
+                            geometry_wkb=wkb, srid=4326)
 
 
 def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iterator[RawRecord]:
