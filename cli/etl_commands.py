@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -213,9 +213,16 @@ def watch(
         help="invalid polygons: repair (ST_MakeValid) or reject (quarantine)")] = "repair",
     no_alerts: Annotated[bool, typer.Option(
         "--no-alerts", help="do not run the alerts after each incidents file")] = False,
+    source_layer: Annotated[str | None, typer.Option(
+        help="the layer of each file to read (a GeoPackage table, a shapefile of a zip, a KML "
+             "folder), as `etl load --source-layer`; a file without it is reported failed")
+    ] = None,
+    since: Annotated[datetime | None, typer.Option(
+        help="skip rows reported before this (ACLED timestamp), as `etl load --since`")] = None,
 ) -> None:
-    """Load every new file dropped into DIR once (by sha256); after each completed incidents
-    file, the alerts run (retry, match, deliver; "alerts" in the JSON line). Cron alternative:
+    """Load every new file dropped into DIR once (by sha256), with the options `etl load` takes;
+    after each completed incidents file, the alerts run (retry, match, deliver; "alerts" in the
+    JSON line). Cron alternative:
     `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
     from etl.loaders import postgis
     from etl.runner import sha256
@@ -236,8 +243,9 @@ def watch(
                 continue
             try:
                 summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
-                                    mapping=columns, since=None, show_progress=False,
-                                    engine=engine, invalid_geometry=invalid_geometry)
+                                    mapping=columns, since=since.astimezone(UTC) if since else None,
+                                    show_progress=False, engine=engine,
+                                    invalid_geometry=invalid_geometry, source_layer=source_layer)
                 line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
                         "read": summary.read, "loaded": summary.loaded,
                         "updated": summary.updated, "unchanged": summary.unchanged,
