@@ -37,11 +37,20 @@ _COMMA = re.compile(r"\s*,\s*")
 
 
 def is_kml(path: Path) -> bool:
-    """A .kml or .kmz file, or a file whose first bytes are a KML document whatever its name."""
+    """A .kml or .kmz file, a zip holding a .kml and no shapefile (a KMZ by another name), or a
+    file whose first bytes are a KML document whatever its name."""
     if path.suffix.lower() in (".kml", ".kmz"):
         return True
     if not path.is_file():
         return False
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [n.lower() for n in archive.namelist()]
+        except (OSError, zipfile.BadZipFile):
+            return False
+        return (any(n.endswith(".kml") for n in names)
+                and not any(n.endswith(".shp") for n in names))
     with open(path, "rb") as handle:
         head = handle.read(4096).lower()
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and b"<kml" in head

@@ -16,7 +16,7 @@ from .tabular import SourceError
 
 CHUNK = 1 << 20
 KNOWN_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".geojson", ".geojsonl", ".ndjson",
-                  ".geojsons", ".gpkg", ".shp", ".zip", ".kml")
+                  ".geojsons", ".gpkg", ".shp", ".zip", ".kml", ".kmz")
 CONTENT_TYPES = {
     "application/geo+json": ".geojson",
     "application/vnd.geo+json": ".geojson",
@@ -29,6 +29,7 @@ CONTENT_TYPES = {
     "application/geopackage+sqlite3": ".gpkg",
     "application/x-sqlite3": ".gpkg",
     "application/vnd.google-earth.kml+xml": ".kml",
+    "application/vnd.google-earth.kmz": ".kmz",
     "application/zip": ".zip",
     "application/x-zip-compressed": ".zip",
 }

@@ -214,3 +214,14 @@ def test_is_kml_tells_by_the_content(tmp_path: Path) -> None:
     other.write_text('<?xml version="1.0"?><gpx/>')
     assert kml.is_kml(named) and not kml.is_kml(other)
     assert [r.fields["uid"] for r in vector.read_vector(named)] == ["X1"]
+
+
+def test_a_zip_of_a_kml_is_read_as_kmz(engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
+    """A KMZ saved as .zip (or downloaded without its name) is told from a zip of shapefiles."""
+    path = tmp_path / "download.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("field/doc.kml", HEAD + "<Document>" + _placemark("ZZ1") + "</Document></kml>")
+    assert kml.is_kml(path)
+    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_kml_zip",
+                  mapping=MAPPING)
+    assert (summary.status, summary.read, summary.loaded) == ("completed", 1, 1), summary
