@@ -6,7 +6,8 @@ an area, they are computed live, prefiltered with `&&` on the area's box grown b
 Each event once (`dedupe`, the default): a report superseded by a linked report of the same event
 (analysis_duplicates.SUPERSEDED, over what the caller sees) is not counted and is counted as
 `merged` instead. The summary counts every report, so its days are corrected live by the days of
-the superseded reports inside each area: a join on the few links, not on the incidents."""
+the superseded reports inside each area: for a caller who sees every row a scan of their
+maintained area rows (migration 13d_duplicate_groups), otherwise a join on the few links."""
 
 from __future__ import annotations
 
@@ -56,7 +57,24 @@ _LIVE_DAYS = _live_days(INCIDENTS)
 _SUPERSEDED_DAYS = _live_days(
     f"(SELECT i.* FROM ({SUPERSEDED}) sup JOIN {INCIDENTS} i ON i.id = sup.id OFFSET 0)"  # noqa: S608
 )
-_COLUMNS = ("area_id", "day", "phase", "event_type", *_DAY_COUNTS)
+#: the same for a caller who sees every row, from the maintained rows of each superseded report
+#: inside each area (migration 13d_duplicate_groups): a scan of a small table, no spatial join
+_KEPT_SUPERSEDED_DAYS = """(
+    SELECT s.area_id, s.day, s.phase, s.event_type, count(*)::int AS n,
+           coalesce(sum(s.fatalities), 0)::bigint AS fatalities,
+           count(*) FILTER (WHERE s.verification_status = 'reported')::int AS reported,
+           count(*) FILTER (WHERE s.verification_status = 'under_review')::int AS under_review,
+           count(*) FILTER (WHERE s.verification_status = 'confirmed')::int AS confirmed,
+           count(*) FILTER (WHERE s.verification_status = 'rejected')::int AS rejected,
+           count(*) FILTER (WHERE s.verification_status = 'duplicate')::int AS duplicate
+    FROM area_superseded_incidents s
+    WHERE (CAST(:ids AS int[]) IS NULL OR s.area_id = ANY(CAST(:ids AS int[])))
+    GROUP BY 1, 2, 3, 4)"""
+
+
+def _superseded_days(rel: Release) -> str:
+    """The superseded reports' per-area days: maintained for a caller who sees every row."""
+    return _KEPT_SUPERSEDED_DAYS if rel.unrestricted else _SUPERSEDED_DAYS
 
 
 def _days(rel: Release, dedupe: bool) -> str:
@@ -70,11 +88,12 @@ def _days(rel: Release, dedupe: bool) -> str:
     return f"""(
     SELECT b.area_id, b.day, b.phase, b.event_type, {counts}, coalesce(c.n, 0) AS merged,
            coalesce(c.reported + c.under_review + c.confirmed, 0) AS merged_v
-    FROM {base} b LEFT JOIN {_SUPERSEDED_DAYS} c USING (area_id, day, phase, event_type))"""  # noqa: S608
+    FROM {base} b LEFT JOIN {_superseded_days(rel)} c USING (area_id, day, phase, event_type))"""  # noqa: S608
 
 
-#: the superseded reports' own days (as DAYS), to take away from the summed summary's cells
-_SUPERSEDED_ONLY = f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_SUPERSEDED_DAYS} c)"  # noqa: S608
+def _superseded_only(rel: Release) -> str:
+    """The superseded reports' own days (as DAYS), to take away from the summed summary's cells."""
+    return f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_superseded_days(rel)} c)"  # noqa: S608
 
 
 def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
@@ -210,7 +229,7 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
         inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, False)), params)
         rows = [dict(r) for r in inside.mappings()]
         if dedupe:
-            sql = released_sql(INSIDE_DAYS_SQL.replace(DAYS, _SUPERSEDED_ONLY), rel, params)
+            sql = released_sql(INSIDE_DAYS_SQL.replace(DAYS, _superseded_only(rel)), rel, params)
             rows.extend(_taken_away(dict(r)) for r in session.execute(text(sql), params).mappings())
     else:
         inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
@@ -263,7 +282,7 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
     # the superseded reports' violations per area, taken away from the sums (nothing added to
     # the summary's scan); an area whose last confirmed day had some of them is asked again
     # with its days corrected one by one (the only figure a sum cannot correct)
-    superseded = _SUPERSEDED_ONLY.replace("0 AS merged_v",
+    superseded = _superseded_only(rel).replace("0 AS merged_v",
                                           "c.reported + c.under_review + c.confirmed AS merged_v")
     sql = released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params)
     taken = {r["id"]: r for r in session.execute(text(sql), params).mappings()}

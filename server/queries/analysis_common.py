@@ -20,14 +20,60 @@ from server.security.release import Release
 INCIDENTS = "/*released*/incidents"
 
 
+#: where an analysis statement reads the superseded reports (a FROM item, one column `id`):
+#: replaced by `released_sql` (see SUPERSEDED)
+SUPERSEDED_SET = "/*superseded_set*/"
+SUPERSEDED = f"SELECT s.id FROM {SUPERSEDED_SET} s"  # noqa: S608 - constants only
+
+_RANK = ("CASE x.verification_status WHEN 'confirmed' THEN 0 WHEN 'under_review' THEN 1 "
+         "WHEN 'reported' THEN 2 ELSE 3 END")
+
+
+def _member(column: str) -> str:
+    """LATERAL subquery: the link's report in `column` as the caller sees it, with its rank (a
+    look-up by id per link: OFFSET 0 keeps it one, not a scan of every incident to hash)."""
+    return (f"SELECT x.id, {_RANK} AS rank FROM {INCIDENTS} x "  # noqa: S608 - constants only
+            f"WHERE x.id = d.{column} OFFSET 0")
+
+
+#: The superseded reports computed live from the links between rows the caller sees: a group is
+#: a connected component of those links (A-B and B-C: one group, even without A-C); every member
+#: a linked report ranks before (better verified, then lower id) is superseded, so only the
+#: group's first report stands. Reached pairs grow with the square of a group's size (groups are
+#: small: a report links to at most one report per other source).
+SUPERSEDED_LIVE = f"""(
+    WITH RECURSIVE v AS MATERIALIZED (
+      SELECT n.id AS n_id, n.rank AS n_rank, o.id AS o_id, o.rank AS o_rank
+      FROM incident_duplicates d
+      CROSS JOIN LATERAL ({_member("incident_id")}) n
+      CROSS JOIN LATERAL ({_member("duplicate_of")}) o
+    ), e AS MATERIALIZED (
+      SELECT n_id AS a, o_id AS b FROM v UNION ALL SELECT o_id, n_id FROM v
+    ), ranks AS MATERIALIZED (
+      SELECT n_id AS id, n_rank AS rank FROM v UNION SELECT o_id, o_rank FROM v
+    ), reach(id, other) AS (
+      SELECT a, b FROM e
+      UNION
+      SELECT r.id, e.b FROM reach r JOIN e ON e.a = r.other WHERE e.b <> r.id
+    )
+    SELECT DISTINCT r.id FROM reach r JOIN ranks me ON me.id = r.id
+    JOIN ranks o ON o.id = r.other
+    WHERE (o.rank, o.id) < (me.rank, me.id))"""  # noqa: S608 - constant fragments only
+#: the same for a caller who sees every row: kept by triggers (migration 13d_duplicate_groups)
+SUPERSEDED_KEPT = "(SELECT incident_id AS id FROM incident_superseded)"
+
+
 def released_sql(sql: str, rel: Release, params: dict[str, Any]) -> str:
     """`sql` reading incidents as `rel` (built with alias "i") releases them: unchanged for
     unrestricted callers; otherwise every `INCIDENTS` becomes the subquery of released rows
-    (snapped points, bucketed times), so filters, joins, counts and outputs see only those."""
+    (snapped points, bucketed times), so filters, joins, counts and outputs see only those.
+    `SUPERSEDED_SET` becomes the maintained set for unrestricted callers, else the live one
+    over the rows released to the caller."""
     params.update(rel.params)
     params.setdefault("min_count", rel.min_count)
     if rel.unrestricted:
-        return sql.replace(INCIDENTS, "incidents")
+        return sql.replace(SUPERSEDED_SET, SUPERSEDED_KEPT).replace(INCIDENTS, "incidents")
+    sql = sql.replace(SUPERSEDED_SET, SUPERSEDED_LIVE)
     if rel.alias != "i":
         raise ValueError("analysis releases are built with alias 'i'")
     return sql.replace(INCIDENTS, rel.source("incidents", list(incidents_table.c.keys())))

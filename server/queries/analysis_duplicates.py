@@ -6,10 +6,12 @@ Which report of a linked event is counted (`SUPERSEDED`, the rule of every count
 of two linked reports the caller may both see, the one ranked first stands for the event and
 the other is *superseded*: the better verified (confirmed, then under review, then reported,
 then rejected or marked duplicate), and among equals the first recorded (the lower id, the
-`duplicate_of` side of the link). A report linked to nothing the caller sees is counted as it
-is, so a public caller's counts never depend on an unreleased report. The event is counted
-where, when and as what its standing report says. A pair counts once; three sources linked in a
-chain (A-B, B-C, but not A-C) count once per report that no linked report ranks before."""
+`duplicate_of` side of the link). Links join reports into groups (connected components: three
+sources linked in a chain A-B, B-C, but not A-C, are one group) and each group counts once, as
+its first-ranked report. Only links between reports the caller sees count, so a report it
+cannot see never joins, splits or ranks its groups: a public caller's counts never depend on
+an unreleased report. The event is counted where, when and as what its standing report says.
+For callers who see every row the set is maintained (analysis_common.SUPERSEDED_KEPT)."""
 
 from __future__ import annotations
 
@@ -20,33 +22,8 @@ from sqlalchemy.orm import Session
 
 from server.security.release import Release
 
-from .analysis_common import INCIDENTS, released_sql
+from .analysis_common import INCIDENTS, SUPERSEDED, released_sql
 
-_RANK = ("CASE x.verification_status WHEN 'confirmed' THEN 0 WHEN 'under_review' THEN 1 "
-         "WHEN 'reported' THEN 2 ELSE 3 END")
-
-
-def _member(column: str) -> str:
-    """LATERAL subquery: the link's report in `column` as the caller sees it, with its rank (a
-    look-up by id per link: OFFSET 0 keeps it one, not a scan of every incident to hash)."""
-    return (f"SELECT x.id, {_RANK} AS rank FROM {INCIDENTS} x "  # noqa: S608 - constants only
-            f"WHERE x.id = d.{column} OFFSET 0")
-
-
-_PAIRS = f"""
-    FROM incident_duplicates d
-    CROSS JOIN LATERAL ({_member("incident_id")}) n
-    CROSS JOIN LATERAL ({_member("duplicate_of")}) o"""  # noqa: S608 - constant fragments only
-
-#: ids (each once) of the reports superseded by a linked report the caller sees (see the module
-#: docstring); its cost grows with the links, not with the incidents. Two plain branches, not a
-#: DISTINCT over a CASE: the planner then expects as many rows as there are links (it took such
-#: a DISTINCT for one row and chose a nested-loop anti-join over 10^6 incidents)
-SUPERSEDED = f"""
-    SELECT n.id {_PAIRS} WHERE (o.rank, o.id) < (n.rank, n.id)
-    UNION
-    SELECT o.id {_PAIRS} WHERE (n.rank, n.id) < (o.rank, o.id)
-"""  # noqa: S608 - constant fragments only
 NOTHING_SUPERSEDED = "SELECT NULL::bigint AS id WHERE FALSE"
 
 

@@ -7,9 +7,11 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
+    Integer,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -41,4 +43,30 @@ incident_duplicates = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("incident_id", "duplicate_of"),
     CheckConstraint("duplicate_of < incident_id", name="order"),
+)
+
+# maintained by triggers (migration 13d_duplicate_groups) for callers who see every row: each
+# report superseded in its group of linked reports (a connected component of the links), and
+# its rows inside each agreement area
+incident_superseded = Table(
+    "incident_superseded",
+    metadata,
+    Column("incident_id", BigInteger, ForeignKey("incidents.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("group_id", BigInteger, nullable=False),  # the smallest id in the group
+    Column("standing_id", BigInteger, nullable=False),  # the report counted for the group
+)
+
+area_superseded_incidents = Table(
+    "area_superseded_incidents",
+    metadata,
+    Column("area_id", Integer, ForeignKey("agreement_areas.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("incident_id", BigInteger, ForeignKey("incidents.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+    Column("day", Date, nullable=False),
+    Column("phase", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("fatalities", Integer, nullable=False),
+    Column("verification_status", Text, nullable=False),
 )
