@@ -11,6 +11,12 @@ are who asks them: every row, exact points); `--as public` asks them anonymously
 reads only released incidents through the release rules (snapped points, no maintained summaries).
 Targets: deconfliction p95 < 50 ms; incidents for all
 2,000 areas < 2 s; hotspot grid for a month < 1 s.
+
+`--duplicates N` adds N cross-source duplicate links first (the generated data has one source, so
+no links): reports of sources `bench_dup` (a copy of every k-th incident, 3 hours later and about
+200 m away) linked to their original, and every tenth link a third report (`bench_dup2`) linked
+to the copy only, a chain; they are removed when the bench ends (and before it starts, if a run
+was interrupted). `--only TEXT` asks only the questions whose name contains TEXT.
 """
 
 from __future__ import annotations
@@ -99,6 +105,29 @@ CROSS JOIN LATERAL (
 
 GENERATE_SQL = INCIDENTS_SQL + "-- analyze" + LAYERS_SQL
 
+DUPLICATE_SOURCES = ("bench_dup", "bench_dup2")
+# :pairs copies of every :step-th incident from another source, linked to it; then :chains
+# reports of a third source, each linked to one copy only (A-B, B-C, not A-C)
+DUPLICATES_SQL = """
+INSERT INTO incidents (source, source_id, occurred_at, event_type, verification_status,
+                       fatalities, geo_precision, geom)
+SELECT 'bench_dup', i.source_id, i.occurred_at + interval '3 hours', i.event_type,
+       (ARRAY['confirmed','reported','confirmed','under_review'])[1 + (i.id / :step) % 4],
+       i.fatalities, 'exact', ST_Translate(i.geom, 0.0015, 0.001)
+FROM incidents i WHERE i.source = 'bench' AND i.id % :step = 0 ORDER BY i.id LIMIT :pairs;
+INSERT INTO incidents (source, source_id, occurred_at, event_type, verification_status,
+                       fatalities, geo_precision, geom)
+SELECT 'bench_dup2', i.source_id, i.occurred_at + interval '6 hours', i.event_type,
+       (ARRAY['confirmed','reported'])[1 + (i.id % 2)], i.fatalities, 'exact',
+       ST_Translate(i.geom, 0.0015, 0.001)
+FROM incidents i WHERE i.source = 'bench_dup' ORDER BY i.id LIMIT :chains;
+INSERT INTO incident_duplicates (incident_id, duplicate_of, distance_m, hours_apart, score, reason)
+SELECT n.id, o.id, 200, 3, 0.9, 'bench'
+FROM incidents n JOIN incidents o ON o.source_id = n.source_id
+ AND o.source = CASE n.source WHEN 'bench_dup' THEN 'bench' ELSE 'bench_dup' END
+WHERE n.source IN ('bench_dup', 'bench_dup2')
+"""
+
 
 def _database(rows: int, areas: int, deliveries: int) -> str:
     from sqlalchemy import create_engine, text
@@ -109,6 +138,8 @@ def _database(rows: int, areas: int, deliveries: int) -> str:
     server_url = pgcluster.up(pgcluster.default_cluster())
     url = pgcluster.create_database(server_url, DB_NAME, recreate=False)
     upgrade(url)
+    if remove_duplicates(url):
+        print("removed the synthetic duplicates an interrupted run left")
     engine = create_engine(url)
     with engine.begin() as conn:
         have = conn.execute(text("SELECT (SELECT count(*) FROM incidents), "
@@ -135,6 +166,45 @@ def _database(rows: int, areas: int, deliveries: int) -> str:
     return url
 
 
+def remove_duplicates(url: str) -> int:
+    """Remove the synthetic duplicates (their links go with them); return how many."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        # the links first, in one statement (one regrouping), not cascaded report by report
+        conn.execute(text("DELETE FROM incident_duplicates WHERE incident_id IN "
+                          "(SELECT id FROM incidents WHERE source = ANY(:s))"),
+                     {"s": list(DUPLICATE_SOURCES)})
+        removed = conn.execute(text("DELETE FROM incidents WHERE source = ANY(:s)"),
+                               {"s": list(DUPLICATE_SOURCES)}).rowcount
+    engine.dispose()
+    return int(removed or 0)
+
+
+def add_duplicates(url: str, links: int) -> None:
+    """Add `links` synthetic cross-source duplicate links (see the module docstring)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    t0 = time.perf_counter()
+    chains = links // 10
+    pairs = links - chains
+    with engine.begin() as conn:
+        total = int(conn.execute(text("SELECT count(*) FROM incidents")).scalar() or 0)
+        step = max(1, total // max(1, pairs))
+        for statement in DUPLICATES_SQL.split(";\n"):
+            conn.execute(text(statement), {"step": step, "pairs": pairs, "chains": chains})
+        made = conn.execute(text("SELECT count(*) FROM incident_duplicates")).scalar()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE incidents"))
+        conn.execute(text("ANALYZE incident_duplicates"))
+        conn.execute(text("ANALYZE area_incident_days"))
+    engine.dispose()
+    print(f"added {pairs:,} duplicate reports and {chains:,} chained ones: {made:,} links in "
+          f"{time.perf_counter() - t0:.1f}s")
+
+
 def _time(fn: Callable[[], Any], repeat: int) -> list[float]:
     fn()  # warm
     out = []
@@ -156,17 +226,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--areas", type=int, default=2_000)
     parser.add_argument("--deliveries", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--duplicates", type=int, default=0, metavar="N",
+                        help="add N cross-source duplicate links for the run (removed after)")
+    parser.add_argument("--only", default=None, metavar="TEXT",
+                        help="ask only the questions whose name contains TEXT")
     parser.add_argument("--as", dest="role", choices=("planner", "public"), default="planner",
                         help="ask with a planner key (default) or anonymously")
     args = parser.parse_args(argv)
 
+    url = _database(args.rows, args.areas, args.deliveries)
+    if args.duplicates:
+        add_duplicates(url, args.duplicates)
+    try:
+        _ask(url, args)
+    finally:
+        if args.duplicates:
+            remove_duplicates(url)
+
+
+def _ask(url: str, args: argparse.Namespace) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, text
 
     from server.main import create_app
     from server.settings import DatabaseSettings, SecuritySettings, Settings
 
-    url = _database(args.rows, args.areas, args.deliveries)
     engine = create_engine(url)
     rng = random.Random(11)
     with engine.connect() as conn:
@@ -305,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
             ("area report", get("/analysis/areas/7/report", at="2016-09-01"),
              sql("SELECT * FROM agreement_areas WHERE id = 7"), n, "one row"),
         ]
+        if args.only:
+            cases = [c for c in cases if args.only in c[0]]
         for name, fn, floor, repeat, floor_name in cases:
             mine = _time(fn, repeat)
             base = _time(floor, min(repeat, 3) if "join" in floor_name else repeat)
