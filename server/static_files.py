@@ -11,6 +11,7 @@ once."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import zlib
 from pathlib import PurePosixPath
@@ -25,7 +26,9 @@ from starlette.types import Scope
 from server.compression import chosen_encoding, compressible
 
 VENDOR_CACHE = "public, max-age=86400"
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
 OWN_CACHE = "no-cache"
+VERSION = re.compile(r"\d+(\.\d+)+([-+][0-9A-Za-z.-]+)?")
 MAX_COMPRESSED_FILE = 16 * 1024 * 1024
 
 
@@ -34,6 +37,13 @@ def _compress(body: bytes, encoding: str) -> bytes:
         return bytes(brotli.compress(body, quality=5, lgwin=22))
     c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return c.compress(body) + c.flush()
+
+
+def _cache_control(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    if parts[:1] != ("vendor",):
+        return OWN_CACHE
+    return VERSIONED_CACHE if len(parts) > 3 and VERSION.fullmatch(parts[2]) else VENDOR_CACHE
 
 
 class CachedStaticFiles(StaticFiles):
@@ -57,7 +67,7 @@ class CachedStaticFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        cache = VENDOR_CACHE if PurePosixPath(path).parts[:1] == ("vendor",) else OWN_CACHE
+        cache = _cache_control(path)
         response.headers.setdefault("Cache-Control", cache)
         if not isinstance(response, FileResponse) or response.stat_result is None:
             return response
