@@ -88,23 +88,39 @@ function viewBbox(map) {
     .map((v) => v.toFixed(4)).join(",");
 }
 
+/** Web Mercator: lon/lat -> world position in [0, 1). */
+function mercator([lon, lat]) {
+  const sin = Math.sin((lat * Math.PI) / 180);
+  return [(lon + 180) / 360, 0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)];
+}
+
 /**
- * The vector tiles of the first view, asked for now: MapLibre asks only once it has drawn a first
+ * The tiles of the first view, asked for now: MapLibre asks only once it has drawn a first
  * frame (hundreds of ms later with software WebGL). Tiles are cacheable (max-age), so its own
  * requests for the same URLs, with the same headers, are answered from the browser's cache (or
- * wait for these). Tiles as MapLibre covers a view: 512 px, zoom rounded down.
+ * wait for these). Tiles as MapLibre covers a view: vector tiles 512 px, zoom rounded down; raster
+ * tiles (`tileSize` 256, `round`) at the rounded zoom, within the source's zooms and `bounds`.
  */
-function prefetchTiles(templates, [lon, lat], zoom, container) {
-  const z = Math.min(14, Math.max(0, Math.floor(zoom)));
+function prefetchTiles(templates, center, zoom, container,
+  { tileSize = 512, round = false, minzoom = 0, maxzoom = 14, bounds = null } = {}) {
+  const ideal = zoom + Math.log2(512 / tileSize);
+  const z = Math.min(maxzoom, Math.max(minzoom, round ? Math.round(ideal) : Math.floor(ideal)));
   const n = 2 ** z;
-  const size = 512 * 2 ** (zoom - z); // a tile on screen, in px
-  const sin = Math.sin((lat * Math.PI) / 180);
-  const cx = ((lon + 180) / 360) * n * size;
-  const cy = (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * n * size;
+  const size = tileSize * 2 ** (ideal - z); // a tile on screen, in px
+  const [mx, my] = mercator(center);
   const [w, h] = [container.clientWidth / 2, container.clientHeight / 2];
-  const range = (c, half) => [Math.max(0, Math.floor((c - half) / size)), Math.min(n - 1, Math.floor((c + half) / size))];
-  const [x0, x1] = range(cx, w);
-  const [y0, y1] = range(cy, h);
+  const range = (c, half) => [Math.max(0, Math.floor((c * n * size - half) / size)),
+    Math.min(n - 1, Math.floor((c * n * size + half) / size))];
+  let [x0, x1] = range(mx, w);
+  let [y0, y1] = range(my, h);
+  if (bounds) { // [west, south, east, north]: no tile outside (MapLibre asks for none there)
+    const [west, north] = mercator([bounds[0], bounds[3]]);
+    const [east, south] = mercator([bounds[2], bounds[1]]);
+    x0 = Math.max(x0, Math.floor(west * n));
+    x1 = Math.min(x1, Math.floor(east * n));
+    y0 = Math.max(y0, Math.floor(north * n));
+    y1 = Math.min(y1, Math.floor(south * n));
+  }
   for (const template of templates) {
     for (let x = x0; x <= x1; x += 1) {
       for (let y = y0; y <= y1; y += 1) {
@@ -113,6 +129,18 @@ function prefetchTiles(templates, [lon, lat], zoom, container) {
       }
     }
   }
+}
+
+/**
+ * A raster source's TileJSON, if index.html has already asked for it (window.truceEarly) and it
+ * answers within `waitMs`; else null (the style then names the TileJSON's URL, and MapLibre
+ * fetches it and reports a failure).
+ */
+async function earlyTileJson(sourceId, waitMs = 1500) {
+  const started = window.truceEarly?.[sourceId];
+  if (!started) return null;
+  const body = started.then((r) => (r.ok ? r.clone().json() : null)).catch(() => null);
+  return Promise.race([body, new Promise((resolve) => { setTimeout(() => resolve(null), waitMs); })]);
 }
 
 /**
@@ -153,9 +181,17 @@ async function main() {
   // asked for as soon as the style is parsed, with one layer update sent to the worker.
   const opacity = Object.fromEntries(LAYERS.map((l) => [l.id, l.opacity]));
   const sources = {};
-  for (const src of SOURCES) sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds));
-  prefetchTiles(SOURCES.filter((src) => src.kind === "vector" && src.layers.some((id) => state.layers.includes(id)))
-    .map((src) => sources[src.id].tiles[0]), state.center, state.zoom, document.getElementById("map"));
+  const shown = (src) => src.layers.some((id) => state.layers.includes(id));
+  const container = document.getElementById("map");
+  prefetchTiles(SOURCES.filter((src) => src.kind === "vector" && shown(src))
+    .map((src) => sourceUrl(src, state, bounds)), state.center, state.zoom, container);
+  for (const src of SOURCES) {
+    const tileJson = src.kind === "raster" ? await earlyTileJson(src.id) : null;
+    sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds), tileJson);
+    if (tileJson && shown(src)) {
+      prefetchTiles(sources[src.id].tiles, state.center, state.zoom, container, { tileSize: 256, round: true, ...tileJson });
+    }
+  }
   const layers = [];
   for (const entry of [...LAYERS].reverse()) {
     if (entry.catalogueKind) continue; // added once the catalogue says it exists

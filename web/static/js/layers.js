@@ -196,10 +196,19 @@ export const CLICKABLE = [
 /**
  * The MapLibre source spec of one of config's SOURCES; `url` is a raster's TileJSON (its bounds and
  * native zooms: MapLibre stretches the last zoom's tiles rather than asking for upsampled ones) or
- * a vector tile URL template.
+ * a vector tile URL template. `tileJson`: a raster's TileJSON already fetched, put in the spec
+ * (MapLibre then asks for its tiles at once instead of fetching `url` first).
  */
-export function sourceSpec(src, url) {
-  if (src.kind === "raster") return { type: "raster", url, tileSize: 256, attribution: src.attribution };
+export function sourceSpec(src, url, tileJson = null) {
+  if (src.kind === "raster") {
+    if (!tileJson?.tiles?.length) return { type: "raster", url, tileSize: 256, attribution: src.attribution };
+    const { tiles, minzoom, maxzoom, bounds } = tileJson;
+    return {
+      type: "raster", tiles, tileSize: 256, attribution: src.attribution,
+      ...(minzoom !== undefined ? { minzoom } : {}), ...(maxzoom !== undefined ? { maxzoom } : {}),
+      ...(bounds ? { bounds } : {}),
+    };
+  }
   return { type: "vector", tiles: [url], minzoom: 0, maxzoom: 14, attribution: src.attribution };
 }
 
