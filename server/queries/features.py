@@ -7,6 +7,7 @@ joins them into one text, and returns the keys of the first and last rows for th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -212,11 +213,9 @@ class Page:
     last: list[Any] | None
 
 
-def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page:
-    """One page in one statement: `limit` + 1 rows in the page order after `q.after` (before
-    `q.before`, read backwards and returned forwards), or at `q.offset`; the extra row only
-    tells whether there is more. Each page costs the same however deep it is."""
-    params: dict[str, Any] = {"limit": q.limit, "fetch": q.limit + 1, "offset": q.offset}
+def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any]) -> str:
+    """The page statement (see `page`); its values go into `params`."""
+    params.update({"limit": q.limit, "fetch": q.limit + 1, "offset": q.offset})
     where = _where(c, q, params, rel)
     reverse = q.before is not None
     cursor = q.before if reverse else q.after
@@ -224,7 +223,7 @@ def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page
         where += " AND " + keyset(c, q, cursor, Binder(params, prefix="k"), reverse=reverse)
     feature = _feature_sql(c, q, Binder(params, prefix="g"), rel)
     key = "json_build_array(" + ", ".join(f"t.{n}" for n, _ in page_keys(c, q)) + ")::text"
-    sql = f"""
+    return f"""
         SELECT count(*) FILTER (WHERE p.n <= :limit),
                coalesce(string_agg(p.feature, ',' ORDER BY p.n {'DESC' if reverse else 'ASC'})
                         FILTER (WHERE p.n <= :limit), ''),
@@ -234,15 +233,44 @@ def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page
         FROM (SELECT {feature} AS feature, {key} AS key, row_number() OVER () AS n
               FROM ({_picked(c, q, rel, where, reverse=reverse, limit=":fetch")}) t) p
     """  # noqa: S608 - identifiers from the Collection whitelist
+
+
+def _page_of(q: ItemQuery, row: Sequence[Any]) -> Page:
+    count, body, more, nearest, farthest = row
+    first, last = (farthest, nearest) if q.before is not None else (nearest, farthest)
+    return Page(int(count), str(body), bool(more), orjson.loads(first) if first else None,
+                orjson.loads(last) if last else None)
+
+
+def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page:
+    """One page in one statement: `limit` + 1 rows in the page order after `q.after` (before
+    `q.before`, read backwards and returned forwards), or at `q.offset`; the extra row only
+    tells whether there is more. Each page costs the same however deep it is."""
+    params: dict[str, Any] = {}
+    sql = _page_sql(c, q, rel, params)
     # an unfiltered page is planned once per connection (prepared, on the autocommit read
     # pool); a filtered one is planned for its values each time (a generic plan cannot know
     # how many rows a bbox or a time window matches)
     row = (session.execute(text(sql), params).one() if q.filtered
            else prepared.one(session, sql, params))
-    count, body, more, nearest, farthest = row
-    first, last = (farthest, nearest) if reverse else (nearest, farthest)
-    return Page(int(count), str(body), bool(more), orjson.loads(first) if first else None,
-                orjson.loads(last) if last else None)
+    return _page_of(q, row)
+
+
+def page_with_meta(c: Collection, q: ItemQuery, rel: Release, key_id: str | None, *,
+                   session: Session) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
+    """An unfiltered page (see `page`), the layer's data version and, when `key_id` is given,
+    that API key's row (see `version_and_key`), in ONE prepared statement: a request's only
+    round trip. `rel` is the release of the principal the key acted as last time; the caller
+    checks the key row (read in the same snapshot) before anything of the page is output."""
+    if q.filtered:
+        raise ValueError("a filtered page is planned for its values (see page)")
+    params: dict[str, Any] = {}
+    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
+    sql = (f"SELECT {meta_columns}, pg.* FROM {meta_from} "  # noqa: S608
+           f"CROSS JOIN ({_page_sql(c, q, rel, params)}) pg")
+    row = prepared.one(session, sql, params)
+    ver, key = _meta_of(c.table, row)
+    return ver, key, _page_of(q, row[_META_WIDTH:])
 
 
 def list_page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> tuple[int, str]:
@@ -279,22 +307,53 @@ def get(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None = None
     return session.execute(text(sql), params).scalar()
 
 
+_KEY_COLUMNS = ("id", "key_hash", "role", "org", "expires_at", "revoked_at")
+_META_WIDTH = 3 + len(_KEY_COLUMNS)
+
+
+def _meta_sql(layer: str, key_id: str | None, params: dict[str, Any]) -> tuple[str, str]:
+    """(columns, FROM) of one row: the layer's version (v.*) and, when `key_id` is given, that
+    key's row (k.*), NULLs when absent; values bound into `params`."""
+    params["layer"] = layer
+    keyed = ""
+    columns = ", ".join(["NULL"] * len(_KEY_COLUMNS))
+    if key_id is not None:
+        params["key_id"] = key_id
+        keyed = " LEFT JOIN api_keys k ON k.id = :key_id"
+        columns = ", ".join(f"k.{name}" for name in _KEY_COLUMNS)
+    return (f"v.version, v.row_count, v.changed_at, {columns}",
+            f"(SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer{keyed}")
+
+
+def _meta_of(layer: str, row: Sequence[Any]) -> tuple[LayerVersion | None, dict[str, Any] | None]:
+    ver = None if row[0] is None else LayerVersion(layer, int(row[0]), int(row[1]), row[2])
+    key = None
+    if row[3] is not None:
+        key = dict(zip(_KEY_COLUMNS, row[3:_META_WIDTH], strict=True))
+    return ver, key
+
+
 def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None = None,
-                     *, session: Session) -> tuple[LayerVersion | None, str | None]:
-    """The layer's data version and one feature, in ONE read-only round trip: the session's
-    connection runs in autocommit when this is its first use (no BEGIN/ROLLBACK for a
-    single-statement read), and there the statement is prepared once per connection (see
-    `prepared`). A row `rel` does not release is absent (None), exactly like a missing one."""
-    params: dict[str, Any] = {"id": feature_id, "layer": c.table, **rel.params}
+                     *, key_id: str | None = None, session: Session
+                     ) -> tuple[LayerVersion | None, dict[str, Any] | None, str | None]:
+    """The layer's data version, when `key_id` is given that API key's row (see
+    `version_and_key`), and one feature, in ONE read-only round trip: the session's connection
+    runs in autocommit when this is its first use (no BEGIN/ROLLBACK for a single-statement
+    read), and there the statement is prepared once per connection (see `prepared`). A row
+    `rel` does not release is absent (None), exactly like a missing one. With a key, `rel` is
+    the release of the principal the key acted as last time: the caller checks the key row
+    (read in the same snapshot) before anything of the feature is output."""
+    params: dict[str, Any] = {"id": feature_id, **rel.params}
+    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
     feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
-    sql = f"""SELECT v.version, v.row_count, v.changed_at,
+    sql = f"""SELECT {meta_columns},
                      (SELECT {feature} FROM {source(c, rel)} t WHERE t.{c.id_column} = :id)
-              FROM (SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer"""  # noqa: S608
+              FROM {meta_from}"""  # noqa: S608
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    version, count, changed, found = prepared.one(session, sql, params)
-    ver = None if version is None else LayerVersion(c.table, int(version), int(count), changed)
-    return ver, found
+    row = prepared.one(session, sql, params)
+    ver, key = _meta_of(c.table, row)
+    return ver, key, row[_META_WIDTH]
 
 
 def version_and_key(layer: str, key_id: str | None, *,
@@ -302,22 +361,9 @@ def version_and_key(layer: str, key_id: str | None, *,
     """The layer's data version and, when `key_id` is given, that API key's row (None when
     absent), in ONE round trip, prepared when the session's connection is in autocommit (the
     read pool; see `prepared`). The key row is judged by `services.keys.check`, exactly as a look-up alone."""
-    params: dict[str, Any] = {"layer": layer}
-    keyed = ""
-    columns = "NULL, NULL, NULL, NULL, NULL, NULL"
-    if key_id is not None:
-        params["key_id"] = key_id
-        keyed = " LEFT JOIN api_keys k ON k.id = :key_id"
-        columns = "k.id, k.key_hash, k.role, k.org, k.expires_at, k.revoked_at"
-    sql = (f"SELECT v.version, v.row_count, v.changed_at, {columns} "  # noqa: S608
-           f"FROM (SELECT 1) one LEFT JOIN layer_versions v ON v.layer = :layer{keyed}")
-    row = prepared.one(session, sql, params)
-    ver = None if row[0] is None else LayerVersion(layer, int(row[0]), int(row[1]), row[2])
-    key = None
-    if row[3] is not None:
-        key = dict(zip(("id", "key_hash", "role", "org", "expires_at", "revoked_at"), row[3:],
-                       strict=True))
-    return ver, key
+    params: dict[str, Any] = {}
+    columns, from_ = _meta_sql(layer, key_id, params)
+    return _meta_of(layer, prepared.one(session, f"SELECT {columns} FROM {from_}", params))  # noqa: S608
 
 
 def rows(c: Collection, q: ItemQuery, rel: Release, *,

@@ -17,6 +17,7 @@ from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
+from server.security import keys
 from server.security.dependencies import (
     KEY_SECURITY,
     PrincipalDep,
@@ -25,10 +26,11 @@ from server.security.dependencies import (
     principal_for,
     vary_by_key,
 )
-from server.security.principal import Principal
+from server.security.principal import PUBLIC, Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
 from server.services import incident_writes as writes
+from server.services import keys as key_service
 from server.settings import ApiSettings, Settings
 
 router = APIRouter(tags=["features"])
@@ -191,6 +193,39 @@ async def get_items(
                                    presented_key(request))
 
 
+#: key id -> the principal that key last acted as: a GUESS of the release to run in a request's
+#: one statement, never trusted: the key's row is read in that same statement and checked
+#: (`keys.check`) before any of the answer is output; a wrong guess runs again (see `_confirm`)
+_acted_as: dict[str, Principal] = {}
+_ACTED_AS_MAX = 4096
+
+
+def _guess(raw_key: str | None) -> tuple[str | None, Principal | None]:
+    """(key id, the principal it acted as last time) of a presented key; (None, PUBLIC) without
+    a key; (id, None) for a key not seen yet (checked on its own first)."""
+    if not raw_key:
+        return None, PUBLIC
+    key_id = keys.key_id(raw_key.strip())
+    return key_id, _acted_as.get(key_id) if key_id else None
+
+
+def _remember(principal: Principal) -> None:
+    if principal.key_id is not None:
+        if len(_acted_as) >= _ACTED_AS_MAX:
+            _acted_as.clear()
+        _acted_as[principal.key_id] = principal
+
+
+def _confirm(raw_key: str | None, row: dict[str, Any] | None) -> Principal:
+    """Who presents `raw_key`, judged on its row exactly as `principal_for` judges it (401 when
+    unknown, revoked or expired)."""
+    if not raw_key:
+        return PUBLIC
+    principal = key_service.check(raw_key.strip(), row)
+    _remember(principal)
+    return principal
+
+
 def _items_reply(request: Request, collection_id: str, f: str | None,
                  raw_key: str | None) -> Response:
     settings: Settings = request.app.state.settings
@@ -201,10 +236,67 @@ def _items_reply(request: Request, collection_id: str, f: str | None,
     session: Session = maker()
     try:
         c = features.collection(collection_id)
+        if fmt == "json" and "if-none-match" not in request.headers:
+            at_once = _page_at_once(request, c, raw_key, settings, session)
+            if at_once is not None:
+                return at_once
         principal, ver = principal_and_version(raw_key, c, session=session)
+        _remember(principal)
         return _items(request, c, fmt, principal, ver, settings, session)
     finally:
         session.close()
+
+
+def _page_at_once(request: Request, c: Collection, raw_key: str | None, settings: Settings,
+                  session: Session) -> Response | None:
+    """An unfiltered GeoJSON page (no If-None-Match) in ONE statement with the key check and
+    the layer version (`features.items_page_with_key`); None for any other request, or when the
+    key now acts as another principal than it did (the caller then takes the usual path)."""
+    key_id, guess = _guess(raw_key)
+    if guess is None:
+        return None
+    try:
+        query = features.item_query(c, dict(request.query_params),
+                                    default_limit=settings.api.default_limit,
+                                    max_limit=settings.api.max_limit)
+    except InvalidQueryError:
+        return None  # the usual path says so, after the key's own check (401 first)
+    if query.filtered:
+        return None  # planned for its values, after the version (see features.planned)
+    policy = policy_from(settings.security)
+    ver, row, found = features.items_page_with_key(c, query,
+                                                   release_for(guess, c.id, policy, alias="t"),
+                                                   key_id if raw_key else None, session=session)
+    principal = _confirm(raw_key, row)
+    if principal != guess:
+        return None  # the key changed role or organisation: nothing of this page is used
+    rel = release_for(principal, c.id, policy, alias="t")
+    headers = _headers(request, principal, ver, "json")
+    base_url = f"{_base(request)}/collections/{c.id}/items"
+    parts = features.page_parts(c, query, rel, found, base_url=base_url,
+                                params=dict(request.query_params), ver=ver)
+    return _geojson(request, parts, headers, settings)
+
+
+def _headers(request: Request, principal: Principal, ver: LayerVersion,
+             fmt: str) -> dict[str, str]:
+    tag = caching.etag(request, [ver], fmt, cache_key(principal))
+    headers = vary_by_key(principal, caching.headers_for(
+        [ver], tag, "public, max-age=0, must-revalidate"))
+    headers["Content-Crs"] = f"<{parse_crs(request.query_params.get('crs'))}>"
+    return headers
+
+
+def _geojson(request: Request, parts: tuple[bytes, bytes, bytes], headers: dict[str, str],
+             settings: Settings) -> Response:
+    encoding = chosen_encoding(request.headers.get("accept-encoding"))
+    size = sum(len(part) for part in parts)
+    if encoding and size >= settings.api.compress_min_bytes:  # here, not in one more hop
+        headers["Content-Encoding"] = encoding
+        return Response(compress(parts, encoding, gzip_level=settings.api.gzip_level,
+                                 brotli_quality=settings.api.brotli_quality),
+                        media_type=GEOJSON, headers=headers)
+    return Response(b"".join(parts), media_type=GEOJSON, headers=headers)
 
 
 def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver: LayerVersion,
@@ -218,11 +310,8 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
                                 max_limit=(settings.api.export_max_features if download
                                            else settings.api.max_limit))
     rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
-    tag = caching.etag(request, [ver], fmt, cache_key(principal))
-    headers = vary_by_key(principal, caching.headers_for(
-        [ver], tag, "public, max-age=0, must-revalidate"))
-    crs_uri = parse_crs(request.query_params.get("crs"))
-    headers["Content-Crs"] = f"<{crs_uri}>"
+    headers = _headers(request, principal, ver, fmt)
+    tag = headers["ETag"]
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     query = features.planned(c, query, rel, ver, session=session)
@@ -233,14 +322,7 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         parts = features.items_page(c, query, rel,
                                     base_url=f"{_base(request)}/collections/{c.id}/items",
                                     params=dict(request.query_params), ver=ver, session=session)
-        encoding = chosen_encoding(request.headers.get("accept-encoding"))
-        size = sum(len(part) for part in parts)
-        if encoding and size >= settings.api.compress_min_bytes:  # here, not in one more hop
-            headers["Content-Encoding"] = encoding
-            return Response(compress(parts, encoding, gzip_level=settings.api.gzip_level,
-                                     brotli_quality=settings.api.brotli_quality),
-                            media_type=GEOJSON, headers=headers)
-        return Response(b"".join(parts), media_type=GEOJSON, headers=headers)
+        return _geojson(request, parts, headers, settings)
     if fmt in ("csv", "hxl"):
         body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)
         name = f"{c.id}{'-hxl' if fmt == 'hxl' else ''}.csv"
@@ -285,14 +367,30 @@ async def get_item(
 def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQuery,
                 crs_uri: str, raw_key: str | None) -> Response:
     settings: Settings = request.app.state.settings
+    policy = policy_from(settings.security)
     session: Session = request.app.state.read_sessionmaker()  # autocommit connections
     try:
-        principal = principal_for(raw_key, session=session)
-        rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
-        ver, body = features.item(c, feature_id, query, rel, base_url=_base(request),
-                                  session=session)
+        key_id, guess = _guess(raw_key)
+        if guess is None or not feature_id.isdigit() or len(feature_id) > 18:
+            principal = principal_for(raw_key, session=session)  # a key checked on its own
+            _remember(principal)
+            fid = features.feature_id_of(c, feature_id)  # 404 after the key's 401
+            rel = release_for(principal, c.id, policy, alias="t")
+            ver, _, found = features.item_with_key(c, fid, query, rel, session=session)
+        else:
+            # ONE statement: the key's row, the layer version and the feature as the key's
+            # last principal sees it; the row is checked before anything is output
+            fid = int(feature_id)
+            rel = release_for(guess, c.id, policy, alias="t")
+            ver, row, found = features.item_with_key(c, fid, query, rel, key_id=key_id,
+                                                     session=session)
+            principal = _confirm(raw_key, row)
+            if principal != guess:  # the key changed role or organisation: read it again
+                rel = release_for(principal, c.id, policy, alias="t")
+                ver, _, found = features.item_with_key(c, fid, query, rel, session=session)
     finally:
         session.close()
+    body = features.item_body(c, fid, found, base_url=_base(request))
     tag = caching.etag(request, [ver], cache_key(principal))
     if principal.is_analyst and not request.query_params and c.id in writes.WRITABLE:
         tag = writes.etag(body)  # the feature's own tag: what a Part 4 If-Match compares with

@@ -248,10 +248,24 @@ def _paging_links(c: Collection, query: q.ItemQuery, found: q.Page, *, base_url:
 def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
                params: dict[str, str], ver: LayerVersion,
                session: Session) -> tuple[bytes, bytes, bytes]:
+    """The FeatureCollection of `query`'s page (see `page_parts`)."""
+    found = q.page(c, query, rel, session=session)
+    return page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver)
+
+
+def items_page_with_key(c: Collection, query: q.ItemQuery, rel: Release, key_id: str | None, *,
+                        session: Session) -> tuple[LayerVersion, dict[str, Any] | None, q.Page]:
+    """An unfiltered page, the layer's version and `key_id`'s row in one statement (see
+    `q.page_with_meta`: the caller checks the key row before output)."""
+    ver, key, found = q.page_with_meta(c, query, rel, key_id, session=session)
+    return or_clock(c, ver), key, found
+
+
+def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *, base_url: str,
+               params: dict[str, str], ver: LayerVersion) -> tuple[bytes, bytes, bytes]:
     """The FeatureCollection's bytes in three parts (head, the features, tail with counts and
     links): a caller compresses them one after the other or joins them, one copy of the page
     either way (each copy of 650 KB costs ~0.5 ms in a server's fresh memory)."""
-    found = q.page(c, query, rel, session=session)
     returned, body = found.returned, found.body
     matched = _number_matched(query, found, ver, rel)
     self_url = f"{base_url}?{urlencode(params)}" if params else base_url
@@ -273,16 +287,37 @@ def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str
             b"]," + orjson.dumps(tail)[1:])
 
 
+def feature_id_of(c: Collection, feature_id: str) -> int:
+    if not feature_id.isdigit() or len(feature_id) > 18:
+        raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
+    return int(feature_id)
+
+
 def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, base_url: str,
          session: Session) -> tuple[LayerVersion, bytes]:
     """The layer's version (for the ETag) and the Feature's bytes, from one statement. A row
     not released to the caller is a 404 exactly like a missing one (existence does not leak)."""
-    if not feature_id.isdigit() or len(feature_id) > 18:
-        raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
-    ver, found = q.get_with_version(c, int(feature_id), rel, query, session=session)
+    fid = feature_id_of(c, feature_id)
+    ver, _, found = item_with_key(c, fid, query, rel, session=session)
+    return ver, item_body(c, fid, found, base_url=base_url)
+
+
+def item_with_key(c: Collection, feature_id: int, query: q.ItemQuery, rel: Release, *,
+                  key_id: str | None = None,
+                  session: Session) -> tuple[LayerVersion, dict[str, Any] | None, str | None]:
+    """The layer's version (for the ETag), `key_id`'s row when given (see
+    `q.get_with_version`: the caller checks it before output) and the feature as `rel` releases
+    it (None: missing or not released), from one statement."""
+    ver, key, found = q.get_with_version(c, feature_id, rel, query, key_id=key_id,
+                                         session=session)
+    return or_clock(c, ver), key, found
+
+
+def item_body(c: Collection, feature_id: int, found: str | None, *, base_url: str) -> bytes:
+    """The Feature's bytes with its links. A row not released to the caller is a 404 exactly
+    like a missing one (existence does not leak)."""
     if found is None:
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
-    ver = or_clock(c, ver)
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
              {"rel": "collection", "type": "application/json", "href": href},
@@ -291,7 +326,7 @@ def item(c: Collection, feature_id: str, query: q.ItemQuery, rel: Release, *, ba
     if c.id == "incidents":  # reports of the same event by other sources (release rules apply there)
         links.append({"rel": "related", "type": "application/json", "title": "cross-source duplicates",
                       "href": f"{base_url}/analysis/duplicates?incident_id={feature_id}"})
-    return ver, found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
+    return found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 
 #: (collection id, release cache key) -> (layer version, extent); bounded: one entry per
