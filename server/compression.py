@@ -27,6 +27,9 @@ _COMPRESSIBLE = ("text/", "application/json", "application/geo+json", "applicati
                  "application/vnd.mapbox-vector-tile", "application/x-protobuf",
                  "application/geopackage+sqlite3", "application/flatgeobuf", "image/svg+xml")
 _THREAD_MINIMUM = 128 * 1024  # larger chunks compress in a worker thread, off the event loop
+#: `compress` joins parts smaller than this in all first: ISA-L fed a few bytes then under ~32 KB
+#: more without a flush between compresses them 2-9x worse (a 7 KB page to 4.4 KB, not 0.8 KB)
+_JOIN_BELOW = 128 * 1024
 
 
 def _accepts(header: str) -> dict[str, float]:
@@ -111,6 +114,8 @@ def compress(parts: Sequence[bytes], encoding: str, *, gzip_level: int,
     (the response then carries Content-Encoding and the middleware passes it through) instead of
     a second hop. The parts are fed one by one: a 650 KB page is never copied to join them."""
     compressor: _Compressor = _Brotli(brotli_quality) if encoding == "br" else _Gzip(gzip_level)
+    if sum(len(part) for part in parts) < _JOIN_BELOW:
+        parts = [b"".join(parts)]
     out = [compressor.feed(part) for part in parts[:-1]]
     out.append(compressor.finish(parts[-1] if parts else b""))
     return b"".join(out)
