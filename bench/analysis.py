@@ -16,12 +16,14 @@ Targets: deconfliction p95 < 50 ms; incidents for all
 no links): reports of sources `bench_dup` (a copy of every k-th incident, 3 hours later and about
 200 m away) linked to their original, and every tenth link a third report (`bench_dup2`) linked
 to the copy only, a chain; they are removed when the bench ends (and before it starts, if a run
-was interrupted). `--only TEXT` asks only the questions whose name contains TEXT.
+was interrupted). `--only TEXT` asks only the questions whose name contains TEXT; `--no-floor`
+skips the plain-SQL floors.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import time
@@ -230,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="add N cross-source duplicate links for the run (removed after)")
     parser.add_argument("--only", default=None, metavar="TEXT",
                         help="ask only the questions whose name contains TEXT")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the plain-SQL floors (faster; ratios print as nan)")
     parser.add_argument("--as", dest="role", choices=("planner", "public"), default="planner",
                         help="ask with a planner key (default) or anonymously")
     args = parser.parse_args(argv)
@@ -393,7 +397,8 @@ def _ask(url: str, args: argparse.Namespace) -> None:
             cases = [c for c in cases if args.only in c[0]]
         for name, fn, floor, repeat, floor_name in cases:
             mine = _time(fn, repeat)
-            base = _time(floor, min(repeat, 3) if "join" in floor_name else repeat)
+            base = ([math.nan] if args.no_floor
+                    else _time(floor, min(repeat, 3) if "join" in floor_name else repeat))
             rows.append((name, mine, base, floor_name))
             print(f"  {name}: p50 {statistics.median(mine):.1f} ms, floor "
                   f"{statistics.median(base):.1f} ms", flush=True)

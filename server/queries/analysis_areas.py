@@ -5,9 +5,11 @@ an area, they are computed live, prefiltered with `&&` on the area's box grown b
 
 Each event once (`dedupe`, the default): a report superseded by a linked report of the same event
 (analysis_duplicates.SUPERSEDED, over what the caller sees) is not counted and is counted as
-`merged` instead. The summary counts every report, so its days are corrected live by the days of
-the superseded reports inside each area: for a caller who sees every row a scan of their
-maintained area rows (migration 13d_duplicate_groups), otherwise a join on the few links."""
+`merged` instead. The summary (read only for callers who see every row) also keeps, per row, the
+counts of its superseded reports (`m_*`, migration 13d_duplicate_groups), so each event once is
+the same scan; the live paths leave out the superseded reports of the caller's own groups
+(analysis_common.SUPERSEDED_LIVE), and compliance for a restricted caller takes their days away
+from its live per-day rows."""
 
 from __future__ import annotations
 
@@ -57,53 +59,40 @@ _LIVE_DAYS = _live_days(INCIDENTS)
 _SUPERSEDED_DAYS = _live_days(
     f"(SELECT i.* FROM ({SUPERSEDED}) sup JOIN {INCIDENTS} i ON i.id = sup.id OFFSET 0)"  # noqa: S608
 )
-#: the same for a caller who sees every row, from the maintained rows of each superseded report
-#: inside each area (migration 13d_duplicate_groups): a scan of a small table, no spatial join
-_KEPT_SUPERSEDED_DAYS = """(
-    SELECT s.area_id, s.day, s.phase, s.event_type, count(*)::int AS n,
-           coalesce(sum(s.fatalities), 0)::bigint AS fatalities,
-           count(*) FILTER (WHERE s.verification_status = 'reported')::int AS reported,
-           count(*) FILTER (WHERE s.verification_status = 'under_review')::int AS under_review,
-           count(*) FILTER (WHERE s.verification_status = 'confirmed')::int AS confirmed,
-           count(*) FILTER (WHERE s.verification_status = 'rejected')::int AS rejected,
-           count(*) FILTER (WHERE s.verification_status = 'duplicate')::int AS duplicate
-    FROM area_superseded_incidents s
-    WHERE (CAST(:ids AS int[]) IS NULL OR s.area_id = ANY(CAST(:ids AS int[])))
-    GROUP BY 1, 2, 3, 4)"""
-
-
-def _superseded_days(rel: Release) -> str:
-    """The superseded reports' per-area days: maintained for a caller who sees every row."""
-    return _KEPT_SUPERSEDED_DAYS if rel.unrestricted else _SUPERSEDED_DAYS
+_COLUMNS = ("area_id", "day", "phase", "event_type", *_DAY_COUNTS)
+#: the summary with each event once, for a caller who sees every row: the summary also keeps
+#: the counts of the superseded reports in each row (`m_*`, migration 13d_duplicate_groups)
+_KEPT_DAYS = f"""(
+    SELECT b.area_id, b.day, b.phase, b.event_type,
+           {", ".join(f"b.{c} - b.m_{c} AS {c}" for c in _DAY_COUNTS)},
+           b.m_n AS merged, b.m_reported + b.m_under_review + b.m_confirmed AS merged_v
+    FROM area_incident_days b)"""  # noqa: S608 - constant fragments only
 
 
 def _days(rel: Release, dedupe: bool) -> str:
     """The per-day rows (summary or live) with `merged` and `merged_v`; with `dedupe`, each
     corrected by the days of the superseded reports (joined to its day: right row by row, as
-    the last confirmed day needs)."""
+    the last confirmed day needs); for a caller who sees every row, by the counts the summary
+    keeps of them (`m_*`)."""
     base = "area_incident_days" if rel.unrestricted else _LIVE_DAYS
     if not dedupe:
         return f"(SELECT b.*, 0 AS merged, 0 AS merged_v FROM {base} b)"  # noqa: S608
+    if rel.unrestricted:
+        return _KEPT_DAYS
     counts = ", ".join(f"b.{c} - coalesce(c.{c}, 0) AS {c}" for c in _DAY_COUNTS)
     return f"""(
     SELECT b.area_id, b.day, b.phase, b.event_type, {counts}, coalesce(c.n, 0) AS merged,
            coalesce(c.reported + c.under_review + c.confirmed, 0) AS merged_v
-    FROM {base} b LEFT JOIN {_superseded_days(rel)} c USING (area_id, day, phase, event_type))"""  # noqa: S608
+    FROM {base} b LEFT JOIN {_SUPERSEDED_DAYS} c USING (area_id, day, phase, event_type))"""  # noqa: S608
 
 
-def _superseded_only(rel: Release) -> str:
-    """The superseded reports' own days (as DAYS), to take away from the summed summary's cells."""
-    return f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_superseded_days(rel)} c)"  # noqa: S608
+#: the superseded reports' own days (as DAYS), to take away from the summed summary's cells
+_SUPERSEDED_ONLY = f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_SUPERSEDED_DAYS} c)"  # noqa: S608
 
 
 def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
     sql = sql.replace(DAYS, _days(rel, dedupe)).replace(SUPERSEDED_IDS, superseded_sql(dedupe))
     return released_sql(sql, rel, params)
-
-
-def _taken_away(row: dict[str, Any]) -> dict[str, Any]:
-    """A cell of superseded reports as a correction: its counts negative, `merged` kept."""
-    return {**row, **{c: -int(row[c]) for c in _DAY_COUNTS}}
 
 
 _AREAS = """
@@ -147,7 +136,7 @@ INSIDE_DAYS_SQL = f"""
     WHERE (CAST(:first_day AS date) IS NULL OR d.day >= :first_day)
       AND (CAST(:last_day AS date) IS NULL OR d.day <= :last_day)
       AND (CAST(:types AS text[]) IS NULL OR d.event_type = ANY(CAST(:types AS text[])))
-    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0
+    GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0 OR sum(d.merged) > 0
 """  # noqa: S608 - constant fragments only
 
 # any window or filter: the spatial join, live
@@ -218,19 +207,16 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
     status, of the incidents `rel` releases, and `merged`: the superseded reports left out
     (each event once) when `dedupe`. Inside: from the per-day summary when the window is whole
     UTC days, no verification filter applies (the usual question) and the caller sees every
-    incident; otherwise live. A cell may be a correction (negative counts): sum them."""
+    incident; otherwise live. Cells of one key (inside, near) are summed by the caller."""
     params = _params(ids, statuses, start, end, types, verifications)
     dedupe = dedupe and any_links(session)
     days = _whole_days(start, end) if verifications is None and rel.unrestricted else None
     if days is not None:
-        # the summary's cells as they are, then the superseded reports' cells taken away:
-        # nothing added to the scan of the summary, one small query on the links
+        # the summary (only a caller who sees every row reads it), whose rows also count their
+        # superseded reports: each event once in the same scan
         params.update(first_day=days[0], last_day=days[1])
-        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, False)), params)
+        inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, dedupe)), params)
         rows = [dict(r) for r in inside.mappings()]
-        if dedupe:
-            sql = released_sql(INSIDE_DAYS_SQL.replace(DAYS, _superseded_only(rel)), rel, params)
-            rows.extend(_taken_away(dict(r)) for r in session.execute(text(sql), params).mappings())
     else:
         inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
         rows = [dict(r) for r in inside.mappings()]
@@ -275,14 +261,17 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
     `last_day` (UTC); with `dedupe`, superseded reports left out (`merged_n` of them)."""
     params: dict[str, Any] = {"ids": ids, "statuses": statuses, "at": at, "last_day": last_day,
                               "before": weeks_before, "recent": recent_weeks}
-    sql = _released(COMPLIANCE_SQL, rel, params, False)
+    dedupe = dedupe and any_links(session)
+    # a caller who sees every row: the summary keeps the superseded reports' counts per row, so
+    # each event once costs nothing more than the scan
+    sql = _released(COMPLIANCE_SQL, rel, params, dedupe and rel.unrestricted)
     rows = [dict(r) for r in session.execute(text(sql), params).mappings()]
-    if not (dedupe and any_links(session)):
+    if not dedupe or rel.unrestricted:
         return rows
     # the superseded reports' violations per area, taken away from the sums (nothing added to
     # the summary's scan); an area whose last confirmed day had some of them is asked again
     # with its days corrected one by one (the only figure a sum cannot correct)
-    superseded = _superseded_only(rel).replace("0 AS merged_v",
+    superseded = _SUPERSEDED_ONLY.replace("0 AS merged_v",
                                           "c.reported + c.under_review + c.confirmed AS merged_v")
     sql = released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params)
     taken = {r["id"]: r for r in session.execute(text(sql), params).mappings()}

@@ -105,7 +105,7 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                              dedupe=dedupe, session=session)
     for cell in cells:
         zone = out[cell["area_id"]][cell["zone"]]
-        n = int(cell["n"])  # negative: superseded reports taken away from the summary's
+        n = int(cell["n"])
         zone["duplicates_merged"] += int(cell["merged"])
         zone["total"] += n
         zone["fatalities"] += int(cell["fatalities"])

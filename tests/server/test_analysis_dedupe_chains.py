@@ -82,6 +82,17 @@ def _kept(engine: Engine) -> dict[str, tuple[str, str]]:
             FROM incident_superseded s JOIN incidents i ON i.id = s.incident_id
             JOIN incidents g ON g.id = s.group_id JOIN incidents st ON st.id = s.standing_id
             WHERE i.source = ANY(:s)"""), {"s": list(SOURCES)}).all()
+        # the summary's merged counts are those of the kept area rows, everywhere
+        drift = conn.execute(text("""
+            SELECT count(*) FROM area_incident_days d FULL JOIN (
+              SELECT area_id, day, phase, event_type, count(*) AS n, sum(fatalities) AS f,
+                     count(*) FILTER (WHERE verification_status = 'confirmed') AS confirmed
+              FROM area_superseded_incidents GROUP BY 1, 2, 3, 4) s
+            USING (area_id, day, phase, event_type)
+            WHERE (d.m_n, d.m_fatalities, d.m_confirmed)
+                  IS DISTINCT FROM (coalesce(s.n, 0), coalesce(s.f, 0), coalesce(s.confirmed, 0))
+            """)).scalar_one()
+    assert drift == 0
     return {r.source_id: (r.grp, r.standing) for r in rows}
 
 
@@ -276,3 +287,16 @@ def test_a_reload_that_relinks_keeps_the_groups(engine: Engine, chain: dict[str,
     assert made == 2
     assert _links(engine) == ["A-B", "B-C"]
     assert _kept(engine) == {"B": ("A", "A"), "C": ("A", "A")}
+
+
+def test_a_deleted_report_leaves_its_group(client: TestClient, engine: Engine,
+                                           chain: dict[str, Any]) -> None:
+    """(Last: it deletes C.) The deletion cascades to C's link, which regroups A and B and takes
+    C's merged counts away from the summary."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM incidents WHERE id = :c"), {"c": chain["ids"]["C"]})
+        kept_rows = conn.execute(text("SELECT count(*) FROM area_superseded_incidents "
+                                      "WHERE incident_id = :c"), {"c": chain["ids"]["C"]})
+        assert kept_rows.scalar_one() == 0
+    assert _kept(engine) == {"B": ("A", "A")}
+    assert _counts(client, chain["area"]) == _all(1, 1)

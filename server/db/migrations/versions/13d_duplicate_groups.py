@@ -36,25 +36,58 @@ depends_on: str | Sequence[str] | None = None
 
 RANK = ("CASE i.verification_status WHEN 'confirmed' THEN 0 WHEN 'under_review' THEN 1 "
         "WHEN 'reported' THEN 2 ELSE 3 END")
-_AREA_ROWS = """
-    INSERT INTO area_superseded_incidents
-    SELECT a.id, i.id, (i.occurred_at AT TIME ZONE 'UTC')::date,
-           CASE WHEN a.signed_at IS NULL THEN 'unsigned'
-                WHEN i.occurred_at < a.signed_at THEN 'before' ELSE 'after' END,
-           i.event_type, coalesce(i.fatalities, 0), i.verification_status
-    FROM (SELECT i.* FROM {superseded} s JOIN incidents i ON i.id = s.incident_id OFFSET 0) i
-    JOIN {areas} a ON a.geom && i.geom AND ST_Intersects(a.geom, i.geom);
-"""  # OFFSET 0: the few superseded reports first, each finding its areas by their index
+_M = ("m_n", "m_fatalities", "m_reported", "m_under_review", "m_confirmed", "m_rejected",
+      "m_duplicate")
+
+
+def _apply(rows: str, sign: str) -> str:
+    """SQL: add (sign '+') or take away ('-') the area rows `rows` (a CTE name, columns as
+    area_superseded_incidents) to the summary's merged columns `m_*`."""
+    statuses = ", ".join(f"{sign}count(*) FILTER (WHERE x.verification_status = '{s}')"
+                         for s in ("reported", "under_review", "confirmed", "rejected",
+                                   "duplicate"))
+    updates = ", ".join(f"{c} = d.{c} + excluded.{c}" for c in _M)
+    return f"""
+    INSERT INTO area_incident_days AS d (area_id, day, phase, event_type, n, fatalities,
+      reported, under_review, confirmed, rejected, duplicate, {", ".join(_M)})
+    SELECT x.area_id, x.day, x.phase, x.event_type, 0, 0, 0, 0, 0, 0, 0, {sign}count(*),
+           {sign}sum(x.fatalities), {statuses}
+    FROM {rows} x GROUP BY 1, 2, 3, 4
+    ON CONFLICT (area_id, day, phase, event_type) DO UPDATE SET {updates}"""
+
+
+def _area_rows(superseded: str, areas: str) -> str:
+    """SQL: the area rows of the superseded reports `superseded` inside `areas`, recorded and
+    added to the summary (OFFSET 0: the few reports first, each finding its areas by index)."""
+    return f"""
+    WITH made AS (
+      INSERT INTO area_superseded_incidents
+      SELECT a.id, i.id, (i.occurred_at AT TIME ZONE 'UTC')::date,
+             CASE WHEN a.signed_at IS NULL THEN 'unsigned'
+                  WHEN i.occurred_at < a.signed_at THEN 'before' ELSE 'after' END,
+             i.event_type, coalesce(i.fatalities, 0), i.verification_status
+      FROM (SELECT i.* FROM {superseded} s JOIN incidents i ON i.id = s.incident_id OFFSET 0) i
+      JOIN {areas} a ON a.geom && i.geom AND ST_Intersects(a.geom, i.geom)
+      RETURNING *)
+    {_apply("made", "+")};"""
+
+
 #: the refreshed members' area rows
-_MEMBER_AREA_ROWS = _AREA_ROWS.format(
-    superseded="(SELECT * FROM incident_superseded WHERE incident_id IN (SELECT unnest(members)))",
-    areas="agreement_areas")
+_MEMBER_AREA_ROWS = _area_rows(
+    "(SELECT * FROM incident_superseded WHERE incident_id IN (SELECT unnest(members)))",
+    "agreement_areas")
+#: the refreshed members' old area rows, taken away
+_MEMBER_AREA_ROWS_GONE = f"""
+    WITH gone AS (
+      DELETE FROM area_superseded_incidents WHERE incident_id IN (SELECT unnest(members))
+      RETURNING *)
+    {_apply("gone", "-")};"""
 #: areas whose geometry or signing time an UPDATE changed
 _CHANGED_AREAS = """(
     SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE NOT ST_OrderingEquals(n.geom, o.geom) OR n.signed_at IS DISTINCT FROM o.signed_at)"""
-_CHANGED_AREA_ROWS = _AREA_ROWS.format(superseded="incident_superseded", areas=_CHANGED_AREAS)
-_NEW_AREA_ROWS = _AREA_ROWS.format(superseded="incident_superseded", areas="new_rows")
+_CHANGED_AREA_ROWS = _area_rows("incident_superseded", _CHANGED_AREAS)
+_NEW_AREA_ROWS = _area_rows("incident_superseded", "new_rows")
 
 
 def upgrade() -> None:
@@ -69,8 +102,9 @@ def upgrade() -> None:
         CREATE TABLE area_superseded_incidents (
           area_id integer NOT NULL CONSTRAINT fk_area_superseded_incidents_area_id
             REFERENCES agreement_areas (id) ON DELETE CASCADE,
-          incident_id bigint NOT NULL CONSTRAINT fk_area_superseded_incidents_incident_id
-            REFERENCES incidents (id) ON DELETE CASCADE,
+          -- no foreign key to incidents: a deleted report's rows stay until its links' deletion
+          -- regroups it, which takes them away from the summary
+          incident_id bigint NOT NULL,
           day date NOT NULL,
           phase text NOT NULL,
           event_type text NOT NULL,
@@ -80,6 +114,8 @@ def upgrade() -> None:
         );
         CREATE INDEX ix_area_superseded_incidents_incident_id
           ON area_superseded_incidents (incident_id);
+        ALTER TABLE area_incident_days
+          {", ".join(f"ADD COLUMN {c} {'bigint' if c == 'm_fatalities' else 'integer'} NOT NULL DEFAULT 0" for c in _M)};
 
         -- the groups of the `touched` incidents, recomputed: their members' superseded rows and
         -- area rows deleted and made again from the links and incidents as they are now
@@ -107,7 +143,7 @@ def upgrade() -> None:
           FROM (SELECT member, min(grp) AS grp FROM grouped GROUP BY member) m;
 
           -- IN (unnest): a hash or index look-up, not each row compared with the whole array
-          DELETE FROM area_superseded_incidents WHERE incident_id IN (SELECT unnest(members));
+          {_MEMBER_AREA_ROWS_GONE}
           DELETE FROM incident_superseded WHERE incident_id IN (SELECT unnest(members));
           INSERT INTO incident_superseded (incident_id, group_id, standing_id)
           SELECT id, grp, standing FROM (
@@ -164,6 +200,8 @@ def upgrade() -> None:
             RETURN NULL;
           END IF;
           IF TG_OP = 'UPDATE' THEN
+            -- area_days_areas_updated (it fires first: same event, names in alphabetical
+            -- order) rebuilt these areas' summary rows with m_* = 0: nothing to take away
             DELETE FROM area_superseded_incidents d USING {_CHANGED_AREAS} c
             WHERE d.area_id = c.id;
             {_CHANGED_AREA_ROWS}
@@ -179,6 +217,15 @@ def upgrade() -> None:
           REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
           FOR EACH STATEMENT EXECUTE FUNCTION duplicate_groups_areas_changed();
 
+        CREATE FUNCTION duplicate_groups_incidents_truncated() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          DELETE FROM area_superseded_incidents;
+          RETURN NULL;
+        END $$;
+        CREATE TRIGGER duplicate_groups_incidents_trunc AFTER TRUNCATE ON incidents
+          FOR EACH STATEMENT EXECUTE FUNCTION duplicate_groups_incidents_truncated();
+
         -- the links made before this migration
         SELECT duplicate_groups_refresh(ARRAY(
           SELECT incident_id FROM incident_duplicates UNION SELECT duplicate_of
@@ -192,6 +239,8 @@ def downgrade() -> None:
         DROP TRIGGER IF EXISTS duplicate_groups_links_del ON incident_duplicates;
         DROP TRIGGER IF EXISTS duplicate_groups_links_upd ON incident_duplicates;
         DROP TRIGGER IF EXISTS duplicate_groups_incidents_upd ON incidents;
+        DROP TRIGGER IF EXISTS duplicate_groups_incidents_trunc ON incidents;
+        DROP FUNCTION IF EXISTS duplicate_groups_incidents_truncated();
         DROP TRIGGER IF EXISTS duplicate_groups_areas_ins ON agreement_areas;
         DROP TRIGGER IF EXISTS duplicate_groups_areas_upd ON agreement_areas;
         DROP FUNCTION IF EXISTS duplicate_groups_links_changed();
@@ -199,5 +248,10 @@ def downgrade() -> None:
         DROP FUNCTION IF EXISTS duplicate_groups_areas_changed();
         DROP FUNCTION IF EXISTS duplicate_groups_refresh(bigint[]);
         DROP TABLE IF EXISTS area_superseded_incidents;
+        ALTER TABLE area_incident_days
+          DROP COLUMN IF EXISTS m_n, DROP COLUMN IF EXISTS m_fatalities,
+          DROP COLUMN IF EXISTS m_reported, DROP COLUMN IF EXISTS m_under_review,
+          DROP COLUMN IF EXISTS m_confirmed, DROP COLUMN IF EXISTS m_rejected,
+          DROP COLUMN IF EXISTS m_duplicate;
         DROP TABLE IF EXISTS incident_superseded;
     """)
