@@ -280,7 +280,7 @@ def _record(placemark: Element, schemas: dict[str, dict[str, str]]
         fields["id"] = placemark.get("id")
     geometry: Element | None = None
     for child in placemark:
-        tag = _LOCAL.get(child.tag) or _local(child.tag)
+        tag = _local(child.tag)
         if tag == "name":
             fields["Name"] = _text(child)
         elif tag == "description":
