@@ -264,6 +264,14 @@ async function main() {
   const styleReady = new Promise((resolve) => { map.once("style.load", resolve); });
   const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
 
+  // The panel, time line, filters and histogram are built once the map has rendered with its
+  // style (that frame asks the workers for the first tiles): built before it, they held back the
+  // style (MapLibre applies it in an animation frame), that frame and the tiles by the time they
+  // take; built after it, while the workers parse the tiles.
+  await Promise.race([
+    styleReady.then(() => new Promise((resolve) => { map.once("render", resolve); })),
+    new Promise((resolve) => { setTimeout(resolve, 3000); }), // a map that never renders
+  ]);
   bounds = timeBounds(await collectionsLoaded);
   if (!state.time.start) state.time = { ...bounds };
 
