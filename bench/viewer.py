@@ -9,7 +9,8 @@ aid deliveries and 2,000 agreement areas around the same towns, as in the analys
 is a fresh browser context (empty HTTP cache) at 1280x720, the figures of a first visit; the same
 context then opens the viewer twice more (a returning analyst: files from the HTTP cache, the
 library's compiled code from V8's cache), reported apart. Figures: time to the first frame with
-data and to all visible layers loaded (the viewer's Performance API marks), bytes and requests
+data (the frame after the first vector tile, incidents or areas: not the relief alone) and to all
+visible layers loaded (the viewer's Performance API marks), bytes and requests
 transferred, responses with an error status (any makes the figures meaningless), where the time
 goes (from the marks, request timings and the tiles' Server-Timing), shader programs compiled, and
 frame gaps while panning and zooming at z8 and while moving the time range. The targets: first render

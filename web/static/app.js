@@ -149,8 +149,10 @@ async function earlyTileJson(sourceId, waitMs = 1500) {
  */
 function watchMap(map) {
   map.once("style.load", () => performance.mark("truce:style-load"));
+  // Data: a vector tile (incidents, areas...), not the relief, which may come first.
+  const vector = SOURCES.filter((src) => src.kind === "vector").map((src) => src.id);
   map.on("sourcedata", function firstData(e) {
-    if (!e.tile) return;
+    if (!e.tile || !vector.includes(e.sourceId)) return;
     map.off("sourcedata", firstData);
     map.once("render", () => performance.mark("truce:first-data-render"));
   });
