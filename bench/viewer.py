@@ -190,6 +190,7 @@ def _revisit(page: Any, base: str) -> dict[str, float | None]:
     from the second time it runs a cached script)."""
     out: dict[str, float | None] = {}
     for visit in (2, 3):
+        page.wait_for_timeout(REST_S * 1000)  # the server done with the last page's requests
         page.goto(f"{base}/")
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
         marks = page.evaluate("""() => Object.fromEntries(
