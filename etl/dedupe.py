@@ -18,6 +18,12 @@ keyed on its 3x3 neighbouring cells and the days of its span grown by `hours`, t
 their own cell and days. A GiST index on the points cannot filter on time: in a town with a year of
 reports it returns them all for every report (1.6 ms a report on the bench data); the keys find the
 few of the same days, so the cost grows with the rows, not with their density.
+
+Links join reports into groups (connected components: A-B and B-C make one group of three), and
+each group counts once. The links dropped and made here regroup the reports they touch,
+set-based, through triggers on `incident_duplicates` (migration 13d_duplicate_groups): the
+superseded reports and their counts in the per-area summary follow every link, whether made here,
+by hand or removed by a deletion.
 """
 
 from __future__ import annotations

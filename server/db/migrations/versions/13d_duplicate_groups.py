@@ -128,14 +128,17 @@ def upgrade() -> None:
           IF touched IS NULL OR cardinality(touched) = 0 THEN
             RETURN;
           END IF;
-          -- each link found from either end through its index (a few look-ups per member)
+          -- each member's links from either end through their indexes (LATERAL: two look-ups
+          -- per member, never a scan of the links per member)
           WITH RECURSIVE reach(root, member) AS (
             SELECT t, t FROM unnest(touched) t
             UNION
-            SELECT r.root, CASE WHEN d.incident_id = r.member THEN d.duplicate_of
-                                ELSE d.incident_id END
-            FROM reach r JOIN incident_duplicates d
-              ON d.incident_id = r.member OR d.duplicate_of = r.member
+            SELECT r.root, nb.other FROM reach r CROSS JOIN LATERAL (
+              SELECT d.duplicate_of AS other FROM incident_duplicates d
+              WHERE d.incident_id = r.member
+              UNION ALL
+              SELECT d.incident_id FROM incident_duplicates d WHERE d.duplicate_of = r.member
+            ) nb
           ), grouped AS (
             SELECT member, min(member) OVER (PARTITION BY root) AS grp FROM reach
           )
