@@ -21,10 +21,10 @@ import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
 import { initTimeline } from "./js/timeline.js";
 
 const maplibregl = window.maplibregl;
-// Two workers (MapLibre starts one on a two-core machine): the tiles of both sources are parsed side
-// by side, and a worker busy with one source's large tiles does not hold back the other's
-// requests. Started now, while /collections is fetched, not when the map is created.
-maplibregl.setWorkerCount(Math.max(2, maplibregl.getWorkerCount()));
+// MapLibre's own worker count (half the cores: one on a two-core machine), started now, while
+// /collections is fetched, not when the map is created. A second worker on two cores competed with
+// the main thread and the renderer: in 4 and 5 alternating runs of `python -m bench viewer --runs 3`,
+// first frame median 2.03 s with two workers, 1.79 s with one; all layers 2.55 s and 2.40 s.
 maplibregl.prewarm();
 
 /** The period the time-aware collections cover, from their temporal extents. */
