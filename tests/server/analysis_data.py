@@ -101,3 +101,10 @@ def cleaned(engine: Engine) -> Iterator[None]:
         yield
     finally:
         clean(engine)
+
+
+def get_json(client: Any, url: str, **params: Any) -> Any:
+    """GET `url` with `params`, asserting a 200; its JSON."""
+    response = client.get(url, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()

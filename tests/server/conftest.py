@@ -14,3 +14,10 @@ from fastapi.testclient import TestClient
 def client(app: FastAPI, analyst_key: str) -> Iterator[TestClient]:
     with TestClient(app, headers={"X-API-Key": analyst_key}) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def public(app: FastAPI) -> Iterator[TestClient]:
+    """A client without a key: what anonymous callers see (the release rules apply)."""
+    with TestClient(app) as anonymous:
+        yield anonymous

@@ -25,7 +25,6 @@ from typing import Any
 
 import mapbox_vector_tile
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -106,21 +105,11 @@ def _clean(engine: Engine) -> None:
         conn.execute(text("DELETE FROM admin_areas WHERE pcode = :p"), {"p": PCODE})
 
 
-@pytest.fixture(scope="module")
-def public(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as anonymous:
-        yield anonymous
-
-
-def _get(client: TestClient, url: str, **params: Any) -> Any:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _both(client: TestClient, url: str, **params: Any) -> tuple[Any, Any]:
     """The answer by default and with dedupe=false."""
-    return _get(client, url, **params), _get(client, url, dedupe="false", **params)
+    return data.get_json(client, url, **params), data.get_json(client, url, dedupe="false", **params)
 
 
 def _zones(body: dict[str, Any]) -> tuple[int, int | None, int]:
@@ -147,9 +136,9 @@ def test_area_incidents_count_a_linked_pair_once(client: TestClient, world: dict
     assert one["areas"][0]["near"]["duplicates_merged"] == 1  # B3
     assert inside["fatalities"] == 5 and inside["after_signing"] == 5
     assert inside["by_event_type"] == {"battles": 3, "shelling": 2}  # B4, B5 stand; A1 (not B1)
-    listed = _get(client, "/analysis/areas/incidents", area_id=str(world["area"]), **params)
+    listed = data.get_json(client, "/analysis/areas/incidents", area_id=str(world["area"]), **params)
     assert _zones(listed) == (5, 1, 3)
-    listed_every = _get(client, "/analysis/areas/incidents", area_id=str(world["area"]),
+    listed_every = data.get_json(client, "/analysis/areas/incidents", area_id=str(world["area"]),
                         dedupe="false", **params)
     assert _zones(listed_every) == (8, 2, 0)
 
@@ -160,7 +149,7 @@ def test_a_verification_filter_counts_the_standing_report(client: TestClient,
     one, every = _both(client, url, verification_status="confirmed")
     assert _zones(one)[0] == 5  # every event has a confirmed report standing for it
     assert every["areas"][0]["inside"]["total"] == 6
-    rejected = _get(client, url, verification_status="rejected")
+    rejected = data.get_json(client, url, verification_status="rejected")
     assert rejected["areas"][0]["inside"]["total"] == 0  # A4 is superseded by confirmed B4
 
 
@@ -201,10 +190,10 @@ def test_timeseries_counts_each_event_once(client: TestClient, world: dict[str, 
     assert [s["incidents"] for s in one["series"]] == [0, 6, 0]  # B1 B3 A4 A5 merged
     assert (one["dedupe"], one["duplicates_merged"]) == (True, 4)
     assert (every["dedupe"], every["duplicates_merged"]) == (False, 0)
-    in_area = _get(client, "/analysis/timeseries", step="month", datetime=WINDOW,
+    in_area = data.get_json(client, "/analysis/timeseries", step="month", datetime=WINDOW,
                    area_id=world["area"])
     assert [s["incidents"] for s in in_area["series"]] == [0, 5, 0]
-    cql = _get(client, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX,
+    cql = data.get_json(client, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX,
                filter="event_type = 'battles'")
     assert [s["incidents"] for s in cql["series"]] == [0, 4, 0]  # A1 A3 B4 B5
     assert cql["duplicates_merged"] == 3  # A3's B3, A4, A5
@@ -274,7 +263,7 @@ def test_aid_risk_counts_each_event_once(client: TestClient, world: dict[str, An
 
 def test_duplicates_endpoint_counts_events_by_the_same_rule(client: TestClient,
                                                             world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)
+    body = data.get_json(client, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)
     assert body["counts"] == {"incidents": 10, "duplicates": 4, "events": 6}
 
 
@@ -283,18 +272,18 @@ def _public_answers(public: TestClient, world: dict[str, Any]) -> list[Any]:
     answers = []
     for dedupe in ("true", "false"):
         answers += [
-            _get(public, f"/analysis/areas/{area}/incidents", distance_m=5000, dedupe=dedupe),
-            _get(public, "/analysis/areas/incidents", area_id=str(area), datetime=WINDOW,
+            data.get_json(public, f"/analysis/areas/{area}/incidents", distance_m=5000, dedupe=dedupe),
+            data.get_json(public, "/analysis/areas/incidents", area_id=str(area), datetime=WINDOW,
                  dedupe=dedupe),
-            _get(public, "/analysis/areas/compliance", area_id=str(area), at=AT, dedupe=dedupe),
-            _get(public, f"/analysis/areas/{area}/report", at=AT, dedupe=dedupe)["incidents"],
-            _get(public, "/analysis/timeseries", step="day", datetime=WINDOW, bbox=BBOX,
+            data.get_json(public, "/analysis/areas/compliance", area_id=str(area), at=AT, dedupe=dedupe),
+            data.get_json(public, f"/analysis/areas/{area}/report", at=AT, dedupe=dedupe)["incidents"],
+            data.get_json(public, "/analysis/timeseries", step="day", datetime=WINDOW, bbox=BBOX,
                  dedupe=dedupe),
-            _get(public, "/analysis/grid", kind="square", size_m=50000, datetime=WINDOW,
+            data.get_json(public, "/analysis/grid", kind="square", size_m=50000, datetime=WINDOW,
                  bbox=BBOX, f="json", dedupe=dedupe),
-            _get(public, "/analysis/hotspots", eps_m=3000, minpoints=2, datetime=WINDOW,
+            data.get_json(public, "/analysis/hotspots", eps_m=3000, minpoints=2, datetime=WINDOW,
                  bbox=BBOX, dedupe=dedupe),
-            _get(public, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)["counts"],
+            data.get_json(public, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)["counts"],
             _tile_total(public, dedupe=dedupe),
         ]
     return answers
@@ -309,10 +298,10 @@ def test_a_public_caller_learns_nothing_of_an_unreleased_duplicate(
     assert one["areas"][0]["inside"]["total"] == 5
     assert one["areas"][0]["inside"]["duplicates_merged"] == 1
     assert every["areas"][0]["inside"]["total"] == 6
-    compliance = _get(public, "/analysis/areas/compliance", area_id=str(area), at=AT)
+    compliance = data.get_json(public, "/analysis/areas/compliance", area_id=str(area), at=AT)
     assert compliance["areas"][0]["violations_after"] == 5
     assert compliance["areas"][0]["duplicates_merged"] == 1
-    series = _get(public, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX)
+    series = data.get_json(public, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX)
     assert [s["incidents"] for s in series["series"]] == [0, 6, 0]  # A1 A2 B2 A3 B4 B5
     assert series["duplicates_merged"] == 2  # B1, B3
 
@@ -339,7 +328,7 @@ def test_a_public_caller_learns_nothing_of_an_unreleased_duplicate(
                 VALUES (:incident_id, :duplicate_of, :distance_m, :hours_apart, :score,
                         :reason, :etl_run_id)"""), dict(link))
     # the analyst sees the link again: A5 (reported) superseded by B5 (confirmed)
-    analyst = _get(client, f"/analysis/areas/{area}/incidents", datetime=WINDOW)
+    analyst = data.get_json(client, f"/analysis/areas/{area}/incidents", datetime=WINDOW)
     assert analyst["areas"][0]["inside"]["total"] == 5
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -96,34 +95,24 @@ def _kept(engine: Engine) -> dict[str, tuple[str, str]]:
     return {r.source_id: (r.grp, r.standing) for r in rows}
 
 
-@pytest.fixture(scope="module")
-def public(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as anonymous:
-        yield anonymous
-
-
-def _get(client: TestClient, url: str, **params: Any) -> Any:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _counts(client: TestClient, area: int, dedupe: str = "true") -> dict[str, Any]:
     """Every counting answer over the chain's place, as (counted, merged) where it says both."""
     inside = {}
     for name, window in (("whole days", WINDOW), ("part days", PART_DAYS)):
-        body = _get(client, f"/analysis/areas/{area}/incidents", datetime=window, dedupe=dedupe)
+        body = data.get_json(client, f"/analysis/areas/{area}/incidents", datetime=window, dedupe=dedupe)
         zone = body["areas"][0]["inside"]
         inside[name] = (zone["total"], zone["duplicates_merged"])
-    ring = _get(client, "/analysis/areas/incidents", area_id=str(area), distance_m=1,
+    ring = data.get_json(client, "/analysis/areas/incidents", area_id=str(area), distance_m=1,
                 dedupe=dedupe)["areas"][0]["inside"]
-    compliance = _get(client, "/analysis/areas/compliance", area_id=str(area), at=AT,
+    compliance = data.get_json(client, "/analysis/areas/compliance", area_id=str(area), at=AT,
                       dedupe=dedupe)["areas"][0]
-    series = _get(client, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX,
+    series = data.get_json(client, "/analysis/timeseries", step="month", datetime=WINDOW, bbox=BBOX,
                   dedupe=dedupe)
-    grid = _get(client, "/analysis/grid", kind="square", size_m=50000, datetime=WINDOW,
+    grid = data.get_json(client, "/analysis/grid", kind="square", size_m=50000, datetime=WINDOW,
                 bbox=BBOX, f="json", dedupe=dedupe)
-    hotspots = _get(client, "/analysis/hotspots", eps_m=5000, minpoints=1, datetime=WINDOW,
+    hotspots = data.get_json(client, "/analysis/hotspots", eps_m=5000, minpoints=1, datetime=WINDOW,
                     bbox=BBOX, dedupe=dedupe)
     return {
         **{f"inside, {k}": v for k, v in inside.items()},
@@ -167,7 +156,7 @@ def test_a_chain_of_three_reports_counts_once(client: TestClient, engine: Engine
                                              chain: dict[str, Any]) -> None:
     assert _counts(client, chain["area"]) == _all(1, 2)
     assert _counts(client, chain["area"], dedupe="false") == _all(3, 0)
-    body = _get(client, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)
+    body = data.get_json(client, "/analysis/duplicates", datetime=WINDOW, bbox=BBOX)
     assert body["counts"] == {"incidents": 3, "duplicates": 2, "events": 1}
     assert _live_and_kept(engine) == (body["counts"],) * 2
     # all confirmed: the first recorded (A) stands for the group, whose id is A's
@@ -186,9 +175,9 @@ def test_the_group_counts_as_its_best_verified_report(client: TestClient, engine
         # ranks before (pairwise) would leave A and C both standing
         assert _counts(client, chain["area"]) == _all(1, 2)
         assert _live_and_kept(engine) == ({"incidents": 3, "duplicates": 2, "events": 1},) * 2
-        body = _get(client, f"/analysis/areas/{chain['area']}/incidents", datetime=WINDOW)
+        body = data.get_json(client, f"/analysis/areas/{chain['area']}/incidents", datetime=WINDOW)
         assert body["areas"][0]["inside"]["by_verification_status"] == {"confirmed": 1}
-        compliance = _get(client, "/analysis/areas/compliance", area_id=str(chain["area"]),
+        compliance = data.get_json(client, "/analysis/areas/compliance", area_id=str(chain["area"]),
                           at=AT)["areas"][0]
         assert (compliance["violations_after"], compliance["confirmed_after"]) == (1, 1)
         assert compliance["last_confirmed_day"] == "2019-06-10"

@@ -52,15 +52,11 @@ def world(engine: Engine, sample_loaded: list[object]) -> Iterator[dict[str, Any
         yield w
 
 
-def _get(client: TestClient, url: str, **params: Any) -> Any:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_incidents_inside_and_4999_m_near_one_area(client: TestClient,
                                                     world: dict[str, Any]) -> None:
-    body = _get(client, f"/analysis/areas/{world['area']}/incidents", distance_m=5000)
+    body = data.get_json(client, f"/analysis/areas/{world['area']}/incidents", distance_m=5000)
     (area,) = body["areas"]
     assert area["inside"]["total"] == 3
     assert (area["inside"]["before_signing"], area["inside"]["after_signing"]) == (1, 2)
@@ -71,7 +67,7 @@ def test_incidents_inside_and_4999_m_near_one_area(client: TestClient,
 
 def test_a_time_window_counts_from_the_signing_second(client: TestClient,
                                                       world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/areas/incidents", area_id=str(world["area"]),
+    body = data.get_json(client, "/analysis/areas/incidents", area_id=str(world["area"]),
                 datetime=f"{SIGNED}/..")
     assert body["areas"][0]["inside"]["total"] == 2
     assert body["areas"][0]["inside"]["before_signing"] == 0
@@ -83,7 +79,7 @@ def test_area_incidents_as_csv_and_geojson(client: TestClient, world: dict[str, 
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert response.headers["content-type"].startswith("text/csv")
     assert rows[0]["inside_total"] == "3" and rows[0]["inside_before"] == "1"
-    geo = _get(client, "/analysis/areas/incidents", area_id=world["area"], f="geojson")
+    geo = data.get_json(client, "/analysis/areas/incidents", area_id=world["area"], f="geojson")
     assert geo["features"][0]["geometry"]["type"] == "MultiPolygon"
     assert geo["features"][0]["properties"]["inside"]["total"] == 3
 
@@ -100,19 +96,19 @@ def test_incident_links_follow_updates_and_deletes(engine: Engine, world: dict[s
         conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(45, 20), 4326) "
                           "WHERE id = :id"), {"id": world["rejected"]})
     try:
-        body = _get(client, f"/analysis/areas/{world['area']}/incidents")
+        body = data.get_json(client, f"/analysis/areas/{world['area']}/incidents")
         assert body["areas"][0]["inside"]["total"] == 2
     finally:
         with engine.begin() as conn:
             conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326)"
                               " WHERE id = :id"), {"id": world["rejected"], "x": LON, "y": LAT})
-    assert _get(client, f"/analysis/areas/{world['area']}/incidents")["areas"][0]["inside"][
+    assert data.get_json(client, f"/analysis/areas/{world['area']}/incidents")["areas"][0]["inside"][
         "total"] == 3
 
 
 def test_compliance_rates_and_days_since_last_confirmed(client: TestClient,
                                                         world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/areas/compliance", at="2016-05-15T00:00:00Z",
+    body = data.get_json(client, "/analysis/areas/compliance", at="2016-05-15T00:00:00Z",
                 area_id=str(world["area"]), weeks_before=8)
     (row,) = body["areas"]
     assert row["violations_before"] == 1 and row["violations_after"] == 1  # rejected not counted
@@ -122,11 +118,11 @@ def test_compliance_rates_and_days_since_last_confirmed(client: TestClient,
 
 
 def test_compliance_on_the_sample_is_sorted_by_risk(client: TestClient) -> None:
-    body = _get(client, "/analysis/areas/compliance", at="2016-06-30T00:00:00Z")
+    body = data.get_json(client, "/analysis/areas/compliance", at="2016-06-30T00:00:00Z")
     risks = [a["risk"] for a in body["areas"]]
     assert risks == sorted(risks, reverse=True) and len(risks) >= 10
     assert all(a["signed_at"] <= "2016-06-30" for a in body["areas"])
-    by_name = _get(client, "/analysis/areas/compliance", at="2016-06-30T00:00:00Z", sort="name")
+    by_name = data.get_json(client, "/analysis/areas/compliance", at="2016-06-30T00:00:00Z", sort="name")
     names = [a["name"] for a in by_name["areas"]]
     assert names == sorted(names)
     assert client.get("/analysis/areas/compliance?sort=drop").status_code == 400
@@ -134,7 +130,7 @@ def test_compliance_on_the_sample_is_sorted_by_risk(client: TestClient) -> None:
 
 def test_aid_gap_for_a_signed_settlement_weighted_by_population(client: TestClient,
                                                                 world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/aid-gaps", at="2016-05-15T00:00:00Z", days=30)
+    body = data.get_json(client, "/analysis/aid-gaps", at="2016-05-15T00:00:00Z", days=30)
     mine = [p for p in body["places"] if p["id"] == world["town"]]
     assert len(mine) == 1
     town = mine[0]
@@ -142,40 +138,40 @@ def test_aid_gap_for_a_signed_settlement_weighted_by_population(client: TestClie
     assert town["area_id"] == world["area"]
     assert town["nearest_recent_delivery_id"] == world["convoy"]
     assert 25_000 < town["nearest_recent_delivery_m"] < 27_000
-    longer = _get(client, "/analysis/aid-gaps", at="2016-05-15T00:00:00Z", days=60)
+    longer = data.get_json(client, "/analysis/aid-gaps", at="2016-05-15T00:00:00Z", days=60)
     assert world["town"] not in [p["id"] for p in longer["places"]]
 
 
 def test_aid_risk_within_distance_and_hours(client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/aid-risk", distance_m=5000, hours=24,
+    body = data.get_json(client, "/analysis/aid-risk", distance_m=5000, hours=24,
                 datetime="2016-05-10/2016-05-10")
     hits = {d["id"]: d for d in body["deliveries"]}
     assert hits[world["convoy"]]["incident_ids"] == [world["risk"]]
     assert hits[world["convoy"]]["nearest_incident_m"] == pytest.approx(1000, abs=1)
     assert hits[world["convoy"]]["closest_incident_hours"] == 10
-    short = _get(client, "/analysis/aid-risk", distance_m=5000, hours=5)
+    short = data.get_json(client, "/analysis/aid-risk", distance_m=5000, hours=5)
     assert world["convoy"] not in [d["id"] for d in short["deliveries"]]
 
 
 def test_hotspots_find_the_tight_cluster(client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/hotspots", eps_m=100, minpoints=5,
+    body = data.get_json(client, "/analysis/hotspots", eps_m=100, minpoints=5,
                 bbox="40.4,33.4,40.6,33.6", datetime="2016-06-01/2016-06-30")
     assert [(c["incidents"], c["fatalities"]) for c in body["clusters"]] == [(6, 12)]
-    none = _get(client, "/analysis/hotspots", eps_m=10, minpoints=5, bbox="40.4,33.4,40.6,33.6")
+    none = data.get_json(client, "/analysis/hotspots", eps_m=10, minpoints=5, bbox="40.4,33.4,40.6,33.6")
     assert none["clusters"] == []
 
 
 @pytest.mark.parametrize("kind", ["square", "hexagon"])
 def test_grid_cells_hold_every_incident(client: TestClient, world: dict[str, Any],
                                         kind: str) -> None:
-    body = _get(client, "/analysis/grid", kind=kind, size_m=1000, bbox="40.4,33.4,40.6,33.6")
+    body = data.get_json(client, "/analysis/grid", kind=kind, size_m=1000, bbox="40.4,33.4,40.6,33.6")
     assert body["type"] == "FeatureCollection"
     assert sum(f["properties"]["incidents"] for f in body["features"]) == 6
     assert sum(f["properties"]["fatalities"] for f in body["features"]) == 12
 
 
 def test_grid_by_admin_level_on_the_sample(client: TestClient) -> None:
-    body = _get(client, "/analysis/grid", kind="admin", level=1, f="json",
+    body = data.get_json(client, "/analysis/grid", kind="admin", level=1, f="json",
                 datetime="2016-01-01/2016-12-31")
     total = sum(c["incidents"] for c in body["cells"])
     assert 6000 < total <= 6170 and len(body["cells"]) == 14
@@ -191,7 +187,7 @@ def test_grid_tile_is_a_vector_tile(client: TestClient) -> None:
 
 
 def test_timeseries_per_day_for_an_area(client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/timeseries", step="day", area_id=world["area"],
+    body = data.get_json(client, "/analysis/timeseries", step="day", area_id=world["area"],
                 datetime="2016-04-30T00:00:00Z/2016-05-02T23:59:59Z")
     assert [(s["period"], s["incidents"]) for s in body["series"]] == [
         ("2016-04-30", 1), ("2016-05-01", 1), ("2016-05-02", 0)]
@@ -209,10 +205,10 @@ def test_timeseries_months_of_the_sample_add_up_as_csv(client: TestClient,
 
 
 def test_nearest_settlements_and_areas(client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(client, "/analysis/nearest", lon=LON + 0.021, lat=LAT, n=2)
+    body = data.get_json(client, "/analysis/nearest", lon=LON + 0.021, lat=LAT, n=2)
     assert body["places"][0]["id"] == world["town"]
     assert body["places"][0]["distance_m"] == pytest.approx(93.4, abs=1)
-    areas = _get(client, "/analysis/nearest", lon=36.7, lat=34.7, kind="agreement_areas", n=3)
+    areas = data.get_json(client, "/analysis/nearest", lon=36.7, lat=34.7, kind="agreement_areas", n=3)
     distances = [p["distance_m"] for p in areas["places"]]
     assert distances == sorted(distances) and len(distances) == 3
 
@@ -251,7 +247,7 @@ def raster_client(database_url: str, sample_loaded: list[object], analyst_key: s
 
 
 def test_people_inside_an_area(raster_client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(raster_client, "/analysis/exposure", area_id=world["area"])
+    body = data.get_json(raster_client, "/analysis/exposure", area_id=world["area"])
     assert body["people"] == pytest.approx(200, rel=0.005)  # diamond of 0.02 square degrees
     assert body["raster"] == {"name": "population", "date": "2016-01-01", "crs": "EPSG:4326",
                               "resolution": [0.01, 0.01]}
@@ -259,7 +255,7 @@ def test_people_inside_an_area(raster_client: TestClient, world: dict[str, Any])
 
 def test_people_within_1000_m_of_an_incident(raster_client: TestClient,
                                              world: dict[str, Any]) -> None:
-    body = _get(raster_client, "/analysis/exposure", incident_id=str(world["at"]),
+    body = data.get_json(raster_client, "/analysis/exposure", incident_id=str(world["at"]),
                 distance_m=1000)
     # a 3.14 km2 disc over pixels of 0.01 x 0.01 degree (1.0357 km2 at 33 N)
     assert body["incidents"] == 1
@@ -273,7 +269,7 @@ def test_exposure_without_a_raster_or_a_zone_says_so(client: TestClient,
 
 
 def test_area_report_in_one_call(raster_client: TestClient, world: dict[str, Any]) -> None:
-    body = _get(raster_client, f"/analysis/areas/{world['area']}/report",
+    body = data.get_json(raster_client, f"/analysis/areas/{world['area']}/report",
                 at="2016-05-15T00:00:00Z")
     assert body["area"]["id"] == world["area"] and body["area"]["geometry"]["type"]
     assert body["history"][0]["status"] == "signed"
@@ -299,12 +295,12 @@ def test_every_analysis_endpoint_is_in_the_openapi_with_an_example(client: TestC
 def test_the_per_day_summary_matches_the_live_spatial_join(client: TestClient,
                                                            world: dict[str, Any]) -> None:
     window = "2016-03-01/2016-06-30"
-    summary = _get(client, "/analysis/areas/incidents", datetime=window)["areas"]
-    live = _get(client, "/analysis/areas/incidents", datetime=window,
+    summary = data.get_json(client, "/analysis/areas/incidents", datetime=window)["areas"]
+    live = data.get_json(client, "/analysis/areas/incidents", datetime=window,
                 verification_status="reported,under_review,confirmed,rejected,duplicate")["areas"]
     assert [a["inside"] for a in summary] == [a["inside"] for a in live]
     assert sum(a["inside"]["total"] for a in summary) > 100
-    mid_day = _get(client, "/analysis/areas/incidents",
+    mid_day = data.get_json(client, "/analysis/areas/incidents",
                    datetime="2016-04-30T23:59:59Z/2016-05-01T00:00:00Z",
                    area_id=str(world["area"]))["areas"][0]["inside"]
     assert (mid_day["before_signing"], mid_day["after_signing"]) == (1, 1)
@@ -316,7 +312,7 @@ def test_hexagon_cells_are_those_of_st_hexagongrid(client: TestClient, engine: E
     from server.services.analysis_more import region_srid
 
     window = "2016-01-01T00:00:00Z/2016-12-31T23:59:59Z"
-    body = _get(client, "/analysis/grid", kind="hexagon", size_m=7000, f="json",
+    body = data.get_json(client, "/analysis/grid", kind="hexagon", size_m=7000, f="json",
                 datetime=window, dedupe="false", limit=10000)
     mine = {c["cell"]: c["incidents"] for c in body["cells"]}
     with engine.connect() as conn:
