@@ -18,6 +18,7 @@ from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
 from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
+from server.security.acted_as import ActedAs
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.acted_as = ActedAs()
     install_error_handlers(app)
     app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
                        gzip_level=settings.api.gzip_level,

@@ -17,7 +17,7 @@ from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
-from server.security import keys
+from server.security.acted_as import ActedAs
 from server.security.dependencies import (
     KEY_SECURITY,
     PrincipalDep,
@@ -193,36 +193,18 @@ async def get_items(
                                    presented_key(request))
 
 
-#: key id -> the principal that key last acted as: a GUESS of the release to run in a request's
-#: one statement, never trusted: the key's row is read in that same statement and checked
-#: (`keys.check`) before any of the answer is output; a wrong guess runs again (see `_confirm`)
-_acted_as: dict[str, Principal] = {}
-_ACTED_AS_MAX = 4096
+def _acted_as(request: Request) -> ActedAs:
+    acted_as: ActedAs = request.app.state.acted_as
+    return acted_as
 
 
-def _guess(raw_key: str | None) -> tuple[str | None, Principal | None]:
-    """(key id, the principal it acted as last time) of a presented key; (None, PUBLIC) without
-    a key; (id, None) for a key not seen yet (checked on its own first)."""
-    if not raw_key:
-        return None, PUBLIC
-    key_id = keys.key_id(raw_key.strip())
-    return key_id, _acted_as.get(key_id) if key_id else None
-
-
-def _remember(principal: Principal) -> None:
-    if principal.key_id is not None:
-        if len(_acted_as) >= _ACTED_AS_MAX:
-            _acted_as.clear()
-        _acted_as[principal.key_id] = principal
-
-
-def _confirm(raw_key: str | None, row: dict[str, Any] | None) -> Principal:
+def _confirm(request: Request, raw_key: str | None, row: dict[str, Any] | None) -> Principal:
     """Who presents `raw_key`, judged on its row exactly as `principal_for` judges it (401 when
     unknown, revoked or expired)."""
     if not raw_key:
         return PUBLIC
     principal = key_service.check(raw_key.strip(), row)
-    _remember(principal)
+    _acted_as(request).remember(principal)
     return principal
 
 
@@ -241,7 +223,7 @@ def _items_reply(request: Request, collection_id: str, f: str | None,
             if at_once is not None:
                 return at_once
         principal, ver = principal_and_version(raw_key, c, session=session)
-        _remember(principal)
+        _acted_as(request).remember(principal)
         return _items(request, c, fmt, principal, ver, settings, session)
     finally:
         session.close()
@@ -252,7 +234,7 @@ def _page_at_once(request: Request, c: Collection, raw_key: str | None, settings
     """An unfiltered GeoJSON page (no If-None-Match) in ONE statement with the key check and
     the layer version (`features.items_page_with_key`); None for any other request, or when the
     key now acts as another principal than it did (the caller then takes the usual path)."""
-    key_id, guess = _guess(raw_key)
+    key_id, guess = _acted_as(request).guess(raw_key)
     if guess is None:
         return None
     try:
@@ -267,7 +249,7 @@ def _page_at_once(request: Request, c: Collection, raw_key: str | None, settings
     ver, row, found = features.items_page_with_key(c, query,
                                                    release_for(guess, c.id, policy, alias="t"),
                                                    key_id if raw_key else None, session=session)
-    principal = _confirm(raw_key, row)
+    principal = _confirm(request, raw_key, row)
     if principal != guess:
         return None  # the key changed role or organisation: nothing of this page is used
     rel = release_for(principal, c.id, policy, alias="t")
@@ -370,10 +352,10 @@ def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQue
     policy = policy_from(settings.security)
     session: Session = request.app.state.read_sessionmaker()  # autocommit connections
     try:
-        key_id, guess = _guess(raw_key)
+        key_id, guess = _acted_as(request).guess(raw_key)
         if guess is None or not feature_id.isdigit() or len(feature_id) > 18:
             principal = principal_for(raw_key, session=session)  # a key checked on its own
-            _remember(principal)
+            _acted_as(request).remember(principal)
             fid = features.feature_id_of(c, feature_id)  # 404 after the key's 401
             rel = release_for(principal, c.id, policy, alias="t")
             ver, _, found = features.item_with_key(c, fid, query, rel, session=session)
@@ -384,7 +366,7 @@ def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQue
             rel = release_for(guess, c.id, policy, alias="t")
             ver, row, found = features.item_with_key(c, fid, query, rel, key_id=key_id,
                                                      session=session)
-            principal = _confirm(raw_key, row)
+            principal = _confirm(request, raw_key, row)
             if principal != guess:  # the key changed role or organisation: read it again
                 rel = release_for(principal, c.id, policy, alias="t")
                 ver, _, found = features.item_with_key(c, fid, query, rel, session=session)
