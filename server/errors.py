@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -133,6 +134,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if "statement timeout" in str(exc.orig):
             return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
         log.error("database error: %s", exc.orig)
+        return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
+
+    @app.exception_handler(psycopg2.Error)
+    async def _driver(_: Request, exc: psycopg2.Error) -> JSONResponse:
+        """The same answers for the hot reads run by psycopg2 itself (`server.db.async_reads`)."""
+        if "statement timeout" in str(exc):
+            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
+        if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+            log.error("database unavailable: %s", exc)
+            return JSONResponse(_body("database_unavailable", "the database is not reachable"),
+                                503)
+        log.error("database error: %s", exc)
         return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
 
     @app.exception_handler(Exception)

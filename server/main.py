@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from server.compression import CompressionMiddleware
+from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
@@ -34,10 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         reads = make_read_engine(settings.database)  # feature by id: see make_read_engine
         app.state.read_sessionmaker = make_sessionmaker(reads)
+        app.state.async_reads = AsyncReadPool(settings.database)  # the hot reads, no thread
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
         gc.unfreeze()
+        await app.state.async_reads.close()
         reads.dispose()
         engine.dispose()
 

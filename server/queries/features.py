@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.db.async_reads import AsyncReadPool
 from server.db.collections import Collection
 from server.db.tables import metadata
 from server.security.release import Release
@@ -256,19 +257,32 @@ def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page
     return _page_of(q, row)
 
 
+def _page_with_meta_sql(c: Collection, q: ItemQuery, rel: Release,
+                        key_id: str | None) -> tuple[str, dict[str, Any]]:
+    if q.filtered:
+        raise ValueError("a filtered page is planned for its values (see page)")
+    params: dict[str, Any] = {}
+    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
+    return (f"SELECT {meta_columns}, pg.* FROM {meta_from} "  # noqa: S608
+            f"CROSS JOIN ({_page_sql(c, q, rel, params)}) pg"), params
+
+
 def page_with_meta(c: Collection, q: ItemQuery, rel: Release, key_id: str | None, *,
                    session: Session) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
     """An unfiltered page (see `page`), the layer's data version and, when `key_id` is given,
     that API key's row (see `version_and_key`), in ONE prepared statement: a request's only
     round trip. `rel` is the release of the principal the key acted as last time; the caller
     checks the key row (read in the same snapshot) before anything of the page is output."""
-    if q.filtered:
-        raise ValueError("a filtered page is planned for its values (see page)")
-    params: dict[str, Any] = {}
-    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
-    sql = (f"SELECT {meta_columns}, pg.* FROM {meta_from} "  # noqa: S608
-           f"CROSS JOIN ({_page_sql(c, q, rel, params)}) pg")
-    row = prepared.one(session, sql, params)
+    row = prepared.one(session, *_page_with_meta_sql(c, q, rel, key_id))
+    ver, key = _meta_of(c.table, row)
+    return ver, key, _page_of(q, row[_META_WIDTH:])
+
+
+async def page_with_meta_async(c: Collection, q: ItemQuery, rel: Release, key_id: str | None,
+                               *, reads: AsyncReadPool
+                               ) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
+    """`page_with_meta` on the event loop (`server.db.async_reads`): no worker thread."""
+    row = await prepared.one_async(reads, *_page_with_meta_sql(c, q, rel, key_id))
     ver, key = _meta_of(c.table, row)
     return ver, key, _page_of(q, row[_META_WIDTH:])
 
@@ -333,6 +347,16 @@ def _meta_of(layer: str, row: Sequence[Any]) -> tuple[LayerVersion | None, dict[
     return ver, key
 
 
+def _with_version_sql(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None,
+                      key_id: str | None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"id": feature_id, **rel.params}
+    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
+    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
+    return f"""SELECT {meta_columns},
+                      (SELECT {feature} FROM {source(c, rel)} t WHERE t.{c.id_column} = :id)
+               FROM {meta_from}""", params  # noqa: S608
+
+
 def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery | None = None,
                      *, key_id: str | None = None, session: Session
                      ) -> tuple[LayerVersion | None, dict[str, Any] | None, str | None]:
@@ -343,15 +367,19 @@ def get_with_version(c: Collection, feature_id: int, rel: Release, q: ItemQuery 
     `rel` does not release is absent (None), exactly like a missing one. With a key, `rel` is
     the release of the principal the key acted as last time: the caller checks the key row
     (read in the same snapshot) before anything of the feature is output."""
-    params: dict[str, Any] = {"id": feature_id, **rel.params}
-    meta_columns, meta_from = _meta_sql(c.table, key_id, params)
-    feature = _feature_sql(c, q or ItemQuery(), Binder(params, prefix="g"), rel)
-    sql = f"""SELECT {meta_columns},
-                     (SELECT {feature} FROM {source(c, rel)} t WHERE t.{c.id_column} = :id)
-              FROM {meta_from}"""  # noqa: S608
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    row = prepared.one(session, sql, params)
+    row = prepared.one(session, *_with_version_sql(c, feature_id, rel, q, key_id))
+    ver, key = _meta_of(c.table, row)
+    return ver, key, row[_META_WIDTH]
+
+
+async def get_with_version_async(c: Collection, feature_id: int, rel: Release,
+                                 q: ItemQuery | None = None, *, key_id: str | None = None,
+                                 reads: AsyncReadPool
+                                 ) -> tuple[LayerVersion | None, dict[str, Any] | None, str | None]:
+    """`get_with_version` on the event loop (`server.db.async_reads`): no worker thread."""
+    row = await prepared.one_async(reads, *_with_version_sql(c, feature_id, rel, q, key_id))
     ver, key = _meta_of(c.table, row)
     return ver, key, row[_META_WIDTH]
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import orjson
 from sqlalchemy.orm import Session
 
+from server.db.async_reads import AsyncReadPool
 from server.db.collections import COLLECTIONS, Collection
 from server.errors import InvalidQueryError, NotFoundError
 from server.params import (
@@ -261,6 +262,14 @@ def items_page_with_key(c: Collection, query: q.ItemQuery, rel: Release, key_id:
     return or_clock(c, ver), key, found
 
 
+async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Release,
+                                   key_id: str | None, *, reads: AsyncReadPool
+                                   ) -> tuple[LayerVersion, dict[str, Any] | None, q.Page]:
+    """`items_page_with_key` on the event loop (no worker thread)."""
+    ver, key, found = await q.page_with_meta_async(c, query, rel, key_id, reads=reads)
+    return or_clock(c, ver), key, found
+
+
 def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *, base_url: str,
                params: dict[str, str], ver: LayerVersion) -> tuple[bytes, bytes, bytes]:
     """The FeatureCollection's bytes in three parts (head, the features, tail with counts and
@@ -310,6 +319,15 @@ def item_with_key(c: Collection, feature_id: int, query: q.ItemQuery, rel: Relea
     it (None: missing or not released), from one statement."""
     ver, key, found = q.get_with_version(c, feature_id, rel, query, key_id=key_id,
                                          session=session)
+    return or_clock(c, ver), key, found
+
+
+async def item_with_key_async(c: Collection, feature_id: int, query: q.ItemQuery, rel: Release,
+                              *, key_id: str | None = None, reads: AsyncReadPool
+                              ) -> tuple[LayerVersion, dict[str, Any] | None, str | None]:
+    """`item_with_key` on the event loop (no worker thread)."""
+    ver, key, found = await q.get_with_version_async(c, feature_id, rel, query, key_id=key_id,
+                                                     reads=reads)
     return or_clock(c, ver), key, found
 
 
