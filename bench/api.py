@@ -339,7 +339,7 @@ class _Floor:
             z, x, y = spec["tiles"][i % len(spec["tiles"])]
             tiles.mvt_tile(c, z, x, y, self.features.ItemQuery(), rel, cap=3000,
                            session=session)
-        else:
+        elif self.query is not None:
             self.features.list_page(c, self.query, rel, session=session)
         return time.perf_counter() - t0
 
@@ -358,6 +358,13 @@ def _sql_floor(url: str, spec: dict[str, Any], repeat: int = 15) -> float:
     finally:
         floor.close()
     return (statistics.mean(times) if "tiles" in spec else statistics.median(times)) * 1000
+
+
+def _http_floor(port: int, size: int, seconds: float) -> float:
+    """c=1 p50 (ms) of the bare ASGI app (bench/http_floor.py) answering `size` bytes."""
+    url = [(f"http://127.0.0.1:{port}/", {"size": size})]
+    latencies, *_ = asyncio.run(_load(url, 1, seconds))
+    return _pct(latencies, .5)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -381,7 +388,8 @@ def main(argv: list[str] | None = None) -> None:
     libpq = url.replace("postgresql+psycopg2://", "postgresql://")
     tipg_uvicorn = _ensure_tipg()
     servers: dict[str, subprocess.Popen[bytes]] = {}
-    ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port()}
+    ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port(),
+             "floor": _free_port()}
     # the same server stack for both: uvicorn, one process, uvloop, httptools, no access log
     common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log",
               "--loop", "uvloop", "--http", "httptools", "--workers", str(args.workers)]
@@ -402,6 +410,8 @@ def main(argv: list[str] | None = None) -> None:
                                     "TRUCE_SECURITY_RATE_BURST": "1000000",
                                     "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"},
                                    ports[name], "/collections/incidents")
+        servers["floor"] = serve([ours[0], "bench.http_floor:app", "--port", str(ports["floor"]),
+                                  *common], {}, ports["floor"], "/")
         scenarios, _ = _scenarios(url, args.rows)
         key = {"X-API-Key": new_key(url, "analyst")}
         print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; {args.workers} uvicorn "
@@ -410,9 +420,10 @@ def main(argv: list[str] | None = None) -> None:
               "machine (2 cores shared by client, server, DB)\n")
         head = ("| request | server | c=1 p50 ms | c=1 p95 ms | c=1 req/s | c=8 p50 ms | "
                 "c=8 p95 ms | c=8 req/s | bytes on the wire | SQL ms | SQL ms alone | "
-                "c=1 p50 / SQL | ratio req/s c=1 | ratio c=8 |")
+                "c=1 p50 / SQL | HTTP floor ms | c=1 p50 / (SQL + HTTP floor) | "
+                "ratio req/s c=1 | ratio c=8 |")
         print(head)
-        print("|" + "---|" * 14)
+        print("|" + "---|" * 16)
         for label, spec in scenarios.items():
             if args.only and not any(part == label or (part not in scenarios and part in label)
                                      for part in args.only):
@@ -443,20 +454,24 @@ def main(argv: list[str] | None = None) -> None:
                 ratio = "" if name == "tipg" else f"{r[2] / base[2]:.2f}"
                 ratio8 = "" if name == "tipg" else f"{r[5] / base[5]:.2f}"
                 err = f" ({r[7]} errors)" if r[7] else ""
-                sql = over = solo = ""
+                sql = over = solo = http = over_http = ""
                 if name == "truce":
                     floor_ms = (statistics.mean(floor_times) if "tiles" in spec
                                 else statistics.median(floor_times)) * 1000
                     sql, solo, over = f"{floor_ms:.1f}", f"{alone:.1f}", f"{r[0] / floor_ms:.2f}x"
+                    http_ms = _http_floor(ports["floor"], int(r[6]), min(args.seconds, 2.0))
+                    http, over_http = f"{http_ms:.1f}", f"{r[0] / (floor_ms + http_ms):.2f}x"
                 print(f"| {label} | {name}{err} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} | "
                       f"{r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:,} | {sql} | {solo} | "
-                      f"{over} | {ratio} | {ratio8} |")
+                      f"{over} | {http} | {over_http} | {ratio} | {ratio8} |")
         print("\nratio = truce req/s / tipg req/s (>= 1.0 is the target); SQL ms = the same "
               "page/tile as this API's statement, run as the API runs it, timed in-process, "
               "once after each request of this API's c=1 load (the same seconds, so the same "
               "machine load; median; tiles: mean over every tile); SQL ms alone = the same, "
               "measured before the load (15 runs; tiles: one pass); c=1 p50 / SQL: the target "
-              "is <= 1.5x")
+              "is <= 1.5x; HTTP floor ms = c=1 p50 of a bare ASGI app (bench/http_floor.py) "
+              "answering as many bytes, same uvicorn stack, same client: what a request costs "
+              "before any work")
     finally:
         for proc in servers.values():
             stop(proc)
