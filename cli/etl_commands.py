@@ -234,7 +234,7 @@ def watch(
     failed: set[str] = set()  # files this process could not load: reported once, not retried
     while True:
         with engine.connect() as conn:
-            done = postgis.loaded_hashes(conn)
+            done = postgis.loaded_hashes(conn, layer=layer, source_layer=source_layer)
         for path in sorted(p for p in directory.iterdir() if p.is_file()
                            and not p.name.startswith(".") and p.suffix.lower() not in
                            (".dbf", ".shx", ".prj", ".cpg", ".partial")):

@@ -316,11 +316,15 @@ def record_raster(conn: Connection, info: dict[str, Any]) -> int:
     """), {**info, "band_stats": json.dumps(info["band_stats"])}).scalar_one())
 
 
-def loaded_hashes(conn: Connection) -> set[str]:
-    """sha256 of every file a completed run loaded (for `truce etl watch`)."""
+def loaded_hashes(conn: Connection, *, layer: str, source_layer: str | None = None) -> set[str]:
+    """sha256 of every file a completed run loaded into `layer` from its `source_layer` (the
+    whole file when None), for `truce etl watch`: a file loaded into another layer, or from
+    another of its layers, is not done for this watch."""
     return set(conn.execute(text(
         "SELECT source_sha256 FROM etl_runs WHERE status = 'completed' "
-        "AND source_sha256 IS NOT NULL")).scalars())
+        "AND source_sha256 IS NOT NULL AND layer = :layer "
+        "AND options->>'source_layer' IS NOT DISTINCT FROM CAST(:source_layer AS text)"),
+        {"layer": layer, "source_layer": source_layer}).scalars())
 
 
 def quarantine_rows(conn: Connection, *, run_id: int | None = None, layer: str | None = None,

@@ -1,6 +1,7 @@
 """`truce etl watch DIR` takes the load options `truce etl load` takes and passes them to each file:
 `--source-layer` (a layer of a GeoPackage / zip of shapefiles / KML; a file without it, or not a
-vector file, reported failed with the layers it has, and the watch goes on) and `--since`."""
+vector file, reported failed with the layers it has, and the watch goes on; a file is done
+for the layer it was loaded from, not for its others) and `--since`."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ def test_watch_passes_source_layer_to_every_file(database_url: str, engine: Engi
     again = _watch(database_url, monkeypatch, inbox, "etlt_watch_layer", "--mapping",
                    str(mapping), "--source-layer", "south")
     assert sorted(Path(line["path"]).name for line in again) == ["events.csv", "north_only.gpkg"]
+    # a file done for its south layer is not done for its north one
+    north = {Path(line["path"]).name: line for line in _watch(
+        database_url, monkeypatch, inbox, "etlt_watch_layer", "--mapping", str(mapping),
+        "--source-layer", "north")}
+    assert sorted(north) == ["areas.gpkg", "events.csv", "field.kml", "north_only.gpkg"]
+    assert {name: line["status"] for name, line in north.items()} == {
+        "areas.gpkg": "completed", "events.csv": "failed", "field.kml": "completed",
+        "north_only.gpkg": "completed"}
+    assert (north["areas.gpkg"]["loaded"], north["field.kml"]["loaded"]) == (len(_uids("north")), 1)
+    assert _incidents(engine, "etlt_watch_layer") == sorted(
+        [*_uids("south"), "south-k", *_uids("north"), "north-k"])
 
 
 def test_watch_passes_since(database_url: str, engine: Engine, sample_loaded: list,
