@@ -1,5 +1,6 @@
-"""The first picture (relief, agreement areas, incidents) is drawn before the other layers, which
-follow by themselves: once the map is ready every switched-on layer is drawn at its opacity."""
+"""The first picture (agreement areas, incidents) is drawn before the other layers (the relief among
+them), which follow by themselves: once the map is ready every switched-on layer is drawn at its
+opacity."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 # style layer -> (paint property, full opacity) at the panel's default opacities
 HELD = {
+    "shaded_relief": ("raster-opacity", 1.0),
     "agreement_areas-line": ("line-opacity", 0.8),
     "admin_areas-line": ("line-opacity", 0.7),
     "settlements-circle": ("circle-opacity", 1.0),

@@ -171,6 +171,12 @@ function watchMap(map) {
   });
 }
 
+// The order of the style's sources, which is the order MapLibre asks its one worker for their tiles:
+// the incidents first (points, parsed in tens of ms), the reference layers' polygons and lines last
+// (their tiles took the worker 0.3-0.5 s, which the first frame with data waited for).
+const LOAD_ORDER = ["events", "shaded_relief", "reference"];
+const byLoadOrder = (a, b) => LOAD_ORDER.indexOf(a.id) - LOAD_ORDER.indexOf(b.id);
+
 async function main() {
   initStatus();
   // The map does not wait for /collections, whose temporal extents the time slider and the
@@ -186,8 +192,9 @@ async function main() {
   const shown = (src) => src.layers.some((id) => state.layers.includes(id));
   const container = document.getElementById("map");
   prefetchTiles(SOURCES.filter((src) => src.kind === "vector" && shown(src))
+    .sort(byLoadOrder)
     .map((src) => sourceUrl(src, state, bounds)), state.center, state.zoom, container);
-  for (const src of SOURCES) {
+  for (const src of [...SOURCES].sort(byLoadOrder)) {
     const tileJson = src.kind === "raster" ? await earlyTileJson(src.id) : null;
     sources[src.id] = sourceSpec(src, sourceUrl(src, state, bounds), tileJson);
     if (tileJson && shown(src)) {

@@ -177,12 +177,13 @@ export const OPACITY_PAINT = {
 export const styleLayerIds = (id) => styleLayers(id, { adminLevel: 1, colourBy: "event_type" }).map((l) => l.id);
 
 /**
- * The style layers of the first picture: the relief, the agreement areas' fill and the incidents.
- * Every other switched-on layer (area outlines, admin boundaries, settlements, aid deliveries) is
+ * The style layers of the first picture: the agreement areas' fill and the incidents. Every other
+ * switched-on layer (the relief, area outlines, admin boundaries, settlements, aid deliveries) is
  * shown right after that picture is drawn: MapLibre compiles each kind of layer's shader program
- * before drawing it (0.1-1 s each in software WebGL), and parses fewer layers out of the tiles.
+ * before drawing it (0.1-1 s each in software WebGL; the relief's raster program and its clipping
+ * masks as well) and uploads the relief's textures.
  */
-export const FIRST_PICTURE = ["shaded_relief", "agreement_areas-fill", "incidents-circle"];
+export const FIRST_PICTURE = ["agreement_areas-fill", "incidents-circle"];
 
 /** Layers a click can pick, most specific first. */
 export const CLICKABLE = [
