@@ -148,16 +148,16 @@ def _order(c: Collection, q: ItemQuery, *, reverse: bool = False) -> str:
 
 
 def _picked(c: Collection, q: ItemQuery, rel: Release, where: str, *, reverse: bool,
-            limit: str) -> str:
-    """The page's rows (all columns) in the page order: LIMIT `:limit` OFFSET `:offset`. Sorting
+            limit: str, offset: str = ":offset") -> str:
+    """The page's rows (all columns) in the page order: LIMIT `limit` OFFSET `offset`. Sorting
     the matches (`sort_matches`) sorts their ids alone, then fetches the chosen rows by id:
     sorting 23,000 whole rows to keep 1,000 costs twice the time."""
     src = source(c, rel)
     order = _order(c, q, reverse=reverse)
     if not q.sort_matches:
-        return f"SELECT t.* FROM {src} t WHERE {where} {order} LIMIT {limit} OFFSET :offset"  # noqa: S608
+        return f"SELECT t.* FROM {src} t WHERE {where} {order} LIMIT {limit} OFFSET {offset}"  # noqa: S608
     ids = (f"SELECT t.{c.id_column} FROM {src} t WHERE {where} {order} "  # noqa: S608
-           f"LIMIT {limit} OFFSET :offset")
+           f"LIMIT {limit} OFFSET {offset}")
     return (f"SELECT t.* FROM {src} t WHERE t.{c.id_column} IN ({ids}) "  # noqa: S608
             f"{_order(c, replace(q, sort_matches=False), reverse=reverse)}")
 
@@ -216,7 +216,13 @@ class Page:
 
 def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any]) -> str:
     """The page statement (see `page`); its values go into `params`."""
-    params.update({"limit": q.limit, "fetch": q.limit + 1, "offset": q.offset})
+    # the page size is written into the text, not bound: a prepared page then has a plan for
+    # its size that PostgreSQL can keep (with LIMIT and OFFSET bound, a generic plan assumes
+    # 10% of the rows and costs more than a custom one, so every execution was planned again)
+    limit = int(q.limit)
+    offset = ":offset" if q.offset else "0"
+    if q.offset:
+        params["offset"] = q.offset
     where = _where(c, q, params, rel)
     reverse = q.before is not None
     cursor = q.before if reverse else q.after
@@ -225,14 +231,15 @@ def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any])
     feature = _feature_sql(c, q, Binder(params, prefix="g"), rel)
     key = "json_build_array(" + ", ".join(f"t.{n}" for n, _ in page_keys(c, q)) + ")::text"
     return f"""
-        SELECT count(*) FILTER (WHERE p.n <= :limit),
+        SELECT count(*) FILTER (WHERE p.n <= {limit}),
                coalesce(string_agg(p.feature, ',' ORDER BY p.n {'DESC' if reverse else 'ASC'})
-                        FILTER (WHERE p.n <= :limit), ''),
-               count(*) > :limit,
+                        FILTER (WHERE p.n <= {limit}), ''),
+               count(*) > {limit},
                min(p.key) FILTER (WHERE p.n = 1),
-               (array_agg(p.key ORDER BY p.n DESC) FILTER (WHERE p.n <= :limit))[1]
+               (array_agg(p.key ORDER BY p.n DESC) FILTER (WHERE p.n <= {limit}))[1]
         FROM (SELECT {feature} AS feature, {key} AS key, row_number() OVER () AS n
-              FROM ({_picked(c, q, rel, where, reverse=reverse, limit=":fetch")}) t) p
+              FROM ({_picked(c, q, rel, where, reverse=reverse, limit=str(limit + 1),
+                             offset=offset)}) t) p
     """  # noqa: S608 - identifiers from the Collection whitelist
 
 

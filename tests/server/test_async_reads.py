@@ -178,3 +178,38 @@ def test_an_unreachable_database_is_a_503_with_a_json_body(database_url: str) ->
             response = client.get(path)
             assert response.status_code == 503, response.text
             assert response.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize("query", [{"limit": 10}, {"limit": 10, "after": (3,)},
+                                   {"limit": 10, "offset": 20}])
+def test_a_prepared_page_keeps_its_plan(database_url: str, sample_loaded: list[object],
+                                        query: dict[str, object]) -> None:
+    """PostgreSQL plans an unfiltered page once per connection, not on every request (with its
+    LIMIT bound, a generic plan assumed 10% of the rows and lost to a new custom plan each
+    time)."""
+    from server.db.collections import COLLECTIONS
+    from server.queries import features
+    from server.security.release import Release
+
+    c = COLLECTIONS["incidents"]
+    sql, params = features._page_with_meta_sql(c, features.ItemQuery(**query),  # type: ignore[arg-type]
+                                               Release("TRUE"), None)
+    name = prepared.statement(sql, params).name
+
+    async def run() -> tuple[int, int]:
+        pool = _pool(database_url, pool_size=1)
+        try:
+            for _ in range(10):
+                await prepared.one_async(pool, sql, params)
+            row = await pool.one(Statement(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE name = %s", (name,)))
+            return int(row[0]), int(row[1])
+        finally:
+            await pool.close()
+
+    generic, custom = asyncio.run(run())
+    if query.get("offset"):  # a deep offset page is planned for its offset: still prepared
+        assert generic + custom == 10
+    else:
+        assert generic >= 5 and custom <= 5, (generic, custom)
