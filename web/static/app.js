@@ -259,10 +259,13 @@ async function main() {
   // may still be on its way).
   const VECTOR_SOURCES = SOURCES.filter((src) => src.kind === "vector").map((src) => src.id);
   let vectorData = false;
-  map.on("sourcedata", function firstData(e) {
+  let firstDataDrawn;
+  const firstData = new Promise((resolve) => { firstDataDrawn = resolve; });
+  map.on("sourcedata", function firstTile(e) {
     if (!e.tile || !VECTOR_SOURCES.includes(e.sourceId)) return;
-    map.off("sourcedata", firstData);
+    map.off("sourcedata", firstTile);
     vectorData = true;
+    map.once("render", firstDataDrawn); // that tile drawn
   });
   map.on("render", function firstPicture() {
     if (!vectorData || !VECTOR_SOURCES.every((id) => map.isSourceLoaded(id))) return;
@@ -273,13 +276,14 @@ async function main() {
   const styleReady = new Promise((resolve) => { map.once("style.load", resolve); });
   const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
 
-  // The panel, time line, filters and histogram are built once the map has rendered with its
-  // style (that frame asks the workers for the first tiles): built before it, they held back the
-  // style (MapLibre applies it in an animation frame), that frame and the tiles by the time they
-  // take; built after it, while the workers parse the tiles.
+  // The panel, time line, filters, histogram and draw tool are built once the map has drawn its
+  // first data: built in the frame that asks the worker for the first tiles (as before), they
+  // kept the main thread 0.3-0.6 s while the worker's first tiles came back, and the frame that
+  // draws them waited (software WebGL, two cores); built before the style, they held it back.
   await Promise.race([
-    styleReady.then(() => new Promise((resolve) => { map.once("render", resolve); })),
-    new Promise((resolve) => { setTimeout(resolve, 3000); }), // a map that never renders
+    firstData,
+    firstIdle, // a map with no data to draw
+    new Promise((resolve) => { setTimeout(resolve, 5000); }), // a map that never renders
   ]);
   bounds = timeBounds(await collectionsLoaded);
   if (!state.time.start) state.time = { ...bounds };
