@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,14 @@ from server.params import parse_datetime
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
-from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.dependencies import (
+    KEY_SECURITY,
+    PrincipalDep,
+    presented_key,
+    principal_and_version,
+    principal_for,
+    vary_by_key,
+)
 from server.security.principal import Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import cql2, features
@@ -67,14 +75,11 @@ def _tile_response(request: Request, data: bytes, vers: list[LayerVersion],
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
-            response_class=Response, responses=_TILE_RESPONSES,
+            response_class=Response, responses=_TILE_RESPONSES, openapi_extra=KEY_SECURITY,
             summary="A vector tile (tileMatrix/tileRow/tileCol); 204 when empty")
-def get_tile(
+async def get_tile(
     collection_id: str,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
     z: Annotated[int, Path(ge=0, le=24, description="tileMatrix (zoom)")],
     y: Annotated[int, Path(ge=0, description="tileRow")],
     x: Annotated[int, Path(ge=0, description="tileCol")],
@@ -82,23 +87,37 @@ def get_tile(
     filter: Annotated[str | None, Query(description="a CQL2 filter")] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
 ) -> Response:
+    """ONE worker-thread hop (no per-dependency hops) on the autocommit read pool: the key and
+    the layer version in one statement, then the tile (or the tile cache)."""
+    return await run_in_threadpool(_tile_reply, request, collection_id, z, y, x, datetime,
+                                   filter, filter_lang, presented_key(request))
+
+
+def _tile_reply(request: Request, collection_id: str, z: int, y: int, x: int,
+                datetime: str | None, filter: str | None, filter_lang: str | None,
+                raw_key: str | None) -> Response:
     started = time.perf_counter()
-    service.check_tile(z, x, y, settings.api.tile_max_zoom)
-    c = features.collection(collection_id)
-    start, end = parse_datetime(datetime)
-    params = {k: v for k, v in request.query_params.items() if k not in ("f",)}
-    ast = cql2.parse(filter, filter_lang) if filter else None
-    query = ItemQuery(start=start, end=end, equals=features.property_filters(c, params),
-                      filter=ast)
-    ver = features.version(c, session=session)
-    tag, headers = _tile_headers(request, [ver], principal)
-    if (cached := caching.not_modified(request, tag, headers)) is not None:
-        return cached
-    key = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
-    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
-    data = service.layer_tile(c, ver, z, x, y, query, key, rel, cache_key(principal),
-                              cap=_cap(c, settings), cache=_cache(request, settings),
-                              session=session)
+    settings: Settings = request.app.state.settings
+    session: Session = request.app.state.read_sessionmaker()
+    try:
+        c = features.collection(collection_id)
+        principal, ver = principal_and_version(raw_key, c, session=session)  # 401 first
+        service.check_tile(z, x, y, settings.api.tile_max_zoom)
+        start, end = parse_datetime(datetime)
+        params = {k: v for k, v in request.query_params.items() if k not in ("f",)}
+        ast = cql2.parse(filter, filter_lang) if filter else None
+        query = ItemQuery(start=start, end=end, equals=features.property_filters(c, params),
+                          filter=ast)
+        tag, headers = _tile_headers(request, [ver], principal)
+        if (cached := caching.not_modified(request, tag, headers)) is not None:
+            return cached
+        key = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
+        rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+        data = service.layer_tile(c, ver, z, x, y, query, key, rel, cache_key(principal),
+                                  cap=_cap(c, settings), cache=_cache(request, settings),
+                                  session=session)
+    finally:
+        session.close()
     return _tile_response(request, data, [ver], principal, started)
 
 
@@ -149,14 +168,11 @@ def _layer_queries(layers: list[Collection], params: dict[str, str], start: Any,
 
 
 @router.get("/tiles/WebMercatorQuad/{z}/{y}/{x}", response_class=Response,
-            responses=_TILE_RESPONSES,
+            responses=_TILE_RESPONSES, openapi_extra=KEY_SECURITY,
             summary="All (or the chosen) collections in one vector tile, one layer each, with "
                     "per-layer filters")
-def get_multi_tile(
+async def get_multi_tile(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
     z: Annotated[int, Path(ge=0, le=24)],
     y: Annotated[int, Path(ge=0)],
     x: Annotated[int, Path(ge=0)],
@@ -168,24 +184,37 @@ def get_multi_tile(
     Per-layer filters are `{collection}.{name}` parameters: a property (e.g.
     `incidents.event_type=shelling`, `admin_areas.admin_level=1`) or `{collection}.filter` and
     `{collection}.filter-lang` (CQL2). Each layer is built, released and cached exactly as on
-    `/collections/{id}/tiles` with the same filters."""
+    `/collections/{id}/tiles` with the same filters. ONE worker-thread hop on the autocommit
+    read pool: the key, then every layer's version in one statement, then the layers' tiles."""
+    return await run_in_threadpool(_multi_tile_reply, request, z, y, x, collections, datetime,
+                                   presented_key(request))
+
+
+def _multi_tile_reply(request: Request, z: int, y: int, x: int, collections: str | None,
+                      datetime: str | None, raw_key: str | None) -> Response:
     started = time.perf_counter()
-    service.check_tile(z, x, y, settings.api.tile_max_zoom)
-    layers = _layers(collections)
-    start, end = parse_datetime(datetime)
-    queries = _layer_queries(layers, dict(request.query_params), start, end, datetime)
-    vers = [features.version(c, session=session) for c in layers]
-    tag, headers = _tile_headers(request, vers, principal)
-    if (cached := caching.not_modified(request, tag, headers)) is not None:
-        return cached
-    cache = _cache(request, settings)
-    policy = policy_from(settings.security)
-    parts = []
-    for c, ver, (query, key) in zip(layers, vers, queries, strict=True):
-        parts.append(service.layer_tile(c, ver, z, x, y, query, key,
-                                        release_for(principal, c.id, policy, alias="t"),
-                                        cache_key(principal), cap=_cap(c, settings),
-                                        cache=cache, session=session))
+    settings: Settings = request.app.state.settings
+    session: Session = request.app.state.read_sessionmaker()
+    try:
+        principal = principal_for(raw_key, session=session)  # 401 first
+        service.check_tile(z, x, y, settings.api.tile_max_zoom)
+        layers = _layers(collections)
+        start, end = parse_datetime(datetime)
+        queries = _layer_queries(layers, dict(request.query_params), start, end, datetime)
+        vers = features.versions_of(layers, session=session)
+        tag, headers = _tile_headers(request, vers, principal)
+        if (cached := caching.not_modified(request, tag, headers)) is not None:
+            return cached
+        cache = _cache(request, settings)
+        policy = policy_from(settings.security)
+        parts = []
+        for c, ver, (query, key) in zip(layers, vers, queries, strict=True):
+            parts.append(service.layer_tile(c, ver, z, x, y, query, key,
+                                            release_for(principal, c.id, policy, alias="t"),
+                                            cache_key(principal), cap=_cap(c, settings),
+                                            cache=cache, session=session))
+    finally:
+        session.close()
     return _tile_response(request, b"".join(parts), vers, principal, started)
 
 

@@ -201,6 +201,12 @@ def version(c: Collection, *, session: Session) -> LayerVersion:
     return or_clock(c, versions.get(c.table, session=session))
 
 
+def versions_of(cs: list[Collection], *, session: Session) -> list[LayerVersion]:
+    """The versions of `cs`' layers, in their order, from one statement."""
+    found = versions.get_many([c.table for c in cs], session=session)
+    return [or_clock(c, found.get(c.table)) for c in cs]
+
+
 def or_clock(c: Collection, found: LayerVersion | None) -> LayerVersion:
     """`found`, or for a database without the layer's version row a version by the clock."""
     if found is None:
