@@ -283,7 +283,7 @@ async function main() {
   await Promise.race([
     firstData,
     firstIdle, // a map with no data to draw
-    new Promise((resolve) => { setTimeout(resolve, 5000); }), // a map that never renders
+    new Promise((resolve) => { setTimeout(resolve, 3000); }), // a map that never renders
   ]);
   bounds = timeBounds(await collectionsLoaded);
   if (!state.time.start) state.time = { ...bounds };
