@@ -57,3 +57,20 @@ def test_opacity_slider_of_a_layer_drawn_after_the_first_picture(browser: Any,
         assert value == pytest.approx(0.5)
     finally:
         page.page.close()
+
+
+def test_incidents_program_compiled_early_is_the_one_drawn(browser: Any, live_server: str) -> None:
+    """The page compiles the incidents' shader program before their first tile comes back; the
+    circles (incidents, deliveries, settlements) are then drawn with that program, not a second one."""
+    page = Page(browser, live_server)
+    warnings: list[str] = []
+    page.page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
+    try:
+        page.settle()
+        keys = page.page.evaluate("() => Object.keys(window.truceMap.painter.cache)")
+        circles = [k for k in keys if k.startswith("circle")]
+        assert len(circles) == 1, keys
+        assert not [w for w in warnings if "compile" in w], warnings
+        assert not page.errors, page.errors
+    finally:
+        page.page.close()
