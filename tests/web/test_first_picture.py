@@ -59,17 +59,19 @@ def test_opacity_slider_of_a_layer_drawn_after_the_first_picture(browser: Any,
         page.page.close()
 
 
-def test_incidents_program_compiled_early_is_the_one_drawn(browser: Any, live_server: str) -> None:
-    """The page compiles the incidents' shader program before their first tile comes back; the
-    circles (incidents, deliveries, settlements) are then drawn with that program, not a second one."""
+def test_programs_compiled_early_are_the_ones_drawn(browser: Any, live_server: str) -> None:
+    """The page compiles the incidents' shader program before their first tile comes back, and the
+    area fills', outlines' and relief's before theirs; the layers are then drawn with those programs,
+    not a second one of a kind (circles: incidents, deliveries, settlements; lines: outlines and
+    boundaries)."""
     page = Page(browser, live_server)
     warnings: list[str] = []
     page.page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
     try:
         page.settle()
         keys = page.page.evaluate("() => Object.keys(window.truceMap.painter.cache)")
-        circles = [k for k in keys if k.startswith("circle")]
-        assert len(circles) == 1, keys
+        for kind in ("circle", "fill", "line", "raster"):
+            assert len([k for k in keys if k.split("/")[0] == kind]) == 1, (kind, keys)
         assert not [w for w in warnings if "compile" in w], warnings
         assert not page.errors, page.errors
     finally:

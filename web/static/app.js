@@ -178,22 +178,28 @@ const LOAD_ORDER = ["events", "shaded_relief", "reference"];
 const byLoadOrder = (a, b) => LOAD_ORDER.indexOf(a.id) - LOAD_ORDER.indexOf(b.id);
 
 /**
- * Compile the shader program of the incidents' circles now, in the frame that asks the worker for
- * the first tiles, instead of in the frame that draws them: software WebGL spends 0.1-0.3 s on it,
- * on this thread, which otherwise waits for the worker then. MapLibre compiles a program when a
- * layer is first drawn; this builds it the way that draw would (its painter's cache, keyed by the
- * layer's paint properties) from an empty bucket of the layer. Internals of the vendored MapLibre
- * 4.7.1: on any other version, or if anything is missing, it does nothing and MapLibre compiles
- * the program when it draws.
+ * Compile the shader programs of `layers` ([style layer id, MapLibre program name]) now, while this
+ * thread waits for the worker, instead of in the frame that first draws them: software WebGL spends
+ * 0.1-0.3 s on each, on this thread. MapLibre compiles a program when a layer is first drawn; this
+ * builds it the way that draw would (its painter's cache, keyed by the layer's paint properties)
+ * from an empty bucket of the layer. Internals of the vendored MapLibre 4.7.1: on any other version,
+ * or if anything is missing, it does nothing and MapLibre compiles the program when it draws.
  */
-function compileIncidentProgram(map) {
-  try {
-    const layer = map.style?._layers?.["incidents-circle"];
-    if (maplibregl.getVersion?.() !== "4.7.1" || !layer?.paint || !map.painter?.useProgram) return;
-    const bucket = layer.createBucket({ index: 0, layers: [layer], zoom: Math.floor(map.getZoom()), overscaling: 1 });
-    map.painter.useProgram("circle", bucket.programConfigurations.get(layer.id));
-  } catch (err) {
-    console.warn("could not compile the incidents' program early", err); // eslint-disable-line no-console
+function compilePrograms(map, layers) {
+  if (maplibregl.getVersion?.() !== "4.7.1" || !map.painter?.useProgram) return;
+  for (const [layerId, program] of layers) {
+    try {
+      const layer = map.style?._layers?.[layerId];
+      if (!layer?.paint) continue;
+      if (layer.type === "raster") {
+        map.painter.useProgram(program);
+        continue;
+      }
+      const bucket = layer.createBucket({ index: 0, layers: [layer], zoom: Math.floor(map.getZoom()), overscaling: 1 });
+      map.painter.useProgram(program, bucket.programConfigurations.get(layer.id));
+    } catch (err) {
+      console.warn(`could not compile the program of ${layerId} early`, err); // eslint-disable-line no-console
+    }
   }
 }
 
@@ -294,7 +300,8 @@ async function main() {
   });
   map.once("idle", showHeld); // in case no tile ever came
   const styleReady = new Promise((resolve) => { map.once("style.load", resolve); });
-  styleReady.then(() => map.once("render", () => compileIncidentProgram(map)));
+  // the incidents' program in the frame that asks the worker for their tiles
+  styleReady.then(() => map.once("render", () => compilePrograms(map, [["incidents-circle", "circle"]])));
   const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
 
   // The panel, time line, filters, histogram and draw tool are built once the map has drawn its
@@ -306,6 +313,8 @@ async function main() {
     firstIdle, // a map with no data to draw
     new Promise((resolve) => { setTimeout(resolve, 3000); }), // a map that never renders
   ]);
+  // the programs of the layers shown next, while the worker parses the reference layers' tiles
+  compilePrograms(map, [["agreement_areas-fill", "fill"], ["agreement_areas-line", "line"], ["shaded_relief", "raster"]]);
   bounds = timeBounds(await collectionsLoaded);
   if (!state.time.start) state.time = { ...bounds };
 
