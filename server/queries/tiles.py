@@ -2,7 +2,8 @@
 
 The tile envelope is transformed to the column's SRID (4326) so the GiST index is used. For
 point layers the statement first counts the tile's points up to the cap; when there are more,
-it answers with a grid aggregate instead (64x64 cells per tile, aligned across tiles so no point
+it answers with a grid aggregate instead (64x64 cells per tile, 32x32 at z1-z7: `grid_shift`;
+aligned across tiles so no point
 is counted twice, each cell's mean position with `point_count`): every point is represented at
 every zoom, and the tile stays small. Cells are computed from lon/lat arithmetically (Web
 Mercator), so only one point per cell is transformed.
@@ -28,8 +29,8 @@ from .features import ItemQuery, _where, notes_sql, source
 
 EXTENT = 4096
 BUFFER = 64
-GRID_CELLS = 64
 GRID_SHIFT = 6  # 64 = 2**6 cells across a tile: a tile at z aggregates grid level z + 6
+COARSE_MAX_ZOOM = 7  # z1..z7 (a country, a province): 32 x 32 cells, grid level z + 5
 SKIP_PROPERTIES = {"notes", "etl_run_id", "updated_at", "source_id", "occurred_until"}
 PYRAMID_MAX_ZOOM = 10  # incident_tile_cells holds levels 6..16 = tiles at z0..z10
 PYRAMIDS = {"incidents": ("incident_tile_cells", "incident_tile_kinds")}
@@ -105,6 +106,15 @@ def _clustered(c: Collection, where: str, rel: Release) -> str:
     """  # noqa: S608 - identifiers from the Collection whitelist
 
 
+def grid_shift(z: int) -> int:
+    """log2 of the cells across a tile at zoom `z`: 64 x 64 (cells of ~8 px in a 512 px tile),
+    but 32 x 32 (~16 px) from z1 to COARSE_MAX_ZOOM, where a map shows a whole country or
+    province: 2,400 circles a tile there were 10,000 on the first view, most of its parse and
+    draw time in a browser, and finer than any reader can tell apart (MapLibre's own clusters
+    are 50 px). z0 keeps 64 (the pyramid's coarsest level is 6)."""
+    return GRID_SHIFT - 1 if 1 <= z <= COARSE_MAX_ZOOM else GRID_SHIFT
+
+
 def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release,
              params: dict[str, Any]) -> str | None:
     """SQL: the tile from the pyramid when it can answer `q` under `rel`; None when it cannot.
@@ -135,8 +145,10 @@ def _pyramid(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release,
         kind_where = " AND ".join(f"{d} = {v}" for d, v in sorted(dims.items()))
         kind = f"AND kind = ANY(ARRAY(SELECT kind FROM {kinds} WHERE {kind_where}))"  # noqa: S608
     params.update({f"p_{d}": v for d, v in equals.items()})
-    params.update(level=z + GRID_SHIFT, cx0=x * GRID_CELLS, cx1=x * GRID_CELLS + GRID_CELLS - 1,
-                  cy0=y * GRID_CELLS, cy1=y * GRID_CELLS + GRID_CELLS - 1, scale=float(2**z))
+    shift = grid_shift(z)
+    across = 2**shift
+    params.update(level=z + shift, cx0=x * across, cx1=x * across + across - 1,
+                  cy0=y * across, cy1=y * across + across - 1, scale=float(2**z))
     covered = ["TRUE"]
     extent = f"(SELECT {{}}({c.time_column}) FROM {c.table})"  # noqa: S608 - whitelisted names
     if q.start is not None:
@@ -172,7 +184,7 @@ def mvt_tile(c: Collection, z: int, x: int, y: int, q: ItemQuery, rel: Release, 
     """One layer's MVT for tile z/x/y (x = column, y = row) as `rel` releases the layer (rows,
     snapped points, bucketed times, release notes as properties); b'' when the tile is empty."""
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": c.id, "cap": cap,
-                              "ncells": float(2**z * GRID_CELLS),
+                              "ncells": float(2 ** (z + grid_shift(z))),
                               "tolerance": _tolerance(z)}
     where = _where(c, ItemQuery(start=q.start, end=q.end, equals=q.equals, filter=q.filter),
                    params, rel)

@@ -153,6 +153,25 @@ def test_pyramid_tiles_match_live_aggregation(client: TestClient, z: int) -> Non
         assert n == ln and abs(px - lx) <= 1 and abs(py - ly) <= 1
 
 
+@pytest.mark.parametrize(("z", "across"), [(0, 64), (3, 32), (6, 32), (7, 32)])
+def test_clusters_are_coarser_at_country_zooms(client: TestClient, z: int, across: int) -> None:
+    """From z1 to z7 a tile's clusters are 32 x 32 cells (~16 px), at z0 and from z8 64 x 64
+    (~8 px; the sample has too few points to cluster there): each cluster's mean lies in a
+    cell of its own (but for a mean rounded onto a cell's edge), from the pyramid and live."""
+    x, y = _tile_of(37.0, 35.0, z)
+    step = 4096 // across
+
+    def shared(clusters: list[tuple[float, float]], size: int) -> float:
+        cells = [(int(px) // size, int(py) // size) for px, py in clusters]
+        return 1 - len(set(cells)) / len(cells)
+
+    for params in ({}, {"filter": "id > 0"}):
+        clusters = [xy for n, xy in _features(client, z, x, y, **params).values() if n > 1]
+        assert len(clusters) > 1, (z, params)
+        assert shared(clusters, step) <= 0.02, (z, params)
+        assert shared(clusters, 2 * step) > 0.1, (z, params)  # not coarser than that
+
+
 def test_pyramid_answers_type_status_and_whole_range_filters(client: TestClient) -> None:
     x, y = _tile_of(37.0, 35.0, 4)
     for params in ({"verification_status": "reported"}, {"event_type": "state_based_violence"},
