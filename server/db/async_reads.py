@@ -165,19 +165,16 @@ async def _wait(raw: Any) -> None:
         state = raw.poll()
         if state == psycopg2.extensions.POLL_OK:
             return
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = raw.fileno()
         if state == psycopg2.extensions.POLL_READ:
-            loop.add_reader(fd, _done, ready)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+            add, remove = loop.add_reader, loop.remove_reader
         elif state == psycopg2.extensions.POLL_WRITE:
-            loop.add_writer(fd, _done, ready)
-            try:
-                await ready
-            finally:
-                loop.remove_writer(fd)
+            add, remove = loop.add_writer, loop.remove_writer
         else:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = raw.fileno()
+        add(fd, _done, ready)
+        try:
+            await ready
+        finally:
+            remove(fd)
