@@ -274,21 +274,14 @@ def _page_with_meta_sql(c: Collection, q: ItemQuery, rel: Release,
             f"CROSS JOIN ({_page_sql(c, q, rel, params)}) pg"), params
 
 
-def page_with_meta(c: Collection, q: ItemQuery, rel: Release, key_id: str | None, *,
-                   session: Session) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
-    """An unfiltered page (see `page`), the layer's data version and, when `key_id` is given,
-    that API key's row (see `version_and_key`), in ONE prepared statement: a request's only
-    round trip. `rel` is the release of the principal the key acted as last time; the caller
-    checks the key row (read in the same snapshot) before anything of the page is output."""
-    row = prepared.one(session, *_page_with_meta_sql(c, q, rel, key_id))
-    ver, key = _meta_of(c.table, row)
-    return ver, key, _page_of(q, row[_META_WIDTH:])
-
-
 async def page_with_meta_async(c: Collection, q: ItemQuery, rel: Release, key_id: str | None,
                                *, reads: AsyncReadPool
                                ) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
-    """`page_with_meta` on the event loop (`server.db.async_reads`): no worker thread."""
+    """An unfiltered page (see `page`), the layer's data version and, when `key_id` is given,
+    that API key's row (see `version_and_key`), in ONE prepared statement on the event loop
+    (`server.db.async_reads`): a request's only round trip. `rel` is the release of the
+    principal the key acted as last time; the caller checks the key row (read in the same
+    snapshot) before anything of the page is output."""
     row = await prepared.one_async(reads, *_page_with_meta_sql(c, q, rel, key_id))
     ver, key = _meta_of(c.table, row)
     return ver, key, _page_of(q, row[_META_WIDTH:])

@@ -260,18 +260,12 @@ def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str
     return page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver)
 
 
-def items_page_with_key(c: Collection, query: q.ItemQuery, rel: Release, key_id: str | None, *,
-                        session: Session) -> tuple[LayerVersion, dict[str, Any] | None, q.Page]:
-    """An unfiltered page, the layer's version and `key_id`'s row in one statement (see
-    `q.page_with_meta`: the caller checks the key row before output)."""
-    ver, key, found = q.page_with_meta(c, query, rel, key_id, session=session)
-    return or_clock(c, ver), key, found
-
-
 async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Release,
                                    key_id: str | None, *, reads: AsyncReadPool
                                    ) -> tuple[LayerVersion, dict[str, Any] | None, q.Page]:
-    """`items_page_with_key` on the event loop (no worker thread)."""
+    """An unfiltered page, the layer's version and `key_id`'s row in one statement on the event
+    loop, no worker thread (see `q.page_with_meta_async`: the caller checks the key row before
+    output)."""
     ver, key, found = await q.page_with_meta_async(c, query, rel, key_id, reads=reads)
     return or_clock(c, ver), key, found
 
