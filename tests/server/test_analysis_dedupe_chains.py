@@ -289,3 +289,17 @@ def test_a_deleted_report_leaves_its_group(client: TestClient, engine: Engine,
         assert kept_rows.scalar_one() == 0
     assert _kept(engine) == {"B": ("A", "A")}
     assert _counts(client, chain["area"]) == _all(1, 1)
+
+
+def test_the_area_summary_is_rebuilt_before_the_groups_rows(engine: Engine) -> None:
+    """PostgreSQL fires triggers of the same event in name order: after an area's geometry
+    changes, `area_days_areas_updated` (migration 05) must rebuild the area's summary rows
+    before `duplicate_groups_areas_upd` (migration 13d) adds the groups' counts to them.
+    Renaming either one out of that order breaks the merged counts: this says so at once."""
+    with engine.connect() as conn:
+        names = list(conn.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'agreement_areas'::regclass "
+            "AND NOT tgisinternal AND tgtype & 16 = 16 "  # AFTER UPDATE triggers
+            "ORDER BY tgname")).scalars())
+    assert "area_days_areas_updated" in names and "duplicate_groups_areas_upd" in names, names
+    assert names.index("area_days_areas_updated") < names.index("duplicate_groups_areas_upd")
