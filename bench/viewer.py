@@ -13,7 +13,9 @@ data (the frame after the first vector tile, incidents or areas: not the relief 
 visible layers loaded (the viewer's Performance API marks), bytes and requests
 transferred, responses with an error status (any makes the figures meaningless), where the time
 goes (from the marks, request timings and the tiles' Server-Timing), shader programs compiled, and
-frame gaps while panning and zooming at z8 and while moving the time range. The targets: first render
+frame gaps while panning and zooming at z8 and while moving the time range, and what one repaint of
+the z8 view costs with its layers and with every layer hidden (the renderer's floor before any
+data). The targets: first render
 < 1.5 s, all visible layers < 3 s, no frame over 100 ms. Chromium renders WebGL in software here
 (SwiftShader), so frame times are pessimistic.
 """
@@ -73,6 +75,31 @@ FRAMES_JS = """async (action) => {
   recording = false;
   gaps.shift();
   return {gaps, settled};
+}"""
+
+
+# Median ms of 12 forced repaints of the current view (each: triggerRepaint, its 'render', the
+# next animation frame), with the given style layers hidden (by visibility) and then shown again.
+# With every layer hidden it is the renderer's floor: what any frame costs before data.
+REPAINT_JS = """async (hide) => {
+  const map = window.truceMap;
+  const idle = () => new Promise((r) => { const t = setTimeout(r, 15000);
+                                          map.once('idle', () => { clearTimeout(t); r(); }); });
+  const before = {};
+  for (const id of hide) { before[id] = map.getLayoutProperty(id, 'visibility');
+                           map.setLayoutProperty(id, 'visibility', 'none'); }
+  await idle();
+  const gaps = [];
+  let last = performance.now();
+  for (let i = 0; i < 13; i++) {
+    await new Promise((r) => { map.once('render', r); map.triggerRepaint(); });
+    await new Promise((r) => requestAnimationFrame(r));
+    const now = performance.now(); gaps.push(now - last); last = now;
+  }
+  for (const id of hide) map.setLayoutProperty(id, 'visibility', before[id] || 'visible');
+  await idle();
+  gaps.shift(); gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)];
 }"""
 
 
@@ -252,6 +279,9 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
                            timeout=60_000)
     pan = page.evaluate(FRAMES_JS, "pan")
     slider = page.evaluate(FRAMES_JS, "time")
+    shown = page.evaluate("() => window.truceMap.getStyle().layers"
+                          ".filter((l) => (l.layout || {}).visibility !== 'none').map((l) => l.id)")
+    repaint = {"all": page.evaluate(REPAINT_JS, []), "none": page.evaluate(REPAINT_JS, shown)}
     revisit = _revisit(page, base)
     context.close()
     vector = [r for r in loaded if r.vector_tile]
@@ -280,7 +310,7 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
         "vector_tiles": len(vector), "raster_tiles": len(raster),
         "largest_tile": max((r.size for r in vector + raster), default=0),
         "programs": programs,
-        "pan": pan, "slider": slider, "errors": errors, **revisit,
+        "pan": pan, "slider": slider, "repaint": repaint, "errors": errors, **revisit,
     }
 
 
@@ -372,6 +402,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"shader programs compiled for the first picture: {med('programs'):.0f}")
     print(f"\npan + zoom at z8: {_frames(runs, 'pan')}")
     print(f"time range change at z8: {_frames(runs, 'slider')}")
+    print("one repaint of the z8 view (median of 12 forced repaints, median over runs): "
+          f"{statistics.median(r['repaint']['all'] for r in runs):.0f} ms with its layers, "
+          f"{statistics.median(r['repaint']['none'] for r in runs):.0f} ms with every layer "
+          "hidden (the renderer's floor before any data)")
     errors = [e for r in runs for e in r["errors"]]
     if errors:
         print(f"ERRORS ({len(errors)}; the figures do not measure a working viewer): {errors[:3]}")
