@@ -225,14 +225,11 @@ def _items_reply(request: Request, collection_id: str, fmt: str,
     download = fmt in ("gpkg", "fgb", "csv", "hxl")
     # downloads keep the transactional pool (one snapshot for an export's statements)
     maker = request.app.state.sessionmaker if download else request.app.state.read_sessionmaker
-    session: Session = maker()
-    try:
+    with maker() as session:
         c = features.collection(collection_id)
         principal, ver = principal_and_version(raw_key, c, session=session)
         _acted_as(request).remember(principal)
         return _items(request, c, fmt, principal, ver, settings, session)
-    finally:
-        session.close()
 
 
 async def _page_at_once(request: Request, c: Collection, raw_key: str | None) -> Response | None:
@@ -376,15 +373,12 @@ def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQue
     """A feature by id for a key not seen yet or an id that is not a number: the key is
     checked on its own first (401 before 404)."""
     settings: Settings = request.app.state.settings
-    session: Session = request.app.state.read_sessionmaker()  # autocommit connections
-    try:
+    with request.app.state.read_sessionmaker() as session:  # autocommit connections
         principal = principal_for(raw_key, session=session)
         _acted_as(request).remember(principal)
         fid = features.feature_id_of(c, feature_id)  # 404 after the key's 401
         rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
         ver, _, found = features.item_with_key(c, fid, query, rel, session=session)
-    finally:
-        session.close()
     return _item_response(request, c, fid, found, ver, principal, crs_uri)
 
 

@@ -98,8 +98,7 @@ def _tile_reply(request: Request, collection_id: str, z: int, y: int, x: int,
                 raw_key: str | None) -> Response:
     started = time.perf_counter()
     settings: Settings = request.app.state.settings
-    session: Session = request.app.state.read_sessionmaker()
-    try:
+    with request.app.state.read_sessionmaker() as session:
         c = features.collection(collection_id)
         principal, ver = principal_and_version(raw_key, c, session=session)  # 401 first
         service.check_tile(z, x, y, settings.api.tile_max_zoom)
@@ -116,8 +115,6 @@ def _tile_reply(request: Request, collection_id: str, z: int, y: int, x: int,
         data = service.layer_tile(c, ver, z, x, y, query, key, rel, cache_key(principal),
                                   cap=_cap(c, settings), cache=_cache(request, settings),
                                   session=session)
-    finally:
-        session.close()
     return _tile_response(request, data, [ver], principal, started)
 
 
@@ -194,8 +191,7 @@ def _multi_tile_reply(request: Request, z: int, y: int, x: int, collections: str
                       datetime: str | None, raw_key: str | None) -> Response:
     started = time.perf_counter()
     settings: Settings = request.app.state.settings
-    session: Session = request.app.state.read_sessionmaker()
-    try:
+    with request.app.state.read_sessionmaker() as session:
         principal = principal_for(raw_key, session=session)  # 401 first
         service.check_tile(z, x, y, settings.api.tile_max_zoom)
         layers = _layers(collections)
@@ -213,8 +209,6 @@ def _multi_tile_reply(request: Request, z: int, y: int, x: int, collections: str
                                             release_for(principal, c.id, policy, alias="t"),
                                             cache_key(principal), cap=_cap(c, settings),
                                             cache=cache, session=session))
-    finally:
-        session.close()
     return _tile_response(request, b"".join(parts), vers, principal, started)
 
 
