@@ -23,6 +23,7 @@ from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis
 from etl.records import Accepted, Context, RawRecord, Rejected
+from etl.sources import signature
 from etl.sources.tabular import SourceError
 
 log = logging.getLogger("truce.etl")
@@ -156,6 +157,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     key_fields = [k for k in job.spec.key if k != "source"]
     single_key = key_fields[0] if len(key_fields) == 1 else None
     try:
+        signature.check(path, job.format)
         ctx = Context(source=source, now=now or datetime.now(UTC),
                       options=_options(job, engine, options or {}))
         with engine.begin() as conn:

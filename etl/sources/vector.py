@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pyogrio
 
 from etl.records import RawRecord
 
-from . import kml
+from . import gdal_guard, kml, signature
 from .tabular import SourceError
 
 
@@ -56,12 +56,75 @@ def _stack(transformer: Any, xy: Any) -> Any:
     return np.column_stack([x, y])
 
 
+def _part(path: Path, suffix: str) -> Path | None:
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def _check_shapefile(path: Path) -> None:
     if path.suffix.lower() != ".shp":
         return
-    if not path.with_suffix(".dbf").exists() and not path.with_suffix(".DBF").exists():
-        raise SourceError(f"{path.name}: the .dbf file (the attributes) is missing next to it; "
-                          "copy all the shapefile's parts (.shp .shx .dbf .prj)")
+    heads = {}
+    for suffix, what in ((".dbf", "the attributes"), (".shx", "the index")):
+        part = _part(path, suffix)
+        if part is None:
+            raise SourceError(f"{path.name}: the {suffix} file ({what}) is missing next to it; "
+                              "copy all the shapefile's parts (.shp .shx .dbf .prj)")
+        with open(part, "rb") as handle:
+            heads[suffix] = handle.read(32)
+    _check_parts(path.name, heads[".shx"], heads[".dbf"])
+
+
+def _check_parts(name: str, shx: bytes, dbf: bytes) -> None:
+    """A shapefile's .shx (one entry per shape) and .dbf (one record per shape) agree on the
+    count: GDAL reads the smaller one and says nothing of the rest."""
+    if len(shx) < 28 or len(dbf) < 8:
+        raise SourceError(f"{name}: the .shx or .dbf file is cut short; export the shapefile "
+                          "again")
+    shapes = (int.from_bytes(shx[24:28], "big") * 2 - 100) // 8
+    records = int.from_bytes(dbf[4:8], "little")
+    if shapes != records:
+        raise SourceError(f"{name}: its .shx lists {shapes:,} shapes but its .dbf has "
+                          f"{records:,} records: the parts do not belong together (or one is "
+                          "damaged); export the shapefile again")
+
+
+def _check_geopackage(path: Path) -> None:
+    """A GeoPackage with a damaged page is refused: GDAL reads the features before the damage
+    and stops there without an error (34 of 100 features loaded)."""
+    import sqlite3
+
+    if path.suffix.lower() != ".gpkg":
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1",
+                                     uri=True)) as db:
+            db.execute("PRAGMA trusted_schema = OFF")
+            found = [str(row[0]) for row in db.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise SourceError(f"{path.name} is damaged (SQLite finds: {found[0][:120]}); export the "
+                          "GeoPackage again")
+
+
+def _check_zipped_shapefile(path: Path, member: str) -> None:
+    import zipfile
+
+    stem = member[:-4]
+    with zipfile.ZipFile(path) as archive:
+        names = {n.lower(): n for n in archive.namelist()}
+        heads = {}
+        for suffix, what in ((".dbf", "the attributes"), (".shx", "the index")):
+            found = names.get(f"{stem}{suffix}".lower())
+            if found is None:
+                raise SourceError(f"{path.name}: {Path(member).name} has no {suffix} file ({what}) "
+                                  "in the zip; zip all the shapefile's parts (.shp .shx .dbf .prj)")
+            with archive.open(found) as handle:
+                heads[suffix] = handle.read(32)
+    _check_parts(f"{path.name}: {Path(member).name}", heads[".shx"], heads[".dbf"])
 
 
 # Features are read BATCH at a time in one pass over the open file (GDAL's Arrow stream), so a file
@@ -183,14 +246,48 @@ def _sources(path: Path) -> dict[str, tuple[str, str | None]]:
     target = f"/vsizip/{path}"
     if path.suffix.lower() == ".zip":
         shapefiles = _zipped_shapefiles(path)
-        if shapefiles:
-            return {name: (f"{target}/{member}", None) for name, member in shapefiles.items()}
-    else:
-        target = str(path)
+        if not shapefiles:
+            raise _no_shapefile(path)
+        for member in shapefiles.values():
+            signature.check_zip_member(path, member)
+            _check_zipped_shapefile(path, member)
+        return {name: (f"{target}/{member}", None) for name, member in shapefiles.items()}
+    target = str(path)
     try:
-        return {str(name): (target, str(name)) for name in pyogrio.list_layers(target)[:, 0]}
+        with gdal_guard.only(_gdal_format(path)):
+            return {str(name): (target, str(name)) for name in pyogrio.list_layers(target)[:, 0]}
+    except SourceError:
+        raise
     except Exception as exc:  # GDAL's errors are many; all mean the same here
         raise _unreadable(path, 0, exc) from exc
+
+
+def _no_shapefile(path: Path) -> SourceError:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [m for m in archive.namelist() if not m.endswith("/")]
+    except (OSError, zipfile.BadZipFile) as exc:
+        return SourceError(f"{path.name} cannot be read as a zip file: {exc}")
+    inner = [m for m in names if m.lower().endswith((".zip", ".kmz"))]
+    if inner:
+        return SourceError(f"{path.name} holds another zip ({inner[0]}) and no shapefile: unzip it "
+                           "and load the file inside")
+    listed = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return SourceError(f"{path.name} holds no shapefile (.shp) or KML ({listed or 'nothing'}): "
+                       "zip the shapefile's parts (.shp .shx .dbf .prj), or load the file itself")
+
+
+def _gdal_format(path: Path) -> str:
+    """Which of gdal_guard's formats GDAL reads `path` as, by its content (checked against its
+    extension and --format by the runner before any read)."""
+    kind = signature.kind_of(path)
+    formats = {"sqlite": "gpkg", "json": "geojson", "shp": "shp", "zip": "shp"}
+    if kind not in formats:
+        raise SourceError(f"{path.name} is not a vector file Truce reads: its content is "
+                          f"{signature.KIND_NAMES[kind]}")
+    return formats[kind]
 
 
 def source_layers(path: Path) -> list[str]:
@@ -220,8 +317,7 @@ def _layers(path: Path, layer: str | None) -> list[tuple[str, str | None]]:
             raise no_such_layer(path, layer, list(sources))
         return [sources[layer]]
     if len(sources) <= 1:
-        return list(sources.values()) or [(f"/vsizip/{path}" if path.suffix.lower() == ".zip"
-                                           else str(path), None)]
+        return list(sources.values()) or [(str(path), None)]
     raise SourceError(f"{path.name} has {len(sources)} layers ({_layer_list(list(sources))}): "
                       "load one with `truce etl load --source-layer NAME`")
 
@@ -235,6 +331,7 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     that breaks half-way raises SourceError after the features before it (the runner's
     transaction keeps none of them)."""
     _check_shapefile(path)
+    _check_geopackage(path)
     if kml.is_kml(path):
         yield from _read_kml(path, layer)
         return
@@ -264,13 +361,26 @@ def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:
                             geometry_wkb=wkb, srid=4326)
 
 
+def _refuse_references(path: Path, before: int) -> None:
+    """A file whose reading made GDAL ask for a URL (a GeoJSON `crs` of type `link`) is refused:
+    the request was not made, and a CRS GDAL could not fetch is a CRS it guessed."""
+    asked = gdal_guard.refused_requests()[before:]
+    if asked:
+        raise SourceError(f"{path.name} refers to {asked[0][:200]} (a CRS or file given by link); "
+                          "Truce reads nothing outside the file: remove the reference and give "
+                          "coordinates in lon/lat (EPSG:4326)")
+
+
 def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iterator[RawRecord]:
     with ExitStack() as stack:
+        stack.enter_context(gdal_guard.only(_gdal_format(path)))
+        refused = len(gdal_guard.refused_requests())
         try:
             meta, reader = stack.enter_context(pyogrio.raw.open_arrow(
                 target, layer=layer, batch_size=BATCH, use_pyarrow=True))
         except Exception as exc:  # GDAL's errors are many; all mean the same here
             raise _unreadable(path, before, exc) from exc
+        _refuse_references(path, refused)
         geometry = meta.get("geometry_name") or "wkb_geometry"
         crs = meta.get("crs")
         srid = _srid(crs)
@@ -287,6 +397,7 @@ def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iter
                                   "not lon/lat: add the .prj file or reproject to EPSG:4326")
             srid = 4326  # GeoJSON's default; a Shapefile without .prj in lon/lat range
         number = before
+        _refuse_references(path, refused)
         for geometries, names, columns in _batches(path, reader, geometry, before):
             for i, wkb in enumerate(geometries):
                 fields = {}
