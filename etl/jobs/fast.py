@@ -59,6 +59,15 @@ def _parse(parse: Any, value: str) -> tuple[str, Any, bool]:
         return value, None, True
 
 
+def _count(value: str) -> tuple[str, Any, bool]:
+    """checks.parse_int's value, held in a bigint: one past checks.MAX_COUNT stands for every
+    larger count (out of range whatever its size; 1e308 does not fit a bigint)."""
+    text, parsed, bad = _parse(checks.parse_int, value)
+    if parsed is not None:
+        parsed = max(-checks.MAX_COUNT - 1, min(parsed, checks.MAX_COUNT + 1))
+    return text, parsed, bad
+
+
 def plain(value: str) -> str:
     """SQL: whether `value` is a plain decimal (the pattern bound as :plain)."""
     return f"({value} ~ :plain AND length({value}) <= {PLAIN_CHARS})"
@@ -194,7 +203,7 @@ def _lookups(conn: Connection, ctx: Context, *, dates: list[str], counts: list[s
                           [_parse(checks.parse_datetime, v) for v in date_values])
     count_values = copy_csv.distinct_values(conn, counts)
     copy_csv.lookup_table(conn, "etl_lk_count", "bigint",
-                          [_parse(checks.parse_int, v) for v in count_values])
+                          [_count(v) for v in count_values])
     coord_values = copy_csv.distinct_values(conn, [lon, lat], where=f"NOT {plain('v')}",
                                             params={"plain": PLAIN_DECIMAL})
     copy_csv.lookup_table(conn, "etl_lk_coord", "float8",
@@ -308,7 +317,8 @@ def _date_reason(alias: str, value: str, required: bool) -> str:
 
 def _count_reason(alias: str) -> str:
     return (f"CASE WHEN {alias}.bad THEN '{checks.BAD_NUMBER}' "
-            f"WHEN {alias}.parsed < 0 THEN '{checks.NEGATIVE_COUNT}' END")
+            f"WHEN {alias}.parsed < 0 THEN '{checks.NEGATIVE_COUNT}' "
+            f"WHEN {alias}.parsed > {checks.MAX_COUNT} THEN '{checks.NUMBER_OUT_OF_RANGE}' END")
 
 
 def _good_date(alias: str) -> str:
@@ -316,7 +326,8 @@ def _good_date(alias: str) -> str:
 
 
 def _good_count(alias: str) -> str:
-    return f"CASE WHEN NOT {alias}.bad AND {alias}.parsed >= 0 THEN {alias}.parsed::int END"
+    return (f"CASE WHEN NOT {alias}.bad AND {alias}.parsed BETWEEN 0 AND {checks.MAX_COUNT} "
+            f"THEN {alias}.parsed::int END")
 
 
 def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
@@ -380,6 +391,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         f"CASE WHEN {event_type} IS NULL THEN '{checks.BAD_VOCAB}' END",
     ]
     start, end = _good_date("ds"), _good_date("de")
+    reasons.append(f"CASE WHEN {end} < {start} THEN '{checks.INCONSISTENT_DATES}' END")
     fields = f"""
         {start} AS occurred_at,
         CASE WHEN {end} IS DISTINCT FROM {start} THEN {end} END AS occurred_until,

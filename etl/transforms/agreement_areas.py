@@ -38,8 +38,9 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
                                 default=ctx.options.get("default_status", "pending"))
     signed_at = checks.check_date(f.get("signed_at"), ctx, reasons, required=False)
     eff_from = checks.check_date(f.get("effective_from"), ctx, reasons, required=False)
-    eff_to = checks.parse_datetime(f.get("effective_to")) if checks.text(f.get("effective_to")) \
-        else None
+    eff_to = checks.check_date(f.get("effective_to"), ctx, reasons, required=False,
+                               future=True)
+    checks.check_order(eff_from, eff_to, reasons)
     detail: dict[str, Any] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shapely
-
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -24,20 +22,15 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     method = checks.check_vocab(f.get("method"), METHODS, reasons)
     cargo = checks.check_vocab(f.get("cargo_type"), CARGO_TYPES, reasons)
     unit = checks.check_vocab(f.get("unit"), UNITS, reasons, default="")
-    try:
-        quantity = checks.parse_float(f.get("quantity"))
-    except ValueError:
-        reasons.append(checks.BAD_NUMBER)
-        quantity = None
-    if quantity is not None and quantity < 0:
-        reasons.append(checks.NEGATIVE_COUNT)
+    quantity = checks.check_quantity(f.get("quantity"), reasons)
     detail: dict[str, object] = {}
     lon, lat = f.get("longitude", f.get("lon")), f.get("latitude", f.get("lat"))
+    point: tuple[float, float] | None = None
     if raw.geometry_wkb is not None and checks.text(lon) is None:
-        geom = shapely.from_wkb(raw.geometry_wkb)
-        lon, lat = (geom.x, geom.y) if geom.geom_type == "Point" else (None, None)
-    point, _ = checks.locate(lon, lat, f.get("location_name"), f.get("admin"), ctx, reasons,
-                             repairs, detail)
+        lon, lat = checks.feature_point(raw.geometry_wkb, reasons, detail)
+    if checks.NOT_A_POINT not in reasons:
+        point, _ = checks.locate(lon, lat, f.get("location_name"), f.get("admin"), ctx,
+                                 reasons, repairs, detail)
     if reasons:
         detail["source_id"] = source_id
         return Rejected(tuple(dict.fromkeys(reasons)), detail)

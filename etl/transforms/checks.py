@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,11 +23,14 @@ FUTURE_DATE = "date_in_future"
 MISSING_DATE = "missing_date"
 NEGATIVE_COUNT = "negative_count"
 BAD_NUMBER = "unparseable_number"
+NUMBER_OUT_OF_RANGE = "out_of_range"
+INCONSISTENT_DATES = "inconsistent_dates"
 BAD_VOCAB = "unknown_vocabulary_value"
 MISSING_GEOMETRY = "missing_geometry"
 MISSING_FIELD = "missing_required_field"
 WRONG_COLUMNS = "wrong_column_count"
 INVALID_GEOMETRY = "invalid_geometry"
+NOT_A_POINT = "not_a_point"
 
 UNKNOWN_PLACE = "unknown_place_name"
 AMBIGUOUS_PLACE = "ambiguous_place_name"
@@ -34,6 +38,11 @@ UNKNOWN_PCODE = "unknown_pcode"
 
 SWAPPED_REPAIR = "swapped_lat_lon_repaired"
 GEOCODED = "geocoded_from_gazetteer"
+
+#: The largest count an integer column holds (PostgreSQL's integer).
+MAX_COUNT = 2**31 - 1
+#: The largest aid quantity taken as written (more is a typo or an overflow, not a delivery).
+MAX_QUANTITY = 1e12
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d-%b-%Y", "%Y/%m/%d", "%m/%d/%Y")
 
@@ -66,17 +75,32 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def parse_int(value: Any) -> int | None:
+    """A whole number as written ("12", "12.0", "1e3"); ValueError for a fraction ("2.7": not
+    rounded), a boolean, NaN or infinity. Its size is the caller's to check (MAX_COUNT)."""
+    if isinstance(value, bool):
+        raise ValueError(str(value))
     raw = text(value)
     if raw is None:
         return None
-    return int(float(raw))
+    number = float(raw)
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError(raw)
+    return int(number)
 
 
 def parse_float(value: Any) -> float | None:
+    """A finite decimal ("5.5", or "5,5" with one comma); ValueError for a boolean, NaN or
+    infinity."""
+    if isinstance(value, bool):
+        raise ValueError(str(value))
     raw = text(value)
     if raw is None:
         return None
-    return float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)
+    number = (float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw
+              else float(raw))
+    if not math.isfinite(number):
+        raise ValueError(raw)
+    return number
 
 
 def _inside(lon: float, lat: float, aoi: tuple[float, float, float, float]) -> bool:
@@ -113,8 +137,9 @@ def check_point(lon_raw: Any, lat_raw: Any, ctx: Context,
     return lon, lat
 
 
-def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool = True
-               ) -> datetime | None:
+def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool = True,
+               future: bool = False) -> datetime | None:
+    """`future`: a date after now is taken (an agreement's end), not quarantined."""
     if text(value) is None:
         if required:
             reasons.append(MISSING_DATE)
@@ -124,7 +149,7 @@ def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool =
     except ValueError:
         reasons.append(BAD_DATE)
         return None
-    if parsed is not None and parsed > ctx.now:
+    if parsed is not None and parsed > ctx.now and not future:
         reasons.append(FUTURE_DATE)
         return None
     return parsed
@@ -139,7 +164,31 @@ def check_count(value: Any, reasons: list[str]) -> int | None:
     if number is not None and number < 0:
         reasons.append(NEGATIVE_COUNT)
         return None
+    if number is not None and number > MAX_COUNT:
+        reasons.append(NUMBER_OUT_OF_RANGE)
+        return None
     return number
+
+
+def check_quantity(value: Any, reasons: list[str]) -> float | None:
+    try:
+        number = parse_float(value)
+    except ValueError:
+        reasons.append(BAD_NUMBER)
+        return None
+    if number is not None and number < 0:
+        reasons.append(NEGATIVE_COUNT)
+        return None
+    if number is not None and number > MAX_QUANTITY:
+        reasons.append(NUMBER_OUT_OF_RANGE)
+        return None
+    return number
+
+
+def check_order(start: datetime | None, end: datetime | None, reasons: list[str]) -> None:
+    """An end before its start is quarantined, not stored."""
+    if start is not None and end is not None and end < start:
+        reasons.append(INCONSISTENT_DATES)
 
 
 def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],
@@ -172,6 +221,23 @@ def check_polygon(wkb: bytes, ctx: Context, reasons: list[str], detail: dict[str
     if not geom.is_valid:
         reasons.append(INVALID_GEOMETRY)
         detail["invalid_reason"] = shapely.is_valid_reason(geom)
+
+
+def feature_point(wkb: bytes | None, reasons: list[str], detail: dict[str, Any]
+                  ) -> tuple[Any, Any]:
+    """A feature's point geometry as (lon, lat); (None, None) when it has none. Any other
+    geometry is quarantined as `not_a_point` (with its type in `detail`) rather than reduced to
+    one of its points or replaced by the place name's point."""
+    if wkb is None:
+        return None, None
+    geom = shapely.from_wkb(wkb)
+    if geom.is_empty:
+        return None, None
+    if geom.geom_type != "Point":
+        reasons.append(NOT_A_POINT)
+        detail["geometry_type"] = geom.geom_type
+        return None, None
+    return geom.x, geom.y
 
 
 def locate(lon_raw: Any, lat_raw: Any, place: Any, admin: Any, ctx: Context,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
-
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -30,17 +28,6 @@ def first(f: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def lonlat(raw: RawRecord) -> tuple[Any, Any]:
-    """Coordinates from the feature's point geometry (any SRID is the reader's business)."""
-    if raw.geometry_wkb is None:
-        return None, None
-    geom = shapely.from_wkb(raw.geometry_wkb)
-    if geom.is_empty:
-        return None, None
-    point = geom if geom.geom_type == "Point" else geom.representative_point()
-    return point.x, point.y
-
-
 def slug(value: str) -> str:
     return "_".join(value.lower().replace("/", " ").replace("-", " ").split())
 
@@ -55,11 +42,14 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     source_id = checks.text(first(f, *SOURCE_ID))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
-    lon, lat = lonlat(raw)
-    if lon is None:
-        lon, lat = first(f, *LON), first(f, *LAT)
-    point, geocoded = checks.locate(lon, lat, first(f, *PLACE), first(f, *ADMIN), ctx, reasons,
-                                    repairs, detail)
+    lon, lat = checks.feature_point(raw.geometry_wkb, reasons, detail)
+    point: tuple[float, float] | None = None
+    geocoded = False
+    if checks.NOT_A_POINT not in reasons:
+        if lon is None:
+            lon, lat = first(f, *LON), first(f, *LAT)
+        point, geocoded = checks.locate(lon, lat, first(f, *PLACE), first(f, *ADMIN), ctx,
+                                        reasons, repairs, detail)
     occurred = checks.check_date(first(f, *OCCURRED), ctx, reasons)
     fatalities = checks.check_count(first(f, *KILLED), reasons)
     event_type = checks.text(first(f, *EVENT_TYPE))

@@ -30,6 +30,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     event_type = EVENT_TYPES.get(str(f.get("type_of_violence", "")).strip())
     if event_type is None:
         reasons.append(checks.BAD_VOCAB)
+    checks.check_order(start, end, reasons)
     if reasons:
         return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id})
     assert point is not None
