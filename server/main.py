@@ -65,8 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
     security = settings.security
-    app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
-                       burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
+    app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
     app.include_router(alerts_routes.router)
     for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
