@@ -271,7 +271,8 @@ def _ask(url: str, args: argparse.Namespace) -> None:
                         database=DatabaseSettings(url=url, statement_timeout_ms=120_000),
                         # the bench measures the questions, not the per-key rate limit
                         security=SecuritySettings(rate_per_second=1e6, rate_burst=1_000_000,
-                                                  anonymous_rate_per_second=1e6))
+                                                  anonymous_rate_per_second=1e6,
+                                                  anonymous_burst=1_000_000))
     app = create_app(settings)
     headers = {"X-API-Key": new_key(url, "planner")} if args.role == "planner" else {}
     print(f"asking as: {args.role}")

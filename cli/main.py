@@ -176,7 +176,10 @@ def serve(
     settings = config.app_settings(host, port)
     print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
           flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # X-Forwarded-For is read by the rate limiter from TRUCE_SECURITY_TRUSTED_PROXIES only,
+    # not also by uvicorn (which would trust it from 127.0.0.1 by default)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                proxy_headers=False)
 
 
 etl_commands.register(etl_app, clear_errors)

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.routing import Route
 
 from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
@@ -20,6 +21,7 @@ from server.routes import alerts as alerts_routes
 from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
+from server.security.guard import KeyCheckedApp, key_guard
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         root_path=settings.api.root_path,
         lifespan=lifespan,
+        dependencies=[Depends(key_guard)],  # a presented key is checked on every route
     )
     app.state.settings = settings
     app.state.acted_as = ActedAs()
@@ -62,13 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
     security = settings.security
-    app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
-                       burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
+    app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
     app.include_router(alerts_routes.router)
     for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
                    reports, changes):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
-        app.mount("/static", CachedStaticFiles(directory=settings.api.web_dir), name="static")
+        app.mount("/static", KeyCheckedApp(CachedStaticFiles(directory=settings.api.web_dir)),
+                  name="static")
+    for route in app.router.routes:  # the OpenAPI document and its page: outside key_guard
+        if type(route) is Route:
+            route.app = KeyCheckedApp(route.app)
     return app

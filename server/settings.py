@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -92,16 +93,40 @@ class EtlSettings(BaseSettings):
         24, ge=0, description="largest gap between the two reports' time spans, in hours")
 
 
+#: tokens one request costs, per route group (first match, by path): a vector, raster or grid
+#: tile, or anything not named below ("default": pages, features, metadata, writes) costs 1;
+#: the heavy questions cost more
+ROUTE_COSTS: dict[str, int] = {
+    "tiles": 1,  # /collections/{id}/tiles/..., /tiles/..., /rasters/{name}/tiles/..., grid tiles
+    "analysis": 5,  # /analysis/*
+    "raster_statistics": 5,  # POST /rasters/{name}/statistics
+    "exports": 10,  # /collections/{id}/items as CSV, HXL, GeoPackage or FlatGeobuf
+    "situation_maps": 10,  # /reports/areas/{id}/map.html
+    "default": 1,
+}
+
+
 class SecuritySettings(BaseSettings):
     """Keys, request limits and release rules (what public and partners see, and how precisely)."""
 
     model_config = SettingsConfigDict(env_prefix="TRUCE_SECURITY_")
 
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="larger bodies get 413")
-    rate_per_second: float = Field(20.0, gt=0, description="sustained requests per key")
-    rate_burst: int = Field(200, ge=1, description="requests a key may make at once")
-    anonymous_rate_per_second: float | None = Field(
-        None, gt=0, description="per client address for requests without a key; None: no limit")
+    rate_per_second: float = Field(
+        20.0, gt=0, description="tokens a verified key regains per second (see route_costs)")
+    rate_burst: int = Field(200, ge=1, description="tokens a verified key may spend at once")
+    anonymous_rate_per_second: float = Field(
+        20.0, gt=0, description="the same per client address, for requests without a key "
+        "or with a key not verified yet (a wrong one included)")
+    anonymous_burst: int = Field(400, ge=1, description="tokens a client address may spend at "
+                                 "once (the viewer fetches many tiles together)")
+    route_costs: dict[str, int] = Field(
+        default_factory=lambda: dict(ROUTE_COSTS),
+        description="tokens one request of each route group costs; groups left out keep "
+        "their default (see ROUTE_COSTS)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="CIDRs of reverse proxies: only when the direct peer "
+        "is one of them is the right-most X-Forwarded-For address not in them the client's")
     public_grid_degrees: float | None = Field(
         0.1, gt=0, description="public/reporter incident coordinates snap to this grid")
     partner_grid_degrees: float | None = Field(None, gt=0, description="the same for partners")
@@ -126,6 +151,27 @@ class SecuritySettings(BaseSettings):
     require_if_match: bool = Field(
         False, description="Part 4 writes (PUT, PATCH, DELETE) without If-Match get 428; "
         "off: If-Match is checked when sent (412 on a stale ETag)")
+
+    @field_validator("route_costs")
+    @classmethod
+    def _known_groups(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(ROUTE_COSTS))
+        if unknown:
+            raise ValueError(f"unknown route group(s) {', '.join(unknown)}; one of "
+                             f"{', '.join(ROUTE_COSTS)}")
+        if any(cost < 0 for cost in value.values()):
+            raise ValueError("a route cost is a number of tokens, 0 or more")
+        return {**ROUTE_COSTS, **value}
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an address or CIDR, e.g. 10.0.0.0/8") from None
+        return value
 
 
 class AlertSettings(BaseSettings):

@@ -17,13 +17,14 @@ from server.params import SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
-from server.security.acted_as import ActedAs
 from server.security.dependencies import (
     KEY_SECURITY,
     PrincipalDep,
+    acted_as,
     presented_key,
     principal_and_version,
     principal_for,
+    remembered,
     vary_by_key,
 )
 from server.security.principal import PUBLIC, Principal
@@ -204,19 +205,12 @@ async def get_items(
     return await run_in_threadpool(_items_reply, request, collection_id, fmt, raw_key)
 
 
-def _acted_as(request: Request) -> ActedAs:
-    acted_as: ActedAs = request.app.state.acted_as
-    return acted_as
-
-
 def _confirm(request: Request, raw_key: str | None, row: dict[str, Any] | None) -> Principal:
     """Who presents `raw_key`, judged on its row exactly as `principal_for` judges it (401 when
     unknown, revoked or expired)."""
     if not raw_key:
         return PUBLIC
-    principal = key_service.check(raw_key.strip(), row)
-    _acted_as(request).remember(principal)
-    return principal
+    return remembered(request, raw_key, key_service.check(raw_key.strip(), row))
 
 
 def _items_reply(request: Request, collection_id: str, fmt: str,
@@ -228,7 +222,7 @@ def _items_reply(request: Request, collection_id: str, fmt: str,
     with maker() as session:
         c = features.collection(collection_id)
         principal, ver = principal_and_version(raw_key, c, session=session)
-        _acted_as(request).remember(principal)
+        remembered(request, raw_key, principal)
         return _items(request, c, fmt, principal, ver, settings, session)
 
 
@@ -238,7 +232,7 @@ async def _page_at_once(request: Request, c: Collection, raw_key: str | None) ->
     when the key now acts as another principal than it did (the caller then takes the usual
     path)."""
     settings: Settings = request.app.state.settings
-    key_id, guess = _acted_as(request).guess(raw_key)
+    key_id, guess = acted_as(request).guess(raw_key)
     if guess is None:
         return None
     try:
@@ -350,7 +344,7 @@ async def get_item(
     srid, flip, decimals = SUPPORTED_CRS[crs_uri]
     query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
     raw_key = presented_key(request)
-    key_id, guess = _acted_as(request).guess(raw_key)
+    key_id, guess = acted_as(request).guess(raw_key)
     if guess is None or not feature_id.isdigit() or len(feature_id) > 18:
         return await run_in_threadpool(_item_reply, request, c, feature_id, query, crs_uri,
                                        raw_key)
@@ -374,8 +368,7 @@ def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQue
     checked on its own first (401 before 404)."""
     settings: Settings = request.app.state.settings
     with request.app.state.read_sessionmaker() as session:  # autocommit connections
-        principal = principal_for(raw_key, session=session)
-        _acted_as(request).remember(principal)
+        principal = remembered(request, raw_key, principal_for(raw_key, session=session))
         fid = features.feature_id_of(c, feature_id)  # 404 after the key's 401
         rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
         ver, _, found = features.item_with_key(c, fid, query, rel, session=session)

@@ -24,6 +24,7 @@ from server.security.dependencies import (
     presented_key,
     principal_and_version,
     principal_for,
+    remembered,
     vary_by_key,
 )
 from server.security.principal import Principal
@@ -101,6 +102,7 @@ def _tile_reply(request: Request, collection_id: str, z: int, y: int, x: int,
     with request.app.state.read_sessionmaker() as session:
         c = features.collection(collection_id)
         principal, ver = principal_and_version(raw_key, c, session=session)  # 401 first
+        remembered(request, raw_key, principal)
         service.check_tile(z, x, y, settings.api.tile_max_zoom)
         start, end = parse_datetime(datetime)
         params = {k: v for k, v in request.query_params.items() if k not in ("f",)}
@@ -192,7 +194,8 @@ def _multi_tile_reply(request: Request, z: int, y: int, x: int, collections: str
     started = time.perf_counter()
     settings: Settings = request.app.state.settings
     with request.app.state.read_sessionmaker() as session:
-        principal = principal_for(raw_key, session=session)  # 401 first
+        principal = remembered(request, raw_key,
+                               principal_for(raw_key, session=session))  # 401 first
         service.check_tile(z, x, y, settings.api.tile_max_zoom)
         layers = _layers(collections)
         start, end = parse_datetime(datetime)

@@ -16,6 +16,7 @@ from server.errors import ForbiddenError, UnauthorizedError
 from server.queries import features as features_q
 from server.queries.versions import LayerVersion
 from server.security import keys
+from server.security.acted_as import ActedAs
 from server.security.principal import PUBLIC, Principal, Role
 from server.services import features
 from server.services import keys as key_service
@@ -27,12 +28,25 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="a
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     header_key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
-    return principal_for(header_key or (credentials.credentials if credentials else None),
-                         session=session)
+    raw = header_key or (credentials.credentials if credentials else None)
+    return remembered(request, raw, principal_for(raw, session=session))
+
+
+def acted_as(request: Request) -> ActedAs:
+    memory: ActedAs = request.app.state.acted_as
+    return memory
+
+
+def remembered(request: Request, raw: str | None, principal: Principal) -> Principal:
+    """`principal`, which `raw` was checked to act as, remembered for the hot paths' guess and
+    for the rate limiter (a verified key is limited by its id)."""
+    acted_as(request).remember(raw, principal)
+    return principal
 
 
 def principal_for(raw: str | None, *, session: Session) -> Principal:
@@ -50,12 +64,7 @@ def presented_key(request: Request) -> str | None:
     """The API key a request presents, read as the `bearer` and `api_key_header` schemes read
     it (X-API-Key first, then `Authorization: Bearer`), without solving them as dependencies:
     for the hot read routes, whose OpenAPI entries declare KEY_SECURITY instead."""
-    header = request.headers.get("x-api-key")
-    if header:
-        return header
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    return keys.presented(request.headers.get("x-api-key"), request.headers.get("authorization"))
 
 
 def principal_and_version(raw: str | None, c: Collection, *,

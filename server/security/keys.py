@@ -1,5 +1,7 @@
 """API key format and hashing. A key is `truce_<id>_<secret>`: the id (public, 12 hex digits)
-finds the row; only sha256 of the whole key is stored; comparison is constant-time."""
+finds the row; only sha256 of the whole key is stored; comparison is constant-time, and a key
+whose id is unknown is compared too (with a hash no key has), so a wrong secret for a real id
+costs the same as an unknown id."""
 
 from __future__ import annotations
 
@@ -28,5 +30,21 @@ def key_id(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def matches(key: str, stored_digest: str) -> bool:
-    return hmac.compare_digest(digest(key), stored_digest)
+#: compared with when the key's id is unknown: the same work as a wrong secret for a real id
+NO_KEY_DIGEST = "0" * 64
+
+
+def matches(key: str, stored_digest: str | None) -> bool:
+    """Whether `key` is the key stored as `stored_digest`; None (no such id) is compared
+    against NO_KEY_DIGEST, which no sha256 of a key equals in practice, and is never a match."""
+    same = hmac.compare_digest(digest(key), stored_digest or NO_KEY_DIGEST)
+    return same and stored_digest is not None
+
+
+def presented(x_api_key: str | None, authorization: str | None) -> str | None:
+    """The API key a request presents: `X-API-Key` first, then `Authorization: Bearer`."""
+    if x_api_key:
+        return x_api_key
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None

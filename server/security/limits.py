@@ -1,19 +1,30 @@
-"""Request limits as plain ASGI middleware: a body-size cap (413) and per-key token buckets
-(429 with Retry-After). Both answer with the project's JSON error body."""
+"""Request limits as plain ASGI middleware: a body-size cap (413) and token buckets (429 with
+Retry-After). Both answer with the project's JSON error body.
+
+Every caller is limited: a key whose secret was verified before (`ActedAs`) by its id, anyone
+else (no key, a wrong one, a key not checked yet) by client address. A key id is public, so a
+bucket keyed on an unverified id would let anyone who knows it lock the key out. Requests cost
+tokens by route group (`settings.ROUTE_COSTS`): a tile or a page costs 1, heavy questions more."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qsl
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import PayloadTooLargeError
 from server.security import keys
+from server.security.acted_as import ActedAs
+from server.settings import SecuritySettings
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any],
@@ -71,57 +82,116 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, caller: str, now: float | None = None) -> float:
-        """Take one token; return 0 if allowed, else the seconds until one is available."""
+    def take(self, caller: str, cost: float = 1, now: float | None = None) -> float:
+        """Take `cost` tokens (at most the burst); return 0 if allowed, else the seconds until
+        they are available (nothing is taken then)."""
         now = time.monotonic() if now is None else now
+        cost = min(float(cost), self.burst)
         with self._lock:
             tokens, last = self._buckets.pop(caller, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             wait = 0.0
-            if tokens >= 1:
-                tokens -= 1
+            if tokens >= cost:
+                tokens -= cost
             else:
-                wait = (1 - tokens) / self.rate
+                wait = (cost - tokens) / self.rate
             self._buckets[caller] = (tokens, now)
             while len(self._buckets) > self.max_callers:
                 self._buckets.popitem(last=False)
             return wait
 
 
-def caller_key(scope: Scope) -> str | None:
-    """The key id a request presents (Authorization: Bearer or X-API-Key), if well formed."""
-    for name, value in scope.get("headers", []):
-        raw = None
-        if name == b"x-api-key":
-            raw = value.decode("latin-1").strip()
-        elif name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            raw = token.strip() if scheme.lower() == "bearer" else None
-        if raw:
-            return keys.key_id(raw)
-    return None
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_TILE = re.compile(r"^(/collections/[^/]+)?/tiles/WebMercatorQuad/\d+/\d+/\d+$"
+                   r"|^/rasters/[^/]+/tiles/|^/analysis/grid/tiles/")
+_GROUPS = [("analysis", re.compile(r"^/analysis/")),
+           ("raster_statistics", re.compile(r"^/rasters/[^/]+/statistics$")),
+           ("situation_maps", re.compile(r"^/reports/areas/[^/]+/map\.html$"))]
+_ITEMS = re.compile(r"^/collections/[^/]+/items$")
+_EXPORT_FORMATS = frozenset({"csv", "hxl", "gpkg", "fgb"})
+_EXPORT_MEDIA = ("text/csv", "application/geopackage+sqlite3", "application/flatgeobuf")
+
+
+def route_group(scope: Scope, headers: Headers) -> str:
+    """The group of `settings.ROUTE_COSTS` a request belongs to, by its path (and, for items,
+    the format asked for with `f=` or Accept)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    if _TILE.search(path):
+        return "tiles"
+    for group, pattern in _GROUPS:
+        if pattern.search(path):
+            return group
+    if _ITEMS.search(path):
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+        f = next((v.lower() for k, v in query if k == "f"), None)
+        accept = headers.get("accept", "").lower()
+        if f in _EXPORT_FORMATS or (f is None and any(m in accept for m in _EXPORT_MEDIA)):
+            return "exports"
+    return "default"
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+             proxies: tuple[Network, ...]) -> bool:
+    return address is not None and any(address in proxy for proxy in proxies)
+
+
+def client_address(scope: Scope, headers: Headers, proxies: tuple[Network, ...]) -> str:
+    """Whom an anonymous request is limited as: the direct peer; only when the peer is a
+    trusted proxy, the right-most X-Forwarded-For address that is not one (what the last
+    trusted proxy saw). IPv6 clients are limited per /64 (one host's usual allocation)."""
+    peer = str((scope.get("client") or ("unknown", 0))[0])
+    chosen = peer
+    if proxies and _trusted(_address(peer), proxies):
+        hops = [hop.strip() for value in headers.getlist("x-forwarded-for")
+                for hop in value.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            chosen = hop
+            if not _trusted(_address(hop), proxies):
+                break
+    address = _address(chosen)
+    if address is None:
+        return chosen[:100]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 class RateLimitMiddleware:
-    """Per key (and, when configured, per client address for anonymous requests)."""
+    """Token buckets per verified key id, and per client address for everyone else."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int,
-                 anonymous_rate: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, security: SecuritySettings, verified: ActedAs) -> None:
         self.app = app
-        self.keyed = TokenBuckets(rate, burst)
-        self.anonymous = TokenBuckets(anonymous_rate, burst) if anonymous_rate else None
+        self.keyed = TokenBuckets(security.rate_per_second, security.rate_burst)
+        self.anonymous = TokenBuckets(security.anonymous_rate_per_second,
+                                      security.anonymous_burst)
+        self.costs = security.route_costs
+        self.proxies = tuple(ipaddress.ip_network(cidr, strict=False)
+                             for cidr in security.trusted_proxies)
+        self.verified = verified
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        key = caller_key(scope)
-        wait = 0.0
-        if key is not None:
-            wait = self.keyed.take(key)
-        elif self.anonymous is not None:
-            client = scope.get("client") or ("unknown", 0)
-            wait = self.anonymous.take(str(client[0]))
+        headers = Headers(scope=scope)
+        raw = keys.presented(headers.get("x-api-key"), headers.get("authorization"))
+        key_id = self.verified.verified_id(raw) if raw else None
+        cost = self.costs[route_group(scope, headers)]
+        if key_id is not None:
+            wait = self.keyed.take(key_id, cost)
+        else:
+            wait = self.anonymous.take(client_address(scope, headers, self.proxies), cost)
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
             await _send_json(send, 429, {"code": "rate_limited",

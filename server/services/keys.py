@@ -57,8 +57,9 @@ def authenticate(raw: str, *, session: Session, now: datetime | None = None) -> 
 
 
 def check(raw: str, row: dict[str, Any] | None, *, now: datetime | None = None) -> Principal:
-    """The principal `raw` acts as, given its key's row (None: no such key), read already."""
-    if row is None or not keys.matches(raw, row["key_hash"]):
+    """The principal `raw` acts as, given its key's row (None: no such key), read already. The
+    secret is compared whether or not the row exists (the same work for an unknown id)."""
+    if not keys.matches(raw, row["key_hash"] if row is not None else None) or row is None:
         raise UnauthorizedError("unknown API key")
     now = now or datetime.now(UTC)
     if row["revoked_at"] is not None:

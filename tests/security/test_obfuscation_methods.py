@@ -24,7 +24,7 @@ from server.main import create_app
 from server.security.principal import PUBLIC
 from server.security.release import ReleasePolicy, location, release_for
 from server.settings import SecuritySettings
-from tests.conftest import make_settings
+from tests.conftest import UNLIMITED, make_settings
 from tests.security.conftest import Headers
 
 ITEMS = "/collections/incidents/items"
@@ -77,7 +77,7 @@ def _expected(engine: Engine, method: str) -> dict[int, tuple[float, float]]:
 def app_by_area(database_url: str, planted: dict[str, int]) -> FastAPI:
     settings = make_settings(database_url, tile_point_cap=100)
     settings.security = SecuritySettings(
-        rate_per_second=100_000, rate_burst=1_000_000, public_location_method="admin_centroid",
+        **UNLIMITED, public_location_method="admin_centroid",
         obfuscation_admin_level=LEVEL, partner_location_method="settlement")
     return create_app(settings)
 

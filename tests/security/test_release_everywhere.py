@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from server.main import create_app
 from server.settings import SecuritySettings
-from tests.conftest import make_settings
+from tests.conftest import UNLIMITED, make_settings
 from tests.security.conftest import Headers
 from tests.security.test_reports_workflow import submit
 
@@ -399,7 +399,8 @@ def test_grid_tile_and_exposure_ignore_unreleased_incidents(
 def test_small_counts_are_suppressed_when_configured(
         database_url: str, auth: Headers, engine: Engine, planted: dict[str, int]) -> None:
     settings = make_settings(database_url)
-    settings = settings.model_copy(update={"security": SecuritySettings(min_released_count=5)})
+    settings = settings.model_copy(update={"security": SecuritySettings(**UNLIMITED,
+                                                                         min_released_count=5)})
     with TestClient(create_app(settings)) as limited:
         cells = limited.get("/analysis/grid", params={"kind": "square", "size_m": 1000,
                                                       "f": "json"}).json()["cells"]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli_app
 from server.main import create_app
 from server.settings import SecuritySettings
-from tests.conftest import make_settings
+from tests.conftest import UNLIMITED, make_settings
 from tests.security.conftest import Headers
 from tests.security.test_alerts import Receiver, subscribe
 
@@ -302,8 +302,7 @@ def test_if_match_mismatch_is_412_and_writes_nothing(client: TestClient, auth: H
 @pytest.fixture(scope="module")
 def strict_app(database_url: str, sample_loaded: list[object]) -> FastAPI:
     settings = make_settings(database_url)
-    settings.security = SecuritySettings(rate_per_second=100_000, rate_burst=1_000_000,
-                                         require_if_match=True)
+    settings.security = SecuritySettings(**UNLIMITED, require_if_match=True)
     return create_app(settings)
 
 
