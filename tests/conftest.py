@@ -21,7 +21,14 @@ from cli import config, pgcluster
 from etl import sample
 from server.db.migrate import upgrade
 from server.main import create_app
-from server.settings import ApiSettings, DatabaseSettings, RasterSettings, SecuritySettings, Settings
+from server.settings import (
+    AlertSettings,
+    ApiSettings,
+    DatabaseSettings,
+    RasterSettings,
+    SecuritySettings,
+    Settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -59,6 +66,9 @@ def sample_loaded(engine: Engine) -> list[object]:
     return list(summaries)
 
 
+LOOPBACK_WEBHOOK_HOSTS = ["127.0.0.1", "localhost"]
+
+
 def make_settings(database_url: str, **api: object) -> Settings:
     return Settings(
         environment="test",
@@ -68,6 +78,9 @@ def make_settings(database_url: str, **api: object) -> Settings:
         # The whole suite shares one analyst key; on a fast machine it outruns the production
         # limit (20/s, burst 200). The limiter itself is tested with its own low limits.
         security=SecuritySettings(rate_per_second=100_000, rate_burst=1_000_000),
+        # The webhook receivers of the tests listen on random loopback ports; the default
+        # admits no loopback address at all (tested with the default settings).
+        alerts=AlertSettings(webhook_hosts=LOOPBACK_WEBHOOK_HOSTS),
     )
 
 
