@@ -25,7 +25,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 #: (host, port) -> the addresses it resolves to
 Resolver = Callable[[str, int], list[str]]
@@ -245,8 +245,14 @@ def check(url: str, allow: AllowList, resolve: Resolver) -> Target:
             said = (f"{address} is {kind}" if _literal(host) == address
                     else f"{host} resolves to {address}, {kind}")
             raise OutboundRefused(said, host=host, port=port, address=address, allowable=True)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = quote(parts.path or "/", safe=_URL_SAFE) + (
+        f"?{quote(parts.query, safe=_URL_SAFE + '?')}" if parts.query else "")
     return Target(scheme, host, port, path, addresses[0])
+
+
+#: left as they are in a request path or query (RFC 3986 reserved and unreserved, and `%` of
+#: what is encoded already); anything else (spaces, non-ASCII) is percent-encoded, as browsers do
+_URL_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
 # -- connections to the checked address ---------------------------------------------------------

@@ -115,6 +115,9 @@ def _get(url: str, shown: str, *, allow: AllowList, timeout: float,
     except TimeoutError:
         conn.close()
         raise SourceError(f"{shown}: no answer within {timeout:g} s") from None
+    except (http.client.InvalidURL, UnicodeError):  # its message would repeat the URL
+        conn.close()
+        raise SourceError(f"{shown}: cannot be fetched: not a valid request URL") from None
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
         raise SourceError(f"{shown}: cannot be fetched: {exc or type(exc).__name__}") from None

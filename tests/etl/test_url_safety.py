@@ -183,6 +183,13 @@ def test_credentials_go_to_their_own_origin_only(a: Server, b: Server, tmp_path:
     assert "Authorization" not in b.seen[0][1]
 
 
+def test_an_unencoded_url_is_encoded_and_its_token_never_shown(a: Server, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="HTTP 404") as failed:
+        get(f"{a.base}/é x.csv?token=tok123", tmp_path, [a.hostport])
+    assert "tok123" not in str(failed.value) and "token=REDACTED" in str(failed.value)
+    assert a.seen[0][0] == "/%C3%A9%20x.csv?token=tok123"
+
+
 def test_redact_url() -> None:
     url = ("https://user:pa%40ss@host.example:8443/a/b.csv?f=csv&token=t1&Access_Token=t2&key=k"
            "&api_key=k2&APIKEY=k3&password=p&pass=p2&secret=s&sig=s2&signature=s3"
