@@ -65,10 +65,12 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
               mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
               engine: Any = None, invalid_geometry: str = "repair",
               source_layer: str | None = None) -> Any:
-    """Load a file, or an http(s) URL streamed to a temporary file first (size cap and timeout
-    from TRUCE_ETL_URL_*; the run records the URL as its source path). `source_layer`: the
-    layer of a vector file to read (checked before the run starts)."""
+    """Load a file, or an http(s) URL streamed to a temporary file first (size cap, timeout and
+    the internal addresses it may reach from TRUCE_ETL_URL_*; the run records the URL, redacted,
+    as its source path). `source_layer`: the layer of a vector file to read (checked before the
+    run starts)."""
     from etl.sources.remote import fetch, is_url
+    from server.outbound import redact_url
 
     if invalid_geometry not in INVALID_GEOMETRY:
         raise ValueError(f"--invalid-geometry must be one of {', '.join(INVALID_GEOMETRY)}")
@@ -84,12 +86,13 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
 
         settings = EtlSettings()
         engine = engine or config.engine()
+        shown = redact_url(path)  # what etl_runs, quarantine, messages and --json carry
         with tempfile.TemporaryDirectory(prefix="truce-url-") as directory:
             local = fetch(path, Path(directory), max_bytes=settings.url_max_bytes,
-                          timeout=settings.url_timeout_seconds)
+                          timeout=settings.url_timeout_seconds, allow=settings.url_allow)
             return _load_local(local, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
-                               mapping=mapping, options={**options, "url": path},
-                               show_progress=show_progress, engine=engine, label=path)
+                               mapping=mapping, options={**options, "url": shown},
+                               show_progress=show_progress, engine=engine, label=shown)
     return _load_local(Path(path), layer=layer, fmt=fmt, source=source, dry_run=dry_run,
                        mapping=mapping, options=options, show_progress=show_progress,
                        engine=engine)

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.outbound import AllowList
+
 
 class DatabaseSettings(BaseSettings):
     """Where PostGIS is. `TRUCE_DATABASE_URL` points everything at an existing instance."""
@@ -87,10 +89,23 @@ class EtlSettings(BaseSettings):
 
     url_max_bytes: int = Field(2 * 1024**3, ge=1, description="larger downloads are refused")
     url_timeout_seconds: float = Field(60.0, gt=0, description="connect / between-bytes timeout")
+    url_allow: list[str] = Field(
+        default_factory=list,
+        description="internal addresses a URL may load from: `host` (any port), `host:port`, "
+                    "`[v6]:port` or a CIDR; everything not publicly routable is refused otherwise")
     duplicate_distance_m: float = Field(
         5_000, ge=0, description="incidents of two sources this close (and in time) are one event")
     duplicate_hours: float = Field(
         24, ge=0, description="largest gap between the two reports' time spans, in hours")
+
+    @field_validator("url_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        if any(entry.strip().startswith("*") for entry in value):
+            raise ValueError("TRUCE_ETL_URL_ALLOW: a wildcard never admits an internal address; "
+                             "list the host, host:port or CIDR")
+        AllowList.parse(value)
+        return value
 
 
 #: tokens one request costs, per route group (first match, by path): a vector, raster or grid
@@ -180,10 +195,11 @@ class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUCE_ALERTS_")
 
     webhook_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost"],
-        description="hosts webhook URLs may name (exact, or '*.example.org' for subdomains); "
-                    "a host resolving to a private, loopback or link-local address must be "
-                    "listed exactly")
+        default_factory=list,
+        description="hosts webhook URLs may name: `host`, `host:port` (that port only), a CIDR, "
+                    "or '*.example.org' for subdomains; a host resolving to an internal "
+                    "(loopback, private, link-local ...) address must be listed itself, "
+                    "preferably as host:port (a wildcard never admits one)")
     max_attempts: int = Field(8, ge=1, le=20, description="POSTs per alert before it fails")
     backoff_seconds: float = Field(
         30.0, ge=0, le=3600,
@@ -198,6 +214,12 @@ class AlertSettings(BaseSettings):
         5.0, gt=0, le=30, description="delivery time after an API write; the rest waits for "
                                       "`truce alerts run`")
     after_write_batch: int = Field(20, ge=0, description="alerts delivered after an API write")
+
+    @field_validator("webhook_hosts")
+    @classmethod
+    def _host_entries(cls, value: list[str]) -> list[str]:
+        AllowList.parse(value)
+        return value
 
 
 class Settings(BaseSettings):

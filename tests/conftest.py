@@ -22,7 +22,14 @@ from cli import config, pgcluster
 from etl import sample
 from server.db.migrate import upgrade
 from server.main import create_app
-from server.settings import ApiSettings, DatabaseSettings, RasterSettings, SecuritySettings, Settings
+from server.settings import (
+    AlertSettings,
+    ApiSettings,
+    DatabaseSettings,
+    RasterSettings,
+    SecuritySettings,
+    Settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -63,6 +70,7 @@ def sample_loaded(engine: Engine) -> list[object]:
 #: rate limits no test reaches (tests of other settings keep them: `SecuritySettings(**UNLIMITED, ...)`)
 UNLIMITED: dict[str, Any] = {"rate_per_second": 100_000, "rate_burst": 1_000_000,
                              "anonymous_rate_per_second": 100_000, "anonymous_burst": 1_000_000}
+LOOPBACK_WEBHOOK_HOSTS = ["127.0.0.1", "localhost"]
 
 
 def make_settings(database_url: str, **api: object) -> Settings:
@@ -75,6 +83,9 @@ def make_settings(database_url: str, **api: object) -> Settings:
         # outruns the production limits (20/s, burst 200 per key, 400 per address). The limiter
         # itself is tested with its own low limits.
         security=SecuritySettings(**UNLIMITED),
+        # The webhook receivers of the tests listen on random loopback ports; the default
+        # admits no loopback address at all (tested with the default settings).
+        alerts=AlertSettings(webhook_hosts=LOOPBACK_WEBHOOK_HOSTS),
     )
 
 

@@ -1,16 +1,23 @@
 """Files given by URL (http/https): streamed to a local file with a size cap and a timeout, and
 named so that format detection works (the URL's extension, else its Content-Type or
-Content-Disposition, else the first bytes)."""
+Content-Disposition, else the first bytes).
+
+Every URL, the first and each redirect, passes server.outbound's rule before it is fetched:
+http(s) only, no internal address unless TRUCE_ETL_URL_ALLOW admits it, and the connection goes
+to the address that was checked. Errors show the URL redacted (no credentials, no tokens)."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import re
-import urllib.error
-import urllib.request
+from collections.abc import Sequence
+from contextlib import closing
 from email.message import Message
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
+
+from server.outbound import AllowList, OutboundRefused, check, connection, redact_url, resolve
 
 from .tabular import SourceError
 
@@ -67,30 +74,100 @@ def _suffix_from_bytes(head: bytes) -> str:
     return ".csv"
 
 
-def fetch(url: str, directory: Path, *, max_bytes: int, timeout: float) -> Path:
-    """Download `url` into `directory`; return the file. SourceError says what went wrong: an
-    HTTP error status, a timeout, an unreachable host, or a body larger than `max_bytes`."""
-    if not is_url(url):
-        raise SourceError(f"{url!r} is not an http(s) URL")
-    request = urllib.request.Request(url, headers={"User-Agent": "truce-etl",
-                                                   "Accept-Encoding": "identity"})
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
+ALLOW_SETTING = "TRUCE_ETL_URL_ALLOW"
+
+
+def _refusal(shown: str, exc: OutboundRefused) -> SourceError:
+    remedy = f"; list it in {ALLOW_SETTING} to load from it" if exc.allowable else ""
+    return SourceError(f"{shown}: {exc.reason}{remedy}")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _basic_auth(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def _get(url: str, shown: str, *, allow: AllowList, timeout: float,
+         authorization: str | None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """One GET of `url` once the outbound rule admits it, on a connection to the checked
+    address; SourceError (its message shows `shown`) when refused or unreachable."""
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"{url}: the server answered HTTP {exc.code} {exc.reason}") from None
+        target = check(url, allow, lambda host, port: resolve(host, port, timeout))
+    except OutboundRefused as exc:
+        raise _refusal(shown, exc) from None
+    headers = {"User-Agent": "truce-etl", "Accept-Encoding": "identity", "Accept": "*/*"}
+    if authorization:
+        headers["Authorization"] = authorization
+    conn = connection(target, timeout)
+    try:
+        conn.request("GET", target.path, headers=headers)
+        return conn, conn.getresponse()
     except TimeoutError:
-        raise SourceError(f"{url}: no answer within {timeout:g} s") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError):
-            raise SourceError(f"{url}: no answer within {timeout:g} s") from None
-        raise SourceError(f"{url}: cannot be fetched: {reason}") from None
-    with response:
+        conn.close()
+        raise SourceError(f"{shown}: no answer within {timeout:g} s") from None
+    except (http.client.InvalidURL, UnicodeError):  # its message would repeat the URL
+        conn.close()
+        raise SourceError(f"{shown}: cannot be fetched: not a valid request URL") from None
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        raise SourceError(f"{shown}: cannot be fetched: {exc or type(exc).__name__}") from None
+
+
+def _open(url: str, *, allow: AllowList, timeout: float, max_redirects: int
+          ) -> tuple[str, http.client.HTTPConnection, http.client.HTTPResponse]:
+    """(final URL, connection, 2xx response) of `url`; every redirect is checked as the first
+    URL was (http(s) only, the outbound rule), at most `max_redirects` of them. Credentials of
+    the URL go to its own origin only, never to where it redirects elsewhere."""
+    shown = redact_url(url)
+    origin, authorization = _origin(url), _basic_auth(url)
+    current = url
+    for hop in range(max_redirects + 1):
+        label = shown if hop == 0 else f"{shown} (redirected to {redact_url(current)})"
+        conn, response = _get(current, label, allow=allow, timeout=timeout,
+                              authorization=authorization if _origin(current) == origin else None)
+        status, location = response.status, response.getheader("Location")
+        if 200 <= status < 300:
+            return current, conn, response
+        response.close()
+        conn.close()
+        if status in REDIRECTS and location:
+            current = urljoin(current, location.strip())
+            continue
+        raise SourceError(f"{label}: the server answered HTTP {status} {response.reason}")
+    raise SourceError(f"{shown}: more than {max_redirects} redirects")
+
+
+def fetch(url: str, directory: Path, *, max_bytes: int, timeout: float,
+          allow: Sequence[str] = (), max_redirects: int = MAX_REDIRECTS) -> Path:
+    """Download `url` into `directory`; return the file. SourceError says what went wrong: a
+    refused address or scheme (after each redirect too), an HTTP error status, a timeout, an
+    unreachable host, or a body larger than `max_bytes`. `allow`: TRUCE_ETL_URL_ALLOW entries.
+    Messages show the URL redacted (server.outbound.redact_url)."""
+    shown = redact_url(url)
+    if not is_url(url):
+        raise SourceError(f"{shown!r} is not an http(s) URL")
+    try:
+        allowed = AllowList.parse(allow)
+    except ValueError as exc:
+        raise SourceError(f"{ALLOW_SETTING}: {exc}") from None
+    final, conn, response = _open(url, allow=allowed, timeout=timeout,
+                                  max_redirects=max_redirects)
+    with closing(conn), response:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise SourceError(f"{url}: {int(declared):,} bytes is more than the "
+            raise SourceError(f"{shown}: {int(declared):,} bytes is more than the "
                               f"{max_bytes:,}-byte limit (TRUCE_ETL_URL_MAX_BYTES)")
-        name = _name(url)
+        name = _name(final)
         suffix = PurePosixPath(name).suffix.lower()
         if suffix not in KNOWN_SUFFIXES:
             suffix = _suffix_from_headers(response.headers) or ""
@@ -103,24 +180,25 @@ def fetch(url: str, directory: Path, *, max_bytes: int, timeout: float) -> Path:
                 while chunk := response.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise SourceError(f"{url}: more than the {max_bytes:,}-byte limit "
+                        raise SourceError(f"{shown}: more than the {max_bytes:,}-byte limit "
                                           "(TRUCE_ETL_URL_MAX_BYTES)")
                     if len(head) < 4096:
                         head += chunk[:4096]
                     out.write(chunk)
         except TimeoutError:
             partial.unlink(missing_ok=True)
-            raise SourceError(f"{url}: the download stalled for {timeout:g} s after "
+            raise SourceError(f"{shown}: the download stalled for {timeout:g} s after "
                               f"{size:,} bytes") from None
         except SourceError:
             partial.unlink(missing_ok=True)
             raise
         except (OSError, http.client.HTTPException) as exc:
             partial.unlink(missing_ok=True)
-            raise SourceError(f"{url}: the download broke off after {size:,} bytes: {exc}") from None
+            raise SourceError(f"{shown}: the download broke off after {size:,} bytes: "
+                              f"{exc}") from None
     if declared and declared.isdigit() and size < int(declared):
         partial.unlink(missing_ok=True)
-        raise SourceError(f"{url}: the download ended after {size:,} of {int(declared):,} bytes")
+        raise SourceError(f"{shown}: the download ended after {size:,} of {int(declared):,} bytes")
     if not suffix:
         name = f"{name}{_suffix_from_bytes(head)}"
     target = directory / name

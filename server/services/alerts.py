@@ -6,8 +6,9 @@ attempt count and a next attempt time (exponential backoff, capped) for a later 
 (`truce alerts run`, after an incidents ETL load, or `run()` after an API write).
 
 Webhook safety (alerts_webhook): the URL must be http(s) to a host in
-`AlertSettings.webhook_hosts` (TRUCE_ALERTS_WEBHOOK_HOSTS, default 127.0.0.1 and localhost); an
-internal address only for a host listed exactly; redirects are not followed.
+`AlertSettings.webhook_hosts` (TRUCE_ALERTS_WEBHOOK_HOSTS, empty by default); an internal
+address only as server.outbound's rule admits it (the host listed itself, best as host:port);
+redirects are not followed.
 Each subscription's secret is HMAC-SHA256(security.webhook_secret, its random salt): returned once
 at creation, never stored (rotating `webhook_secret` changes every subscription's secret).
 """

@@ -226,6 +226,8 @@ def test_url_of_a_file_of_several_layers(database_url: str, engine: Engine, samp
                                          served: tuple[str, Path]) -> None:
     base, folder = served
     _zipped_folder(folder)
+    # the local server is on loopback, refused unless listed
+    monkeypatch.setenv("TRUCE_ETL_URL_ALLOW", json.dumps([base.removeprefix("http://")]))
     load = ["etl", "load", f"{base}/areas.zip", "--layer", "incidents", "--source",
             "etlt_layers_url", "--json"]
     refused = _cli(database_url, monkeypatch, tmp_path, *load)

@@ -1,6 +1,8 @@
 """`truce etl load URL`: files fetched over HTTP from a local server thread (no internet here),
 format told by extension, Content-Type or first bytes; 404s, timeouts and oversized bodies end
-with a clear error (and a JSON error object with --json), nothing loaded."""
+with a clear error (and a JSON error object with --json), nothing loaded. The local server is on
+loopback, which is refused unless listed: every test here lists its host:port
+(TRUCE_ETL_URL_ALLOW, the `allow` of fetch); test_url_safety.py tests the refusals."""
 
 from __future__ import annotations
 
@@ -70,19 +72,28 @@ def http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
     thread.join(timeout=5)
 
 
+def allow(base: str) -> list[str]:
+    """The allow-list entry of the local server: its host:port."""
+    return [base.removeprefix("http://")]
+
+
 def _truce(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`truce ARGS`; the local server's host:port is in TRUCE_ETL_URL_ALLOW."""
+    base = next((a.split("/", 3)[2] for a in args if a.startswith("http://")), None)
+    listed = {"TRUCE_ETL_URL_ALLOW": json.dumps([base])} if base else {}
     return subprocess.run([*TRUCE, *args], capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "TRUCE_DATABASE_URL": url, **env})
+                          env={**os.environ, "TRUCE_DATABASE_URL": url, **listed, **env})
 
 
 def test_fetch_names_the_file_for_format_detection(http_root: tuple[str, Path],
                                                    tmp_path: Path) -> None:
     base, _ = http_root
-    got = fetch(f"{base}/aid.csv", tmp_path, max_bytes=10_000, timeout=5)
+    got = fetch(f"{base}/aid.csv", tmp_path, max_bytes=10_000, timeout=5, allow=allow(base))
     assert got.name == "aid.csv" and got.read_text() == AID
-    typed = fetch(f"{base}/api/areas?f=json", tmp_path, max_bytes=10_000, timeout=5)
+    typed = fetch(f"{base}/api/areas?f=json", tmp_path, max_bytes=10_000, timeout=5,
+                  allow=allow(base))
     assert typed.name == "areas.geojson" and json.loads(typed.read_text())["features"]
-    sniffed = fetch(f"{base}/export", tmp_path, max_bytes=10_000, timeout=5)
+    sniffed = fetch(f"{base}/export", tmp_path, max_bytes=10_000, timeout=5, allow=allow(base))
     assert sniffed.name == "export.csv"
     assert not list(tmp_path.glob("*.partial"))
 
@@ -98,7 +109,7 @@ def test_fetch_errors_are_clear_and_leave_no_file(http_root: tuple[str, Path], t
                                                   message: str) -> None:
     base, _ = http_root
     with pytest.raises(SourceError, match=message):
-        fetch(f"{base}{path}", tmp_path, max_bytes=limit, timeout=timeout)
+        fetch(f"{base}{path}", tmp_path, max_bytes=limit, timeout=timeout, allow=allow(base))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -106,7 +117,8 @@ def test_fetch_refuses_other_schemes_and_dead_hosts(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not an http"):
         fetch(f"file://{HERE}/illustrative/aid_deliveries.csv", tmp_path, max_bytes=10, timeout=1)
     with pytest.raises(SourceError, match="cannot be fetched"):
-        fetch("http://127.0.0.1:9/x.csv", tmp_path, max_bytes=10, timeout=1)
+        fetch("http://127.0.0.1:9/x.csv", tmp_path, max_bytes=10, timeout=1,
+              allow=["127.0.0.1:9"])
 
 
 def test_cli_loads_a_url_and_records_it(database_url: str, engine: Engine, sample_loaded: list,

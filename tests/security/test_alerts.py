@@ -20,10 +20,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from server.services import alerts as alert_service
+from tests.conftest import LOOPBACK_WEBHOOK_HOSTS
 from tests.security.conftest import Headers
 
 SOURCE = "tests-alerts"
-FAST = alert_service.AlertSettings(backoff_seconds=0, timeout_seconds=5)  # retries due at once
+FAST = alert_service.AlertSettings(backoff_seconds=0, timeout_seconds=5,  # retries due at once
+                                   webhook_hosts=LOOPBACK_WEBHOOK_HOSTS)
+#: the receivers' random loopback ports, for the `truce` commands the tests run
+LOOPBACK_ENV = {"TRUCE_ALERTS_WEBHOOK_HOSTS": json.dumps(LOOPBACK_WEBHOOK_HOSTS)}
 
 
 class Receiver:
@@ -359,7 +363,7 @@ def test_truce_alerts_run(client: TestClient, auth: Headers, engine: Engine, dat
     add_incident(engine, area["inside"])
     done = subprocess.run([sys.executable, "-m", "cli.main", "alerts", "run", "--since",
                            str(since), "--json"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "TRUCE_DATABASE_URL": database_url})
+                          env={**os.environ, "TRUCE_DATABASE_URL": database_url, **LOOPBACK_ENV})
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["alerts"], result["delivered"]) == (1, 1)

@@ -30,6 +30,7 @@ from server.services import alerts_webhook as webhook
 from tests.security.conftest import Headers
 from tests.security.test_alerts import (
     FAST,
+    LOOPBACK_ENV,
     Receiver,
     add_incident,
     area,  # noqa: F401 - the module-scoped fixture
@@ -77,7 +78,8 @@ def alert_rows(engine: Engine) -> list[dict[str, Any]]:
 def cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
                           text=True, timeout=300,
-                          env={**os.environ, "TRUCE_DATABASE_URL": database_url, **env})
+                          env={**os.environ, "TRUCE_DATABASE_URL": database_url, **LOOPBACK_ENV,
+                               **env})
 
 
 class Silent:
