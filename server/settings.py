@@ -14,7 +14,11 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUCE_DATABASE_")
 
     url: str = Field(description="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host:5432/db")
-    statement_timeout_ms: int = Field(15_000, ge=100)
+    statement_timeout_ms: int = Field(
+        15_000, ge=100, description="every statement's timeout, and the time budget of an API "
+        "request (a request over it gets 503 query_timeout; its statements are cancelled)")
+    analysis_timeout_ms: int = Field(
+        15_000, ge=100, description="the same budget for /analysis/ requests")
     pool_size: int = Field(8, ge=1, le=100)
 
     @field_validator("url")
