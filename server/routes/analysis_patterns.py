@@ -129,8 +129,11 @@ _SERIES_COLUMNS = ["period", "incidents", "fatalities", "confirmed"]
                                     "duplicates_merged": 2, "series": [ex.SERIES_EXAMPLE]},
                                    csv_text=ex.csv_example([ex.SERIES_EXAMPLE], _SERIES_COLUMNS)))
 def timeseries(
-    session: SessionDep, rel: ReleaseDep,
-    step: Annotated[Literal["day", "week", "month"], Query()] = "week",
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
+    step: Annotated[Literal["day", "week", "month"], Query(
+        description="the period. A series has at most max_buckets periods (10,000 by "
+                    "default, TRUCE_ANALYSIS_MAX_BUCKETS): a longer window gets 400 before "
+                    "anything is counted; narrow datetime or use a coarser step")] = "week",
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: TableFormat = None, accept: AcceptDep = None,
     filter: Annotated[str | None, Query(
@@ -148,7 +151,8 @@ def timeseries(
         flt["filter"] = cql2.parse(filter, filter_lang)
     elif filter_lang and filter_lang.lower() not in ("cql2-text", "cql2-json"):
         raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
-    rows = more.timeseries(flt, rel, step=step, session=session)
+    rows = more.timeseries(flt, rel, step=step, max_buckets=settings.analysis.max_buckets,
+                           session=session)
     return table_reply(rows, fmt, _SERIES_COLUMNS,
                        meta={"step": step, "area_id": area_id, **_dedupe_meta(flt, rel, session)},
                        name="series")
