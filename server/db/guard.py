@@ -103,19 +103,20 @@ async def stop(guard: RequestGuard, reason: str) -> None:
 
 
 def translate(exc: BaseException) -> TruceError | None:
-    """The domain error for a database error: the guard's reason when the request was stopped,
-    a query timeout when PostgreSQL's statement timeout fired (logged); None otherwise."""
+    """The domain error for a database error in a request: the guard's reason when it was
+    stopped, a query timeout when PostgreSQL's statement timeout fired (logged); else None."""
     guard = CURRENT.get()
-    error = guard.error() if guard is not None else None
+    if guard is None:  # not a request's (a command's, a test's): the driver's error as it is
+        return None
+    error = guard.error()
     if error is not None:
         return error
     if isinstance(exc, psycopg2.errors.QueryCanceled) and "statement timeout" in str(exc):
-        label = guard.label if guard is not None else "a statement"
-        budget = guard.budget_ms if guard is not None else None
-        log.warning("query timeout: %s hit the statement timeout (%s ms)", label, budget)
+        log.warning("query timeout: %s hit the statement timeout (%d ms)", guard.label,
+                    guard.budget_ms)
         return QueryTimeoutError("the query took too long (the database's statement timeout); "
                                  "narrow it (a shorter datetime, a smaller bbox, fewer rows)",
-                                 budget_ms=budget)
+                                 budget_ms=guard.budget_ms)
     return None
 
 
