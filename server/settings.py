@@ -80,6 +80,8 @@ class AnalysisSettings(BaseSettings):
     nearby_m: float = Field(5_000, ge=0, description="default radius for nearby settlements/aid")
     recent_aid_days: int = Field(14, ge=1, description="deliveries this recent are 'recent'")
     max_rows: int = Field(10_000, ge=1, description="rows in one table answer")
+    max_exposure_incidents: int = Field(
+        5_000, ge=1, description="incidents whose buffers make one exposure zone")
     max_buckets: int = Field(
         10_000, ge=1, description="periods in one time series (datetime window / step)")
     population_raster: str | None = Field(None, description="default population raster name")

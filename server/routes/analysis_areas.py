@@ -44,7 +44,7 @@ def _area_incidents(session: Session, rel: Release, ids: list[int] | None, statu
     rows = areas_service.incidents_by_area(
         rel, ids=ids, statuses=list_param(status), start=start, end=end, event_types=list_param(event_type),
         verifications=list_param(verification_status), distance_m=distance,
-        geometry=fmt == "geojson", session=session, dedupe=dedupe)
+        geometry=fmt == "geojson", session=session, dedupe=dedupe, max_areas=limits.max_rows)
     meta = {"datetime": datetime_, "distance_m": distance, "dedupe": dedupe}
     if fmt == "csv":
         rows = [areas_service.flatten_summary(r) for r in rows]

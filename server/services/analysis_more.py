@@ -55,14 +55,15 @@ def region_srid(bbox: tuple[float, float, float, float] | None) -> int:
     return utm_srid((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
 
 
-def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float,
+def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float, limit: int,
              session: Session) -> list[dict[str, Any]]:
+    """At most `limit` places: those of highest priority."""
     if by not in ("settlement", "area"):
         raise InvalidQueryError("by must be settlement or area")
     if days < 1:
         raise InvalidQueryError("days must be at least 1")
     rows = aid_q.gaps(by=by, at=at, since=at - timedelta(days=days), radius_m=radius_m,
-                      statuses=list(IN_FORCE_STATUSES), session=session)
+                      statuses=list(IN_FORCE_STATUSES), limit=limit, session=session)
     for row in rows:
         last = row["last_delivery_at"]
         waited = 365 if last is None else min(365, (at - last).days)
@@ -252,7 +253,12 @@ def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_
             raise InvalidQueryError("choose the incidents: datetime, incident_id or bbox")
         incidents, geometry = places_q.incidents_buffer(
             rel, distance_m=distance_m, start=start, end=end, types=event_types, ids=incident_ids,
-            bbox=bbox, session=session)
+            bbox=bbox, max_incidents=settings.analysis.max_exposure_incidents, session=session)
+        if incidents > settings.analysis.max_exposure_incidents:
+            limit = settings.analysis.max_exposure_incidents
+            raise InvalidQueryError(
+                f"at most {limit:,} incidents make one exposure zone (more match): narrow "
+                f"datetime, bbox, event_type or incident_id", max_incidents=limit)
         zone = f"within {distance_m:g} m of {incidents} incidents"
     info = zonal.describe(path)
     result = (zonal.zonal_sum(path, orjson.loads(geometry)) if geometry

@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from server.main import create_app
 from server.services.analysis_more import buckets
+from server.settings import AnalysisSettings
+from tests.conftest import make_settings
+from tests.server import analysis_data as data
+from tests.server.test_analysis_questions import _population_raster
 
 SERIES = "/analysis/timeseries"
 
@@ -62,3 +70,83 @@ def test_buckets_count_periods_as_date_trunc_does(start: str, end: str, step: st
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     assert buckets(at(start), at(end), step) == expected
+
+
+# --- the other analysis answers: each has a cap that is named when it is reached --------------
+
+LON, LAT = 40.0, 33.0  # away from the sample data, on the test population raster
+
+
+@pytest.fixture(scope="module")
+def small(database_url: str, sample_loaded: list[object], analyst_key: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app with caps of 2 (rows, exposure incidents) over a tiny world of 3 of each."""
+    raster = _population_raster(tmp_path_factory.mktemp("pop") / "population.tif")
+    settings = make_settings(database_url)
+    settings.raster.sources = {**settings.raster.sources, "population": str(raster)}
+    settings.analysis = AnalysisSettings(max_rows=2, max_exposure_incidents=2)
+    with TestClient(create_app(settings), headers={"X-API-Key": analyst_key}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine, sample_loaded: list[object]) -> Iterator[dict[str, Any]]:
+    with data.cleaned(engine):
+        area = data.add_area(engine, "cap-area", data.diamond(LON, LAT),
+                             signed_at="2016-01-01T00:00:00Z")
+        for k, population in enumerate((100, 300, 200)):
+            data.add_settlement(engine, f"cap-town-{k}", LON + 0.01 * k, LAT, population)
+            data.add_delivery(engine, f"cap-aid-{k}", LON + 0.01 * k, LAT + 0.01,
+                              "2016-05-20T00:00:00Z")
+            data.add_incident(engine, f"cap-incident-{k}", LON + 0.01 * k, LAT,
+                              "2016-05-10T00:00:00Z")
+        yield {"area": area}
+
+
+def test_aid_gaps_lists_the_places_of_highest_priority_up_to_the_cap(
+        client: TestClient, small: TestClient, world: dict[str, Any]) -> None:
+    params = {"at": "2016-05-15T00:00:00Z", "days": 30}
+    every = data.get_json(client, "/analysis/aid-gaps", **params)["places"]
+    capped = data.get_json(small, "/analysis/aid-gaps", **params)["places"]
+    assert len(every) > 2
+    assert capped == every[:2]
+
+
+def test_exposure_refuses_a_zone_of_more_incidents_than_the_cap(
+        small: TestClient, world: dict[str, Any]) -> None:
+    response = small.get("/analysis/exposure", params={
+        "distance_m": 1000, "datetime": "2016-05-01/2016-05-31", "bbox": "39.9,32.9,40.1,33.1"})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["max_incidents"] == 2
+    assert "at most 2 incidents" in body["description"]
+    assert "narrow datetime, bbox" in body["description"]
+    ok = small.get("/analysis/exposure", params={
+        "distance_m": 1000, "datetime": "2016-05-01/2016-05-31", "bbox": "39.99,32.9,40.015,33.1"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["incidents"] == 2
+
+
+def test_areas_incidents_refuses_more_areas_than_the_cap(
+        small: TestClient, world: dict[str, Any]) -> None:
+    response = small.get("/analysis/areas/incidents", params={"distance_m": 5000})
+    assert response.status_code == 400, response.text
+    assert "at most 2 agreement areas" in response.json()["description"]
+    assert "area_id or status" in response.json()["description"]
+    one = small.get("/analysis/areas/incidents", params={"area_id": world["area"]})
+    assert one.status_code == 200, one.text
+
+
+def test_deconfliction_never_shortens_a_list_silently(
+        small: TestClient, world: dict[str, Any]) -> None:
+    point = {"type": "Point", "coordinates": [LON, LAT]}
+    response = small.post("/analysis/deconfliction", json={
+        "geometry": point, "nearby_m": 5000, "at": "2016-05-21T00:00:00Z"})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["max_rows"] == 2
+    assert "lower nearby_m or split the batch" in body["description"]
+    near = small.post("/analysis/deconfliction", json={
+        "geometry": point, "nearby_m": 1200, "at": "2016-05-21T00:00:00Z"})
+    assert near.status_code == 200, near.text
+    assert len(near.json()["settlements"]) == 2
