@@ -77,7 +77,9 @@ _RISK_META = {"distance_m": 5000, "hours": 24, "dedupe": True}
                 csv_text=ex.csv_example([ex.AID_RISK_EXAMPLE], _RISK_COLUMNS)))
 def aid_risk(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
-    distance_m: Annotated[float, Query(ge=0)] = 5000,
+    distance_m: Annotated[float, Query(ge=0, description="at most max_distance_m (100,000 by "
+                                       "default); at most max_rows deliveries are listed, "
+                                       "those with most incidents")] = 5000,
     hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24,
     datetime: Window = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:

@@ -55,8 +55,9 @@ _HOTSPOT_META = {"eps_m": 2000, "minpoints": 5, "dedupe": True, "duplicates_merg
 def hotspots(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
-    eps_m: Annotated[float, Query(gt=0)] = 2000,
-    minpoints: Annotated[int, Query(ge=1)] = 5,
+    eps_m: Annotated[float, Query(gt=0, description="1..100,000 metres; at most max_rows "
+                                  "clusters (10,000 by default) are listed, the largest")] = 2000,
+    minpoints: Annotated[int, Query(ge=1, description="1..10,000")] = 5,
     event_type: CsvList = None, verification_status: CsvList = None, bbox: BBox = None,
     area_id: AreaId = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
@@ -82,8 +83,10 @@ _GRID_META = {"kind": "hexagon", "size_m": 5000, "level": 2, "dedupe": True,
                 csv_text=ex.csv_example([ex.CELL_EXAMPLE], ["cell", "incidents", "fatalities"])))
 def grid(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
-    kind: Annotated[Literal["hexagon", "square", "admin"], Query()] = "hexagon",
-    size_m: Annotated[float, Query(gt=0)] = 5000,
+    kind: Annotated[Literal["hexagon", "square", "admin"], Query(
+        description="at most max_rows cells (10,000 by default) are listed, the busiest")]
+    = "hexagon",
+    size_m: Annotated[float, Query(gt=0, description="100..500,000 metres")] = 5000,
     level: Annotated[int, Query(ge=0, le=4)] = 2,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,

@@ -150,3 +150,20 @@ def test_deconfliction_never_shortens_a_list_silently(
         "geometry": point, "nearby_m": 1200, "at": "2016-05-21T00:00:00Z"})
     assert near.status_code == 200, near.text
     assert len(near.json()["settlements"]) == 2
+
+
+def test_the_limits_are_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/api").json()["paths"]
+
+    def described(path: str, name: str) -> str:
+        params = paths[path]["get"]["parameters"]
+        return str(next(p for p in params if p["name"] == name).get("description", ""))
+
+    assert "at most max_buckets periods (10,000" in described("/analysis/timeseries", "step")
+    assert "max_rows cells" in described("/analysis/grid", "kind")
+    assert "max_rows" in described("/analysis/hotspots", "eps_m")
+    assert "max_rows areas" in described("/analysis/areas/incidents", "area_id")
+    assert "max_exposure_incidents" in described("/analysis/exposure", "distance_m")
+    assert "max_rows deliveries" in described("/analysis/aid-risk", "distance_m")
+    assert "at most max_rows" in paths["/analysis/aid-gaps"]["get"]["summary"]
+    assert "shortened" in paths["/analysis/deconfliction"]["post"]["description"]
