@@ -98,6 +98,13 @@ class QueryTimeoutError(TruceError):
     code = "query_timeout"
 
 
+class ClientClosedError(TruceError):
+    """The client went away mid-request (nginx's 499): nobody reads this answer."""
+
+    status_code = 499
+    code = "client_closed_request"
+
+
 def _body(code: str, detail: object, **extra: object) -> dict[str, object]:
     return {"code": code, "description": detail, **extra}
 
@@ -125,6 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         if "statement timeout" in str(exc.orig):
+            log.warning("query timeout: %s", exc.orig)
             return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
         log.error("database unavailable: %s", exc.orig)
         return JSONResponse(_body("database_unavailable", "the database is not reachable"), 503)
@@ -132,6 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _db(_: Request, exc: DBAPIError) -> JSONResponse:
         if "statement timeout" in str(exc.orig):
+            log.warning("query timeout: %s", exc.orig)
             return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
         log.error("database error: %s", exc.orig)
         return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
@@ -140,6 +149,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _driver(_: Request, exc: psycopg2.Error) -> JSONResponse:
         """The same answers for the hot reads run by psycopg2 itself (`server.db.async_reads`)."""
         if "statement timeout" in str(exc):
+            log.warning("query timeout: %s", exc)
             return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
         if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
             log.error("database unavailable: %s", exc)

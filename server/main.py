@@ -17,6 +17,7 @@ from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
+from server.request_guard import RequestGuardMiddleware
 from server.routes import alerts as alerts_routes
 from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
@@ -67,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security = settings.security
     app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
+    # outermost: it alone reads the request's messages, so it sees a disconnect at any time
+    app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
+                       analysis_ms=settings.database.analysis_timeout_ms)
     app.include_router(alerts_routes.router)
     for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
                    reports, changes):

@@ -17,7 +17,11 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUCE_DATABASE_")
 
     url: str = Field(description="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host:5432/db")
-    statement_timeout_ms: int = Field(15_000, ge=100)
+    statement_timeout_ms: int = Field(
+        15_000, ge=100, description="every statement's timeout, and the time budget of an API "
+        "request (a request over it gets 503 query_timeout; its statements are cancelled)")
+    analysis_timeout_ms: int = Field(
+        15_000, ge=100, description="the same budget for /analysis/ requests")
     pool_size: int = Field(8, ge=1, le=100)
 
     @field_validator("url")
@@ -79,6 +83,10 @@ class AnalysisSettings(BaseSettings):
     nearby_m: float = Field(5_000, ge=0, description="default radius for nearby settlements/aid")
     recent_aid_days: int = Field(14, ge=1, description="deliveries this recent are 'recent'")
     max_rows: int = Field(10_000, ge=1, description="rows in one table answer")
+    max_exposure_incidents: int = Field(
+        5_000, ge=1, description="incidents whose buffers make one exposure zone")
+    max_buckets: int = Field(
+        10_000, ge=1, description="periods in one time series (datetime window / step)")
     population_raster: str | None = Field(None, description="default population raster name")
 
 

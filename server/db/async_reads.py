@@ -11,7 +11,10 @@ to `size`, with the same statement timeout and application name scheme as the ot
 statement prepared once on a connection (`PREPARE name AS ...`) is remembered on it. A
 connection on which anything failed, or whose request was cancelled mid-statement, is closed,
 never reused; a statement that failed because an idle connection was gone is retried once on
-a new connection (these are reads)."""
+a new connection (these are reads).
+
+Each connection is attached to the current request's guard (server.db.guard) while the request
+holds it: a client that disconnects, or a spent budget, cancels its statement server-side."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import psycopg2
 import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
+from server.db import guard as guards
 from server.settings import DatabaseSettings
 
 MAX_PREPARED = 256  # statements prepared per connection; past it, plain SQL
@@ -69,21 +73,31 @@ class AsyncReadPool:
 
     async def one(self, statement: Statement) -> tuple[Any, ...]:
         """The single row of `statement` (a `LookupError` when there is none)."""
+        guard = guards.CURRENT.get()
         for attempt in (1, 2):
+            if guard is not None:
+                guard.check()  # a stopped request sends nothing more
             conn = await self._checkout()
+            if guard is not None:
+                guard.attach(conn.raw)
             reused = bool(conn.prepared) or conn.used
             try:
                 row = await self._run(conn, statement)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 gone = bool(conn.raw.closed)
-                self._discard(conn)
+                self._discard(conn, guard)
                 if attempt == 1 and reused and gone:
                     continue  # an idle connection that was gone: once more on a new one
+                _raise_translated(exc)
                 raise
-            except BaseException:  # a refused statement, or the request cancelled mid-way
-                self._discard(conn)
+            except psycopg2.Error as exc:  # a refused statement
+                self._discard(conn, guard)
+                _raise_translated(exc)
                 raise
-            self._checkin(conn)
+            except BaseException:  # the request cancelled mid-way
+                self._discard(conn, guard)
+                raise
+            self._checkin(conn, guard)
             return row
         raise AssertionError("unreachable")
 
@@ -136,20 +150,31 @@ class AsyncReadPool:
             raise
         return _Connection(raw)
 
-    def _checkin(self, conn: _Connection) -> None:
+    def _checkin(self, conn: _Connection, guard: guards.RequestGuard | None) -> None:
+        if guard is not None:
+            guard.detach(conn.raw)
         if conn.raw.closed:
-            self._discard(conn)
+            self._discard(conn, None)
             return
         self._idle.append(conn)
         self._slots.release()
 
-    def _discard(self, conn: _Connection) -> None:
+    def _discard(self, conn: _Connection, guard: guards.RequestGuard | None) -> None:
+        if guard is not None:
+            guard.detach(conn.raw)
         with contextlib.suppress(Exception):
             if not conn.raw.closed and conn.raw.isexecuting():
                 conn.raw.cancel()  # a statement cancelled with its request: stop it server-side
         with contextlib.suppress(Exception):
             conn.raw.close()
         self._slots.release()
+
+
+def _raise_translated(exc: psycopg2.Error) -> None:
+    """The domain error of a cancelled or timed-out statement (see server.db.guard)."""
+    error = guards.translate(exc)
+    if error is not None:
+        raise error from exc
 
 
 def _done(ready: asyncio.Future[None]) -> None:

@@ -9,11 +9,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.db import guard
 from server.settings import DatabaseSettings
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:
-    return create_engine(
+    """The pool of the sessions; each connection is attached to the request that holds it
+    (server.db.guard: cancelled when the client leaves or the budget is spent)."""
+    engine = create_engine(
         settings.url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
@@ -24,6 +27,8 @@ def make_engine(settings: DatabaseSettings) -> Engine:
             "options": f"-c statement_timeout={settings.statement_timeout_ms}",
         },
     )
+    guard.install(engine, default_timeout_ms=settings.statement_timeout_ms, transactional=True)
+    return engine
 
 
 def make_read_engine(settings: DatabaseSettings, *, idle_ping_seconds: float = 10.0) -> Engine:
@@ -59,6 +64,7 @@ def make_read_engine(settings: DatabaseSettings, *, idle_ping_seconds: float = 1
         except Exception:  # the pool drops this connection and checks out another
             raise DisconnectionError("idle connection is gone") from None
 
+    guard.install(engine, default_timeout_ms=settings.statement_timeout_ms, transactional=False)
     return engine
 
 

@@ -72,10 +72,23 @@ WHERE last.delivered_at IS NULL OR last.delivered_at <= :since
 """  # noqa: S608 - constant fragments only
 
 
+# the service's priority (population x days without a delivery, at most 365), so that the cap
+# keeps the places that come first
+_FIRST = """
+SELECT * FROM ({gaps}) g
+ORDER BY coalesce(g.population, 0) * CASE WHEN g.last_delivery_at IS NULL THEN 365
+           ELSE least(365, floor(extract(epoch FROM :at - g.last_delivery_at) / 86400)) END DESC,
+         g.id
+LIMIT :limit
+"""
+
+
 def gaps(*, by: str, at: datetime, since: datetime, radius_m: float, statuses: list[str],
-         session: Session) -> list[dict[str, Any]]:
-    sql = SETTLEMENT_GAPS_SQL if by == "settlement" else AREA_GAPS_SQL
-    params = {"at": at, "since": since, "radius": radius_m, "statuses": statuses}
+         limit: int, session: Session) -> list[dict[str, Any]]:
+    """The `limit` places of highest priority."""
+    sql = _FIRST.format(gaps=SETTLEMENT_GAPS_SQL if by == "settlement" else AREA_GAPS_SQL)
+    params = {"at": at, "since": since, "radius": radius_m, "statuses": statuses,
+              "limit": limit}
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 

@@ -165,7 +165,7 @@ NEAR_SQL = f"""
 AREAS_SQL = f"""
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to,
            ST_AsGeoJSON(a.geom, 6) AS geometry
-    FROM ({_AREAS}) a ORDER BY a.id
+    FROM ({_AREAS}) a ORDER BY a.id LIMIT :limit
 """  # noqa: S608 - constant fragments only
 
 
@@ -177,9 +177,10 @@ def _params(ids: list[int] | None, statuses: list[str] | None, start: datetime |
 
 
 def list_areas(*, ids: list[int] | None, statuses: list[str] | None, geometry: bool,
-               session: Session) -> list[dict[str, Any]]:
+               limit: int | None = None, session: Session) -> list[dict[str, Any]]:
     sql = AREAS_SQL if geometry else AREAS_SQL.replace("ST_AsGeoJSON(a.geom, 6)", "NULL")
-    rows = session.execute(text(sql), {"ids": ids, "statuses": statuses}).mappings()
+    rows = session.execute(text(sql), {"ids": ids, "statuses": statuses,
+                                       "limit": limit}).mappings()
     return [dict(r) for r in rows]
 
 

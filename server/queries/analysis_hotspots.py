@@ -136,7 +136,8 @@ def _timeseries_sql(condition: str) -> str:
     """Counts per period of the incidents matching the filters and `condition` (SQL over `i`
     from the CQL2 translator: bound values, whitelisted names), every period from the window's
     start (else the first match) to its end (else the last match), empty ones as zeros. One
-    scan: the first and last periods come from the counts themselves."""
+    scan: the first and last periods come from the counts themselves. At most :max_buckets + 1
+    periods are made: one more than the caller allows says the span is too long."""
     return f"""
 WITH counts AS (
   SELECT date_trunc(:step, i.occurred_at AT TIME ZONE 'UTC') AS bucket, count(*) AS incidents,
@@ -149,7 +150,8 @@ r AS (SELECT coalesce(date_trunc(:step, CAST(:start AS timestamptz) AT TIME ZONE
                       max(c.bucket)) AS hi
       FROM counts c),
 buckets AS (
-  SELECT generate_series(r.lo, r.hi, CAST('1 ' || :step AS interval)) AS bucket
+  SELECT generate_series(r.lo, least(r.hi, r.lo + :max_buckets * CAST('1 ' || :step AS interval)),
+                         CAST('1 ' || :step AS interval)) AS bucket
   FROM r WHERE r.lo IS NOT NULL AND r.hi IS NOT NULL)
 SELECT to_char(b.bucket, 'YYYY-MM-DD') AS period, coalesce(c.incidents, 0) AS incidents,
        coalesce(c.fatalities, 0) AS fatalities, coalesce(c.confirmed, 0) AS confirmed
@@ -217,10 +219,11 @@ def grid_tile(filters: dict[str, Any], rel: Release, *, z: int, x: int, y: int, 
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
-def timeseries(filters: dict[str, Any], rel: Release, *, step: str,
+def timeseries(filters: dict[str, Any], rel: Release, *, step: str, max_buckets: int,
                session: Session) -> list[dict[str, Any]]:
-    """`filters` may hold a CQL2 AST as "filter": it sees the released values, as on items."""
-    params = {**_params(filters), "step": step}
+    """`filters` may hold a CQL2 AST as "filter": it sees the released values, as on items.
+    At most `max_buckets` + 1 rows (see _timeseries_sql)."""
+    params = {**_params(filters), "step": step, "max_buckets": max_buckets}
     condition = _condition(filters, params)
     sql = _sql(_timeseries_sql(condition), filters, rel, params, session)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]

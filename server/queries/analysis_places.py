@@ -47,26 +47,34 @@ def nearest(kind: str, *, lon: float, lat: float, n: int, start: datetime | None
     return rows
 
 
+# at most :max + 1 incidents are read; the zone is built only when they are no more than :max
 EXPOSURE_INCIDENTS_SQL = f"""
-    SELECT count(*) AS incidents,
-           ST_AsGeoJSON(ST_Union(ST_Buffer(i.geom::geography, :d, 'quad_segs=16')::geometry), 7)
-             AS geometry
-    FROM {INCIDENTS} i
-    WHERE (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
+    WITH m AS (SELECT i.geom FROM {INCIDENTS} i WHERE /*where*/ LIMIT :max + 1)
+    SELECT (SELECT count(*) FROM m) AS incidents,
+           CASE WHEN (SELECT count(*) FROM m) <= :max THEN (
+             SELECT ST_AsGeoJSON(ST_Union(ST_Buffer(m.geom::geography, :d,
+                                                    'quad_segs=16')::geometry), 7) FROM m)
+           END AS geometry
+"""  # noqa: S608 - constant fragments only
+
+_EXPOSURE_WHERE = """ (CAST(:start AS timestamptz) IS NULL OR i.occurred_at >= :start)
       AND (CAST(:end AS timestamptz) IS NULL OR i.occurred_at <= :end)
       AND (CAST(:types AS text[]) IS NULL OR i.event_type = ANY(CAST(:types AS text[])))
       AND (CAST(:ids AS bigint[]) IS NULL OR i.id = ANY(CAST(:ids AS bigint[])))
       AND (CAST(:minx AS float8) IS NULL
            OR i.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
-"""  # noqa: S608 - constant fragments only
+"""
+EXPOSURE_INCIDENTS_SQL = EXPOSURE_INCIDENTS_SQL.replace("/*where*/", _EXPOSURE_WHERE)
 
 
 def incidents_buffer(rel: Release, *, distance_m: float, start: datetime | None, end: datetime | None,
                      types: list[str] | None, ids: list[int] | None,
-                     bbox: tuple[float, float, float, float] | None,
+                     bbox: tuple[float, float, float, float] | None, max_incidents: int,
                      session: Session) -> tuple[int, str | None]:
+    """(incidents, zone): the zone is None when there are more than `max_incidents` (then the
+    count is `max_incidents` + 1: no more are read)."""
     box = bbox or (None, None, None, None)
-    params = {"d": distance_m, "start": start, "end": end, "types": types, "ids": ids,
+    params = {"max": max_incidents, "d": distance_m, "start": start, "end": end, "types": types, "ids": ids,
               "minx": box[0], "miny": box[1], "maxx": box[2], "maxy": box[3]}
     sql = released_sql(EXPOSURE_INCIDENTS_SQL, rel, params)
     count, geometry = session.execute(text(sql), params).one()

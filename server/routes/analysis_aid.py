@@ -38,14 +38,15 @@ _GAP_META = {"at": "2016-06-30T00:00:00+00:00", "days": 30, "by": "settlement"}
 
 @router.get("/aid-gaps", response_class=Response,
             summary="Signed settlements (or areas) without a delivery in the last `days` days, "
-                    "weighted by population, with the nearest recent delivery",
+                    "weighted by population, with the nearest recent delivery (at most "
+                    "max_rows, 10,000 by default: those of highest priority)",
             description=more.__doc__ or "",
             responses=ex.responses(
                 {**_GAP_META, "places": [ex.AID_GAP_EXAMPLE]},
                 geojson=ex.geojson_example(_GAP_META, [ex.AID_GAP_EXAMPLE], POINT),
                 csv_text=ex.csv_example([ex.AID_GAP_EXAMPLE], _GAP_COLUMNS)))
 def aid_gaps(
-    session: SessionDep, at: AsOf = None,
+    session: SessionDep, settings: SettingsDep, at: AsOf = None,
     days: Annotated[int, Query(ge=1, le=3660)] = 30,
     by: Annotated[Literal["settlement", "area"], Query()] = "settlement",
     radius_m: Annotated[float, Query(ge=0, le=50_000, description="a delivery this close to a "
@@ -54,7 +55,8 @@ def aid_gaps(
 ) -> Response:
     fmt = output.negotiate(f, accept)
     when = instant(at)
-    rows = more.aid_gaps(by=by, at=when, days=days, radius_m=radius_m, session=session)
+    rows = more.aid_gaps(by=by, at=when, days=days, radius_m=radius_m,
+                         limit=settings.analysis.max_rows, session=session)
     columns = (_GAP_COLUMNS if by == "settlement" else
                ["id", "name", "status", "signed_at", "population", *_GAP_COLUMNS[6:]])
     return table_reply(rows, fmt, columns, meta={"at": when.isoformat(), "days": days, "by": by},
@@ -75,7 +77,9 @@ _RISK_META = {"distance_m": 5000, "hours": 24, "dedupe": True}
                 csv_text=ex.csv_example([ex.AID_RISK_EXAMPLE], _RISK_COLUMNS)))
 def aid_risk(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
-    distance_m: Annotated[float, Query(ge=0)] = 5000,
+    distance_m: Annotated[float, Query(ge=0, description="at most max_distance_m (100,000 by "
+                                       "default); at most max_rows deliveries are listed, "
+                                       "those with most incidents")] = 5000,
     hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24,
     datetime: Window = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:

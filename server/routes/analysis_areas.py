@@ -44,7 +44,7 @@ def _area_incidents(session: Session, rel: Release, ids: list[int] | None, statu
     rows = areas_service.incidents_by_area(
         rel, ids=ids, statuses=list_param(status), start=start, end=end, event_types=list_param(event_type),
         verifications=list_param(verification_status), distance_m=distance,
-        geometry=fmt == "geojson", session=session, dedupe=dedupe)
+        geometry=fmt == "geojson", session=session, dedupe=dedupe, max_areas=limits.max_rows)
     meta = {"datetime": datetime_, "distance_m": distance, "dedupe": dedupe}
     if fmt == "csv":
         rows = [areas_service.flatten_summary(r) for r in rows]
@@ -67,9 +67,13 @@ def areas_incidents(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
     distance_m: Annotated[float, Query(ge=0, description="also count incidents outside an area "
-                                       "but within this many metres")] = 0,
+                                       "but within this many metres (at most max_distance_m, "
+                                       "100,000 by default)")] = 0,
     status: CsvList = None, event_type: CsvList = None, verification_status: CsvList = None,
-    area_id: CsvList = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
+    area_id: Annotated[str | None, Query(
+        description="comma-separated ids; one answer lists at most max_rows areas (10,000 by "
+                    "default): more is a 400, choose them with area_id or status")] = None,
+    f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
     fmt = output.negotiate(f, accept)
     return _area_incidents(session, rel, id_list(area_id), status, datetime, event_type,

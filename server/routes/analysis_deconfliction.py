@@ -49,7 +49,12 @@ DECONFLICTION_RESPONSES[200]["model"] = DeconflictionResponse
             "geometry (or a batch of up to 1,000)",
     description=(analysis.__doc__ or "") + "\n\nAs GeoJSON or CSV: one feature (row) per hit, "
                 "with `index` (the input geometry) and `layer` (areas with their polygons, "
-                "settlements and aid_deliveries as points).",
+                "settlements and aid_deliveries as points).\n\nLimits: at most max_batch "
+                "geometries (1,000 by default; more is a 413), max_vertices per geometry and "
+                "max_total_vertices in all; distance_m and nearby_m at most max_distance_m; at "
+                "most max_rows settlements and max_rows deliveries per request (10,000 by "
+                "default), shared by a batch's geometries: a longer list is a 400 (lower "
+                "nearby_m or split the batch), never a shortened one.",
     responses=DECONFLICTION_RESPONSES,
 )
 def deconfliction(body: DeconflictionRequest, session: SessionDep, settings: SettingsDep,

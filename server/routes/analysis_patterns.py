@@ -55,8 +55,9 @@ _HOTSPOT_META = {"eps_m": 2000, "minpoints": 5, "dedupe": True, "duplicates_merg
 def hotspots(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
-    eps_m: Annotated[float, Query(gt=0)] = 2000,
-    minpoints: Annotated[int, Query(ge=1)] = 5,
+    eps_m: Annotated[float, Query(gt=0, description="1..100,000 metres; at most max_rows "
+                                  "clusters (10,000 by default) are listed, the largest")] = 2000,
+    minpoints: Annotated[int, Query(ge=1, description="1..10,000")] = 5,
     event_type: CsvList = None, verification_status: CsvList = None, bbox: BBox = None,
     area_id: AreaId = None, f: Format = None, accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
@@ -82,8 +83,10 @@ _GRID_META = {"kind": "hexagon", "size_m": 5000, "level": 2, "dedupe": True,
                 csv_text=ex.csv_example([ex.CELL_EXAMPLE], ["cell", "incidents", "fatalities"])))
 def grid(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
-    kind: Annotated[Literal["hexagon", "square", "admin"], Query()] = "hexagon",
-    size_m: Annotated[float, Query(gt=0)] = 5000,
+    kind: Annotated[Literal["hexagon", "square", "admin"], Query(
+        description="at most max_rows cells (10,000 by default) are listed, the busiest")]
+    = "hexagon",
+    size_m: Annotated[float, Query(gt=0, description="100..500,000 metres")] = 5000,
     level: Annotated[int, Query(ge=0, le=4)] = 2,
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: Format = None, accept: AcceptDep = None,
@@ -129,8 +132,11 @@ _SERIES_COLUMNS = ["period", "incidents", "fatalities", "confirmed"]
                                     "duplicates_merged": 2, "series": [ex.SERIES_EXAMPLE]},
                                    csv_text=ex.csv_example([ex.SERIES_EXAMPLE], _SERIES_COLUMNS)))
 def timeseries(
-    session: SessionDep, rel: ReleaseDep,
-    step: Annotated[Literal["day", "week", "month"], Query()] = "week",
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
+    step: Annotated[Literal["day", "week", "month"], Query(
+        description="the period. A series has at most max_buckets periods (10,000 by "
+                    "default, TRUCE_ANALYSIS_MAX_BUCKETS): a longer window gets 400 before "
+                    "anything is counted; narrow datetime or use a coarser step")] = "week",
     datetime: Window = None, event_type: CsvList = None, verification_status: CsvList = None,
     bbox: BBox = None, area_id: AreaId = None, f: TableFormat = None, accept: AcceptDep = None,
     filter: Annotated[str | None, Query(
@@ -148,7 +154,8 @@ def timeseries(
         flt["filter"] = cql2.parse(filter, filter_lang)
     elif filter_lang and filter_lang.lower() not in ("cql2-text", "cql2-json"):
         raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
-    rows = more.timeseries(flt, rel, step=step, session=session)
+    rows = more.timeseries(flt, rel, step=step, max_buckets=settings.analysis.max_buckets,
+                           session=session)
     return table_reply(rows, fmt, _SERIES_COLUMNS,
                        meta={"step": step, "area_id": area_id, **_dedupe_meta(flt, rel, session)},
                        name="series")

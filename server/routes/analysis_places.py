@@ -79,7 +79,10 @@ def nearest(
 def exposure(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     area_id: Annotated[int | None, Query(description="people inside this agreement area")] = None,
-    distance_m: Annotated[float, Query(ge=0)] = 0,
+    distance_m: Annotated[float, Query(ge=0, description=(
+        "metres around the area or the incidents (at most max_distance_m, 100,000 by default); "
+        "a zone is made of at most max_exposure_incidents incidents (5,000 by default): more "
+        "is a 400, narrow datetime, bbox, event_type or incident_id"))] = 0,
     datetime: Window = None, event_type: CsvList = None, bbox: BBox = None,
     incident_id: CsvList = None,
     raster: Annotated[str | None, Query(description="population raster name")] = None,

@@ -42,9 +42,18 @@ def deconfliction(*, geometries: list[Any], batch: bool, at: datetime | None, di
     days = limits.recent_aid_days if recent_days is None else recent_days
     if days < 1:
         raise InvalidQueryError("recent_days must be at least 1")
+    per = max(1, limits.max_rows // len(geoms))  # hits per geometry, of each layer
     rows = q.check(geoms, srid=srid, at=when, since=when - timedelta(days=days),
                    distance_m=distance, nearby_m=near, statuses=list(IN_FORCE_STATUSES),
-                   limit=limits.max_rows, session=session)
+                   limit=per + 1, session=session)
+    for r in rows:
+        for layer in ("settlements", "aid_deliveries"):
+            if len(getattr(r, layer)) > per:  # never a silently shortened list
+                raise InvalidQueryError(
+                    f"geometry {r.ord} has more than {per:,} {layer} within nearby_m: at most "
+                    f"{limits.max_rows:,} of each per request ({per:,} per geometry in a batch "
+                    f"of {len(geoms)}); lower nearby_m or split the batch",
+                    max_rows=limits.max_rows, per_geometry=per)
     results = [{"index": r.ord, "areas": r.areas, "settlements": r.settlements,
                 "aid_deliveries": r.aid_deliveries} for r in rows]
     head = {"at": when.isoformat(), "distance_m": distance, "nearby_m": near,

@@ -87,11 +87,16 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                       start: datetime | None, end: datetime | None,
                       event_types: Sequence[str] | None, verifications: Sequence[str] | None,
                       distance_m: float, geometry: bool, session: Session,
-                      dedupe: bool = True) -> list[dict[str, Any]]:
+                      dedupe: bool = True, max_areas: int | None = None) -> list[dict[str, Any]]:
     status_list = check_vocabulary(statuses, AREA_STATUSES, "status")
     verif = check_vocabulary(verifications, VERIFICATION_STATUSES, "verification_status")
     types = list(event_types) if event_types else None
-    areas = q.list_areas(ids=ids, statuses=status_list, geometry=geometry, session=session)
+    areas = q.list_areas(ids=ids, statuses=status_list, geometry=geometry,
+                         limit=None if max_areas is None else max_areas + 1, session=session)
+    if max_areas is not None and len(areas) > max_areas:
+        raise InvalidQueryError(f"at most {max_areas:,} agreement areas in one answer (more "
+                                f"match): choose them with area_id or status",
+                                max_rows=max_areas)
     if ids and len(ids) == 1 and not areas:
         raise NotFoundError(f"no agreement area {ids[0]}")
     out: dict[int, dict[str, Any]] = {}

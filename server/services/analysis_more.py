@@ -20,7 +20,7 @@ exposure and the area report. No SQL, no FastAPI.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +55,15 @@ def region_srid(bbox: tuple[float, float, float, float] | None) -> int:
     return utm_srid((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
 
 
-def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float,
+def aid_gaps(*, by: str, at: datetime, days: int, radius_m: float, limit: int,
              session: Session) -> list[dict[str, Any]]:
+    """At most `limit` places: those of highest priority."""
     if by not in ("settlement", "area"):
         raise InvalidQueryError("by must be settlement or area")
     if days < 1:
         raise InvalidQueryError("days must be at least 1")
     rows = aid_q.gaps(by=by, at=at, since=at - timedelta(days=days), radius_m=radius_m,
-                      statuses=list(IN_FORCE_STATUSES), session=session)
+                      statuses=list(IN_FORCE_STATUSES), limit=limit, session=session)
     for row in rows:
         last = row["last_delivery_at"]
         waited = 365 if last is None else min(365, (at - last).days)
@@ -151,11 +152,39 @@ def grid_tile(f: dict[str, Any], rel: Release, *, z: int, x: int, y: int, size_m
                            session=session)
 
 
-def timeseries(f: dict[str, Any], rel: Release, *, step: str,
+def buckets(start: datetime, end: datetime, step: str) -> int:
+    """How many periods of `step` (UTC, as date_trunc counts them) the window start..end spans."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    if last < first:
+        return 0
+    if step == "day":
+        return (last - first).days + 1
+    if step == "week":  # ISO weeks, from Monday
+        monday = first - timedelta(days=first.weekday())
+        return (last - monday).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _too_many_buckets(max_buckets: int, step: str, found: str) -> InvalidQueryError:
+    return InvalidQueryError(
+        f"at most {max_buckets:,} buckets in a time series ({found}): narrow datetime or use "
+        f"a coarser step", max_buckets=max_buckets, step=step)
+
+
+def timeseries(f: dict[str, Any], rel: Release, *, step: str, max_buckets: int,
                session: Session) -> list[dict[str, Any]]:
+    """Counts per period; at most `max_buckets` periods, checked before any SQL for a closed
+    window (an open end is bounded by the data: checked by the query, which stops counting
+    periods one past the cap)."""
     if step not in STEPS:
         raise InvalidQueryError(f"step must be one of {', '.join(STEPS)}")
-    rows = hot_q.timeseries(f, rel, step=step, session=session)
+    if f["start"] is not None and f["end"] is not None:
+        n = buckets(f["start"], f["end"], step)
+        if n > max_buckets:
+            raise _too_many_buckets(max_buckets, step, f"this window has {n:,} {step}s")
+    rows = hot_q.timeseries(f, rel, step=step, max_buckets=max_buckets, session=session)
+    if len(rows) > max_buckets:
+        raise _too_many_buckets(max_buckets, step, f"the matching incidents span more {step}s")
     if rel.min_count:  # a period with a few incidents: null, not the count
         for row in rows:
             if 0 < int(row["incidents"]) < rel.min_count:
@@ -224,7 +253,12 @@ def exposure(rel: Release, *, raster: str | None, area_id: int | None, distance_
             raise InvalidQueryError("choose the incidents: datetime, incident_id or bbox")
         incidents, geometry = places_q.incidents_buffer(
             rel, distance_m=distance_m, start=start, end=end, types=event_types, ids=incident_ids,
-            bbox=bbox, session=session)
+            bbox=bbox, max_incidents=settings.analysis.max_exposure_incidents, session=session)
+        if incidents > settings.analysis.max_exposure_incidents:
+            limit = settings.analysis.max_exposure_incidents
+            raise InvalidQueryError(
+                f"at most {limit:,} incidents make one exposure zone (more match): narrow "
+                f"datetime, bbox, event_type or incident_id", max_incidents=limit)
         zone = f"within {distance_m:g} m of {incidents} incidents"
     info = zonal.describe(path)
     result = (zonal.zonal_sum(path, orjson.loads(geometry)) if geometry
