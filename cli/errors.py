@@ -43,9 +43,16 @@ def clear_errors_json(as_json: bool) -> Iterator[None]:
     try:
         yield
     except (pgcluster.ProvisionError, config.ConfigError, TruceError, ValueError) as exc:
-        if as_json:
-            print(json.dumps({"run_id": None, "status": "failed", "read": 0, "loaded": 0,
-                              "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
-                              "error": str(exc)}))
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(as_json, str(exc))
+    except OSError as exc:  # a file that cannot be opened: its name and the system's reason
+        name = getattr(exc, "filename", None)
+        _fail(as_json, f"{name or 'a file'}: {exc.strerror or exc}")
+
+
+def _fail(as_json: bool, message: str) -> None:
+    if as_json:
+        print(json.dumps({"run_id": None, "status": "failed", "read": 0, "loaded": 0,
+                          "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
+                          "error": message}))
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2) from None

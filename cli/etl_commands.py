@@ -29,7 +29,15 @@ def read_mapping(path: Path | None) -> dict[str, str] | None:
         return None
     import yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    if not path.is_file():
+        raise ValueError(f"--mapping: no such file: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ValueError(f"--mapping: {path.name} is not a YAML or JSON mapping{line}: write one "
+                         "`target: column` per line") from None
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -59,6 +67,18 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int], None] | 
 
 
 INVALID_GEOMETRY = ("repair", "reject")
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`--since`: an ISO 8601 date or date-time (naive is UTC)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since: {value!r} is not a date; give one as 2016-03-01 or "
+                         "2016-03-01T12:00:00Z") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
@@ -106,6 +126,9 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
 
     if not path.exists():
         raise ValueError(f"no such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: give one file (`truce etl watch {path}` loads "
+                         "each file of a folder)")
     job = find_job(layer, fmt, path)
     if "source_layer" in options:
         check_source_layer(job, path, options["source_layer"])
@@ -220,7 +243,7 @@ def watch(
         help="the layer of each file to read (a GeoPackage table, a shapefile of a zip, a KML "
              "folder), as `etl load --source-layer`; a file without it is reported failed")
     ] = None,
-    since: Annotated[datetime | None, typer.Option(
+    since: Annotated[str | None, typer.Option(
         help="skip rows reported before this (ACLED timestamp), as `etl load --since`")] = None,
 ) -> None:
     """Load every new file dropped into DIR once (by sha256), with the options `etl load` takes;
@@ -234,6 +257,7 @@ def watch(
         raise ValueError(f"no such folder: {directory}")
     engine = config.engine()
     columns = read_mapping(mapping)
+    since_at = parse_since(since)
     failed: set[str] = set()  # files this process could not load: reported once, not retried
     while True:
         with engine.connect() as conn:
@@ -246,7 +270,7 @@ def watch(
                 continue
             try:
                 summary = load_file(path, layer=layer, fmt=fmt, source=source, dry_run=False,
-                                    mapping=columns, since=since.astimezone(UTC) if since else None,
+                                    mapping=columns, since=since_at,
                                     show_progress=False, engine=engine,
                                     invalid_geometry=invalid_geometry, source_layer=source_layer)
                 line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,8 +105,9 @@ def etl_load(
     mapping: Annotated[Path | None, typer.Option(help="YAML/JSON column mapping "
                                                       "{field: column} for generic files")] = None,
     source: Annotated[str | None, typer.Option(help="source name (natural key part)")] = None,
-    since: Annotated[datetime | None, typer.Option(help="skip rows reported before this "
-                                                        "(ACLED timestamp)")] = None,
+    since: Annotated[str | None, typer.Option(help="skip rows reported before this (ACLED "
+                                                   "timestamp; ISO 8601 date or date-time)")]
+    = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
     invalid_geometry: Annotated[str, typer.Option(
@@ -132,7 +132,7 @@ def etl_load(
         summary = etl_commands.load_file(
             path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
             mapping=etl_commands.read_mapping(mapping),
-            since=since.astimezone(UTC) if since else None,
+            since=etl_commands.parse_since(since),
             show_progress=not as_json and etl_commands.stdout_is_terminal(),
             invalid_geometry=invalid_geometry, source_layer=source_layer)
     if not no_alerts:

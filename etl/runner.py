@@ -25,6 +25,7 @@ from etl.loaders import postgis
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import signature
 from etl.sources.tabular import SourceError
+from etl.transforms import checks
 
 log = logging.getLogger("truce.etl")
 
@@ -125,13 +126,43 @@ def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSumm
     except Exception as exc:  # anything the SQL path did not foresee: the reference path decides
         summary.fallback = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         log.warning("%s: the set-based path failed (%s); loading row by row", job.name,
-                    summary.fallback, exc_info=True)
+                    summary.fallback, exc_info=log.isEnabledFor(logging.DEBUG))
         outcome = None
     if outcome is None or dry_run:
         savepoint.rollback()
     else:
         savepoint.commit()
     return outcome
+
+
+def too_long_id(result: Accepted | Rejected, key_fields: list[str]) -> Accepted | Rejected:
+    """Every job's rule (the set-based path has it too): an id longer than MAX_ID_LENGTH is
+    quarantined as `field_too_long` naming the field, not left to fail the whole file."""
+    values = result.values if isinstance(result, Accepted) else result.detail
+    long = [k for k in key_fields if len(str(values.get(k) or "")) > checks.MAX_ID_LENGTH]
+    if not long:
+        return result
+    if isinstance(result, Accepted):
+        return Rejected((checks.FIELD_TOO_LONG,), {"source_id": values.get("source_id"),
+                                                   "field": long[0]})
+    return Rejected(tuple(dict.fromkeys([*result.reasons, checks.FIELD_TOO_LONG])),
+                    {**result.detail, "field": long[0]})
+
+
+def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
+    """One sentence for a failure the loader did not foresee: what the database or Python said,
+    first line only (no SQL, no CONTEXT, no exception class), and what to do."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    said = getattr(diag, "message_primary", None) or str(orig or exc)
+    said = (said.splitlines() or [""])[0].strip()[:200]
+    if orig is not None:
+        what = f"the database refused it ({said})" if said else "the database refused it"
+    else:
+        what = f"an unexpected problem ({said})" if said else "an unexpected problem"
+    run = f" with run {run_id}" if run_id else ""
+    return (f"{path.name} could not be loaded: {what}; nothing was changed. Check the file's "
+            f"values, or report it{run}")
 
 
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
@@ -199,7 +230,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             transform = job.transform
             for raw in records:
                 summary.read += 1
-                result = transform(raw, ctx)
+                result = too_long_id(transform(raw, ctx), key_fields)
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:
@@ -241,7 +272,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     except SourceError as exc:
         summary.status, summary.error = "failed", str(exc)
     except Exception as exc:  # the run is recorded as failed, the data rolled back
-        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        summary.status, summary.error = "failed", unexpected_error(path, exc, summary.run_id)
     summary.reasons = dict(reasons)
     if summary.status == "failed":
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0

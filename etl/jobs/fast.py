@@ -330,6 +330,11 @@ def _good_count(alias: str) -> str:
             f"THEN {alias}.parsed::int END")
 
 
+# The runner's rule for every job (etl.runner.too_long_id): an id longer than checks.MAX_ID_LENGTH.
+ID_TOO_LONG = (f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} "
+               f"THEN '{checks.FIELD_TOO_LONG}' END")
+
+
 def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
             geocode: bool = False) -> str:
     """The checked rows: line, source_id, reasons (first occurrence order), repaired, detail
@@ -345,8 +350,8 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
         {joins}
         {POINT}
         {GEOCODE if geocode else NO_GEOCODE}
-        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join(reasons)}]::text[], NULL)
-                              AS reasons OFFSET 0) a
+        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join([*reasons, ID_TOO_LONG])}]
+                              ::text[], NULL) AS reasons OFFSET 0) a
         WHERE v.source_id IS NOT NULL OR {f.not_blank()}
     """
 

@@ -5,6 +5,7 @@ Shapefile (zipped or not) through GDAL (pyogrio); KML and KMZ with the streaming
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -134,9 +135,27 @@ def _check_zipped_shapefile(path: Path, member: str) -> None:
 BATCH = 50_000
 
 
+_GDAL_ADVICE = re.compile(r"[;.]?\s*It might help to specify the correct driver.*$", re.S)
+_CALLS = re.compile(r"\b[a-z_0-9]+\([^)]*\)(?: failed)?:?\s*")
+
+
+def _plain(path: Path, message: str) -> str:
+    """GDAL's message without what only a developer can act on: the file's full path (its name
+    stays), the advice to prefix a driver name, C function calls, build paths."""
+    text = _GDAL_ADVICE.sub("", message.splitlines()[0] if message else "")
+    for form in (str(path.resolve()), str(path), f"/vsizip/{path}"):
+        text = text.replace(f"'{form}'", path.name).replace(form, path.name)
+    text = _CALLS.sub("", text)
+    text = re.sub(r"(/[\w.+-]+){2,}", "", text).strip(" :;,.")
+    if "not recognized as being in a supported file format" in text or not text:
+        return "its content is not in the format its name says, or it is damaged"
+    return text[:200]
+
+
 def _unreadable(path: Path, after: int, exc: Exception) -> SourceError:
     where = f" after feature {after}" if after else ""
-    return SourceError(f"{path.name} cannot be read as a vector file{where}: {exc}")
+    return SourceError(f"{path.name} cannot be read as a vector file{where}: "
+                       f"{_plain(path, str(exc))}; export it again or send the original file")
 
 
 def _batches(path: Path, reader: Any, geometry: str, done: int

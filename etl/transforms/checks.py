@@ -31,6 +31,7 @@ MISSING_FIELD = "missing_required_field"
 WRONG_COLUMNS = "wrong_column_count"
 INVALID_GEOMETRY = "invalid_geometry"
 NOT_A_POINT = "not_a_point"
+FIELD_TOO_LONG = "field_too_long"
 
 UNKNOWN_PLACE = "unknown_place_name"
 AMBIGUOUS_PLACE = "ambiguous_place_name"
@@ -39,6 +40,8 @@ UNKNOWN_PCODE = "unknown_pcode"
 SWAPPED_REPAIR = "swapped_lat_lon_repaired"
 GEOCODED = "geocoded_from_gazetteer"
 
+#: The longest id taken (ids are indexed: PostgreSQL's index entries hold ~2,700 bytes).
+MAX_ID_LENGTH = 256
 #: The largest count an integer column holds (PostgreSQL's integer).
 MAX_COUNT = 2**31 - 1
 #: The largest aid quantity taken as written (more is a typo or an overflow, not a delivery).

@@ -121,3 +121,18 @@ def test_an_agreement_area_end_that_is_unreadable_or_reversed(engine: Engine, sa
     assert (summary.status, summary.read, summary.loaded) == ("completed", 3, 1), summary
     assert _quarantined(engine, summary.run_id) == {"G2": ["unparseable_date"],
                                                      "G3": ["inconsistent_dates"]}
+
+
+@pytest.mark.parametrize("row_wise", [False, True])
+def test_a_10_kb_id_quarantines_its_row_not_the_file(engine: Engine, sample_loaded: list,
+                                                     tmp_path: Path, row_wise: bool) -> None:
+    path = tmp_path / "long_id.csv"
+    long_id = "X" * 10_000
+    path.write_text("source_id,occurred_at,event_type,fatalities,lat,lon\n"
+                    "ok-1,2016-06-01,shelling,1,34.73,36.71\n"
+                    f"{long_id},2016-06-01,shelling,1,34.73,36.71\n")
+    summary = run(find_job("incidents", "csv", path), path, engine,
+                  source=f"etlt_values_long_id_{int(row_wise)}", row_wise=row_wise)
+    assert (summary.status, summary.read, summary.loaded, summary.quarantined) == (
+        "completed", 2, 1, 1), summary
+    assert summary.reasons == {"field_too_long": 1}

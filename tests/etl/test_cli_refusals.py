@@ -1,0 +1,72 @@
+"""Every refusal of `truce etl load` is one plain sentence: a usage problem is exit 2 with one
+JSON object under --json, a failed run exit 1; never a traceback, a usage box, SQL or GDAL's
+internals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRUCE = [sys.executable, "-m", "cli.main"]
+INTERNALS = ("Traceback", "[SQL:", "CONTEXT:", "sqlite3_", "Error:", "It might help",
+             "SHAPE_RESTORE_SHX", "/vsi", "Usage:")
+
+
+def _load(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TRUCE, "etl", "load", *args, "--json"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TRUCE_DATABASE_URL": url})
+
+
+def _plain(done: subprocess.CompletedProcess[str], code: int) -> str:
+    assert done.returncode == code, (done.stdout, done.stderr)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stdout
+    out = json.loads(lines[0])
+    assert out["status"] == "failed"
+    for text in (out["error"], done.stderr):
+        assert not any(mark in text for mark in INTERNALS), text
+    return str(out["error"])
+
+
+@pytest.fixture()
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "field.csv"
+    path.write_text("source_id,occurred_at,event_type,lat,lon\nR1,2016-06-01,shelling,34.7,36.7\n")
+    return path
+
+
+def test_usage_problems_are_exit_2_with_one_json_object(database_url: str, sample_loaded: list,
+                                                        tmp_path: Path, csv_file: Path) -> None:
+    common = ["--layer", "incidents", "--source", "etlt_refusals"]
+    said = _plain(_load(database_url, str(csv_file), *common, "--since", "yesterday"), 2)
+    assert said == ("--since: 'yesterday' is not a date; give one as 2016-03-01 or "
+                    "2016-03-01T12:00:00Z")
+    said = _plain(_load(database_url, str(csv_file), *common, "--mapping",
+                        str(tmp_path / "none.yaml")), 2)
+    assert said.startswith("--mapping: no such file:")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("source_id: [Ref\n  lat: Y\n")
+    said = _plain(_load(database_url, str(csv_file), *common, "--mapping", str(broken)), 2)
+    assert said.startswith("--mapping: broken.yaml is not a YAML or JSON mapping (line ")
+    folder = tmp_path / "inbox.csv"
+    folder.mkdir()
+    said = _plain(_load(database_url, str(folder), *common), 2)
+    assert said.endswith("is a folder: give one file (`truce etl watch " + str(folder)
+                         + "` loads each file of a folder)")
+
+
+def test_a_broken_vector_file_says_so_without_gdal_internals(database_url: str,
+                                                             sample_loaded: list,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "areas.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "geo')
+    said = _plain(_load(database_url, str(path), "--layer", "agreement_areas", "--source",
+                        "etlt_refusals"), 1)
+    assert said.startswith("areas.geojson cannot be read as a vector file: ")
+    assert said.endswith("export it again or send the original file")
+    assert str(tmp_path) not in said
