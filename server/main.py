@@ -17,9 +17,11 @@ from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.routes import alerts as alerts_routes
-from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
+from server.routes import analysis, changes, collections, docs, health, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
+from server.security.cors import CORSMiddleware
+from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OGC API Features and Tiles for ceasefire coordination: agreement areas, "
         "incidents, aid deliveries, reference layers.",
         openapi_url="/api",
-        docs_url="/api.html",
+        docs_url=None,  # /api.html: server.routes.docs, served locally under the CSP
         redoc_url=None,
         root_path=settings.api.root_path,
         lifespan=lifespan,
@@ -65,9 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
                        burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
+    app.add_middleware(CORSMiddleware, origins=settings.api.cors_origins)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
     app.include_router(alerts_routes.router)
     for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
-                   reports, changes):
+                   reports, changes, docs):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", CachedStaticFiles(directory=settings.api.web_dir), name="static")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+import re
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class DatabaseSettings(BaseSettings):
@@ -53,6 +55,27 @@ class ApiSettings(BaseSettings):
                                 "the CPU of gzip level 1, a third smaller)")
     root_path: str = ""
     web_dir: str | None = Field(None, description="the viewer's static files, served at /")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins whose browser pages may call the API "
+        "(CORS): comma-separated or a JSON list, e.g. https://maps.example.org; *: any; "
+        "empty: CORS off")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else \
+                [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.rstrip("/")):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port]) nor '*'")
+        return value
 
 
 class RasterSettings(BaseSettings):

@@ -16,7 +16,7 @@ from server.errors import PayloadTooLargeError
 from server.security import keys
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any],
+async def send_json(send: Send, status: int, body: dict[str, Any],
                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
@@ -44,7 +44,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _send_json(send, 413, {"code": "payload_too_large",
+                    await send_json(send, 413, {"code": "payload_too_large",
                                                  "description": detail})
                     return
         seen = 0
@@ -124,7 +124,7 @@ class RateLimitMiddleware:
             wait = self.anonymous.take(str(client[0]))
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
-            await _send_json(send, 429, {"code": "rate_limited",
+            await send_json(send, 429, {"code": "rate_limited",
                                          "description": f"too many requests; retry in {retry} s"},
                              [(b"retry-after", retry.encode())])
             return
