@@ -171,12 +171,14 @@ def serve(
     import uvicorn
 
     from server.main import create_app
+    from server.serving import uvicorn_options
 
     config.engine().dispose()
     settings = config.app_settings(host, port)
     print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
           flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                **uvicorn_options(settings.api))
 
 
 etl_commands.register(etl_app, clear_errors)

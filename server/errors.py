@@ -48,6 +48,11 @@ class PayloadTooLargeError(TruceError):
     code = "payload_too_large"
 
 
+class RequestTimeoutError(TruceError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class NotAcceptableError(TruceError):
     status_code = 406
     code = "not_acceptable"

@@ -22,7 +22,7 @@ from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
 from server.security.cors import CORSMiddleware
 from server.security.headers import SecurityHeadersMiddleware
-from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
 
@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security = settings.security
     app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
                        burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes,
+                       timeout=settings.api.body_timeout_seconds)
     app.add_middleware(CORSMiddleware, origins=settings.api.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
     app.include_router(alerts_routes.router)

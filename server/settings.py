@@ -59,6 +59,19 @@ class ApiSettings(BaseSettings):
         default_factory=list, description="origins whose browser pages may call the API "
         "(CORS): comma-separated or a JSON list, e.g. https://maps.example.org; *: any; "
         "empty: CORS off")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="a request's headers must arrive whole within this time "
+        "of its first byte (or of the connection); else 408 and the connection is closed")
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="a request body must arrive whole within this time of "
+        "its headers; else 408 and the connection is closed")
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle connection is closed "
+                                                                 "after this time")
+    max_connections: int | None = Field(
+        None, ge=1, description="open connections in all; more are answered 503 (None: no cap)")
+    max_connections_per_client: int | None = Field(
+        100, ge=1, description="open connections from one client address; more are answered 429 "
+        "and closed (None: no cap). Behind a proxy every client has the proxy's address")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
