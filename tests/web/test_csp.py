@@ -4,6 +4,7 @@ the policy allows no inline script but the ones it names by hash."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -36,6 +37,13 @@ class Watched:
         assert response is not None and response.ok, url
         return response.headers
 
+    def wait_until(self, expression: str, seconds: float = 30) -> None:
+        """Poll `expression` with evaluate (no eval inside the page, which the policy forbids)."""
+        deadline = time.monotonic() + seconds
+        while not self.page.evaluate(expression):
+            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+            self.page.wait_for_timeout(100)
+
     def violations(self) -> list[str]:
         events = self.page.evaluate("() => window.__csp")
         return [*events, *[m for m in self.console if "Content Security Policy" in m]]
@@ -65,8 +73,7 @@ def test_viewer_and_area_report_run_without_csp_violations(browser: Any, live_se
         assert headers["referrer-policy"] == "no-referrer"
         page = watched.page
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-        page.wait_for_function(
-            "() => window.truceMap.loaded() && window.truceMap.areTilesLoaded()", timeout=30_000)
+        watched.wait_until("() => window.truceMap.loaded() && window.truceMap.areTilesLoaded()")
         point = page.evaluate("([lon, lat]) => { const p = window.truceMap.project([lon, lat]);"
                               " return {x: p.x, y: p.y}; }", [lon, lat])
         box = page.locator("#map").bounding_box()
@@ -94,6 +101,8 @@ def test_sitrep_map_runs_under_its_own_policy(browser: Any, live_server: str) ->
         watched.page.wait_for_selector(".leaflet-container path.leaflet-interactive",
                                        timeout=15_000)
         assert watched.page.locator(".leaflet-container path.leaflet-interactive").count() > 1
+        watched.page.locator(".leaflet-marker-icon").first.click()  # a delivery's popup
+        watched.page.locator(".leaflet-popup-content").wait_for()
         assert not watched.violations(), watched.violations()
         assert watched.requests == [f"{live_server}/reports/areas/4/map.html"]
     finally:
