@@ -120,6 +120,11 @@ def test_api_reference_is_local_and_runs_without_csp_violations(browser: Any,
         assert watched.page.locator("section.op").count() > 20
         assert "/collections/{collection_id}/items" in watched.page.inner_text("#operations")
         assert not watched.violations(), watched.violations()
+        # the recorder sees a violation when there is one: an inline style the policy refuses
+        watched.page.evaluate("() => { const s = document.createElement('style');"
+                              " s.textContent = 'body { color: red }'; document.head.append(s); }")
+        watched.wait_until("() => window.__csp.length > 0", seconds=5)
+        assert "style-src" in watched.violations()[0]
         assert all(u.startswith((live_server, "data:")) for u in watched.requests), \
             watched.requests
     finally:
