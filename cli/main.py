@@ -171,6 +171,7 @@ def serve(
     import uvicorn
 
     from server.main import create_app
+    from server.serving import uvicorn_options
 
     config.engine().dispose()
     settings = config.app_settings(host, port)
@@ -179,7 +180,7 @@ def serve(
     # X-Forwarded-For is read by the rate limiter from TRUCE_SECURITY_TRUSTED_PROXIES only,
     # not also by uvicorn (which would trust it from 127.0.0.1 by default)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                proxy_headers=False)
+                proxy_headers=False, **uvicorn_options(settings.api))
 
 
 etl_commands.register(etl_app, clear_errors)

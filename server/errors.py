@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server.security.headers import ERROR_HEADERS
+
 log = logging.getLogger(__name__)
 
 
@@ -44,6 +46,11 @@ class ConflictError(TruceError):
 class PayloadTooLargeError(TruceError):
     status_code = 413
     code = "payload_too_large"
+
+
+class RequestTimeoutError(TruceError):
+    status_code = 408
+    code = "request_timeout"
 
 
 class NotAcceptableError(TruceError):
@@ -161,4 +168,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(_body("internal_error", "an unexpected error occurred"), 500)
+        return JSONResponse(_body("internal_error", "an unexpected error occurred"), 500,
+                            ERROR_HEADERS)

@@ -19,11 +19,13 @@ from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.request_guard import RequestGuardMiddleware
 from server.routes import alerts as alerts_routes
-from server.routes import analysis, changes, collections, health, rasters, reports, sitrep, tiles
+from server.routes import analysis, changes, collections, docs, health, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
+from server.security.cors import CORSMiddleware
 from server.security.guard import KeyCheckedApp, key_guard
-from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from server.security.headers import SecurityHeadersMiddleware
+from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
 
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OGC API Features and Tiles for ceasefire coordination: agreement areas, "
         "incidents, aid deliveries, reference layers.",
         openapi_url="/api",
-        docs_url="/api.html",
+        docs_url=None,  # /api.html: server.routes.docs, served locally under the CSP
         redoc_url=None,
         root_path=settings.api.root_path,
         lifespan=lifespan,
@@ -67,13 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        brotli_quality=settings.api.brotli_quality)
     security = settings.security
     app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)
-    # outermost: it alone reads the request's messages, so it sees a disconnect at any time
+    app.add_middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes,
+                       timeout=settings.api.body_timeout_seconds)
+    app.add_middleware(CORSMiddleware, origins=settings.api.cors_origins)
+    # it alone reads the request's messages, so it sees a disconnect at any time
     app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
                        analysis_ms=settings.database.analysis_timeout_ms)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
     app.include_router(alerts_routes.router)
     for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
-                   reports, changes):
+                   reports, changes, docs):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", KeyCheckedApp(CachedStaticFiles(directory=settings.api.web_dir)),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+import json
+import re
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.outbound import AllowList
 
@@ -60,6 +62,40 @@ class ApiSettings(BaseSettings):
                                 "the CPU of gzip level 1, a third smaller)")
     root_path: str = ""
     web_dir: str | None = Field(None, description="the viewer's static files, served at /")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins whose browser pages may call the API "
+        "(CORS): comma-separated or a JSON list, e.g. https://maps.example.org; *: any; "
+        "empty: CORS off")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="a request's headers must arrive whole within this time "
+        "of its first byte (or of the connection); else 408 and the connection is closed")
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="a request body must arrive whole within this time of "
+        "its headers; else 408 and the connection is closed")
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle connection is closed "
+                                                                 "after this time")
+    max_connections: int | None = Field(
+        None, ge=1, description="open connections in all; more are answered 503 (None: no cap)")
+    max_connections_per_client: int | None = Field(
+        100, ge=1, description="open connections from one client address; more are answered 429 "
+        "and closed (None: no cap). Behind a proxy every client has the proxy's address")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else \
+                [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.rstrip("/")):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port]) nor '*'")
+        return value
 
 
 class RasterSettings(BaseSettings):

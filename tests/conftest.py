@@ -22,6 +22,7 @@ from cli import config, pgcluster
 from etl import sample
 from server.db.migrate import upgrade
 from server.main import create_app
+from server.serving import uvicorn_options
 from server.settings import (
     AlertSettings,
     ApiSettings,
@@ -110,9 +111,9 @@ def _free_port() -> int:
 def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for real clients and the browser."""
     port = _free_port()
-    served = create_app(make_settings(database_url))
-    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    settings = make_settings(database_url)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", **uvicorn_options(settings.api)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -27,6 +27,7 @@ from server.security.dependencies import (
     remembered,
     vary_by_key,
 )
+from server.security.headers import file_policy
 from server.security.principal import PUBLIC, Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
@@ -90,7 +91,9 @@ def _wants_html(request: Request) -> bool:
 @router.get("/", summary="Landing page (JSON), or the map viewer for a browser")
 def landing(request: Request, settings: SettingsDep) -> Response:
     if _wants_html(request) and settings.api.web_dir:
-        return FileResponse(f"{settings.api.web_dir}/index.html", media_type="text/html")
+        page = f"{settings.api.web_dir}/index.html"
+        return FileResponse(page, media_type="text/html",
+                            headers={"Content-Security-Policy": file_policy(page)})
     base = _base(request)
     return JSONResponse({
         "title": "Truce map API",

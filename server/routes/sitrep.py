@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from server.deps import SessionDep, SettingsDep
 from server.security.dependencies import PrincipalDep, vary_by_key
+from server.security.headers import page_policy
 from server.security.release import policy_from, release_for
 from server.services import sitrep
 
@@ -44,4 +45,5 @@ def get_area_map(
         buffer_m=buffer, session=session)
     return Response(report.html, media_type="text/html; charset=utf-8", headers=vary_by_key(
         principal, {"Content-Disposition": f'attachment; filename="{report.filename}"',
-                    "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}))
+                    "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": page_policy(report.html, own_files=False)}))

@@ -1,5 +1,5 @@
-"""Request limits as plain ASGI middleware: a body-size cap (413) and token buckets (429 with
-Retry-After). Both answer with the project's JSON error body.
+"""Request limits as plain ASGI middleware: a body-size cap (413), a body read timeout (408) and
+token buckets (429 with Retry-After). All answer with the project's JSON error body.
 
 Every caller is limited: a key whose secret was verified before (`ActedAs`) by its id, anyone
 else (no key, a wrong one, a key not checked yet) by client address. A key id is public, so a
@@ -8,6 +8,7 @@ tokens by route group (`settings.ROUTE_COSTS`): a tile or a page costs 1, heavy 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import math
@@ -21,14 +22,14 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import PayloadTooLargeError
+from server.errors import PayloadTooLargeError, RequestTimeoutError
 from server.security import keys
 from server.security.acted_as import ActedAs
 from server.settings import SecuritySettings
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any],
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(send: Send, status: int, body: dict[str, Any],
+                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
@@ -36,40 +37,84 @@ async def _send_json(send: Send, status: int, body: dict[str, Any],
     await send({"type": "http.response.body", "body": payload})
 
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies over `max_bytes`: at once when Content-Length says so, else while reading."""
+_CLOSE = [(b"connection", b"close")]  # the rest of a refused body is never read
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `max_bytes` (413), at once when Content-Length says so, else while
+    reading (a chunked body); refuse a body not received whole within `timeout` seconds of the
+    request's headers (408). Both answers are the JSON error body, sent by this middleware: the
+    app's own answer to the interrupted read (FastAPI's 400 "error parsing the body") is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        detail = f"the request body is larger than {self.max_bytes} bytes"
+        too_large = (413, {"code": "payload_too_large",
+                           "description": f"the request body is larger than {self.max_bytes} bytes"})
+        has_body = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
+            if name == b"transfer-encoding":
+                has_body = True
+            elif name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    length = int(value)
                 except ValueError:
-                    too_big = False
-                if too_big:
-                    await _send_json(send, 413, {"code": "payload_too_large",
-                                                 "description": detail})
+                    length = 1
+                has_body = has_body or length > 0
+                if length > self.max_bytes:
+                    await send_json(send, *too_large, _CLOSE)
                     return
+        if not has_body:  # nothing to count or wait for (most requests: no cost)
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout is None else loop.time() + self.timeout
         seen = 0
+        whole = False
+        refused: tuple[int, dict[str, Any]] | None = None
+        started = False
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+        async def guarded() -> Message:
+            nonlocal seen, whole, refused
+            if whole or deadline is None:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                except TimeoutError:
+                    refused = (408, {"code": "request_timeout", "description":
+                                     f"the request body was not received within {self.timeout:g} "
+                                     "s"})
+                    raise RequestTimeoutError(refused[1]["description"]) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if seen > self.max_bytes:
-                    raise PayloadTooLargeError(detail)
+                    refused = too_large
+                    raise PayloadTooLargeError(too_large[1]["description"])
             return message
 
-        await self.app(scope, counted, send)
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if refused is not None and not started:
+                return  # the app's answer to the refused body; ours is sent below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, guarded, tracked)
+        except Exception:
+            if refused is None or started:
+                raise
+        if refused is not None and not started:
+            await send_json(send, *refused, _CLOSE)
 
 
 class TokenBuckets:
@@ -194,7 +239,7 @@ class RateLimitMiddleware:
             wait = self.anonymous.take(client_address(scope, headers, self.proxies), cost)
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
-            await _send_json(send, 429, {"code": "rate_limited",
+            await send_json(send, 429, {"code": "rate_limited",
                                          "description": f"too many requests; retry in {retry} s"},
                              [(b"retry-after", retry.encode())])
             return
