@@ -26,7 +26,7 @@ from server.static_files import CachedStaticFiles
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()  # type: ignore[call-arg]
+    settings = settings or Settings()  # no arguments: everything from TRUCE_* variables
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
