@@ -21,6 +21,7 @@ from server.routes import analysis, changes, collections, health, rasters, repor
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
 from server.security.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from server.security.nul import NulCharacterMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
     security = settings.security
+    app.add_middleware(NulCharacterMiddleware)  # inside the body cap and the rate limit
     app.add_middleware(RateLimitMiddleware, rate=security.rate_per_second,
                        burst=security.rate_burst, anonymous_rate=security.anonymous_rate_per_second)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=security.max_body_bytes)

@@ -16,8 +16,9 @@ from server.errors import PayloadTooLargeError
 from server.security import keys
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any],
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(send: Send, status: int, body: dict[str, Any],
+                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer with the project's JSON error body (see server.errors), from ASGI middleware."""
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
@@ -44,7 +45,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _send_json(send, 413, {"code": "payload_too_large",
+                    await send_json(send, 413, {"code": "payload_too_large",
                                                  "description": detail})
                     return
         seen = 0
@@ -124,7 +125,7 @@ class RateLimitMiddleware:
             wait = self.anonymous.take(str(client[0]))
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
-            await _send_json(send, 429, {"code": "rate_limited",
+            await send_json(send, 429, {"code": "rate_limited",
                                          "description": f"too many requests; retry in {retry} s"},
                              [(b"retry-after", retry.encode())])
             return

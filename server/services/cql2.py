@@ -18,6 +18,7 @@ from pygeofilter.parsers import cql2_json
 from pygeofilter.parsers.cql2_text import parser as text_parser
 
 from server.errors import InvalidQueryError
+from server.security.nul import nul_path
 
 MAX_FILTER_LENGTH = 20_000
 
@@ -113,6 +114,8 @@ def parse(raw: str, lang: str | None) -> Any:
     """The AST of a CQL2 filter; a syntax error is a 400 saying where."""
     if len(raw) > MAX_FILTER_LENGTH:
         raise InvalidQueryError(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    if "\x00" in raw:  # the middleware refuses it in a query already; this is for callers
+        raise InvalidQueryError("filter holds a NUL character (%00)", parameter="filter")
     lang = (lang or "cql2-text").lower()
     if lang == "cql2-text":
         parser = _parser()  # a grammar error is a bug (500), not the client's fault
@@ -126,6 +129,10 @@ def parse(raw: str, lang: str | None) -> Any:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise InvalidQueryError("filter is not valid JSON") from None
+        where = nul_path(doc)
+        if where is not None:  # a \u0000 escape: PostgreSQL text cannot hold it
+            raise InvalidQueryError(f"filter holds a NUL character (\\u0000) at {where}",
+                                    parameter="filter")
         return parse_json(doc)
     raise InvalidQueryError(f"unsupported filter-lang {lang!r}", supported=["cql2-text", "cql2-json"])
 

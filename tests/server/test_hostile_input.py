@@ -1,0 +1,95 @@
+"""Hostile input is a precise 400, never a 500: NUL characters anywhere a value reaches
+PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ITEMS = "/collections/incidents/items"
+TILE = "/collections/incidents/tiles/WebMercatorQuad/6/25/38"
+MULTI_TILE = "/tiles/WebMercatorQuad/6/25/38"
+FEATURE: dict[str, Any] = {
+    "type": "Feature", "geometry": {"type": "Point", "coordinates": [36.7237, 34.7311]},
+    "properties": {"occurred_at": "2016-03-04T10:00:00Z", "event_type": "shelling",
+                   "fatalities": 2, "geo_precision": "exact", "location_name": "Al-Waer",
+                   "notes": "Seen by\u0000 the monitoring team."}}
+REPORT = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.71, 34.73]},
+          "properties": {"occurred_at": "2016-03-02T06:30:00Z", "event_type": "shelling",
+                         "description": "Mortar rounds\u0000 hit the market area."}}
+NUL_JSON_FILTER = json.dumps({"op": "=", "args": [{"property": "event_type"}, "a\u0000b"]})
+
+
+def _refused(response: Any, name: str, key: str = "parameter") -> dict[str, Any]:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "invalid_parameter" and "NUL" in body["description"]
+    assert body[key] == name and name in body["description"]
+    return dict(body)
+
+
+# --- NUL characters ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "params", "name"), [
+    (ITEMS, {"event_type": "shelling\x00"}, "event_type"),
+    (ITEMS, {"filter": "event_type = 'a\x00b'"}, "filter"),
+    (ITEMS, {"filter-lang": "cql2-json", "filter": '{"op":"=","args":[{"property":"event_type"},'
+                                                   '"a\x00b"]}'}, "filter"),
+    (ITEMS, {"f": "csv", "location_name": "\x00"}, "location_name"),
+    (TILE, {"filter": "event_type = 'a\x00b'"}, "filter"),
+    (TILE, {"event_type": "\x00"}, "event_type"),
+    (MULTI_TILE, {"collections": "incidents", "incidents.filter": "actor1 = '\x00'"},
+     "incidents.filter"),
+    ("/analysis/timeseries", {"filter": "actor1 = 'a\x00'"}, "filter"),
+    ("/analysis/timeseries", {"event_type": "shelling\x00"}, "event_type"),
+    ("/analysis/hotspots", {"event_type": "shelling\x00"}, "event_type"),
+    ("/analysis/hotspots", {"verification_status": "\x00"}, "verification_status"),
+])
+def test_nul_in_a_query_value_is_a_400_naming_it(client: TestClient, url: str,
+                                                 params: dict[str, str], name: str) -> None:
+    _refused(client.get(url, params=params), name)
+
+
+@pytest.mark.parametrize("url", [ITEMS, TILE, "/analysis/timeseries"])
+def test_nul_escaped_in_a_cql2_json_filter_is_a_400(client: TestClient, url: str) -> None:
+    response = client.get(url, params={"filter-lang": "cql2-json", "filter": NUL_JSON_FILTER})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == "filter" and "NUL" in body["description"]
+
+
+def test_nul_in_a_created_item_is_a_400_naming_the_field(client: TestClient) -> None:
+    geojson = {"Content-Type": "application/geo+json"}
+    response = client.post(ITEMS, content=json.dumps(FEATURE), headers=geojson)
+    _refused(response, "properties.notes", "field")
+    raw = json.dumps({**FEATURE, "properties": {**FEATURE["properties"], "notes": "ok"}})
+    raw_nul = raw.replace('"ok"', '"o\x00k"').encode()
+    assert client.post(ITEMS, content=raw_nul, headers=geojson).status_code == 400
+    key_nul = {**FEATURE, "properties": {"event_type": "shelling", "x\u0000": 1}}
+    assert client.post(ITEMS, content=json.dumps(key_nul), headers=geojson).status_code == 400
+
+
+def test_nul_in_a_report_is_a_400_naming_the_field(client: TestClient) -> None:
+    _refused(client.post("/reports", json=REPORT), "properties.description", "field")
+    _refused(client.post("/reports", content=json.dumps(REPORT)), "properties.description",
+             "field")  # no Content-Type: /reports reads JSON
+    form = {"occurred_at": "2016-03-02T06:30:00Z", "event_type": "shelling", "lon": "36.71",
+            "lat": "34.73", "description": "Mortar\x00"}
+    _refused(client.post("/reports", data=form), "description", "field")
+
+
+def test_text_that_only_looks_like_nul_still_passes(client: TestClient) -> None:
+    """A backslash followed by `u0000` is ordinary text, in a query value or a JSON body."""
+    response = client.get(ITEMS, params={"filter": "notes LIKE '%\\u0000%'", "limit": 1})
+    assert response.status_code == 200, response.text
+    feature = {**FEATURE, "properties": {**FEATURE["properties"], "notes": "C:\\u0000"}}
+    created = client.post(ITEMS, content=json.dumps(feature),
+                          headers={"Content-Type": "application/geo+json"})
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    assert client.get(location).json()["properties"]["notes"] == "C:\\u0000"
+    assert client.delete(location).status_code == 204
+
