@@ -1,5 +1,5 @@
 """Hostile input is a precise 400, never a 500: NUL characters anywhere a value reaches
-PostgreSQL."""
+PostgreSQL, and CQL2 filters nesting too deep to translate (long AND/OR chains are answered)."""
 
 from __future__ import annotations
 
@@ -92,4 +92,63 @@ def test_text_that_only_looks_like_nul_still_passes(client: TestClient) -> None:
     location = created.headers["location"]
     assert client.get(location).json()["properties"]["notes"] == "C:\\u0000"
     assert client.delete(location).status_code == 204
+
+
+# --- CQL2 filters: long chains work, deep nesting is a 400 ------------------------------------
+
+def _long_and(first: str, terms: int = 1500) -> str:
+    text = " AND ".join([first] + ["id > 0"] * (terms - 1))
+    assert len(text) < 20_000
+    return text
+
+
+def test_a_chain_of_1500_and_terms_is_answered(client: TestClient) -> None:
+    some = client.get(ITEMS, params={"limit": 1}).json()["features"][0]["id"]
+    response = client.get(ITEMS, params={"filter": _long_and(f"id = {some}")})
+    assert response.status_code == 200, response.text
+    assert [f["id"] for f in response.json()["features"]] == [some]
+    ors = " OR ".join(f"id = {n}" for n in range(some, some + 1500))
+    response = client.get(ITEMS, params={"filter": ors, "limit": 1})
+    assert response.status_code == 200 and response.json()["features"][0]["id"] == some
+    tile = client.get(TILE, params={"filter": _long_and("fatalities >= 0")})
+    assert tile.status_code in (200, 204), tile.text
+    multi = client.get(MULTI_TILE, params={"collections": "incidents",
+                                           "incidents.filter": _long_and("fatalities >= 0")})
+    assert multi.status_code in (200, 204), multi.text
+    series = client.get("/analysis/timeseries", params={"filter": _long_and("fatalities >= 0"),
+                                                        "step": "month"})
+    assert series.status_code == 200, series.text
+
+
+def test_deep_brackets_around_one_term_or_one_chain_are_answered(client: TestClient) -> None:
+    response = client.get(ITEMS, params={"filter": "(" * 3000 + "id > 0" + ")" * 3000})
+    assert response.status_code == 200, response.text[:300]
+    nested = "(id > 0 OR (" * 1000 + "id > 2" + "))" * 1000  # one OR chain, however bracketed
+    response = client.get(ITEMS, params={"filter": nested, "limit": 1})
+    assert response.status_code == 200, response.text[:300]
+
+
+@pytest.mark.parametrize("flt", [
+    "NOT (" * 1500 + "id > 0" + ")" * 1500,
+    "(id > 0 AND (id > 1 OR " * 400 + "id > 2" + "))" * 400,
+    "(id > 0 AND NOT (" * 400 + "id > 2" + "))" * 400,
+    "id = " + " + ".join(["1"] * 1500),
+], ids=["not", "and-or", "and-not", "arithmetic"])
+@pytest.mark.parametrize("url", [ITEMS, TILE, "/analysis/timeseries"])
+def test_deep_nesting_is_a_400_naming_the_limit(client: TestClient, url: str, flt: str) -> None:
+    response = client.get(url, params={"filter": flt})
+    assert response.status_code == 400, response.text[:300]
+    body = response.json()
+    assert body["code"] == "invalid_query" and body["max_depth"] == 64
+    assert "nests more than 64 levels" in body["description"]
+
+
+def test_deep_cql2_json_is_a_400(client: TestClient) -> None:
+    deep = '{"op":"not","args":[' * 900 + '{"op":">","args":[{"property":"id"},0]}' + "]}" * 900
+    response = client.get(ITEMS, params={"filter-lang": "cql2-json", "filter": deep})
+    assert response.status_code == 400, response.text[:300]
+    terms = [{"op": ">", "args": [{"property": "id"}, 0]}] * 400
+    chain = json.dumps({"op": "and", "args": terms}, separators=(",", ":"))
+    response = client.get(ITEMS, params={"filter-lang": "cql2-json", "filter": chain, "limit": 1})
+    assert response.status_code == 200, response.text[:300]
 
