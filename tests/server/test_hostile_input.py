@@ -1,5 +1,6 @@
 """Hostile input is a precise 400, never a 500: NUL characters anywhere a value reaches
-PostgreSQL, and CQL2 filters nesting too deep to translate (long AND/OR chains are answered)."""
+PostgreSQL, and CQL2 filters nesting too deep to translate (long AND/OR chains are answered);
+`properties=` longer than one json_build_object call takes is answered."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from server.queries import features as features_q
 
 ITEMS = "/collections/incidents/items"
 TILE = "/collections/incidents/tiles/WebMercatorQuad/6/25/38"
@@ -152,3 +156,27 @@ def test_deep_cql2_json_is_a_400(client: TestClient) -> None:
     response = client.get(ITEMS, params={"filter-lang": "cql2-json", "filter": chain, "limit": 1})
     assert response.status_code == 200, response.text[:300]
 
+
+# --- properties= longer than one json_build_object call takes ------------------------------------
+
+def test_properties_with_51_names_is_answered(client: TestClient) -> None:
+    published = list(client.get("/collections/incidents/queryables").json()["properties"])
+    published = [p for p in published if p not in ("geom", "geometry", "id")]
+    names = (published * 3)[:51]
+    response = client.get(ITEMS, params={"properties": ",".join(names), "limit": 2})
+    assert response.status_code == 200, response.text[:300]
+    features = response.json()["features"]
+    assert list(features[0]["properties"]) == list(dict.fromkeys(names))
+    table = client.get(ITEMS, params={"properties": ",".join(names), "limit": 2, "f": "csv"})
+    assert table.status_code == 200
+    assert table.text.splitlines()[0].split(",") == ["id", *dict.fromkeys(names), "lon", "lat",
+                                                     "wkt"]
+    unknown = client.get(ITEMS, params={"properties": ",".join([*names, "nope"])})
+    assert unknown.status_code == 400 and "nope" in unknown.json()["description"]
+
+
+def test_a_json_object_of_more_than_50_pairs_is_built_in_order(engine: Engine) -> None:
+    pairs = [f"'k{i}', {i}" for i in range(120)]
+    with engine.connect() as conn:
+        built = conn.execute(text(f"SELECT {features_q._json_object(pairs)}")).scalar_one()
+    assert list(json.loads(built).items()) == [(f"k{i}", i) for i in range(120)]
