@@ -85,6 +85,11 @@ def test_nul_in_a_report_is_a_400_naming_the_field(client: TestClient) -> None:
     _refused(client.post("/reports", data=form), "description", "field")
 
 
+def test_nul_in_the_path_is_a_400(client: TestClient) -> None:
+    response = client.get("/collections/incidents/items/1%00")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
+
+
 def test_text_that_only_looks_like_nul_still_passes(client: TestClient) -> None:
     """A backslash followed by `u0000` is ordinary text, in a query value or a JSON body."""
     response = client.get(ITEMS, params={"filter": "notes LIKE '%\\u0000%'", "limit": 1})
