@@ -46,7 +46,7 @@ class BodySizeLimitMiddleware:
                     too_big = False
                 if too_big:
                     await send_json(send, 413, {"code": "payload_too_large",
-                                                 "description": detail})
+                                                "description": detail})
                     return
         seen = 0
 
@@ -126,7 +126,7 @@ class RateLimitMiddleware:
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
             await send_json(send, 429, {"code": "rate_limited",
-                                         "description": f"too many requests; retry in {retry} s"},
-                             [(b"retry-after", retry.encode())])
+                                        "description": f"too many requests; retry in {retry} s"},
+                            [(b"retry-after", retry.encode())])
             return
         await self.app(scope, receive, send)

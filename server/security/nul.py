@@ -34,7 +34,7 @@ def nul_path(doc: Any, path: str = "") -> str | None:
             for key, value in node.items():
                 name = f"{where}.{key}" if where else str(key)
                 if NUL in str(key):
-                    return name
+                    return name.replace(NUL, "\\u0000")
                 stack.append((value, name))
         elif isinstance(node, list):
             stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node))
