@@ -185,6 +185,7 @@ def quarantine_export(
 ) -> None:
     """Export quarantined rows (CSV: one column per raw field, plus reasons; or JSON)."""
     from etl.loaders import postgis
+    from server.security.csv_cells import safe_cell
 
     with config.engine().connect() as conn:
         rows = postgis.quarantine_rows(conn, run_id=run, layer=layer, unresolved=unresolved,
@@ -196,12 +197,15 @@ def quarantine_export(
         raw_keys = list(dict.fromkeys(k for r in rows for k in r["raw"]))
         with open(target, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["quarantine_id", "etl_run_id", "record_number", "reasons", "detail",
-                             *raw_keys])
+            # raw names and values come from the source files: a spreadsheet must not run them
+            writer.writerow([safe_cell(k) for k in ["quarantine_id", "etl_run_id",
+                                                    "record_number", "reasons", "detail",
+                                                    *raw_keys]])
             for r in rows:
-                writer.writerow([r["id"], r["etl_run_id"], r["record_number"],
-                                 "|".join(r["reasons"]), json.dumps(r["detail"], default=str),
-                                 *[r["raw"].get(k, "") for k in raw_keys]])
+                writer.writerow([safe_cell(v) for v in [
+                    r["id"], r["etl_run_id"], r["record_number"], "|".join(r["reasons"]),
+                    json.dumps(r["detail"], default=str),
+                    *[r["raw"].get(k, "") for k in raw_keys]]])
     print(f"{len(rows)} quarantined rows written to {target}")
 
 

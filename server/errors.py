@@ -165,6 +165,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error: %s", exc)
         return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
 
+    @app.exception_handler(ValueError)
+    async def _value(_: Request, exc: ValueError) -> JSONResponse:
+        """psycopg2 refuses text holding NUL with a ValueError. NulCharacterMiddleware stops NULs
+        at the door; one arriving some other way is still the client's, not a 500. Any other
+        ValueError goes on to `_unexpected` (a 500, logged)."""
+        if "cannot contain NUL" in str(exc):
+            return JSONResponse(_body("invalid_parameter", "a value contains a NUL character "
+                                      "(%00, \\u0000); text may not hold one"), 400)
+        raise exc
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)

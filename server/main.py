@@ -26,12 +26,13 @@ from server.security.cors import CORSMiddleware
 from server.security.guard import KeyCheckedApp, key_guard
 from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
+from server.security.nul import NulCharacterMiddleware
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()  # type: ignore[call-arg]
+    settings = settings or Settings()  # no arguments: everything from TRUCE_* variables
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
     security = settings.security
+    app.add_middleware(NulCharacterMiddleware)  # inside the body cap and the rate limit
     app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes,
                        timeout=settings.api.body_timeout_seconds)

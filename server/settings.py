@@ -272,7 +272,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUCE_")
 
     environment: str = Field("development", pattern="^(development|test|production)$")
-    database: DatabaseSettings
+    # read from TRUCE_DATABASE_URL etc. when not given, so `Settings()` (the app factory called
+    # with no arguments, as `uvicorn server.main:create_app --factory` does) works from the env
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     raster: RasterSettings = Field(default_factory=RasterSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)

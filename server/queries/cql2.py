@@ -41,10 +41,9 @@ class Translator:
 
     # --- entry ----------------------------------------------------------------------------
     def condition(self, node: Any) -> str:  # noqa: C901 - one dispatch over the AST
-        if isinstance(node, ast.And):
-            return f"({self.condition(node.lhs)} AND {self.condition(node.rhs)})"
-        if isinstance(node, ast.Or):
-            return f"({self.condition(node.lhs)} OR {self.condition(node.rhs)})"
+        if isinstance(node, ast.And | ast.Or):
+            joiner = " AND " if isinstance(node, ast.And) else " OR "
+            return f"({joiner.join(self.condition(term) for term in _chain(node))})"
         if isinstance(node, ast.Not):
             return f"(NOT {self.condition(node.sub_node)})"
         if isinstance(node, ast.Include):
@@ -234,6 +233,21 @@ class Translator:
         m, d = self.b.bind(metres), self.b.bind(deg)
         inside = f"(ST_DWithin({col}, {geom}, {d}) AND ST_DWithin({col}::geography, {geom}::geography, {m}))"
         return inside if isinstance(node, ast.DistanceWithin) else f"(NOT {inside})"
+
+
+def _chain(node: ast.And | ast.Or) -> list[Any]:
+    """The terms of a chain of one operator, in order. The parsers nest `a AND b AND c` as
+    ((a AND b) AND c): 1,500 terms are a tree 1,500 deep, too deep to translate recursively."""
+    kind = type(node)
+    terms: list[Any] = []
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is kind:
+            stack += [item.rhs, item.lhs]
+        else:
+            terms.append(item)
+    return terms
 
 
 def _ys(geo: dict[str, Any]) -> list[float]:

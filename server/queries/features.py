@@ -75,12 +75,27 @@ def _geometry_sql(q: ItemQuery, alias: str, b: Binder) -> str:
     return f"ST_AsGeoJSON({geom}, {int(q.decimals)})"
 
 
+#: name/value pairs in one json_build_object call (PostgreSQL passes at most 100 arguments)
+JSON_OBJECT_PAIRS = 50
+
+
+def _json_object(pairs: list[str]) -> str:
+    """SQL text of a JSON object of `pairs` ("'name', value"), in order: one json_build_object
+    per 50 pairs, joined as text (each call's braces dropped where they meet)."""
+    parts = [f"json_build_object({', '.join(pairs[i:i + JSON_OBJECT_PAIRS])})::text"
+             for i in range(0, len(pairs), JSON_OBJECT_PAIRS)]
+    if len(parts) == 1:
+        return parts[0]
+    inner = " || ', ' || ".join(f"left(substr({p}, 2), -1)" for p in parts)
+    return f"('{{' || {inner} || '}}')"
+
+
 def _feature_sql(c: Collection, q: ItemQuery, b: Binder, rel: Release, alias: str = "t") -> str:
     names = q.properties if q.properties is not None else tuple(c.properties)
-    props = ", ".join([f"'{p}', {alias}.{p}" for p in names
-                       if p in c.properties and p not in rel.hidden]
-                      + [f"'{n}', {v}" for n, v in notes_sql(rel, b.params)])
-    obj = f"json_build_object({props})::text" if props else "'{}'"
+    pairs = ([f"'{p}', {alias}.{p}" for p in dict.fromkeys(names)
+              if p in c.properties and p not in rel.hidden]
+             + [f"'{n}', {v}" for n, v in notes_sql(rel, b.params)])
+    obj = _json_object(pairs) if pairs else "'{}'"
     return (
         f"""'{{"type":"Feature","id":' || {alias}.{c.id_column} || ',"geometry":' || """
         f"{_geometry_sql(q, alias, b)} || ',\"properties\":' || {obj} || '}}'"
@@ -401,7 +416,7 @@ def rows(c: Collection, q: ItemQuery, rel: Release, *,
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
     where = _where(c, q, params, rel)
     b = Binder(params, prefix="g")
-    names = [p for p in (q.properties if q.properties is not None else c.properties)
+    names = [p for p in dict.fromkeys(q.properties if q.properties is not None else c.properties)
              if p in c.properties and p not in rel.hidden]
     geom = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {b.bind(q.srid)})"
     notes = sorted(rel.notes.items())

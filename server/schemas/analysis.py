@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from server.security.csv_cells import safe_cell
+
 POINT_EXAMPLE: dict[str, Any] = {"type": "Point", "coordinates": [36.66, 34.73]}
 ROUTE_EXAMPLE: dict[str, Any] = {"type": "LineString", "coordinates": [[36.60, 34.70], [36.72, 34.76]]}
 
@@ -102,7 +104,7 @@ AREA_POLYGON_EXAMPLE: dict[str, Any] = {"type": "Polygon", "coordinates": [[
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
+    return safe_cell(value)
 
 
 def csv_example(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

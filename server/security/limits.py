@@ -30,6 +30,7 @@ from server.settings import SecuritySettings
 
 async def send_json(send: Send, status: int, body: dict[str, Any],
                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer with the project's JSON error body (see server.errors), from ASGI middleware."""
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),

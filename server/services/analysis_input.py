@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from server.errors import InvalidQueryError, PayloadTooLargeError
+from server.security.csv_cells import safe_cell
 from server.settings import AnalysisSettings
 
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
@@ -125,7 +126,7 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
-    return value
+    return safe_cell(value)
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:

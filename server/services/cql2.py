@@ -18,8 +18,12 @@ from pygeofilter.parsers import cql2_json
 from pygeofilter.parsers.cql2_text import parser as text_parser
 
 from server.errors import InvalidQueryError
+from server.security.nul import nul_path
 
 MAX_FILTER_LENGTH = 20_000
+#: how deeply a filter may nest (NOT, parentheses around a different AND/OR, arithmetic,
+#: function calls); a chain of ANDs (or ORs) counts once however long it is
+MAX_FILTER_DEPTH = 64
 
 _EXTRA_RULES = r"""
 _two: expression "," expression
@@ -113,30 +117,64 @@ def parse(raw: str, lang: str | None) -> Any:
     """The AST of a CQL2 filter; a syntax error is a 400 saying where."""
     if len(raw) > MAX_FILTER_LENGTH:
         raise InvalidQueryError(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    if "\x00" in raw:  # the middleware refuses it in a query already; this is for callers
+        raise InvalidQueryError("filter holds a NUL character (%00)", parameter="filter")
     lang = (lang or "cql2-text").lower()
     if lang == "cql2-text":
         parser = _parser()  # a grammar error is a bug (500), not the client's fault
         try:
-            return parser.parse(raw)
+            return _shallow(parser.parse(raw))
         except LarkError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InvalidQueryError(f"filter is not valid CQL2 text: {first}") from None
+        except RecursionError:
+            raise _too_deep() from None
     if lang == "cql2-json":
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise InvalidQueryError("filter is not valid JSON") from None
+        where = nul_path(doc)
+        if where is not None:  # a \u0000 escape: PostgreSQL text cannot hold it
+            raise InvalidQueryError(f"filter holds a NUL character (\\u0000) at {where}",
+                                    parameter="filter")
         return parse_json(doc)
     raise InvalidQueryError(f"unsupported filter-lang {lang!r}", supported=["cql2-text", "cql2-json"])
 
 
 def parse_json(doc: Any) -> Any:
     try:
-        return cql2_json.parse(_json_distance(doc))
+        return _shallow(cql2_json.parse(_json_distance(doc)))
     except InvalidQueryError:
         raise
+    except RecursionError:  # the library and _json_distance recurse over the document
+        raise _too_deep() from None
     except Exception as exc:  # the library raises bare Exceptions/ValueErrors/KeyErrors
         raise InvalidQueryError(f"filter is not valid CQL2 JSON: {exc}") from None
+
+
+def _too_deep() -> InvalidQueryError:
+    return InvalidQueryError(
+        f"filter nests more than {MAX_FILTER_DEPTH} levels deep (NOT, brackets around a "
+        "different AND/OR, arithmetic, functions); a chain of AND (or OR) terms counts once, "
+        "so write a long list as one chain, or with IN (...)", max_depth=MAX_FILTER_DEPTH)
+
+
+def _shallow(tree: Any) -> Any:
+    """`tree`, if it nests at most MAX_FILTER_DEPTH levels (a chain of one AND/OR counts once:
+    the SQL translation flattens it), else a 400. Walked without recursion, so that the
+    translation, which recurses, only ever sees a bounded depth."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise _too_deep()
+        if not isinstance(node, ast.Node):
+            continue
+        chain = type(node) if isinstance(node, ast.And | ast.Or) else None
+        stack.extend((sub, depth if chain is not None and type(sub) is chain else depth + 1)
+                     for sub in node.get_sub_nodes())
+    return tree
 
 
 def _json_distance(node: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from server.db.collections import Collection
 from server.errors import InvalidQueryError, NotAcceptableError
 from server.queries import features as q
+from server.security.csv_cells import safe_cell
 from server.security.release import Release
 
 FORMATS = {
@@ -82,8 +83,8 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return value
+        return safe_cell(";".join(str(v) for v in value))
+    return safe_cell(value)
 
 
 def table(c: Collection, query: q.ItemQuery, rel: Release, *, hxl: bool,

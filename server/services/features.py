@@ -108,7 +108,7 @@ def item_query(c: Collection, params: dict[str, str], *, default_limit: int,
     props = parse_names(params.get("properties"))
     if props is not None:
         _names(c, props, "property")
-        props = [p for p in props if p != c.id_column]
+        props = [p for p in dict.fromkeys(props) if p != c.id_column]  # each name once
     ast = None
     filter_srid = 4326
     if params.get("filter"):
