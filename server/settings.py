@@ -207,6 +207,10 @@ class SecuritySettings(BaseSettings):
         "buckets, area counts) with fewer incidents are suppressed; None: no suppression")
     webhook_secret: str = Field("development-webhook-secret",
                                 description="HMAC key signing alert webhooks")
+    audit_head_key: str = Field(
+        "development-audit-head-key", min_length=16,
+        description="HMAC key signing published audit heads (`truce audit publish-head`); "
+                    "keep a copy off the machine, with the head log")
     require_if_match: bool = Field(
         False, description="Part 4 writes (PUT, PATCH, DELETE) without If-Match get 428; "
         "off: If-Match is checked when sent (412 on a stale ETag)")
@@ -283,8 +287,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
-        if self.environment == "production" and self.security.webhook_secret.startswith(
-                "development"):
-            raise ValueError("set TRUCE_SECURITY_WEBHOOK_SECRET: the placeholder secret is "
-                             "refused outside development")
+        if self.environment != "production":
+            return self
+        for name in ("webhook_secret", "audit_head_key"):
+            if getattr(self.security, name).startswith("development"):
+                raise ValueError(f"set TRUCE_SECURITY_{name.upper()}: the placeholder secret "
+                                 "is refused outside development")
         return self

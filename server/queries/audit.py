@@ -135,3 +135,26 @@ def history(table: str, row_id: str, asof: datetime | None, *, session: Session
         ORDER BY seq
     """), {"table": table, "row_id": row_id, "asof": asof})
     return [dict(r) for r in rows.mappings()]
+
+
+def last_block(*, session: Session) -> dict[str, Any] | None:
+    """The chain's head: the last block's id, its last entry's seq and its hash."""
+    row = session.execute(text(
+        "SELECT id, last_seq, hash FROM audit_blocks ORDER BY id DESC LIMIT 1")).mappings().first()
+    return dict(row) if row else None
+
+
+def first_head_not_in_chain(heads: list[tuple[int, int, bytes]], *, session: Session
+                            ) -> int | None:
+    """The index in `heads` ((block id, last entry seq, hash), in order) of the first that the
+    chain no longer holds: no block with that id ending at that entry has that hash."""
+    if not heads:
+        return None
+    return session.execute(text("""
+        SELECT u.n - 1 FROM unnest(CAST(:blocks AS bigint[]), CAST(:entries AS bigint[]),
+                                   CAST(:hashes AS bytea[])) WITH ORDINALITY u(id, last_seq, h, n)
+        WHERE NOT EXISTS (SELECT 1 FROM audit_blocks b
+                          WHERE b.id = u.id AND b.last_seq = u.last_seq AND b.hash = u.h)
+        ORDER BY u.n LIMIT 1
+    """), {"blocks": [h[0] for h in heads], "entries": [h[1] for h in heads],
+           "hashes": [h[2] for h in heads]}).scalar()

@@ -3,11 +3,14 @@
 Each audit entry's before/after row is turned back into a row of the layer's table
 (`jsonb_populate_record`), so the same release predicate and column rules as for live rows apply.
 A change is `created` when the row becomes visible to the caller, `updated` while it stays
-visible, `deleted` (a tombstone) when it stops being visible. Identifiers come from the Collection
-whitelist and the release module's constants; every value is a bound parameter."""
+visible, `deleted` (a tombstone) when it stops being visible. The row's CURRENT visibility decides
+last: a row the caller may no longer see (retracted, restricted, deleted) gets one tombstone, at
+its last change the caller could see, and none of its old content. Identifiers come from the
+Collection whitelist and the release module's constants; every value is a bound parameter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,28 +41,49 @@ def feature_sql(c: Collection, rel: Release, alias: str, params: dict[str, Any])
             f"'properties', json_build_object({', '.join(props)}))")
 
 
-def page(c: Collection, after_rel: Release, before_rel: Release, *, since: int, limit: int,
-         created_only: bool = False, newest_first: bool = False, session: Session
-         ) -> ChangePage:
-    params: dict[str, Any] = {"table": c.table, "since": since, "limit": limit,
-                              **after_rel.params, **before_rel.params}
-    feature = feature_sql(c, after_rel, "t", params)
+def page(c: Collection, release: Callable[[str], Release], *, since: int, limit: int,
+         reads_history: bool = False, created_only: bool = False, newest_first: bool = False,
+         session: Session) -> ChangePage:
+    """Audit entries after `since` as changes seen by the caller whose release rules over a row
+    alias `release(alias)` gives: the row after the entry (t), before it (b), as it is now (cur)
+    and in the row's later entries (la, lb). `reads_history`: the caller may read every past
+    state (analysts, through the history route), so a deleted row's changes stay as they were."""
+    rels = {alias: release(alias) for alias in ("t", "b", "cur", "la", "lb")}
+    params: dict[str, Any] = {"table": c.table, "since": since, "limit": limit}
+    for rel in rels.values():
+        params.update(rel.params)
+    t, b, cur, la, lb = (rels[a].predicate for a in ("t", "b", "cur", "la", "lb"))
+    feature = feature_sql(c, rels["t"], "t", params)
     kinds = "('created')" if created_only else "('created', 'updated', 'deleted')"
     order = "DESC" if newest_first else "ASC"
+    table, key = c.table, c.id_column
+    now = ("TRUE" if reads_history
+           else f"EXISTS (SELECT 1 FROM {table} cur WHERE cur.{key} = s.rid AND {cur})")  # noqa: S608
     sql = f"""
         WITH scanned AS (
-          SELECT a.seq, a.at, a.row_id, t, b,
-                 a.after IS NOT NULL AND coalesce({after_rel.predicate}, false) AS va,
-                 a.before IS NOT NULL AND coalesce({before_rel.predicate}, false) AS vb
+          SELECT a.seq, a.at, a.row_id, t, coalesce(t.{key}, b.{key}) AS rid,
+                 a.after IS NOT NULL AND coalesce({t}, false) AS va,
+                 a.before IS NOT NULL AND coalesce({b}, false) AS vb
           FROM audit_log a
-          CROSS JOIN LATERAL jsonb_populate_record(NULL::{c.table}, a.after) t
-          CROSS JOIN LATERAL jsonb_populate_record(NULL::{c.table}, a.before) b
+          CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, a.after) t
+          CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, a.before) b
           WHERE a.table_name = :table AND a.seq > :since
+        ), seen AS (
+          SELECT s.*, {now} AS vn
+          FROM scanned s WHERE va OR vb
         ), visible AS (
           SELECT seq, at, row_id, t,
-                 CASE WHEN va AND NOT vb THEN 'created' WHEN va THEN 'updated'
-                      ELSE 'deleted' END AS change
-          FROM scanned WHERE va OR vb
+                 CASE WHEN NOT vn THEN 'deleted' WHEN va AND NOT vb THEN 'created'
+                      WHEN va THEN 'updated' ELSE 'deleted' END AS change
+          FROM seen s
+          -- not visible now: only the tombstone at its last change the caller could see
+          WHERE vn OR NOT EXISTS (
+            SELECT 1 FROM audit_log l
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, l.after) la
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, l.before) lb
+            WHERE l.table_name = :table AND l.row_id = s.row_id AND l.seq > s.seq
+              AND ((l.after IS NOT NULL AND coalesce({la}, false))
+                   OR (l.before IS NOT NULL AND coalesce({lb}, false))))
         ), chosen AS (
           SELECT * FROM visible WHERE change IN {kinds} ORDER BY seq {order} LIMIT :limit
         )

@@ -1,9 +1,12 @@
 """Change feeds for partners (JSON, cursor = audit sequence number) and the Atom feed of newly
-released incidents; both filtered by the caller's release rules. No SQL, no HTTP."""
+released incidents; both filtered by the caller's release rules, applied to each row as it was
+and as it is now: a row the caller may no longer see is only a tombstone in the change feed and
+absent from Atom. No SQL, no HTTP."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -32,9 +35,8 @@ def feed_collection(collection_id: str) -> Collection:
 def changes(collection_id: str, principal: Principal, policy: ReleasePolicy, *, since: int,
             limit: int, base_url: str, session: Session) -> bytes:
     c = feed_collection(collection_id)
-    result = q.page(c, release_for(principal, c.id, policy, "t"),
-                    release_for(principal, c.id, policy, "b"), since=since, limit=limit,
-                    session=session)
+    result = q.page(c, partial(release_for, principal, c.id, policy), since=since, limit=limit,
+                    reads_history=principal.is_analyst, session=session)
     more = result.count == limit
     nxt = result.last_seq if more else max(since, result.head_seq or 0)
     head = {"collection": c.id, "since": str(since), "next": str(nxt), "more": more,
@@ -49,8 +51,7 @@ def atom(principal: Principal, policy: ReleasePolicy, *, limit: int, base_url: s
          session: Session) -> bytes:
     """The newest releases (to this caller) of incidents, as Atom with GeoRSS points."""
     c = feed_collection("incidents")
-    result = q.page(c, release_for(principal, c.id, policy, "t"),
-                    release_for(principal, c.id, policy, "b"), since=0, limit=limit,
+    result = q.page(c, partial(release_for, principal, c.id, policy), since=0, limit=limit,
                     created_only=True, newest_first=True, session=session)
     entries: list[dict[str, Any]] = orjson.loads(result.changes)
     ET.register_namespace("", ATOM)

@@ -206,6 +206,48 @@ def test_release_then_unrelease_gives_created_then_tombstone(client: TestClient,
     assert mine[0]["feature"]["geometry"]["coordinates"] == [36.71, 34.73]
 
 
+def test_a_retracted_incident_leaves_atom_and_is_only_a_tombstone(client: TestClient,
+                                                                  auth: Headers) -> None:
+    """Confirmed + public, then back to under_review + restricted: anonymous callers no longer
+    see it anywhere (item 404, not in Atom, one tombstone and no old content in the change
+    feed, read from any cursor); keys that may still see it still see it."""
+    place = "Hay al-Retracted 4417"
+    _, cursor = _all_changes(client, {})
+    created = submit(client, auth, "partner_a", location_name=place)
+    iid = str(created["incident_id"])
+    url = f"/incidents/{iid}/verification"
+    for step in ({"status": "under_review", "reason": "triage"},
+                 {"status": "confirmed", "reason": "verified", "sensitivity": "public"}):
+        assert client.post(url, json=step, headers=auth("analyst")).status_code == 200
+    urn = f"urn:truce:incidents:{iid}:"
+    atom = client.get("/feeds/incidents.atom").text
+    assert (urn in atom, place in atom) == (True, True)  # (tuples: no slow diff of the feed)
+    seen = client.get("/collections/incidents/changes", params={"since": cursor}).json()
+    assert [(c["id"], c["change"]) for c in seen["changes"]] == [(iid, "created")]
+    assert seen["changes"][0]["feature"]["properties"]["location_name"] == place
+
+    assert client.post(url, json={"status": "under_review", "reason": "retracted",
+                                  "sensitivity": "restricted"},
+                       headers=auth("analyst")).status_code == 200
+    assert client.get(f"/collections/incidents/items/{iid}").status_code == 404
+    atom = client.get("/feeds/incidents.atom", params={"limit": 500}).text
+    assert (urn in atom, place in atom) == (False, False)
+    for since in (cursor, seen["next"]):  # a new mirror, and one that had it
+        page = client.get("/collections/incidents/changes", params={"since": since}).json()
+        assert [(c["id"], c["change"], c["feature"]) for c in page["changes"]] == [
+            (iid, "deleted", None)]
+        assert (place in json.dumps(page)) is False
+    # the partner that reported it and analysts still see it, with its content
+    for who, steps in (("partner_a", ["created", "updated", "updated", "updated"]),
+                       ("analyst", ["created", "updated", "updated", "updated"])):
+        page = client.get("/collections/incidents/changes", params={"since": cursor},
+                          headers=auth(who)).json()
+        mine = [c for c in page["changes"] if c["id"] == iid]
+        assert [c["change"] for c in mine] == steps, who
+        assert mine[-1]["feature"]["properties"]["location_name"] == place
+    assert (urn in client.get("/feeds/incidents.atom", headers=auth("partner_a")).text) is True
+
+
 def test_partner_sees_its_own_restricted_reports_but_not_another_orgs(
         client: TestClient, auth: Headers) -> None:
     _, cursor = _all_changes(client, {})

@@ -19,8 +19,14 @@ def test_placeholder_webhook_secret_is_refused_in_production() -> None:
         Settings(environment="production", database=DB)
 
 
+def test_placeholder_audit_head_key_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="TRUCE_SECURITY_AUDIT_HEAD_KEY"):
+        Settings(environment="production", database=DB,
+                 security=SecuritySettings(webhook_secret="x" * 40))
+
+
 def test_a_real_secret_is_accepted_in_production_and_placeholders_in_development() -> None:
-    real = SecuritySettings(webhook_secret="x" * 40)
+    real = SecuritySettings(webhook_secret="x" * 40, audit_head_key="y" * 40)
     assert Settings(environment="production", database=DB, security=real).security is real
     assert Settings(environment="development", database=DB).environment == "development"
 
