@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from server.db.async_reads import Statement
 from server.deps import SessionDep
 from server.main import create_app
+from server.request_guard import RequestGuardMiddleware
 from server.settings import DatabaseSettings
 from tests.conftest import _free_port, make_settings
 
@@ -115,7 +116,8 @@ def test_the_servers_budget_stops_a_request_of_many_statements(
     from fastapi.testclient import TestClient
 
     app = _app(database_url, statement_timeout_ms=5_000, analysis_timeout_ms=5_000)
-    app.user_middleware[0].kwargs["analysis_ms"] = 1_000
+    guard = next(m for m in app.user_middleware if m.cls is RequestGuardMiddleware)
+    guard.kwargs["analysis_ms"] = 1_000
     marker = f"budget-{uuid.uuid4().hex}"
     with TestClient(app) as client, caplog.at_level(logging.WARNING):
         start = time.monotonic()
