@@ -158,33 +158,29 @@ def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool =
     return parsed
 
 
-def check_count(value: Any, reasons: list[str]) -> int | None:
+def _check_number(parse: Any, limit: float, value: Any, reasons: list[str]) -> Any:
+    """`parse(value)` when it is a number from 0 to `limit`; else None and the reason."""
     try:
-        number = parse_int(value)
+        number = parse(value)
     except ValueError:
         reasons.append(BAD_NUMBER)
         return None
     if number is not None and number < 0:
         reasons.append(NEGATIVE_COUNT)
         return None
-    if number is not None and number > MAX_COUNT:
+    if number is not None and number > limit:
         reasons.append(NUMBER_OUT_OF_RANGE)
         return None
     return number
 
 
+def check_count(value: Any, reasons: list[str]) -> int | None:
+    number: int | None = _check_number(parse_int, MAX_COUNT, value, reasons)
+    return number
+
+
 def check_quantity(value: Any, reasons: list[str]) -> float | None:
-    try:
-        number = parse_float(value)
-    except ValueError:
-        reasons.append(BAD_NUMBER)
-        return None
-    if number is not None and number < 0:
-        reasons.append(NEGATIVE_COUNT)
-        return None
-    if number is not None and number > MAX_QUANTITY:
-        reasons.append(NUMBER_OUT_OF_RANGE)
-        return None
+    number: float | None = _check_number(parse_float, MAX_QUANTITY, value, reasons)
     return number
 
 
