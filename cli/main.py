@@ -40,10 +40,87 @@ def db_up() -> None:
 
 @db_app.command("down")
 @clear_errors
-def db_down() -> None:
-    """Stop the local cluster (the data stays in .data/)."""
-    stopped = pgcluster.down(pgcluster.default_cluster())
+def db_down(
+    port: Annotated[int | None, typer.Option(
+        help="stop the cluster the project started on this port (one `db restore` started); "
+             "default: the local cluster")] = None,
+) -> None:
+    """Stop the local cluster, or a restored one (the data stays)."""
+    from cli import backups
+
+    stopped = pgcluster.down(backups.cluster_on(port))
     print("database stopped" if stopped else "database was not running")
+
+
+@db_app.command("backup")
+@clear_errors
+def db_backup(
+    to: Annotated[Path | None, typer.Option(help="folder of the backups (default .data/backups); "
+                                                 "each backup is a new folder in it")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Take a base backup (pg_basebackup) of the local cluster; WAL is archived continuously
+    from the first backup on (turning that on restarts the cluster once)."""
+    from cli import backups
+
+    item, restarted = backups.backup(to)
+    if restarted:
+        err.print("WAL archiving turned on (the cluster was restarted once for it)")
+    info = backups.describe(item)
+    if as_json:
+        print(json.dumps({**info, "restarted": restarted}))
+    else:
+        print(f"backup in {item.path} ({info['size_bytes'] / 1e6:.1f} MB), restorable from "
+              f"{info['restorable_from']}")
+
+
+@db_app.command("backups")
+@clear_errors
+def db_backups(
+    folder: Annotated[Path | None, typer.Option(
+        "--in", help="folder of the backups (default .data/backups)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the backups: size and the time range each can restore."""
+    from cli import backups
+
+    found = [backups.describe(b) for b in
+             backups.find_backups(folder or pgcluster.default_cluster().root / "backups")]
+    if as_json:
+        print(json.dumps(found))
+        return
+    table = Table("backup", "MB", "restorable from", "restorable until")
+    for row in found:
+        table.add_row(row["path"], f"{row['size_bytes'] / 1e6:.1f}", row["restorable_from"],
+                      row["restorable_until"])
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@db_app.command("restore")
+@clear_errors
+def db_restore(
+    source: Annotated[Path, typer.Option("--from", help="a backup folder, or a folder of "
+                                                        "backups (the newest fitting --time)")],
+    to_port: Annotated[int, typer.Option(help="port of the NEW cluster (must be free)")],
+    at: Annotated[str | None, typer.Option("--time", help="ISO 8601 time to restore to "
+                                                          "(default: the last archived WAL)")]
+    = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="folder of the new cluster (default .data/restores/port-P)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Restore a backup into a new cluster and start it; the running cluster is never touched.
+    Exit 2 when --time is outside the backup's restorable range (the message gives it)."""
+    from cli import backups
+
+    target = backups.parse_time(at) if at else None
+    info = backups.restore(source, target, to_port, data_dir)
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(f"restored {info['backup']} to {info['recovered_to']}: running on port "
+              f"{info['port']}, data in {info['data_dir']} (stop: truce db down --port "
+              f"{info['port']})")
 
 
 @db_app.command("status")

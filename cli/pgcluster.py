@@ -243,19 +243,49 @@ def up(cluster: Cluster) -> str:
         print(f"Creating a PostgreSQL cluster in {cluster.pgdata} ...", flush=True)
         _init(cluster, bindir, user)
     if not running:
-        if _configured_port(cluster) != cluster.port:
-            auto = cluster.pgdata / "postgresql.auto.conf"
-            lines = [ln for ln in auto.read_text().splitlines() if not ln.startswith("port = ")]
-            auto.write_text("\n".join([*lines, f"port = {cluster.port}"]) + "\n")
-        cluster.logfile.touch()
-        if user:
-            entry = pwd.getpwnam(user)
-            os.chown(cluster.logfile, entry.pw_uid, entry.pw_gid)
-        _run([str(bindir / "pg_ctl"), "-D", str(cluster.pgdata), "-l", str(cluster.logfile),
-              "-w", "-t", "60", "start"], user, f"starting PostgreSQL (see {cluster.logfile})")
+        start(cluster, bindir, user)
     url = database_url(cluster)
     _ensure_database(url)
     return url
+
+
+def start(cluster: Cluster, bindir: Path, user: str | None) -> None:
+    """Start an existing cluster's server on `cluster.port` (written to postgresql.auto.conf)."""
+    if _configured_port(cluster) != cluster.port:
+        auto = cluster.pgdata / "postgresql.auto.conf"
+        lines = [ln for ln in auto.read_text().splitlines() if not ln.startswith("port = ")]
+        auto.write_text("\n".join([*lines, f"port = {cluster.port}"]) + "\n")
+    cluster.logfile.touch()
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(cluster.logfile, entry.pw_uid, entry.pw_gid)
+    _run([str(bindir / "pg_ctl"), "-D", str(cluster.pgdata), "-l", str(cluster.logfile),
+          "-w", "-t", "60", "start"], user, f"starting PostgreSQL (see {cluster.logfile})")
+
+
+def restart(cluster: Cluster) -> None:
+    """Restart the running cluster (a setting such as archive_mode needs it): a fast shutdown
+    rolls back open transactions and writes a checkpoint; nothing committed is lost."""
+    bindir = ensure_packages()
+    _run([str(bindir / "pg_ctl"), "-D", str(cluster.pgdata), "-l", str(cluster.logfile),
+          "-m", "fast", "-w", "-t", "60", "restart"], _server_user(),
+         f"restarting PostgreSQL (see {cluster.logfile})")
+
+
+def place(cluster: Cluster) -> str | None:
+    """Make the cluster's folder reachable for the server user (see `_place`); return that user
+    (None: the current one)."""
+    user = _server_user()
+    _place(cluster, user)
+    return user
+
+
+def server_user() -> str | None:
+    return _server_user()
+
+
+def as_server_user(args: list[str]) -> list[str]:
+    return _as_server_user(args, _server_user())
 
 
 def _ensure_database(url: str) -> None:
