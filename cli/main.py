@@ -248,9 +248,11 @@ def serve(
     import uvicorn
 
     from server.main import create_app
+    from server.request_id import install_json_logging
     from server.serving import uvicorn_options
 
     config.engine().dispose()
+    install_json_logging()  # one JSON object per line on stderr, with the request id
     settings = config.app_settings(host, port)
     print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
           flush=True)

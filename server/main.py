@@ -17,9 +17,11 @@ from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
+from server.metrics import RequestMetrics
 from server.request_guard import RequestGuardMiddleware
+from server.request_id import RequestIdMiddleware
 from server.routes import alerts as alerts_routes
-from server.routes import analysis, changes, collections, docs, health, rasters, reports, sitrep, tiles
+from server.routes import analysis, changes, collections, docs, health, ops, rasters, reports, sitrep, tiles
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
 from server.security.cors import CORSMiddleware
@@ -27,6 +29,7 @@ from server.security.guard import KeyCheckedApp, key_guard
 from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.security.nul import NulCharacterMiddleware
+from server.services.ops import Readiness
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
 
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         reads = make_read_engine(settings.database)  # feature by id: see make_read_engine
+        app.state.read_engine = reads
         app.state.read_sessionmaker = make_sessionmaker(reads)
         app.state.async_reads = AsyncReadPool(settings.database)  # the hot reads, no thread
         gc.collect()
@@ -77,9 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # it alone reads the request's messages, so it sees a disconnect at any time
     app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
                        analysis_ms=settings.database.analysis_timeout_ms)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
+    app.add_middleware(SecurityHeadersMiddleware)  # every answer gets the headers
+    app.state.request_metrics = RequestMetrics()
+    app.state.readiness = Readiness(ttl=settings.api.ready_cache_seconds)
+    # outermost: every answer (a 429, a 413 too) is counted, timed and carries X-Request-Id
+    app.add_middleware(RequestIdMiddleware, metrics=app.state.request_metrics)
     app.include_router(alerts_routes.router)
-    for module in (health, collections, transactions_routes, tiles, rasters, analysis, sitrep,
+    for module in (health, ops, collections, transactions_routes, tiles, rasters, analysis, sitrep,
                    reports, changes, docs):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():

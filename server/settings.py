@@ -80,6 +80,12 @@ class ApiSettings(BaseSettings):
         100, ge=1, description="open connections from one client address; more are answered 429 "
         "and closed (None: no cap). Behind a proxy every client has the proxy's address")
 
+    metrics_access: Literal["admin_or_loopback", "admin", "open"] = Field(
+        "admin_or_loopback", description="who may read /metrics: an admin key or a direct call "
+        "from this machine (not through a proxy), an admin key only, or anyone")
+    ready_cache_seconds: float = Field(
+        5.0, ge=0, le=60, description="/health/ready reuses its last check this long")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
@@ -161,6 +167,7 @@ ROUTE_COSTS: dict[str, int] = {
     "raster_statistics": 5,  # POST /rasters/{name}/statistics
     "exports": 10,  # /collections/{id}/items as CSV, HXL, GeoPackage or FlatGeobuf
     "situation_maps": 10,  # /reports/areas/{id}/map.html
+    "probes": 0,  # /health/live and /health/ready: a probe is never refused for its rate
     "default": 1,
 }
 

@@ -19,3 +19,10 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def head_revisions() -> set[str]:
+    """The revisions `upgrade` would bring a database to (read from the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())

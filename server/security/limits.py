@@ -151,7 +151,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TILE = re.compile(r"^(/collections/[^/]+)?/tiles/WebMercatorQuad/\d+/\d+/\d+$"
                    r"|^/rasters/[^/]+/tiles/|^/analysis/grid/tiles/")
-_GROUPS = [("analysis", re.compile(r"^/analysis/")),
+_GROUPS = [("probes", re.compile(r"^/health/(live|ready)$")),
+           ("analysis", re.compile(r"^/analysis/")),
            ("raster_statistics", re.compile(r"^/rasters/[^/]+/statistics$")),
            ("situation_maps", re.compile(r"^/reports/areas/[^/]+/map\.html$"))]
 _ITEMS = re.compile(r"^/collections/[^/]+/items$")
