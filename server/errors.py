@@ -176,7 +176,8 @@ def install_error_handlers(app: FastAPI) -> None:
         raise exc
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
+        rid = request.scope.get("state", {}).get("request_id")  # server.request_id set it
         return JSONResponse(_body("internal_error", "an unexpected error occurred"), 500,
-                            ERROR_HEADERS)
+                            {**ERROR_HEADERS, **({"x-request-id": rid} if rid else {})})

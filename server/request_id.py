@@ -65,8 +65,10 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*headers, (HEADER, rid.encode())]}
             await send(message)
 
+        failed = True
         try:
             await self.app(scope, receive, with_id)
+            failed = False
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)
@@ -75,7 +77,8 @@ class RequestIdMiddleware:
             access_log.info("request", extra={"fields": {
                 "request_id": rid, "method": scope["method"], "route": route, "path": scope["path"],
                 "status": status, "duration_ms": round(seconds * 1000, 3)}})
-            request_id.reset(token)
+            if not failed:  # else the 500 handler, outside this middleware, still logs with it
+                request_id.reset(token)
 
 
 class JsonLogFormatter(logging.Formatter):

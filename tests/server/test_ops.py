@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -216,3 +217,27 @@ def test_live_without_a_database_and_never_rate_limited() -> None:
         assert value(metrics, "truce_database_up") == 0
         assert client.get("/conformance").status_code == 429  # the others are limited
         assert client.get("/health/live").status_code == 200
+
+
+def test_an_unexpected_error_keeps_its_request_id(database_url: str) -> None:
+    app = create_app(make_settings(database_url))
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/test/boom", boom)
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)  # formats as it is logged, as `truce serve` does
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("server.errors")
+    logger.addHandler(handler)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.get("/test/boom", headers={"X-Request-Id": "req-500"})
+    finally:
+        logger.removeHandler(handler)
+    assert answer.status_code == 500 and answer.json()["code"] == "internal_error"
+    assert answer.headers["x-request-id"] == "req-500"
+    [line] = [json.loads(x) for x in written.getvalue().splitlines()]
+    assert line["message"] == "unexpected error" and line["request_id"] == "req-500"
+    assert "RuntimeError: boom" in line["error"]
