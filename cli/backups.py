@@ -105,6 +105,11 @@ def ensure_archiving(cluster: Cluster, url: str) -> bool:
                                 "current_setting('archive_command')")
     if mode == "on" and current == command:
         return False
+    # someone else's archiving: leave it be
+    if current not in ("", "(disabled)") and "wal_archive/%f" not in current:
+        raise ProvisionError(f"archive_command is already set ({current!r}) by someone else; "
+                             "back up with the tools that archive uses, or clear it with "
+                             "ALTER SYSTEM RESET archive_command")
     conn = _connect(url)
     conn.autocommit = True
     try:
@@ -134,7 +139,8 @@ def backup(to: Path | None) -> tuple[Backup, bool]:
     cluster = pgcluster.default_cluster()
     if not pgcluster.is_running(cluster):
         raise ProvisionError(f"the local cluster ({cluster.pgdata}) is not running: "
-                             "start it with 'truce db up'")
+                             "start it with 'truce db up' (a remote database: see the README, "
+                             "Operations)")
     url = pgcluster.database_url(cluster)
     restarted = ensure_archiving(cluster, url)
     started_at, = _query(url, "SELECT now()")
