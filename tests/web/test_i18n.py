@@ -119,6 +119,7 @@ def test_an_event_type_reads_the_same_in_legend_filter_and_details(
         rows = dict(p.evaluate("""() => [...document.querySelectorAll('#details > table tr')]
             .map(tr => [tr.querySelector('th').textContent, tr.querySelector('td').textContent])"""))
         assert rows[CATALOGUES[lang]["details.type"]] == label
+        assert " › " in rows[CATALOGUES[lang]["details.admin"]]  # governorate › district › ...
         assert label in p.inner_text("#details-title")
         legend = p.locator("#layer-item-incidents .legend li").all_inner_texts()
         assert label in [x.strip() for x in legend]

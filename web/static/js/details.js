@@ -113,16 +113,32 @@ function geometrySummary(geometry) {
   return geometry.type;
 }
 
-// Admin area names by pcode, asked for once each.
-const adminNames = new Map();
-function adminName(pcode) {
-  if (!adminNames.has(pcode)) {
-    const q = new URLSearchParams({ f: "json", pcode, limit: "1" });
-    adminNames.set(pcode, fetchJSON(`${api.items("admin_areas")}?${q}`, { what: pcode, quiet: true })
+const ADMIN_PROPERTIES = "pcode,name_en,name_ar,admin_level";
+// Admin areas by pcode, asked for once each.
+const adminByCode = new Map();
+function adminArea(pcode) {
+  if (!adminByCode.has(pcode)) {
+    const q = new URLSearchParams({ f: "json", pcode, limit: "1", skipGeometry: "true", properties: ADMIN_PROPERTIES });
+    adminByCode.set(pcode, fetchJSON(`${api.items("admin_areas")}?${q}`, { what: pcode, quiet: true })
       .then((body) => body.features?.[0]?.properties ?? null)
       .catch(() => null));
   }
-  return adminNames.get(pcode);
+  return adminByCode.get(pcode);
+}
+
+/** The admin areas (governorate and below) at a point, largest first; [] if none or on error. */
+async function adminAreasAt([lon, lat]) {
+  const e = 1e-5;
+  const q = new URLSearchParams({ f: "json", limit: "10", skipGeometry: "true", properties: ADMIN_PROPERTIES,
+    bbox: [lon - e, lat - e, lon + e, lat + e].map((v) => v.toFixed(6)).join(",") });
+  try {
+    const body = await fetchJSON(`${api.items("admin_areas")}?${q}`, { what: "admin_areas", quiet: true });
+    return (body.features ?? []).map((f) => f.properties)
+      .filter((p) => Number(p.admin_level) >= 1)
+      .sort((a, b) => Number(a.admin_level) - Number(b.admin_level));
+  } catch {
+    return [];
+  }
 }
 
 /** `range()` gives the selected time range (an area's report is as of its end). */
@@ -170,13 +186,18 @@ export function initDetails(root, range) {
     raw.textContent = JSON.stringify({ id: properties.id, properties, geometry }, null, 2);
   }
 
-  async function admins(p) {
+  /** Governorate › district › sub-district: from the record's pcodes, else where its point lies. */
+  async function admins(p, geometry) {
     const codes = [p.admin1_pcode, p.admin2_pcode, p.admin3_pcode].filter(Boolean);
-    const names = await Promise.all(codes.map(async (code) => {
-      const area = await adminName(code);
-      return area ? placeName(area) || code : code;
-    }));
-    return names.join(" › ");
+    if (codes.length) {
+      const names = await Promise.all(codes.map(async (code) => {
+        const area = await adminArea(code);
+        return area ? placeName(area) || code : code;
+      }));
+      return names.join(" › ");
+    }
+    if (geometry?.type !== "Point") return "";
+    return (await adminAreasAt(geometry.coordinates)).map(placeName).filter(Boolean).join(" › ");
   }
 
   /** Open the panel for a feature; show the tile's attributes at once, then the full record. */
@@ -204,7 +225,7 @@ export function initDetails(root, range) {
         what: t("error.record", { layer: t(`layer.${collectionId}`), id: featureId }), signal: mine.signal,
       });
       const properties = { id: feature.id ?? featureId, ...feature.properties };
-      const admin = collectionId === "incidents" ? await admins(properties) : "";
+      const admin = collectionId === "incidents" ? await admins(properties, feature.geometry) : "";
       if (mine !== controller) return;
       render(collectionId, properties, feature.geometry, admin);
       note.textContent = "";
