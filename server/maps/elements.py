@@ -33,6 +33,8 @@ PANEL_CSS = """
   .truce-popup th { text-align: left; padding-right: 8px; vertical-align: top; color: #444;
     font-weight: 600; }
   .truce-popup h3 { font-size: 14px; margin: 0 0 4px 0; }
+  [dir="rtl"] .truce-popup th { text-align: right; padding-right: 0; padding-left: 8px; }
+  [dir="rtl"] .leaflet-popup-content, [dir="rtl"] .truce-legend li { direction: rtl; }
   @media print { .truce-panel { box-shadow: none; } }
 </style>
 """
@@ -72,7 +74,7 @@ class TitlePanel(MacroElement):
 
     _template = Template("""
         {% macro html(this, kwargs) %}
-        <section class="truce-panel truce-title" aria-label="Report title">
+        <section class="truce-panel truce-title" aria-label="{{ this.label|e }}">
           <h1>{{ this.heading|e }}</h1>
           {% for line in this.lines %}<p>{{ line|e }}</p>{% endfor %}
           {% for note in this.notes %}<p class="truce-note">{{ note|e }}</p>{% endfor %}
@@ -80,9 +82,11 @@ class TitlePanel(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, heading: str, lines: list[str], notes: list[str]) -> None:
+    def __init__(self, heading: str, lines: list[str], notes: list[str],
+                 label: str = "Report title") -> None:
         super().__init__()
         self._name = "TitlePanel"
+        self.label = label
         self.heading = heading
         self.lines = lines
         self.notes = notes
@@ -93,7 +97,7 @@ class Legend(MacroElement):
 
     _template = Template("""
         {% macro html(this, kwargs) %}
-        <section class="truce-panel truce-legend" aria-label="Legend">
+        <section class="truce-panel truce-legend" aria-label="{{ this.label|e }}">
           {% for title, items in this.sections %}
           <h2>{{ title|e }}</h2>
           <ul>
@@ -106,9 +110,11 @@ class Legend(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]],
+                 label: str = "Legend") -> None:
         super().__init__()
         self._name = "Legend"
+        self.label = label
         self.sections = sections
 
 

@@ -41,14 +41,6 @@ DELIVERY_SHAPES: dict[str, str] = {
 DELIVERY_UNKNOWN = '<circle cx="8" cy="8" r="6"/>'
 
 
-def label(value: str | None) -> str:
-    """'state_based_violence' -> 'State based violence'."""
-    if not value:
-        return "unknown"
-    text = value.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def area_style(status: str) -> dict[str, Any]:
     fill, stroke, dash = AREA_STATUS.get(status, AREA_UNKNOWN)
     style: dict[str, Any] = {"color": stroke, "weight": 3, "fillColor": fill, "fillOpacity": 0.25,

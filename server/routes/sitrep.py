@@ -36,13 +36,15 @@ def get_area_map(
     buffer: Annotated[float, Query(description="search distance around the area, metres "
                                                f"(0..{sitrep.MAX_BUFFER_M:.0f})")]
     = sitrep.DEFAULT_BUFFER_M,
+    lang: Annotated[str | None, Query(description="language of the document: en (default), "
+                                                  "ar (right to left) or ru")] = None,
 ) -> Response:
     report = sitrep.area_map(
         area_id,
         sitrep.parse_instant(start, name="start"),
         sitrep.parse_instant(end, name="end", end_of_day=True),
         release_for(principal, "incidents", policy_from(settings.security), alias="i"),
-        buffer_m=buffer, session=session)
+        buffer_m=buffer, session=session, lang=sitrep.parse_lang(lang))
     return Response(report.html, media_type="text/html; charset=utf-8", headers=vary_by_key(
         principal, {"Content-Disposition": f'attachment; filename="{report.filename}"',
                     "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from server.errors import InvalidQueryError, NotFoundError
+from server.maps.i18n import LANGUAGES, Catalogue, catalogue
 from server.maps.sitrep import SitrepMap, build_sitrep_map
 from server.params import parse_datetime
 from server.queries import sitrep as q
@@ -18,8 +19,6 @@ DEFAULT_DAYS = 30
 DEFAULT_BUFFER_M = 5000.0
 MAX_BUFFER_M = 50_000.0
 MAX_MARKERS = 5000
-EXCLUDED_NOTE = ("Counts and markers leave out incidents marked rejected or duplicate and "
-                 "restricted ones.")
 
 
 @dataclass(frozen=True)
@@ -71,15 +70,25 @@ def resolve_period(start: datetime | None, end: datetime | None, *, signed_at: d
     return start, end
 
 
-def _release_notes(rel: Release) -> list[str]:
+def _release_notes(rel: Release, cat: Catalogue) -> list[str]:
     notes = []
     if "location_obfuscated" in rel.notes:
-        notes.append(f"Incident locations are {rel.notes['location_obfuscated']}.")
+        notes.append(cat.t("sitrep.note_location", how=rel.notes["location_obfuscated"]))
     if "time_bucket" in rel.notes:
-        notes.append(f"Incident times are rounded down to the {rel.notes['time_bucket']}.")
+        notes.append(cat.t("sitrep.note_time", bucket=cat.vocab("time_bucket",
+                                                                 rel.notes["time_bucket"])))
     if rel.notes or not rel.unrestricted:
-        notes.append("Only incidents released to this reader are shown.")
+        notes.append(cat.t("sitrep.note_released"))
     return notes
+
+
+def parse_lang(raw: str | None) -> str:
+    """The report's language: en (default), ar or ru."""
+    if raw is None or raw.strip() == "":
+        return "en"
+    if raw not in LANGUAGES:
+        raise InvalidQueryError(f"lang must be one of {', '.join(LANGUAGES)}, not {raw!r}")
+    return raw
 
 
 def _area_id(raw: str | int) -> int:
@@ -92,7 +101,7 @@ def _area_id(raw: str | int) -> int:
 
 def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | None,
              rel: Release, *, session: Session, buffer_m: float = DEFAULT_BUFFER_M,
-             max_markers: int = MAX_MARKERS) -> Report:
+             max_markers: int = MAX_MARKERS, lang: str = "en") -> Report:
     """The standalone HTML map of one area over a period (see `resolve_period`), with the
     incidents `rel` (built with alias "i") releases, at the precision it allows."""
     if not 0 <= buffer_m <= MAX_BUFFER_M:
@@ -114,7 +123,8 @@ def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | Non
         incident_count=incidents["total"], incidents_inside=incidents["inside"],
         fatalities=incidents["fatalities"], delivery_count=deliveries["total"],
         buffer=area["buffer"] if buffer_m > 0 else None, bounds=area["bounds"],
-        notes=[EXCLUDED_NOTE, *_release_notes(rel)]))
+        notes=[catalogue(lang).t("sitrep.excluded"), *_release_notes(rel, catalogue(lang))],
+        lang=lang))
     filename = f"sitrep-area-{area_id}-{start:%Y%m%d}-{end:%Y%m%d}.html"
     return Report(html=document, filename=filename, start=start, end=end,
                   incidents=incidents["total"], deliveries=deliveries["total"])

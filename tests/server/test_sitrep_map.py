@@ -92,7 +92,7 @@ def test_map_is_a_standalone_html_attachment(client: TestClient, engine: Engine)
                                              datetime(2016, 3, 28, 12, tzinfo=UTC))
     assert incidents > 0 and deliveries > 0
     assert "Situation report: Ar-Rastan sub-district" in html
-    assert "Status: violated (signed 2016-02-27)" in html
+    assert "Status: Violated (signed 2016-02-27)" in html
     assert "Period: 2016-02-27 12:00 to 2016-03-28 12:00 UTC" in html
     assert f"Incidents within 5 km: {incidents} (" in html
     assert f"Aid deliveries: {deliveries}<" in html
@@ -104,7 +104,7 @@ def test_unsigned_area_defaults_to_the_whole_incident_range(client: TestClient) 
     response = client.get(URL.format(KHALIDIYAH))
     assert response.status_code == 200
     assert "sitrep-area-3-20160101-20161231.html" in response.headers["content-disposition"]
-    assert "Status: pending (not signed)" in response.text
+    assert "Status: Pending (not signed)" in response.text
 
 
 def test_explicit_period_and_buffer_are_used(client: TestClient, engine: Engine) -> None:

@@ -57,7 +57,7 @@ def test_check_here_finds_the_agreement_area_under_a_point(
     near_area.click_lonlat(inside["lon"], inside["lat"])
     page.wait_for_selector("#analysis[data-loaded='1']", timeout=15_000)
     areas = page.inner_text("#result-areas")
-    assert AREA in areas and "inside" in areas and "violated" in areas
+    assert AREA in areas and "inside" in areas and "Violated" in areas  # the vocabulary label
     assert "Ar Rastan" in page.inner_text("#result-settlements")  # the town in the area
     assert page.locator("#result-incidents tbody tr").count() > 0
     assert len(_checks(near_area)) == 1

@@ -81,7 +81,11 @@ def test_clicking_an_incident_opens_its_panel(viewer: Page, artifacts: Path) -> 
     viewer.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     viewer.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)
     assert viewer.page.evaluate("() => document.body.dataset.detail").startswith("incidents/")
-    assert "ucdp_ged" in viewer.page.inner_text("#details")
+    # the source in human words; its code and the other technical fields under a closed "More"
+    shown = viewer.page.inner_text("#details")
+    assert "UCDP GED" in shown and "source_id" not in shown
+    viewer.page.click("#details details.more summary")
+    assert "ucdp_ged" in viewer.page.inner_text("#details details.more")
     viewer.page.screenshot(path=str(artifacts / "viewer_details.png"))
 
 

@@ -7,6 +7,7 @@ import { initDraw, toWkt } from "./js/draw.js";
 import { initExport } from "./js/export.js";
 import { cqlFilter, incidentParams, initFilters, seriesFilter } from "./js/filters.js";
 import { initHistogram } from "./js/histogram.js";
+import { date as dateOf, initI18n, initLanguageSwitch, num, t } from "./js/i18n.js";
 import { initSettlementLabels } from "./js/labels.js";
 import {
   CLICKABLE, FIRST_PICTURE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, perFeature,
@@ -19,6 +20,7 @@ import { initSearch } from "./js/search.js";
 import { defaultState, formatHash, parseHash } from "./js/state.js";
 import { fetchJSON, initStatus, setMapBusy, showError } from "./js/status.js";
 import { initTimeline } from "./js/timeline.js";
+import { placeName, label as vocab } from "./js/vocab.js";
 
 const maplibregl = window.maplibregl;
 // MapLibre's own worker count (half the cores: one on a two-core machine), started now, while
@@ -50,11 +52,11 @@ async function loadCollections() {
   try {
     // index.html started this request while the scripts were loading (window.truceEarly).
     const body = await fetchJSON(api.collections, {
-      what: "the list of layers (/collections)", quiet: true, started: window.truceEarly?.collections,
+      what: t("error.collections"), quiet: true, started: window.truceEarly?.collections,
     });
     return body.collections ?? [];
   } catch (err) {
-    showError(`${err.message} The map shows no data until the API answers.`, () => window.location.reload());
+    showError(t("error.no_data", { message: err.message }), () => window.location.reload());
     return [];
   }
 }
@@ -163,9 +165,10 @@ function watchMap(map) {
     const status = e.error?.status;
     if (e.error?.name === "AbortError" || e.error?.message === "AbortError") return; // superseded request
     if (status === 404 && e.sourceId) return; // no tile there: nothing to draw
-    const what = e.sourceId ? `${SOURCES.find((src) => src.id === e.sourceId)?.title ?? e.sourceId} tiles` : "the map";
-    const why = status ? `HTTP ${status}` : (e.error?.message || "network error");
-    showError(`Could not load ${what} (${why}). ${status ? "" : "Is the map API running?"}`.trim());
+    const known = SOURCES.some((src) => src.id === e.sourceId);
+    const what = e.sourceId ? (known ? t(`source.${e.sourceId}`) : e.sourceId) : t("error.the_map");
+    const why = status ? `HTTP ${status}` : (e.error?.message || t("error.network"));
+    showError(t(status ? "error.tiles" : "error.tiles_offline", { what, why }));
     console.warn("map error", e.error); // eslint-disable-line no-console
     map.triggerRepaint(); // MapLibre may not render again after a failed tile, and so never go idle
   });
@@ -204,6 +207,8 @@ function compilePrograms(map, layers) {
 }
 
 async function main() {
+  await initI18n(); // the catalogues were asked for when i18n.js was read
+  initLanguageSwitch(document.getElementById("lang-select"));
   initStatus();
   // The map does not wait for /collections, whose temporal extents the time slider and the
   // histogram need: a link without a time range asks for the whole period, which needs no bounds.
@@ -395,19 +400,19 @@ async function main() {
   state.time = timeline.range; // clamped to the data's period
 
   // --- filters, the histogram, counts and export ------------------------------------------------
-  const numberFormat = new Intl.NumberFormat("en");
   let lastTotal = null;
   function showCount() {
     if (!state.layers.includes("incidents")) {
       filters.setCount("");
       return;
     }
-    if (lastTotal !== null) filters.setCount(`${numberFormat.format(lastTotal)} incidents in view and time range.`);
+    if (lastTotal !== null) filters.setCount(t("filters.count", { n: num(lastTotal) }));
   }
+  // The histogram counts the selected range (from the link, say), not the whole period.
   const histogram = initHistogram(document.getElementById("histogram"), bounds, ({ total }) => {
     lastTotal = total;
     showCount();
-  });
+  }, state.time);
   initExport([document.getElementById("export-geojson"), document.getElementById("export-csv")]);
   function updateExport() {
     const base = { bbox: viewBbox(map), datetime: datetimeParam(state.time), ...incidentParams(state.filters) };
@@ -445,14 +450,14 @@ async function main() {
   async function addCatalogueLayers() {
     let rasters;
     try {
-      rasters = (await fetchJSON(api.rasters, { what: "the raster catalogue (/rasters)", quiet: true })).rasters ?? [];
+      rasters = (await fetchJSON(api.rasters, { what: t("error.rasters"), quiet: true })).rasters ?? [];
     } catch {
       return; // an optional overlay: the map stands without it
     }
     for (const entry of LAYERS.filter((l) => l.catalogueKind)) {
       const found = rasters.find((r) => r.kind === entry.catalogueKind);
       if (!found || map.getSource(entry.source)) continue;
-      const src = { kind: "raster", attribution: `${entry.title}: ${found.name}` };
+      const src = { kind: "raster", attribution: `${t(`layer.${entry.id}`)}: ${found.name}` };
       map.addSource(entry.source, sourceSpec(src, absoluteUrl(api.rasterTileJson(found.name))));
       for (const layer of styleLayers(entry.id, state)) map.addLayer(layer, "admin_areas-fill");
       applyVisibility(entry.id);
@@ -487,7 +492,7 @@ async function main() {
       properties: "occurred_at,event_type,fatalities,verification_status",
       datetime: datetimeParam(state.time), filter: extra ? `${spatial} AND ${extra}` : spatial };
     const body = await fetchJSON(`${api.items("incidents")}?${new URLSearchParams(params)}`, {
-      what: "incidents near the drawing", signal, quiet: true,
+      what: t("error.near"), signal, quiet: true,
     });
     const features = body.features ?? [];
     return { features: features.slice(0, 200), more: features.length > 200, distanceM: radius };
@@ -497,11 +502,12 @@ async function main() {
     checkController = new AbortController();
     const { signal } = checkController;
     const at = `${state.time.end}T23:59:59Z`;
+    details.close(); // a new check replaces what the side column showed, the details included
     results.open(geometry, distanceM, at);
     highlightAreas([]);
     try {
       const [answer, near] = await Promise.all([
-        fetchJSON(api.deconfliction, { what: "the deconfliction check", signal, quiet: true, body: { geometry, at, distance_m: distanceM } }),
+        fetchJSON(api.deconfliction, { what: t("error.check"), signal, quiet: true, body: { geometry, at, distance_m: distanceM } }),
         incidentsNear(geometry, distanceM, signal).catch((err) => {
           if (err.name === "AbortError") throw err;
           return null; // the check still stands without the incident list
@@ -530,13 +536,16 @@ async function main() {
   const hover = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "hover-popup", offset: 8 });
   function hoverText({ feature, collectionId }) {
     const p = feature.properties;
-    if (Number(p.point_count) > 1) return `${p.point_count} incidents: click to zoom in`;
+    if (Number(p.point_count) > 1) return t("hover.cluster", { n: num(p.point_count) });
+    const day = (s) => (s ? dateOf(s) : "");
+    const word = (field, code) => (code ? vocab(field, code) : "");
     switch (collectionId) {
-      case "incidents": return [p.occurred_at?.slice(0, 10), p.event_type, p.location_name].filter(Boolean).join(" · ");
-      case "aid_deliveries": return [p.delivered_at?.slice(0, 10), p.cargo_type, p.method, p.location_name].filter(Boolean).join(" · ");
-      case "settlements": return [p.name, p.name_ar].filter(Boolean).join(" · ");
-      case "agreement_areas": return [p.name, p.status].filter(Boolean).join(" · ");
-      case "admin_areas": return [p.name_en, p.name_ar].filter(Boolean).join(" · ");
+      case "incidents": return [day(p.occurred_at), word("event_type", p.event_type), p.location_name].filter(Boolean).join(" · ");
+      case "aid_deliveries": return [day(p.delivered_at), word("cargo_type", p.cargo_type), word("method", p.method), p.location_name]
+        .filter(Boolean).join(" · ");
+      case "settlements": return placeName(p);
+      case "agreement_areas": return [p.name, word("status", p.status)].filter(Boolean).join(" · ");
+      case "admin_areas": return placeName(p);
       default: return "";
     }
   }
@@ -600,6 +609,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  showError(`The viewer failed to start: ${err.message}`);
+  showError(t("app.failed", { message: err.message }));
   throw err;
 });

@@ -3,6 +3,8 @@
 // to this server (never to another origin). Without a key the viewer shows what the public may
 // see: released incidents, located to a grid and dated to the day.
 
+import { t } from "./i18n.js";
+
 const STORAGE = "truce.apiKey";
 
 export function apiKey() {
@@ -42,7 +44,7 @@ export function initKeyBox(form) {
   const forget = form.querySelector("button[name='forget']");
   const render = () => {
     const has = Boolean(apiKey());
-    status.textContent = has ? "A key is in use for this tab." : "No key: public data only.";
+    status.textContent = has ? t("key.in_use") : t("key.none");
     forget.hidden = !has;
   };
   form.addEventListener("submit", (event) => {

@@ -42,57 +42,54 @@ export const api = Object.freeze({
 /** Incident sources offered in the filter (free text is accepted too). */
 export const INCIDENT_SOURCES = ["ucdp_ged", "acled", "partner"];
 
-// Legend entries: [value(s) in the data, label, colour]. The first value is the canonical one; the
-// others are spellings from other sources (UCDP GED types, ACLED event types), matched lower-cased.
+// Legend entries: [value(s) in the data, colour]. The first value is the canonical one, whose label
+// is `vocab.<field>.<value>` in the catalogues (web/static/i18n); the others are spellings from other
+// sources (UCDP GED types, ACLED event types), matched lower-cased.
 export const EVENT_TYPES = [
-  [["state_based_violence", "state_based", "state-based", "state based", "1", "battles"], "State-based violence", PALETTE.vermillion],
-  [["non_state_violence", "non_state", "non-state", "non state", "2", "explosions_remote_violence", "explosions/remote violence"], "Non-state conflict", PALETTE.orange],
-  [["one_sided_violence", "one_sided", "one-sided", "one sided", "3", "violence_against_civilians", "violence against civilians"], "One-sided violence", PALETTE.purple],
-  [["protests", "riots", "protest", "riot"], "Protests and riots", PALETTE.skyBlue],
-  [["strategic_developments", "strategic developments", "strategic_development"], "Strategic developments", PALETTE.blue],
+  [["state_based_violence", "state_based", "state-based", "state based", "1", "battles"], PALETTE.vermillion],
+  [["non_state_violence", "non_state", "non-state", "non state", "2", "explosions_remote_violence", "explosions/remote violence"], PALETTE.orange],
+  [["one_sided_violence", "one_sided", "one-sided", "one sided", "3", "violence_against_civilians", "violence against civilians"], PALETTE.purple],
+  [["protests", "riots", "protest", "riot"], PALETTE.skyBlue],
+  [["strategic_developments", "strategic developments", "strategic_development"], PALETTE.blue],
 ];
-export const EVENT_TYPE_OTHER = ["Other", PALETTE.grey];
+export const EVENT_TYPE_OTHER = PALETTE.grey;
 
 export const VERIFICATION_STATUSES = [
-  [["confirmed"], "Confirmed", PALETTE.green],
-  [["under_review"], "Under review", PALETTE.skyBlue],
-  [["reported"], "Reported", PALETTE.orange],
-  [["rejected"], "Rejected", PALETTE.vermillion],
-  [["duplicate"], "Duplicate", PALETTE.grey],
+  [["confirmed"], PALETTE.green],
+  [["under_review"], PALETTE.skyBlue],
+  [["reported"], PALETTE.orange],
+  [["rejected"], PALETTE.vermillion],
+  [["duplicate"], PALETTE.grey],
 ];
 
 // Clusters are aggregates of every type: a neutral dark grey, distinct from all type colours.
 export const CLUSTER_COLOUR = "#4D4D4D";
 
 export const AGREEMENT_STATUSES = [
-  [["signed"], "Signed", PALETTE.green],
-  [["pending"], "Pending", PALETTE.yellow],
-  [["suspended"], "Suspended", PALETTE.orange],
-  [["violated"], "Violated", PALETTE.vermillion],
-  [["withdrawn"], "Withdrawn", PALETTE.grey],
+  [["signed"], PALETTE.green],
+  [["pending"], PALETTE.yellow],
+  [["suspended"], PALETTE.orange],
+  [["violated"], PALETTE.vermillion],
+  [["withdrawn"], PALETTE.grey],
 ];
 
 export const CARGO_TYPES = [
-  [["food"], "Food", PALETTE.orange],
-  [["medical"], "Medical", PALETTE.purple],
-  [["shelter"], "Shelter", PALETTE.blue],
-  [["water"], "Water", PALETTE.skyBlue],
-  [["nfi"], "Non-food items", PALETTE.yellow],
-  [["mixed"], "Mixed", PALETTE.green],
+  [["food"], PALETTE.orange],
+  [["medical"], PALETTE.purple],
+  [["shelter"], PALETTE.blue],
+  [["water"], PALETTE.skyBlue],
+  [["nfi"], PALETTE.yellow],
+  [["mixed"], PALETTE.green],
 ];
 
 export const AID_METHODS = [
-  [["convoy"], "Convoy (black ring)", PALETTE.black],
-  [["airdrop"], "Airdrop (white ring)", PALETTE.white],
-  [["handover"], "Handover (grey ring)", PALETTE.grey],
+  [["convoy"], PALETTE.black],
+  [["airdrop"], PALETTE.white],
+  [["handover"], PALETTE.grey],
 ];
 
-export const ADMIN_LEVELS = [
-  [0, "Country"],
-  [1, "Governorates"],
-  [2, "Districts"],
-  [3, "Sub-districts"],
-];
+/** Admin levels; labelled `admin_level.<n>` in the catalogues. */
+export const ADMIN_LEVELS = [0, 1, 2, 3];
 
 /**
  * The layer catalogue, top of the panel first (= drawn last, on top).

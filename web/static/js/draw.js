@@ -4,19 +4,14 @@
 // the cross-hair in the middle. No draw library: one GeoJSON source and three style layers.
 
 import { PALETTE } from "./config.js";
+import { t } from "./i18n.js";
 
 const SOURCE = "truce-draw";
-const TOOLS = [
-  ["point", "Check here", "Click a point on the map to check it"],
-  ["line", "Line", "Click to add points along a route; double-click or Enter to finish"],
-  ["polygon", "Area", "Click to add corners; double-click or Enter to finish"],
-];
+// [mode, catalogue key of its button, hint and title]
+const TOOLS = [["point", "draw.point"], ["line", "draw.line"], ["polygon", "draw.area"]];
 const MIN_VERTICES = { point: 1, line: 2, polygon: 3 };
-const HINTS = {
-  point: "Click the map (or press Space for its centre) to check that point. Esc cancels.",
-  line: "Click to add points; double-click or Enter to finish, Backspace undoes, Esc cancels.",
-  polygon: "Click to add corners; double-click or Enter to finish, Backspace undoes, Esc cancels.",
-};
+const HINT_KEYS = { point: "draw.hint_point", line: "draw.hint_line", polygon: "draw.hint_area" };
+const hintOf = (mode) => t(HINT_KEYS[mode]);
 
 /** A polygon approximating a circle of `metres` around [lon, lat] (for showing the distance). */
 export function circle([lon, lat], metres, steps = 64) {
@@ -87,14 +82,14 @@ export function initDraw(map, on) {
   const element = document.createElement("div");
   element.className = "maplibregl-ctrl maplibregl-ctrl-group draw-tools";
   element.setAttribute("role", "toolbar");
-  element.setAttribute("aria-label", "Spatial check");
+  element.setAttribute("aria-label", t("draw.toolbar"));
   const buttons = new Map();
-  for (const [id, label, title] of TOOLS) {
+  for (const [id, key] of TOOLS) {
     const b = document.createElement("button");
     b.type = "button";
     b.id = `draw-${id}`;
-    b.textContent = label;
-    b.title = title;
+    b.textContent = t(key);
+    b.title = t(`${key}_title`);
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", () => (mode === id ? cancel() : start(id)));
     buttons.set(id, b);
@@ -102,7 +97,7 @@ export function initDraw(map, on) {
   }
   const distanceLabel = document.createElement("label");
   distanceLabel.className = "distance";
-  distanceLabel.textContent = "within ";
+  distanceLabel.textContent = `${t("draw.within")} `;
   const distance = document.createElement("input");
   distance.type = "number";
   distance.id = "draw-distance";
@@ -110,13 +105,13 @@ export function initDraw(map, on) {
   distance.max = "50000";
   distance.step = "100";
   distance.value = "2000";
-  distance.setAttribute("aria-label", "Distance in metres");
-  distanceLabel.append(distance, " m");
+  distance.setAttribute("aria-label", t("draw.distance"));
+  distanceLabel.append(distance, ` ${t("draw.m")}`);
   const clearButton = document.createElement("button");
   clearButton.type = "button";
   clearButton.id = "draw-clear";
-  clearButton.textContent = "Clear";
-  clearButton.title = "Remove the drawing and the results";
+  clearButton.textContent = t("draw.clear");
+  clearButton.title = t("draw.clear_title");
   clearButton.addEventListener("click", clear);
   const hint = document.createElement("p");
   hint.className = "draw-hint";
@@ -145,7 +140,7 @@ export function initDraw(map, on) {
     vertices = [];
     cursor = null;
     for (const [id, b] of buttons) b.setAttribute("aria-pressed", String(id === mode));
-    hint.textContent = mode ? HINTS[mode] : "";
+    hint.textContent = mode ? hintOf(mode) : "";
     document.body.dataset.drawing = mode ?? "";
     map.getCanvas().style.cursor = mode ? "crosshair" : "";
     if (mode) map.doubleClickZoom.disable();
@@ -169,7 +164,7 @@ export function initDraw(map, on) {
   function finish() {
     const pts = vertices.filter((v, i) => i === 0 || !near(v, vertices[i - 1]));
     if (!mode || pts.length < MIN_VERTICES[mode]) {
-      hint.textContent = mode ? `Add at least ${MIN_VERTICES[mode]} points (${HINTS[mode]})` : "";
+      hint.textContent = mode ? t("draw.too_few", { n: MIN_VERTICES[mode], hint: hintOf(mode) }) : "";
       return;
     }
     const geometry = toGeometry(mode, pts);

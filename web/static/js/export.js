@@ -3,6 +3,7 @@
 // a header, and the key never goes into a URL) and saves the answer as a file download.
 
 import { apiKey, keyHeaders } from "./apikey.js";
+import { t } from "./i18n.js";
 import { showError } from "./status.js";
 
 async function download(link) {
@@ -10,7 +11,7 @@ async function download(link) {
   link.setAttribute("aria-busy", "true");
   try {
     const response = await fetch(link.href, { headers: keyHeaders() });
-    if (!response.ok) throw new Error(`the export failed (HTTP ${response.status})`);
+    if (!response.ok) throw new Error(t("export.http", { status: response.status }));
     const url = URL.createObjectURL(await response.blob());
     const save = document.createElement("a");
     save.href = url;
@@ -22,7 +23,7 @@ async function download(link) {
     // let the download start before the blob is released
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (err) {
-    showError(`Could not export ${name}: ${err.message}`);
+    showError(t("export.failed", { name, message: err.message }));
   } finally {
     link.removeAttribute("aria-busy");
   }

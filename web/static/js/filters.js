@@ -4,6 +4,8 @@
 // (/analysis/timeseries, with the source in its CQL2 filter).
 
 import { EVENT_TYPES, INCIDENT_SOURCES, VERIFICATION_STATUSES } from "./config.js";
+import { t } from "./i18n.js";
+import { label as vocab } from "./vocab.js";
 
 export const NO_FILTERS = Object.freeze({
   eventType: "", verification: "", actor: "", source: "", fatMin: null, fatMax: null,
@@ -98,10 +100,10 @@ function field(id, label, control) {
   return el("div", { class: "field" }, el("label", { for: id, text: label }), control);
 }
 
-function choice(options) {
+function choice(field, options) {
   const select = el("select");
-  select.append(el("option", { value: "", text: "Any" }));
-  for (const [values, label] of options) select.append(el("option", { value: values[0], text: label }));
+  select.append(el("option", { value: "", text: t("filters.any") }));
+  for (const [[value]] of options) select.append(el("option", { value, text: vocab(field, value) }));
   return select;
 }
 
@@ -110,27 +112,27 @@ function choice(options) {
  * Returns `sync(filters)` to reflect filters from a pasted link, and `setCount(text)`.
  */
 export function initFilters(root, initial, onChange) {
-  const eventType = choice(EVENT_TYPES);
-  const verification = choice(VERIFICATION_STATUSES);
-  const actor = el("input", { type: "search", placeholder: "e.g. Government", maxlength: "100" });
-  const source = el("input", { type: "text", list: "filter-source-list", placeholder: "any", maxlength: "64" });
+  const eventType = choice("event_type", EVENT_TYPES);
+  const verification = choice("verification_status", VERIFICATION_STATUSES);
+  const actor = el("input", { type: "search", placeholder: t("filters.actor_example"), maxlength: "100" });
+  const source = el("input", { type: "text", list: "filter-source-list", placeholder: t("filters.source_any"), maxlength: "64" });
   const sourceList = el("datalist", { id: "filter-source-list" },
-    ...INCIDENT_SOURCES.map((s) => el("option", { value: s })));
-  const fatMin = el("input", { type: "number", min: "0", step: "1", inputmode: "numeric", placeholder: "min", "aria-label": "Fatalities at least" });
-  const fatMax = el("input", { type: "number", min: "0", step: "1", inputmode: "numeric", placeholder: "max", "aria-label": "Fatalities at most" });
-  const clear = el("button", { type: "button", id: "filter-clear", text: "Clear filters" });
+    ...INCIDENT_SOURCES.map((s) => el("option", { value: s, label: vocab("source", s) })));
+  const fatMin = el("input", { type: "number", min: "0", step: "1", inputmode: "numeric", placeholder: t("filters.fat_min"), "aria-label": t("filters.fat_min_label") });
+  const fatMax = el("input", { type: "number", min: "0", step: "1", inputmode: "numeric", placeholder: t("filters.fat_max"), "aria-label": t("filters.fat_max_label") });
+  const clear = el("button", { type: "button", id: "filter-clear", text: t("filters.clear") });
   const summary = el("p", { id: "filter-count", class: "count", "aria-live": "polite" });
 
   const fatalities = el("fieldset", { class: "field range" },
-    el("legend", { text: "Fatalities" }), fatMin, el("span", { "aria-hidden": "true", text: "–" }), fatMax);
+    el("legend", { text: t("filters.fatalities") }), fatMin, el("span", { "aria-hidden": "true", text: "–" }), fatMax);
   fatMin.id = "filter-fat-min";
   fatMax.id = "filter-fat-max";
 
-  const form = el("form", { class: "filters", "aria-label": "Incident filters" },
-    field("filter-event-type", "Event type", eventType),
-    field("filter-verification", "Verification", verification),
-    field("filter-actor", "Actor", actor),
-    field("filter-source", "Source", source), sourceList,
+  const form = el("form", { class: "filters", "aria-label": t("filters.title") },
+    field("filter-event-type", t("filters.event_type"), eventType),
+    field("filter-verification", t("filters.verification"), verification),
+    field("filter-actor", t("filters.actor"), actor),
+    field("filter-source", t("filters.source"), source), sourceList,
     fatalities,
     el("div", { class: "filter-foot" }, clear),
     summary,

@@ -2,6 +2,7 @@
 // track), from /analysis/timeseries. The selected range is highlighted; its total is reported.
 
 import { api } from "./config.js";
+import { date, num, t } from "./i18n.js";
 import { fetchJSON } from "./status.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -13,15 +14,16 @@ const HEIGHT = 40;
  * @param {SVGSVGElement} svg
  * @param {{start: string, end: string}} bounds  the period the slider spans
  * @param {(summary: {total: number|null, days: number}) => void} onTotal  the selected range's count
+ * @param {{start: string, end: string}} initial  the selected range to begin with
  */
-export function initHistogram(svg, bounds, onTotal) {
+export function initHistogram(svg, bounds, onTotal, initial = bounds) {
   const min = toDay(bounds.start);
   const max = Math.max(min, toDay(bounds.end));
   const width = max - min + 1;
   svg.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
   svg.setAttribute("preserveAspectRatio", "none");
   let counts = null; // day index -> incidents
-  let range = { start: bounds.start, end: bounds.end };
+  let range = { start: initial.start ?? bounds.start, end: initial.end ?? bounds.end };
   let controller = null;
   let timer = null;
 
@@ -48,12 +50,12 @@ export function initHistogram(svg, bounds, onTotal) {
       rect.setAttribute("height", String(h));
       rect.setAttribute("class", day >= from && day <= to ? "in" : "out");
       const title = document.createElementNS(SVG, "title");
-      title.textContent = `${new Date(day * DAY_MS).toISOString().slice(0, 10)}: ${n} incident${n === 1 ? "" : "s"}`;
+      title.textContent = t("histogram.bar", { date: date(new Date(day * DAY_MS)), n: num(n) });
       rect.append(title);
       bars.push(rect);
     }
     svg.replaceChildren(...bars);
-    svg.setAttribute("aria-label", `Incidents per day (square-root scale), peak ${peak} a day`);
+    svg.setAttribute("aria-label", t("histogram.summary", { n: num(peak) }));
     svg.dataset.bars = String(bars.length);
   }
 
@@ -68,7 +70,7 @@ export function initHistogram(svg, bounds, onTotal) {
     svg.dataset.loading = "1";
     try {
       const body = await fetchJSON(`${api.timeseries}?${query}`, {
-        what: "incidents per day (/analysis/timeseries)", signal: controller.signal, quiet: true,
+        what: t("error.series"), signal: controller.signal, quiet: true,
       });
       counts = new Map((body.series ?? []).map((row) => [toDay(row.period), Number(row.incidents) || 0]));
       delete svg.dataset.failed;

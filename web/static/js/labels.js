@@ -1,6 +1,8 @@
 // Settlement names as HTML labels at higher zooms. The style has no glyphs (fonts would have to be
 // served as PBF ranges), so names are drawn by the browser instead, for at most MAX_LABELS places.
 
+import { placeName } from "./vocab.js";
+
 const MIN_ZOOM = 9;
 const MAX_LABELS = 150;
 
@@ -28,8 +30,8 @@ export function initSettlementLabels(map, maplibregl, isVisible) {
       if (markers.has(id)) continue;
       const label = document.createElement("div");
       label.className = "settlement-label";
-      label.textContent = f.properties.name;
-      if (f.properties.name_ar) label.title = f.properties.name_ar;
+      label.textContent = placeName(f.properties);
+      label.lang = f.properties[`name_${document.documentElement.lang}`] ? document.documentElement.lang : "en";
       const marker = new maplibregl.Marker({ element: label, anchor: "left", offset: [7, 0] })
         .setLngLat(f.geometry.coordinates)
         .addTo(map);

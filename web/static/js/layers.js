@@ -36,7 +36,7 @@ export function datetimeParam({ start, end }) {
 /** A `match` expression over a (lower-cased) string property, from a legend table. */
 function matchExpr(property, table, fallback) {
   const expr = ["match", ["downcase", ["to-string", ["get", property]]]];
-  for (const [values, , colour] of table) expr.push(values, colour);
+  for (const [values, colour] of table) expr.push(values, colour);
   expr.push(fallback);
   return expr;
 }
@@ -56,8 +56,8 @@ export const perFeature = (value) => ["case", ["has", "__never"], value, value];
 /** Circle colour of incidents: clusters in one colour, single incidents by the chosen attribute. */
 export function incidentColour(colourBy) {
   const single = colourBy === "verification_status"
-    ? matchExpr("verification_status", VERIFICATION_STATUSES, EVENT_TYPE_OTHER[1])
-    : matchExpr("event_type", EVENT_TYPES, EVENT_TYPE_OTHER[1]);
+    ? matchExpr("verification_status", VERIFICATION_STATUSES, EVENT_TYPE_OTHER)
+    : matchExpr("event_type", EVENT_TYPES, EVENT_TYPE_OTHER);
   return ["case", isCluster, CLUSTER_COLOUR, single];
 }
 

@@ -5,6 +5,12 @@ import {
   ADMIN_LEVELS, AGREEMENT_STATUSES, AID_METHODS, CARGO_TYPES, CLUSTER_COLOUR, EVENT_TYPES,
   EVENT_TYPE_OTHER, LAYERS, VERIFICATION_STATUSES,
 } from "./config.js";
+import { t } from "./i18n.js";
+import { label as vocab } from "./vocab.js";
+
+const title = (id) => t(`layer.${id}`);
+/** Legend rows of a vocabulary table, labelled from the one vocabulary. */
+const vocabRows = (field, table, shape) => table.map(([values, colour]) => legendRow(vocab(field, values[0]), colour, shape));
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -27,27 +33,29 @@ function legendRow(label, colour, shape = "circle") {
 function legendFor(id, state) {
   switch (id) {
     case "incidents": {
-      const table = state.colourBy === "verification_status" ? VERIFICATION_STATUSES : EVENT_TYPES;
-      const rows = table.map(([, label, colour]) => legendRow(label, colour));
-      if (state.colourBy !== "verification_status") rows.push(legendRow(...EVENT_TYPE_OTHER));
-      rows.push(legendRow("Cluster (size = number of incidents)", CLUSTER_COLOUR, "circle big"));
+      const byStatus = state.colourBy === "verification_status";
+      const rows = byStatus ? vocabRows("verification_status", VERIFICATION_STATUSES)
+        : vocabRows("event_type", EVENT_TYPES);
+      if (!byStatus) rows.push(legendRow(t("legend.other"), EVENT_TYPE_OTHER));
+      rows.push(legendRow(t("legend.cluster"), CLUSTER_COLOUR, "circle big"));
       return rows;
     }
     case "aid_deliveries":
       return [
-        ...CARGO_TYPES.map(([, label, colour]) => legendRow(label, colour)),
-        ...AID_METHODS.map(([, label, colour]) => legendRow(label, colour, "ring")),
+        ...vocabRows("cargo_type", CARGO_TYPES),
+        ...AID_METHODS.map(([[method], colour]) => legendRow(
+          t("legend.method", { method: vocab("method", method), ring: t(`ring.${method}`) }), colour, "ring")),
       ];
     case "agreement_areas":
-      return AGREEMENT_STATUSES.map(([, label, colour]) => legendRow(label, colour, "square"));
+      return vocabRows("status", AGREEMENT_STATUSES, "square");
     case "settlements":
-      return [legendRow("Settlement (size = population)", "#FFFFFF", "circle outlined")];
+      return [legendRow(t("legend.settlement"), "#FFFFFF", "circle outlined")];
     case "admin_areas":
-      return [legendRow("Boundary", "#333333", "line")];
+      return [legendRow(t("legend.boundary"), "#333333", "line")];
     case "population":
-      return [legendRow("People per cell, light to dark (yellow-orange-red)", "#E31A1C", "square")];
+      return [legendRow(t("legend.population"), "#E31A1C", "square")];
     case "shaded_relief":
-      return [legendRow("Terrain, lit from the north-west", "#B8B2A6", "square")];
+      return [legendRow(t("legend.relief"), "#B8B2A6", "square")];
     default:
       return [];
   }
@@ -79,23 +87,23 @@ export function initPanel(root, state, on) {
 
     const opacity = el("input", {
       type: "range", id: `opacity-${layer.id}`, min: "0", max: "1", step: "0.05",
-      value: String(layer.opacity), "aria-label": `Opacity of ${layer.title}`,
+      value: String(layer.opacity), "aria-label": t("layers.opacity", { layer: title(layer.id) }),
     });
     opacity.addEventListener("input", () => on.opacity(layer.id, Number(opacity.value)));
 
-    const legend = el("ul", { class: "legend", "aria-label": `Legend: ${layer.title}` }, ...legendFor(layer.id, state));
+    const legend = el("ul", { class: "legend", "aria-label": t("layers.legend", { layer: title(layer.id) }) }, ...legendFor(layer.id, state));
     legends.set(layer.id, legend);
 
     const item = el("li", { class: "layer", "data-layer": layer.id, id: `layer-item-${layer.id}` },
       el("div", { class: "layer-head" },
-        checkbox, el("label", { for: checkbox.id, text: layer.title }), opacity),
+        checkbox, el("label", { for: checkbox.id, text: title(layer.id) }), opacity),
     );
     if (layer.id === "admin_areas") {
-      item.append(select("admin-level", "Level", ADMIN_LEVELS, state.adminLevel, (v) => on.adminLevel(Number(v))));
+      item.append(select("admin-level", t("layers.level"), ADMIN_LEVELS.map((n) => [n, t(`admin_level.${n}`)]), state.adminLevel, (v) => on.adminLevel(Number(v))));
     }
     if (layer.id === "incidents") {
-      item.append(select("incident-colour", "Colour by",
-        [["event_type", "Event type"], ["verification_status", "Verification status"]],
+      item.append(select("incident-colour", t("layers.colour_by"),
+        [["event_type", t("filters.event_type")], ["verification_status", t("filters.verification")]],
         state.colourBy, (v) => {
           on.colourBy(v);
           legend.replaceChildren(...legendFor("incidents", { colourBy: v }));

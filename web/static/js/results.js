@@ -2,7 +2,10 @@
 // settlements, recent aid deliveries) and the incidents near the drawn geometry, as tables.
 // Built with DOM calls and textContent only.
 
-const GEOMETRY_NAMES = { Point: "a point", LineString: "a line", Polygon: "an area" };
+import { date, metres, num, t } from "./i18n.js";
+import { placeName, label as vocab } from "./vocab.js";
+
+const TITLES = { Point: "check.title_point", LineString: "check.title_line", Polygon: "check.title_area" };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -14,8 +17,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const metres = (m) => (m === null || m === undefined ? "—" : m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`);
-const day = (s) => (s ? String(s).slice(0, 10) : "—");
+const day = (s) => (s ? date(s) : "—");
 const text = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
 /**
@@ -23,7 +25,7 @@ const text = (v) => (v === null || v === undefined || v === "" ? "—" : String(
  */
 function table(id, caption, columns, rows, empty) {
   const section = el("section", { class: "result", id });
-  section.append(el("h3", { text: `${caption} (${rows.length})` }));
+  section.append(el("h3", { text: t("check.caption", { caption, n: num(rows.length) }) }));
   if (!rows.length) {
     section.append(el("p", { class: "empty", text: empty }));
     return section;
@@ -51,57 +53,59 @@ export function initResults(root, on) {
     root.hidden = false;
     delete root.dataset.loaded;
     delete root.dataset.failed;
-    title.textContent = `Check of ${GEOMETRY_NAMES[geometry.type] ?? "a shape"}`;
-    meta.textContent = `In force on ${day(at)}; areas within ${metres(distanceM)}. Checking…`;
-    body.replaceChildren(el("p", { class: "empty", role: "status", text: "Asking the API…" }));
+    title.textContent = t(TITLES[geometry.type] ?? "check.title_shape");
+    meta.textContent = t("check.pending", { date: day(at), distance: metres(distanceM) });
+    body.replaceChildren(el("p", { class: "empty", role: "status", text: t("check.asking") }));
   }
 
   function fail(message) {
     root.dataset.failed = "1";
-    meta.textContent = "The check failed.";
+    meta.textContent = t("check.failed");
     body.replaceChildren(el("p", { class: "error", role: "alert", text: message }));
   }
 
   function show(answer, near) {
     const areaName = (a) => {
-      const b = el("button", { type: "button", class: "link", text: a.name, title: "Open the area report" });
+      const b = el("button", { type: "button", class: "link", text: a.name, title: t("check.open_area") });
       b.addEventListener("click", () => on.openArea(a.id, a.name));
       return b;
     };
     const sections = [
-      table("result-areas", "Agreement areas in force", [
-        ["Area", areaName],
-        ["Status", (a) => a.current_status && a.current_status !== a.status ? `${a.status} (now ${a.current_status})` : a.status],
-        ["Distance", (a) => (a.inside ? "inside" : metres(a.distance_m))],
-        ["Signed", (a) => day(a.signed_at)],
-      ], answer.areas ?? [], "No agreement area in force touches this (within the distance)."),
-      table("result-settlements", "Settlements nearby", [
-        ["Name", (s) => [s.name, s.name_ar].filter(Boolean).join(" · ")],
-        ["Population", (s) => (s.population ? Number(s.population).toLocaleString("en") : "—")],
-        ["Distance", (s) => metres(s.distance_m)],
-      ], answer.settlements ?? [], `No settlement within ${metres(answer.nearby_m)}.`),
-      table("result-deliveries", `Aid deliveries in the last ${answer.recent_days ?? "?"} days`, [
-        ["Date", (d) => day(d.delivered_at)],
-        ["Cargo", (d) => [d.cargo_type, d.method].filter(Boolean).join(", ")],
-        ["By", (d) => d.organisation],
-        ["Distance", (d) => metres(d.distance_m)],
-      ], answer.aid_deliveries ?? [], `No delivery within ${metres(answer.nearby_m)}.`),
+      table("result-areas", t("check.areas"), [
+        [t("check.area"), areaName],
+        [t("check.status"), (a) => (a.current_status && a.current_status !== a.status
+          ? t("check.status_now", { then: vocab("status", a.status), now: vocab("status", a.current_status) })
+          : vocab("status", a.status))],
+        [t("check.distance"), (a) => (a.inside ? t("check.inside") : metres(a.distance_m))],
+        [t("check.signed"), (a) => day(a.signed_at)],
+      ], answer.areas ?? [], t("check.no_areas")),
+      table("result-settlements", t("check.settlements"), [
+        [t("check.name"), (s) => placeName(s)],
+        [t("check.population"), (s) => (s.population ? num(s.population) : "—")],
+        [t("check.distance"), (s) => metres(s.distance_m)],
+      ], answer.settlements ?? [], t("check.no_settlements", { distance: metres(answer.nearby_m) })),
+      table("result-deliveries", t("check.deliveries", { n: answer.recent_days ?? "?" }), [
+        [t("check.date"), (d) => day(d.delivered_at)],
+        [t("check.cargo"), (d) => [d.cargo_type && vocab("cargo_type", d.cargo_type), d.method && vocab("method", d.method)].filter(Boolean).join(", ")],
+        [t("check.by"), (d) => d.organisation],
+        [t("check.distance"), (d) => metres(d.distance_m)],
+      ], answer.aid_deliveries ?? [], t("check.no_deliveries", { distance: metres(answer.nearby_m) })),
     ];
     if (near) {
       const shown = near.features.slice(0, 50);
-      const more = near.more ? `${near.features.length}+` : String(near.features.length);
-      const section = table("result-incidents", `Incidents within ${metres(near.distanceM)} in the time range`, [
-        ["Date", (f) => day(f.properties.occurred_at)],
-        ["Type", (f) => f.properties.event_type],
-        ["Deaths", (f) => f.properties.fatalities],
-        ["Status", (f) => f.properties.verification_status],
-      ], shown, "None (with the current filters).");
-      section.querySelector("h3").textContent = `Incidents within ${metres(near.distanceM)}, in range and filters (${more})`;
-      if (near.features.length > shown.length) section.append(el("p", { class: "empty", text: `Showing the latest ${shown.length}.` }));
+      const more = near.more ? `${num(near.features.length)}+` : num(near.features.length);
+      const section = table("result-incidents", "", [
+        [t("check.date"), (f) => day(f.properties.occurred_at)],
+        [t("check.type"), (f) => vocab("event_type", f.properties.event_type)],
+        [t("check.deaths"), (f) => num(f.properties.fatalities)],
+        [t("check.status"), (f) => vocab("verification_status", f.properties.verification_status)],
+      ], shown, t("check.no_incidents"));
+      section.querySelector("h3").textContent = t("check.incidents", { distance: metres(near.distanceM), n: more });
+      if (near.features.length > shown.length) section.append(el("p", { class: "empty", text: t("check.latest", { n: num(shown.length) }) }));
       sections.push(section);
     }
-    meta.textContent = `In force on ${day(answer.at)}; areas within ${metres(answer.distance_m)}; places within ${metres(answer.nearby_m)}.`;
-    const rule = el("details", { class: "rule" }, el("summary", { text: "How “in force” is decided" }), el("p", { text: answer.rule ?? "" }));
+    meta.textContent = t("check.meta", { date: day(answer.at), distance: metres(answer.distance_m), nearby: metres(answer.nearby_m) });
+    const rule = el("details", { class: "rule" }, el("summary", { text: t("check.rule") }), el("p", { text: answer.rule ?? "" }));
     body.replaceChildren(...sections, rule);
     root.dataset.loaded = "1";
     title.focus();

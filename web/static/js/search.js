@@ -2,7 +2,9 @@
 // fetched once, on first use, from the settlements collection and searched in the browser.
 
 import { api } from "./config.js";
+import { t } from "./i18n.js";
 import { fetchJSON } from "./status.js";
+import { placeName } from "./vocab.js";
 
 const MAX_RESULTS = 10;
 // Arabic: drop diacritics and tatweel, unify alef forms, so "حلب" finds "حَلَب".
@@ -20,7 +22,7 @@ export function initSearch(form, onPick) {
   async function load() {
     if (gazetteer) return gazetteer;
     const url = `${api.items("settlements")}?f=json&limit=5000`;
-    const collection = await fetchJSON(url, { what: "the settlement list" });
+    const collection = await fetchJSON(url, { what: t("error.settlements") });
     gazetteer = (collection.features ?? [])
       .filter((f) => f.geometry?.type === "Point")
       .map((f) => ({
@@ -38,7 +40,8 @@ export function initSearch(form, onPick) {
     results.replaceChildren(...matches.map((place) => {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = place.nameAr ? `${place.name} · ${place.nameAr}` : place.name;
+      const shown = placeName({ name: place.name, name_ar: place.nameAr });
+      button.textContent = [shown, place.name, place.nameAr].filter((n, i, all) => n && all.indexOf(n) === i).join(" · ");
       button.addEventListener("click", () => {
         results.replaceChildren();
         input.value = place.name;
@@ -51,7 +54,7 @@ export function initSearch(form, onPick) {
     if (!matches.length && input.value.trim()) {
       const li = document.createElement("li");
       li.className = "empty";
-      li.textContent = "No settlement by that name";
+      li.textContent = t("search.none");
       results.replaceChildren(li);
     }
   }

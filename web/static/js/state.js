@@ -50,7 +50,7 @@ export function parseHash(hash, defaults) {
     state.layers = params.get("layers").split(",").filter((id) => LAYER_IDS.includes(id));
   }
   const level = finite(params.get("admin"));
-  if (ADMIN_LEVELS.some(([l]) => l === level)) state.adminLevel = level;
+  if (ADMIN_LEVELS.includes(level)) state.adminLevel = level;
   if (COLOUR_BY.includes(params.get("colour"))) state.colourBy = params.get("colour");
   state.filters = parseFilters(params);
   return state;

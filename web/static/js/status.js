@@ -1,6 +1,7 @@
 // The error banner, the loading indicator and the one JSON fetch helper that reports to both.
 
 import { keyHeaders } from "./apikey.js";
+import { t } from "./i18n.js";
 
 const banner = () => document.getElementById("error-banner");
 const loading = () => document.getElementById("loading");
@@ -28,7 +29,7 @@ export function showError(message, retry) {
   messages.add(message);
   const shown = [...messages].slice(0, MAX_SHOWN);
   const more = messages.size - shown.length;
-  el.querySelector(".message").textContent = shown.join("\n") + (more > 0 ? ` (and ${more} more)` : "");
+  el.querySelector(".message").textContent = shown.join("\n") + (more > 0 ? ` ${t("banner.more", { n: more })}` : "");
   const retryButton = el.querySelector(".retry");
   if (retry) {
     retryButton.hidden = false;
@@ -75,10 +76,10 @@ export async function fetchJSON(path, { what = path, signal, quiet = false, body
       response = await (started ?? fetch(path, init));
     } catch (err) {
       if (err.name === "AbortError") throw err;
-      throw new Error(`The map API is unreachable (${what}). Check that the server is running.`);
+      throw new Error(t("error.unreachable", { what }));
     }
     if (!response.ok) {
-      throw new Error(`Could not load ${what}: HTTP ${response.status} ${await errorDetail(response)}`);
+      throw new Error(t("error.http", { what, status: response.status, detail: await errorDetail(response) }).trim());
     }
     return await response.json();
   } catch (err) {

@@ -1,6 +1,8 @@
 // The time range control: two date inputs, a two-handle slider over days, and play/pause that slides
 // the window forward by a step. Emits `{start, end}` as `YYYY-MM-DD` strings (both days inclusive).
 
+import { num, t } from "./i18n.js";
+
 const DAY_MS = 86_400_000;
 const toDay = (date) => Math.round(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
 const fromDay = (day) => new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -46,7 +48,7 @@ export function initTimeline({ bounds, initial, onChange, afterStep }) {
     els.startRange.setAttribute("aria-valuetext", fromDay(start));
     els.endRange.setAttribute("aria-valuetext", fromDay(end));
     const days = end - start + 1;
-    els.summary.textContent = `${days} day${days === 1 ? "" : "s"}`;
+    els.summary.textContent = days === 1 ? t("time.day") : t("time.days", { n: num(days) });
     const span = Math.max(1, max - min);
     els.startRange.parentElement.style.setProperty("--from", `${((start - min) / span) * 100}%`);
     els.startRange.parentElement.style.setProperty("--to", `${((end - min) / span) * 100}%`);
@@ -83,7 +85,7 @@ export function initTimeline({ bounds, initial, onChange, afterStep }) {
   function setPlaying(on) {
     playing = on;
     els.play.setAttribute("aria-pressed", String(on));
-    els.play.textContent = on ? "❚❚ Pause" : "▶ Play";
+    els.play.textContent = on ? t("time.pause") : t("time.play");
     document.body.dataset.playing = on ? "1" : "0";
   }
 
