@@ -12,8 +12,12 @@ from one minute to the next, and a floor measured alone before the load (still p
 alone`) was up to 1.6x off the one of the same seconds, so the ratio measured mostly the noise.
 
 This API is asked with an analyst key (it then answers what tipg answers: every row, exact); an
-anonymous caller gets released incidents only. Page 1000 of 1M rows: this API follows its keyset
-cursor, tipg its offset; both at offset 999,000 as well. `(br)`: both asked for brotli.
+anonymous caller gets released incidents only (a third of the synthetic rows), snapped and
+bucketed. `--anonymous` asks every row anonymously as well, on the same server in the same run,
+and prints that row's p50 over the analyst's (feature by id: ids of released rows). Page 1000
+of 1M rows: this API follows its keyset cursor, tipg its offset; both at offset 999,000 as well.
+`(br)`: both asked for brotli. `--without-tipg` leaves tipg out (its columns stay empty), e.g.
+where tipg cannot be installed; `--database` names the bench database (default truce_bench_api).
 """
 
 from __future__ import annotations
@@ -96,14 +100,14 @@ def populate(engine: Any, rows: int) -> None:
     print(f"generated {rows:,} synthetic incidents in SQL in {time.perf_counter() - t0:.1f}s")
 
 
-def _database(rows: int) -> str:
+def _database(rows: int, name: str = DB_NAME) -> str:
     from sqlalchemy import create_engine, text
 
     from cli import pgcluster
     from server.db.migrate import upgrade
 
     server_url = pgcluster.up(pgcluster.default_cluster())
-    url = pgcluster.create_database(server_url, DB_NAME, recreate=False)
+    url = pgcluster.create_database(server_url, name, recreate=False)
     upgrade(url)
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -111,7 +115,7 @@ def _database(rows: int) -> str:
     if have != rows:
         populate(engine, rows)
     else:
-        print(f"reusing {rows:,} incidents in {DB_NAME}")
+        print(f"reusing {rows:,} incidents in {name}")
     engine.dispose()
     return url
 
@@ -192,6 +196,9 @@ def _scenarios(url: str, rows: int) -> tuple[dict[str, dict[str, Any]], list[tup
             "ON i.location_name = 'town ' || t.town GROUP BY 1, 2 ORDER BY 3 DESC")).all()
         ids = [r[0] for r in conn.execute(text(
             "SELECT id FROM incidents TABLESAMPLE SYSTEM (1) LIMIT 200")).all()]
+        released = [r[0] for r in conn.execute(text(
+            "SELECT id FROM incidents TABLESAMPLE SYSTEM (3) WHERE verification_status = "
+            "'confirmed' AND sensitivity = 'public' LIMIT 200")).all()]
     engine.dispose()
     lon, lat = towns[0][0], towns[0][1]
     bbox = f"{lon - 0.25:.4f},{lat - 0.25:.4f},{lon + 0.25:.4f},{lat + 0.25:.4f}"
@@ -226,19 +233,20 @@ def _scenarios(url: str, rows: int) -> tuple[dict[str, dict[str, Any]], list[tup
                                              # answered no features): name the same column
                                              "tipg_params": {"limit": 1000, "datetime": week,
                                                              "datetime-column": "occurred_at"}},
-        "feature by id": {"path": "/items/{id}", "ids": ids},
+        "feature by id": {"path": "/items/{id}", "ids": ids, "public_ids": released},
         f"MVT tiles z6-12 ({len(tiles)})": {"path": "/tiles", "tiles": tiles},
     }, tiles
 
 
-def _urls(kind: str, spec: dict[str, Any], base: str) -> list[tuple[str, dict[str, Any]]]:
+def _urls(kind: str, spec: dict[str, Any], base: str,
+          anonymous: bool = False) -> list[tuple[str, dict[str, Any]]]:
     coll = f"{base}/collections/{'public.incidents' if kind == 'tipg' else 'incidents'}"
     if kind != "tipg" and "truce_params" in spec:
         return [(f"{coll}{spec['path']}", spec["truce_params"])]
     if kind == "tipg" and "tipg_params" in spec:
         return [(f"{coll}{spec['path']}", spec["tipg_params"])]
-    if "ids" in spec:
-        return [(f"{coll}/items/{i}", {}) for i in spec["ids"]]
+    if "ids" in spec:  # an anonymous caller asks for released rows (others are 404)
+        return [(f"{coll}/items/{i}", {}) for i in spec["public_ids" if anonymous else "ids"]]
     if "tiles" in spec:
         return [(f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}" if kind == "tipg"
                  else f"{coll}/tiles/WebMercatorQuad/{z}/{y}/{x}", {})
@@ -372,6 +380,56 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
+def _scenario(label: str, spec: dict[str, Any], url: str, ports: dict[str, int],
+              key: dict[str, str], args: argparse.Namespace) -> None:
+    """Measure one request kind on every server (and anonymously) and print its rows."""
+    alone = _sql_floor(url, spec)
+    floor_times: list[float] = []
+    results: dict[str, tuple[float, ...]] = {}
+    names = (([] if args.without_tipg else ["tipg"]) + ["truce"]
+             + (["truce+cache"] if "tiles" in spec else [])
+             + (["truce anon"] if args.anonymous else []))
+    for name in names:
+        server = "truce" if name == "truce anon" else name
+        urls = _urls(name if name == "tipg" else "truce", spec,
+                     f"http://127.0.0.1:{ports[server]}", anonymous=name == "truce anon")
+        keyed = {} if name in ("tipg", "truce anon") else key
+        headers = {**spec.get("headers", {}), **keyed}
+        if name == "truce":  # the floor in the same seconds as this API's c=1 load
+            floor = _Floor(url, spec)
+            try:
+                lat1, rps1, err1, size = asyncio.run(_load(
+                    urls, 1, args.seconds, headers, floor.once, floor_times))
+            finally:
+                floor.close()
+        else:
+            lat1, rps1, err1, size = asyncio.run(_load(urls, 1, args.seconds, headers))
+        lat8, rps8, err8, _ = asyncio.run(_load(urls, 8, args.seconds, headers))
+        results[name] = (_pct(lat1, .5), _pct(lat1, .95), rps1, _pct(lat8, .5),
+                         _pct(lat8, .95), rps8, size, err1 + err8)
+    base = results.get("tipg")
+    for name in names:
+        r = results[name]
+        ratio = "" if name == "tipg" or base is None else f"{r[2] / base[2]:.2f}"
+        ratio8 = "" if name == "tipg" or base is None else f"{r[5] / base[5]:.2f}"
+        err = f" ({r[7]} errors)" if r[7] else ""
+        sql = over = solo = http = over_http = ""
+        if name == "truce":
+            floor_ms = (statistics.mean(floor_times) if "tiles" in spec
+                        else statistics.median(floor_times)) * 1000
+            sql, solo, over = f"{floor_ms:.1f}", f"{alone:.1f}", f"{r[0] / floor_ms:.2f}x"
+            http_ms = _http_floor(ports["floor"], int(r[6]), min(args.seconds, 2.0))
+            http, over_http = f"{http_ms:.1f}", f"{r[0] / (floor_ms + http_ms):.2f}x"
+        anon = ""
+        if args.anonymous:
+            keyed_r = results["truce"]
+            anon = (f" {r[0] / keyed_r[0]:.2f}x | {r[3] / keyed_r[3]:.2f}x |"
+                    if name == "truce anon" else "  |  |")
+        print(f"| {label} | {name}{err} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} | "
+              f"{r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:,} | {sql} | {solo} | "
+              f"{over} | {http} | {over_http} | {ratio} | {ratio8} |{anon}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -382,11 +440,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the row labelled TEXT, or else the rows whose label "
                         "contains TEXT (repeatable)")
+    parser.add_argument("--anonymous", action="store_true",
+                        help="also ask every row without a key; print its p50 / the analyst's")
+    parser.add_argument("--without-tipg", action="store_true",
+                        help="do not run tipg (its columns and the ratios stay empty)")
+    parser.add_argument("--database", default=DB_NAME, help="the bench database's name")
     args = parser.parse_args(argv)
 
-    url = _database(args.rows)
+    url = _database(args.rows, args.database)
     libpq = url.replace("postgresql+psycopg2://", "postgresql://")
-    tipg_uvicorn = _ensure_tipg()
+    tipg_uvicorn = None if args.without_tipg else _ensure_tipg()
     servers: dict[str, subprocess.Popen[bytes]] = {}
     ports = {"truce": _free_port(), "truce+cache": _free_port(), "tipg": _free_port(),
              "floor": _free_port()}
@@ -394,13 +457,15 @@ def main(argv: list[str] | None = None) -> None:
     common = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log",
               "--loop", "uvloop", "--http", "httptools", "--workers", str(args.workers)]
     try:
-        servers["tipg"] = serve(
-            [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
-            {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]',
-             "TIPG_MAX_FEATURES_PER_TILE": "10000"},
-            ports["tipg"], "/collections")
-        ours = [str(ROOT / ".venv" / "bin" / "uvicorn"), "server.main:create_app", "--factory",
-                *common]
+        if tipg_uvicorn is not None:
+            servers["tipg"] = serve(
+                [str(tipg_uvicorn), "tipg.main:app", "--port", str(ports["tipg"]), *common],
+                {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]',
+                 "TIPG_MAX_FEATURES_PER_TILE": "10000"},
+                ports["tipg"], "/collections")
+        # the uvicorn of the venv running this benchmark (a worktree has no .venv of its own)
+        ours = [str(Path(sys.executable).parent / "uvicorn"), "server.main:create_app",
+                "--factory", *common]
         for name, cache_mb in (("truce", "0"), ("truce+cache", "64")):
             servers[name] = serve([*ours, "--port", str(ports[name])],
                                    {"TRUCE_DATABASE": json.dumps({"url": url}),
@@ -408,7 +473,8 @@ def main(argv: list[str] | None = None) -> None:
                                     # the benchmark is one client: no rate limit
                                     "TRUCE_SECURITY_RATE_PER_SECOND": "1000000",
                                     "TRUCE_SECURITY_RATE_BURST": "1000000",
-                                    "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000"},
+                                    "TRUCE_SECURITY_ANONYMOUS_RATE_PER_SECOND": "1000000",
+                                    "TRUCE_SECURITY_ANONYMOUS_BURST": "1000000"},
                                    ports[name], "/collections/incidents")
         servers["floor"] = serve([ours[0], "bench.http_floor:app", "--port", str(ports["floor"]),
                                   *common], {}, ports["floor"], "/")
@@ -416,54 +482,22 @@ def main(argv: list[str] | None = None) -> None:
         key = {"X-API-Key": new_key(url, "analyst")}
         print(f"\n{args.rows:,} incidents; {args.seconds:.0f}s per cell; {args.workers} uvicorn "
               "worker(s) per server (uvloop, httptools); client httpx/asyncio, "
-              "keep-alive, gzip accepted (br where marked); this API with an analyst key; same "
+              "keep-alive, gzip accepted (br where marked); this API with an analyst key"
+              f"{' (truce anon: without a key)' if args.anonymous else ''}; same "
               "machine (2 cores shared by client, server, DB)\n")
         head = ("| request | server | c=1 p50 ms | c=1 p95 ms | c=1 req/s | c=8 p50 ms | "
                 "c=8 p95 ms | c=8 req/s | bytes on the wire | SQL ms | SQL ms alone | "
                 "c=1 p50 / SQL | HTTP floor ms | c=1 p50 / (SQL + HTTP floor) | "
                 "ratio req/s c=1 | ratio c=8 |")
+        if args.anonymous:
+            head += " anon p50 / key p50 c=1 | c=8 |"
         print(head)
-        print("|" + "---|" * 16)
+        print("|" + "---|" * (18 if args.anonymous else 16))
         for label, spec in scenarios.items():
             if args.only and not any(part == label or (part not in scenarios and part in label)
                                      for part in args.only):
                 continue
-            alone = _sql_floor(url, spec)
-            floor_times: list[float] = []
-            results: dict[str, tuple[float, ...]] = {}
-            names = ["tipg", "truce"] + (["truce+cache"] if "tiles" in spec else [])
-            for name in names:
-                urls = _urls(name if name == "tipg" else "truce", spec,
-                             f"http://127.0.0.1:{ports[name]}")
-                headers = {**spec.get("headers", {}), **({} if name == "tipg" else key)}
-                if name == "truce":  # the floor in the same seconds as this API's c=1 load
-                    floor = _Floor(url, spec)
-                    try:
-                        lat1, rps1, err1, size = asyncio.run(_load(
-                            urls, 1, args.seconds, headers, floor.once, floor_times))
-                    finally:
-                        floor.close()
-                else:
-                    lat1, rps1, err1, size = asyncio.run(_load(urls, 1, args.seconds, headers))
-                lat8, rps8, err8, _ = asyncio.run(_load(urls, 8, args.seconds, headers))
-                results[name] = (_pct(lat1, .5), _pct(lat1, .95), rps1, _pct(lat8, .5),
-                                 _pct(lat8, .95), rps8, size, err1 + err8)
-            base = results["tipg"]
-            for name in names:
-                r = results[name]
-                ratio = "" if name == "tipg" else f"{r[2] / base[2]:.2f}"
-                ratio8 = "" if name == "tipg" else f"{r[5] / base[5]:.2f}"
-                err = f" ({r[7]} errors)" if r[7] else ""
-                sql = over = solo = http = over_http = ""
-                if name == "truce":
-                    floor_ms = (statistics.mean(floor_times) if "tiles" in spec
-                                else statistics.median(floor_times)) * 1000
-                    sql, solo, over = f"{floor_ms:.1f}", f"{alone:.1f}", f"{r[0] / floor_ms:.2f}x"
-                    http_ms = _http_floor(ports["floor"], int(r[6]), min(args.seconds, 2.0))
-                    http, over_http = f"{http_ms:.1f}", f"{r[0] / (floor_ms + http_ms):.2f}x"
-                print(f"| {label} | {name}{err} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} | "
-                      f"{r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:,} | {sql} | {solo} | "
-                      f"{over} | {http} | {over_http} | {ratio} | {ratio8} |")
+            _scenario(label, spec, url, ports, key, args)
         print("\nratio = truce req/s / tipg req/s (>= 1.0 is the target); SQL ms = the same "
               "page/tile as this API's statement, run as the API runs it, timed in-process, "
               "once after each request of this API's c=1 load (the same seconds, so the same "
@@ -471,7 +505,9 @@ def main(argv: list[str] | None = None) -> None:
               "measured before the load (15 runs; tiles: one pass); c=1 p50 / SQL: the target "
               "is <= 1.5x; HTTP floor ms = c=1 p50 of a bare ASGI app (bench/http_floor.py) "
               "answering as many bytes, same uvicorn stack, same client: what a request costs "
-              "before any work")
+              "before any work" + ("; anon p50 / key p50: truce anon's p50 over truce's (the "
+              "same request with an analyst key), at 1 and 8 clients (<= 1.5 is the target)"
+              if args.anonymous else ""))
     finally:
         for proc in servers.values():
             stop(proc)

@@ -75,6 +75,8 @@ class Release:
     #: SQL over `{box}`: a geometry covering every exact point the look-up moves into the box
     #: (besides those within `reach` of it), for the index prefilter; None: `reach` suffices
     moved_from: str | None = None
+    #: the time bucket of `columns` (None: times are exact)
+    bucket: str | None = None
 
     @property
     def unrestricted(self) -> bool:
@@ -116,6 +118,8 @@ class Release:
             else:
                 cols.append(f"{self.columns.get(name, f'{a}.{name}')} AS {name}")
         cols.append(f"{a}.geom AS rel_exact_geom")
+        cols += [f"{a}.{name} AS rel_exact_{name}" for name in columns
+                 if name in self.columns and name not in self.hidden]
         return (f"(SELECT {', '.join(cols)} FROM {rows} "  # noqa: S608 - constants only
                 f"WHERE {self.predicate})")
 
@@ -130,6 +134,31 @@ class Release:
         if self.moved_from:
             near = f"({near} OR {exact} && {self.moved_from.format(box=box)})"
         return f"{near} AND {alias}.geom && {box}"
+
+    def compare(self, alias: str, name: str, op: str, value: str) -> str:
+        """SQL: the released time `name` of row `alias` (from `source`) is `op` (">=" or "<=")
+        `value` (SQL, a bound value), written on the exact column so that its index answers
+        it (a filter on the bucketed value would read every released row). For a bucket b
+        (buckets cut in the session's time zone, exactly like the released values):
+        b(x) >= v  <=>  x >= v when v starts a bucket, else x >= the start of the next bucket;
+        b(x) <= v  <=>  x < the end of v's bucket. The same rows, so the same answers."""
+        if op not in (">=", "<="):
+            raise ValueError(f"bad comparison {op!r}")
+        if not self.bucket or name not in self.columns:
+            return f"{alias}.{name} {op} {value}"
+        exact, v = f"{alias}.rel_exact_{name}", f"CAST({value} AS timestamptz)"
+        start, step = f"date_trunc('{self.bucket}', {v})", f"interval '1 {self.bucket}'"
+        if op == "<=":
+            return f"{exact} < {start} + {step}"
+        return f"{exact} >= (CASE WHEN {start} = {v} THEN {v} ELSE {start} + {step} END)"
+
+    def bucket_edge(self, name: str, exact: str, *, after: bool) -> str | None:
+        """SQL: the end (`after`; else the start) of the bucket of the exact time `exact` of
+        column `name`; None when `name` is not bucketed."""
+        if not self.bucket or name not in self.columns:
+            return None
+        start = f"date_trunc('{self.bucket}', {exact})"
+        return f"{start} + interval '1 {self.bucket}'" if after else start
 
 
 def released(alias: str = "t") -> str:
@@ -232,7 +261,7 @@ def release_for(principal: Principal, collection_id: str, policy: ReleasePolicy 
         notes["time_bucket"] = bucket
     return Release(predicate, params, where.geometry, columns, frozenset(), notes, alias,
                    where.grid, policy.min_count or None, where.method, where.reach,
-                   where.lateral, where.lateral_geometry, where.moved_from)
+                   where.lateral, where.lateral_geometry, where.moved_from, bucket or None)
 
 
 def cache_key(principal: Principal) -> str:
