@@ -5,6 +5,10 @@ advice. The set-based path and the row-wise path agree on each."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -142,3 +146,25 @@ def test_a_file_no_encoding_reads_fails_with_the_line_and_the_advice(
                                 ).encode("latin-1"))
     summary = _run(engine, latin, "etlt_enc_forced", options={"encoding": "utf-8"})
     assert summary.status == "failed" and "line 2 is not valid utf-8" in (summary.error or "")
+
+
+def test_encoding_option_on_the_command_line(database_url: str, engine: Engine,
+                                             sample_loaded: list, tmp_path: Path) -> None:
+    path = tmp_path / "arabic.csv"
+    path.write_bytes("\n".join([HEADER, _row(1, ARABIC_PLACE, ARABIC_NOTE), ""]).encode("cp1256"))
+
+    def load(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", "etl", "load", str(path), "--layer", "incidents",
+             "--format", "ucdp", "--source", "etlt_enc_cli", "--no-alerts", "--json", *extra],
+            capture_output=True, text=True, timeout=180,
+            env={**os.environ, "TRUCE_DATABASE_URL": database_url})
+
+    unknown = load("--encoding", "klingon")
+    assert unknown.returncode == 2 and "--encoding 'klingon'" in json.loads(unknown.stdout)["error"]
+    guessed = load()
+    assert guessed.returncode == 1 and "--encoding cp1256" in json.loads(guessed.stdout)["error"]
+    done = load("--encoding", "cp1256")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["loaded"] == 1
+    assert _notes(engine, "etlt_enc_cli")["1"] == f"{ARABIC_PLACE}|{ARABIC_NOTE}"
