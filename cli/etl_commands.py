@@ -380,7 +380,7 @@ def watch(
             except ValueError as exc:  # e.g. a file of no known format: said, and the watch goes on
                 line = {"path": str(path), "run_id": None, "status": "failed", "read": 0,
                         "loaded": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
-                        "error": str(exc)}
+                        "error": str(exc), "warnings": []}
             if line["status"] not in ("completed", "empty"):
                 failed.add(digest)
             print(json.dumps(line) if as_json else
