@@ -53,6 +53,6 @@ def _fail(as_json: bool, message: str) -> None:
     if as_json:
         print(json.dumps({"run_id": None, "status": "failed", "read": 0, "loaded": 0,
                           "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
-                          "error": message}))
+                          "error": message, "warnings": []}))
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2) from None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,9 +20,10 @@ from rich.table import Table
 
 from cli import alerts as alerts_cli
 from cli import config
+from cli.interrupts import interrupt_exit, last_signal, reap_runs
 
-quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export.",
-                             no_args_is_help=True)
+quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export, accept, "
+                                  "discard.", no_args_is_help=True)
 
 
 def read_mapping(path: Path | None) -> dict[str, str] | None:
@@ -84,7 +87,7 @@ def parse_since(value: str | None) -> datetime | None:
 def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
               mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
               engine: Any = None, invalid_geometry: str = "repair",
-              source_layer: str | None = None) -> Any:
+              source_layer: str | None = None, encoding: str | None = None) -> Any:
     """Load a file, or an http(s) URL streamed to a temporary file first (size cap, timeout and
     the internal addresses it may reach from TRUCE_ETL_URL_*; the run records the URL, redacted,
     as its source path). `source_layer`: the layer of a vector file to read (checked before the
@@ -99,6 +102,10 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
         options["invalid_geometry"] = invalid_geometry
     if source_layer is not None:
         options["source_layer"] = source_layer
+    if encoding is not None:
+        from etl.sources.encoding import check_name
+
+        options["encoding"] = check_name(encoding)
     if isinstance(path, str) and is_url(path):
         import tempfile
 
@@ -121,8 +128,8 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
 def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
                 mapping: dict[str, str] | None, options: dict[str, Any], show_progress: bool,
                 engine: Any, label: str | None = None) -> Any:
-    from etl.jobs import check_source_layer, find_job
-    from etl.runner import run
+    from etl.jobs import check_source_layer, find_job, missing_columns
+    from etl.runner import CSV_FORMATS, run
 
     if not path.exists():
         raise ValueError(f"no such file: {path}")
@@ -132,9 +139,41 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
     job = find_job(layer, fmt, path)
     if "source_layer" in options:
         check_source_layer(job, path, options["source_layer"])
-    with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
-        return run(job, path, engine or config.engine(), source=source, dry_run=dry_run,
+    if "encoding" in options and job.format not in CSV_FORMATS:
+        raise ValueError(f"--encoding applies to CSV files; {path.name} is read as {job.format}")
+    if fmt != "auto":
+        missing = missing_columns(job, path, encoding=options.get("encoding"), mapping=mapping)
+        if missing:
+            raise ValueError(f"{path.name} is not a {fmt} file: its header lacks "
+                             f"{', '.join(missing)}; check --format (or give a --mapping)")
+    engine = engine or config.engine()
+    reap_runs(engine)
+    with progress_bar(show_progress, f"{job.name} {path.name}") as progress, interrupts():
+        return run(job, path, engine, source=source, dry_run=dry_run,
                    mapping=mapping, options=options, progress=progress, label=label)
+
+
+@contextmanager
+def interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM during a load end the run as `interrupted` (the runner records it and
+    rolls the data back) instead of killing the process mid-write; the previous handlers come
+    back afterwards. Only the main thread can take signals."""
+    from etl.runner import RunInterrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        last_signal.append(signum)
+        raise RunInterrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -151,18 +190,21 @@ def quarantine_list(
     """List quarantined rows: id, run, layer, line, source id, reasons."""
     from etl.loaders import postgis
 
-    with config.engine().connect() as conn:
+    engine = config.engine()
+    reap_runs(engine)
+    with engine.connect() as conn:
         rows = postgis.quarantine_rows(conn, run_id=run, layer=layer, unresolved=unresolved,
                                        limit=limit)
     if as_json:
         print(json.dumps([_jsonable({k: v for k, v in r.items() if k != "raw"}) for r in rows],
                          default=str))
         return
-    table = Table("id", "run", "layer", "file", "line", "source id", "reasons", "resolved")
+    table = Table("id", "run", "layer", "file", "line", "source id", "reasons", "resolved",
+                  "review")
     for r in rows:
         table.add_row(str(r["id"]), str(r["etl_run_id"]), r["layer"], Path(r["source_path"]).name,
                       str(r["record_number"]), str(r["source_id"] or ""), ", ".join(r["reasons"]),
-                      "yes" if r["resolved_at"] else "")
+                      "yes" if r["resolved_at"] else "", r["review"] or "")
     Console().print(table)
 
 
@@ -207,6 +249,51 @@ def quarantine_export(
                     json.dumps(r["detail"], default=str),
                     *[r["raw"].get(k, "") for k in raw_keys]]])
     print(f"{len(rows)} quarantined rows written to {target}")
+
+
+def _review(quarantine_id: int, reason: str, action: str, as_json: bool) -> None:
+    import getpass
+
+    from sqlalchemy import text
+
+    from etl.loaders import review
+
+    if not reason.strip():
+        raise ValueError("--reason: say why (it is kept with the row and in the audit log)")
+    who = f"cli:{getpass.getuser()}"
+    with config.engine().begin() as conn:
+        conn.execute(text("SELECT set_config('truce.actor', :actor, true)"), {"actor": who})
+        row = review.review(conn, quarantine_id, action=action, reason=reason.strip(),
+                             reviewed_by=who)
+    if row is None:
+        raise ValueError(f"no open quarantined row {quarantine_id} (`truce etl quarantine list "
+                         "--unresolved` lists them)")
+    if as_json:
+        print(json.dumps(_jsonable(row), default=str))
+    elif action == "accepted":
+        print(f"row {quarantine_id} accepted by {who}: it loads on the next run of "
+              f"{Path(row['source_path']).name} (source {row['source']})")
+    else:
+        print(f"row {quarantine_id} discarded by {who}")
+
+
+def quarantine_accept(
+    quarantine_id: Annotated[int, typer.Argument(help="quarantine row id")],
+    reason: Annotated[str, typer.Option(help="why the row may load (kept and audited)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Admit a reviewed row: the next run of its file loads it (the area of interest is not
+    checked for it; other failed checks still quarantine it), recording who accepted it."""
+    _review(quarantine_id, reason, "accepted", as_json)
+
+
+def quarantine_discard(
+    quarantine_id: Annotated[int, typer.Argument(help="quarantine row id")],
+    reason: Annotated[str, typer.Option(help="why the row is closed (kept and audited)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Close a quarantined row: it stays on record, resolved, and loading it again adds no entry."""
+    _review(quarantine_id, reason, "discarded", as_json)
 
 
 def raster(
@@ -280,7 +367,12 @@ def watch(
                 line = {"path": str(path), "run_id": summary.run_id, "status": summary.status,
                         "read": summary.read, "loaded": summary.loaded,
                         "updated": summary.updated, "unchanged": summary.unchanged,
-                        "quarantined": summary.quarantined, "error": summary.error}
+                        "quarantined": summary.quarantined, "error": summary.error,
+                        "warnings": summary.warnings}
+                if summary.status == "interrupted":
+                    print(json.dumps(line) if as_json else f"{path.name}: interrupted",
+                          flush=True)
+                    raise typer.Exit(interrupt_exit())
                 if not no_alerts:
                     ran = alerts_cli.after_load(summary, engine=engine)
                     if ran is not None:
@@ -288,8 +380,8 @@ def watch(
             except ValueError as exc:  # e.g. a file of no known format: said, and the watch goes on
                 line = {"path": str(path), "run_id": None, "status": "failed", "read": 0,
                         "loaded": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
-                        "error": str(exc)}
-            if line["status"] != "completed":
+                        "error": str(exc), "warnings": []}
+            if line["status"] not in ("completed", "empty"):
                 failed.add(digest)
             print(json.dumps(line) if as_json else
                   f"{path.name}: {line['status']}, {line['loaded']} loaded, "
@@ -305,6 +397,8 @@ def register(etl_app: typer.Typer, wrap: Callable[[Any], Any]) -> None:
     quarantine_app.command("list")(wrap(quarantine_list))
     quarantine_app.command("show")(wrap(quarantine_show))
     quarantine_app.command("export")(wrap(quarantine_export))
+    quarantine_app.command("accept")(wrap(quarantine_accept))
+    quarantine_app.command("discard")(wrap(quarantine_discard))
     etl_app.add_typer(quarantine_app, name="quarantine")
     etl_app.command("raster")(wrap(raster))
     etl_app.command("watch")(wrap(watch))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from cli import alerts as alerts_cli
 from cli import audit as audit_cli
-from cli import config, etl_commands, pgcluster, report
+from cli import config, etl_commands, interrupts, pgcluster, report
 from cli import keys as keys_cli
 from cli.errors import clear_errors, clear_errors_json, err
 
@@ -148,7 +148,7 @@ def _print_summary(summaries: list[Any], as_json: bool,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
                  "reasons": s.reasons, "repaired": s.repaired, "duplicates": s.duplicates,
                  "error": s.error, "method": s.method, "fallback": s.fallback,
-                 "layer": s.layer, "path": s.path}
+                 "layer": s.layer, "path": s.path, "warnings": s.warnings}
                 for s in summaries]
         if alerts is not None:
             rows[-1]["alerts"] = alerts
@@ -165,6 +165,8 @@ def _print_summary(summaries: list[Any], as_json: bool,
             err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
         if s.reasons:
             err.print(f"{Path(s.path).name} quarantined: {s.reasons}", highlight=False)
+        for warning in s.warnings:
+            err.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
         if s.fallback:
             err.print(f"[yellow]{Path(s.path).name}: loaded row by row (slower) because the "
                       f"set-based path failed: {s.fallback}[/yellow]", highlight=False)
@@ -196,12 +198,17 @@ def etl_load(
     source_layer: Annotated[str | None, typer.Option(
         help="the layer of the file to read (a GeoPackage table, a shapefile of a zip, a KML "
              "folder); needed when the file has several (KML: all folders are read)")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="the CSV file's text encoding (utf-8, cp1252, latin-1, cp1256, utf-16); detected "
+             "from the whole file when not given")] = None,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
     outcome is the JSON's "alerts"; a failure there leaves the exit code alone).
-    Exit 0: the run completed; 1: the run failed; 2: it could not start (bad option, missing
-    file, failed download). With --json, every outcome is one JSON object on stdout."""
+    Exit 0: the run completed (or read no rows: status `empty`, with a warning); 1: the run
+    failed; 2: it could not start (bad option, missing file, failed download, a header without
+    the format's columns); 130/143: SIGINT/SIGTERM interrupted it (status `interrupted`, nothing
+    written). With --json, every outcome is one JSON object on stdout."""
     from cli import etl_commands
 
     alerts = None
@@ -211,11 +218,14 @@ def etl_load(
             mapping=etl_commands.read_mapping(mapping),
             since=etl_commands.parse_since(since),
             show_progress=not as_json and etl_commands.stdout_is_terminal(),
-            invalid_geometry=invalid_geometry, source_layer=source_layer)
+            invalid_geometry=invalid_geometry, source_layer=source_layer, encoding=encoding)
+    if summary.status == "interrupted":
+        _print_summary([summary], as_json)
+        raise typer.Exit(interrupts.interrupt_exit())
     if not no_alerts:
         alerts = alerts_cli.after_load(summary, dry_run=dry_run)
     _print_summary([summary], as_json, alerts)
-    if summary.status != "completed":
+    if summary.status not in ("completed", "empty"):
         raise typer.Exit(1)
 
 
@@ -234,7 +244,7 @@ def etl_sample(
         return
     summaries = sample.load_all(engine)
     _print_summary(summaries, as_json)
-    if any(s.status != "completed" for s in summaries):
+    if any(s.status not in ("completed", "empty") for s in summaries):
         raise typer.Exit(1)
 
 

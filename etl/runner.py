@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,29 @@ from sqlalchemy import Connection, Engine
 from etl import dedupe
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
-from etl.loaders import postgis
+from etl.loaders import postgis, review
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import signature
-from etl.sources.tabular import SourceError
+from etl.sources.encoding import ENCODING_ERROR, EncodingError
+from etl.sources.tabular import ENCODING_FIELD, SourceError
 from etl.transforms import checks
 
 log = logging.getLogger("truce.etl")
 
 DUPLICATE_ID = "duplicate_source_id_in_file"
 BATCH = 50_000
+CSV_FORMATS = ("acled", "ucdp", "hxl", "csv")
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+# exit codes of a run ended by a signal (128 + the signal's number), as shells report them
+INTERRUPT_EXIT = {2: 130, 15: 143}
+
+
+class RunInterrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """SIGINT or SIGTERM arrived during a run (raised by the CLI's signal handler)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -54,6 +67,7 @@ class RunSummary:
     #: why the set-based path gave the file to the row-wise path after failing (None: it did
     #: not fail); the load is still right, only slower, and this says so
     fallback: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,10 +190,12 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     The job's set-based path is tried first (not with `row_wise`)."""
     source = source or job.default_source
     summary = RunSummary(None, "running", job.name, job.layer, source, label or str(path))
+    digest = sha256(path) if path.is_file() else None
+    lock = None
     if not dry_run:
-        summary.run_id = postgis.start_run(
+        summary.run_id, lock = postgis.start_run(
             engine, job=job.name, layer=job.layer, source=source, source_path=summary.path,
-            sha256=sha256(path) if path.is_file() else None,
+            sha256=digest,
             options={"format": job.format, **({"mapping": mapping} if mapping else {}),
                      **{k: v for k, v in (options or {}).items()}})
     run_id = summary.run_id or 0
@@ -187,12 +203,17 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     seen: set[Any] = set()
     key_fields = [k for k in job.spec.key if k != "source"]
     single_key = key_fields[0] if len(key_fields) == 1 else None
+    loaded_keys: list[str] = []
     try:
         signature.check(path, job.format)
         ctx = Context(source=source, now=now or datetime.now(UTC),
-                      options=_options(job, engine, options or {}))
+                      options=_options(job, engine, {**(options or {}),
+                                                     "file_sha256": digest}))
+        world = replace(ctx, aoi=WORLD)
         with engine.begin() as conn:
-            fast = None if row_wise else _fast(job, conn, path, ctx, summary, run_id=run_id,
+            # rows a reviewer accepted are loaded by the row-wise path, which knows them
+            admitted = review.accepted_keys(conn, layer=job.layer, source=source)
+            fast = None if row_wise or admitted else _fast(job, conn, path, ctx, summary, run_id=run_id,
                                                source=source, mapping=mapping, dry_run=dry_run)
             if fast is not None:
                 summary.read, summary.quarantined = fast.read, fast.quarantined
@@ -208,7 +229,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 records: Any = ()
             else:
                 layer = (options or {}).get("source_layer")
-                records = job.read(path) if layer is None else job.read(path, layer=layer)
+                encoding = (options or {}).get("encoding")
+                records = (job.read(path, layer=layer) if layer is not None else
+                           job.read(path, encoding=encoding) if encoding else job.read(path))
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []
@@ -222,7 +245,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if not dry_run:
                     postgis.stage(conn, job.spec, accepted)
                     postgis.quarantine(conn, rejected, run_id=run_id, layer=job.layer,
-                                       source=source, source_path=summary.path)
+                                       source=source, source_path=summary.path,
+                                       sha256=digest)
                 staged += len(accepted)
                 accepted.clear()
                 rejected.clear()
@@ -230,7 +254,19 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             transform = job.transform
             for raw in records:
                 summary.read += 1
-                result = too_long_id(transform(raw, ctx), key_fields)
+                if ENCODING_FIELD in raw.fields:
+                    fields = dict(raw.fields)
+                    raw = RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
+                    result: Accepted | Rejected = Rejected((ENCODING_ERROR,), {
+                        "encoding": fields.pop(ENCODING_FIELD), "line": raw.number})
+                else:
+                    result = too_long_id(transform(raw, ctx), key_fields)
+                    if type(result) is Rejected and admitted:
+                        row = postgis.row_key(result.detail.get("source_id"), digest, raw.number)
+                        if row in admitted:  # a reviewer accepted it: the area is not checked
+                            result = too_long_id(transform(raw, world), key_fields)
+                            if type(result) is Accepted:
+                                loaded_keys.append(row)
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:
@@ -266,23 +302,37 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     summary.repaired += postgis.repaired_count(conn, job.spec)
                     _merge(conn, job, summary, source=source, run_id=run_id, staged=staged,
                            options=ctx.options)
+                    review.resolve_accepted(conn, loaded_keys, layer=job.layer, source=source,
+                                             run_id=run_id)
                 if progress:
                     progress(summary.read)
         summary.status = "completed"
-    except SourceError as exc:
+        if summary.read == 0:
+            summary.status = "empty"
+            summary.warnings.append(f"{path.name}: no rows were read (only a header, or no "
+                                    "records); nothing was loaded")
+    except (SourceError, EncodingError) as exc:
         summary.status, summary.error = "failed", str(exc)
+    except (RunInterrupted, KeyboardInterrupt) as exc:  # the data rolled back; recorded so
+        signum = exc.signum if isinstance(exc, RunInterrupted) else 2
+        summary.status = "interrupted"
+        summary.error = (f"interrupted by {'SIGTERM' if signum == 15 else 'SIGINT'} after "
+                         f"reading {summary.read} rows; nothing was changed")
     except Exception as exc:  # the run is recorded as failed, the data rolled back
         log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
                     exc_info=log.isEnabledFor(logging.DEBUG))
         summary.status, summary.error = "failed", unexpected_error(path, exc, summary.run_id)
     summary.reasons = dict(reasons)
-    if summary.status == "failed":
+    if summary.status in ("failed", "interrupted"):
+        # nothing was written: `read` says how far the run got, the rest is 0
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
-        summary.duplicates = 0
+        summary.duplicates = summary.quarantined = 0
+        summary.reasons = {}
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,
                            counts={"read": summary.read, "loaded": summary.loaded,
                                    "updated": summary.updated, "unchanged": summary.unchanged,
                                    "quarantined": summary.quarantined,
                                    "repaired": summary.repaired})
+    postgis.end_run_lock(lock)
     return summary

@@ -104,7 +104,9 @@ def detect_format(path: Path, layer: str) -> str:
         return "shp"
     if suffix in ("csv", "tsv", "txt"):
         with open(path, "rb") as handle:
-            head = handle.read(4096).decode("utf-8", errors="replace").lower()
+            raw = handle.read(4096)
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        head = raw.decode("utf-16" if utf16 else "utf-8", errors="replace").lower()
         if "where_prec" in head and "date_prec" in head:
             return "ucdp"
         if "event_id_cnty" in head:
@@ -140,3 +142,53 @@ def check_source_layer(job: Job, path: Path, name: str) -> None:
         return
     if name not in names:
         raise UnknownFormatError(str(no_such_layer(path, name, names)))
+
+
+# the columns (any one of each group) a file must have to be read as the format at all; checked
+# before a run starts (`missing_columns`)
+REQUIRED: dict[str, list[tuple[str, ...]]] = {
+    "acled": [("event_id_cnty", "data_id", "event_id"), ("event_date",), ("event_type",),
+              ("latitude",), ("longitude",)],
+    "ucdp": [("id",), ("date_start",), ("latitude",), ("longitude",), ("type_of_violence",),
+             ("best",)],
+}
+REQUIRED_TAGS: dict[str, list[tuple[str, ...]]] = {
+    "incidents": [hxl.OCCURRED, hxl.EVENT_TYPE],
+    "aid_deliveries": [hxl.DELIVERED],
+}
+HXL_HEAD_ROWS = 100
+
+
+def missing_columns(job: Job, path: Path, *, encoding: str | None = None,
+                    mapping: dict[str, str] | None = None) -> list[str]:
+    """The required columns (ACLED, UCDP) or hashtags (HXL) the file's header lacks (each named
+    by its first alternative); [] for other formats or a file the run must judge itself."""
+    import csv
+    from itertools import chain, islice
+
+    from etl.sources.encoding import text_lines
+    from etl.sources.tabular import hxl_tags, sniff_csv
+
+    if job.format not in ("acled", "ucdp", "hxl") or not path.is_file():
+        return []
+    try:
+        layout = sniff_csv(path, specs.UCDP_HEADERS if job.format == "ucdp" else None, encoding)
+    except SourceError:
+        return []  # empty, unreadable: the run says why
+    names = set(layout.columns) | {t for t, c in (mapping or {}).items() if c in layout.columns}
+    if job.format == "acled":
+        names = {acled.ALIASES.get(n.lower(), n.lower()) for n in names}
+    if job.format != "hxl":
+        return [group[0] for group in REQUIRED[job.format] if not names & set(group)]
+    tags: list[str] = []
+    rows = csv.reader(text_lines(path, layout.detected), delimiter=layout.delimiter)
+    header = next(rows, [])
+    for row in islice(chain([header], rows), HXL_HEAD_ROWS):
+        found = hxl_tags(header, row)
+        if found is not None:
+            tags = [t for t in found[0] if t]
+            break
+    if not tags:
+        return ["a hashtag row (#date, #event, #geo+lat ...)"]
+    return [group[0] for group in REQUIRED_TAGS.get(job.layer, [])
+            if not any(True for _ in hxl.tag_keys(tags, *group))]

@@ -143,11 +143,13 @@ class _File:
 
 
 def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
-          mapping: dict[str, str] | None = None, rename: Callable[[str], str] = str
-          ) -> _File | None:
+          mapping: dict[str, str] | None = None, rename: Callable[[str], str] = str, *,
+          ctx: Context) -> _File | None:
     try:
-        layout: CsvLayout = sniff_csv(path, headers)
-    except (SourceError, UnicodeDecodeError):
+        layout: CsvLayout = sniff_csv(path, headers, ctx.options.get("encoding"))
+    except SourceError:
+        return None
+    if not layout.detected.clean:  # rows to quarantine as encoding_error: the row-wise path's
         return None
     copied = copy_csv.copy_raw(conn, path, encoding=layout.encoding,
                                skip_bytes=layout.skip_bytes, delimiter=layout.delimiter,
@@ -158,10 +160,11 @@ def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
     return _File(layout, copied.space, _mapped(columns, mapping), rename)
 
 
-def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None) -> _File | None:
+def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None, *, ctx: Context
+              ) -> _File | None:
     """The COPYed HXL file with fields keyed by hashtag as etl.sources.tabular.read_hxl keys
     them; the rows above the tag row (and the tag row) and blank rows removed from etl_raw."""
-    f = _copy(conn, path, None)
+    f = _copy(conn, path, None, ctx=ctx)
     if f is None:
         return None
     header = list(f.fields)  # names once each; the last column of a name wins
@@ -373,7 +376,8 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
             for i, name in enumerate(names)) + ")"
         copy_csv.quarantine(conn, raw_json, run_id=run_id, layer=layer, source=source,
                             source_path=str(ctx.options.get("url") or path),
-                            names={f"name_{i}": name for i, name in enumerate(names)})
+                            names={f"name_{i}": name for i, name in enumerate(names)},
+                            sha256=ctx.options.get("file_sha256"))
         copy_csv.stage_accepted(conn, layer, staged)
     return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)
 
@@ -382,7 +386,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
                    headers: dict[int, list[str]], mapping: dict[str, str] | None = None,
                    dry_run: bool = False) -> FastOutcome | None:
     """Load a UCDP GED CSV set-wise; None when the row-wise path must take it."""
-    f = _copy(conn, path, headers, mapping)
+    f = _copy(conn, path, headers, mapping, ctx=ctx)
     if f is None:
         return None
     _lookups(conn, ctx, dates=[f.txt("date_start"), f.txt("date_end")],
@@ -443,7 +447,7 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
     geocoded); None when the row-wise path must take it (with `--since`)."""
     if ctx.options.get("since") is not None:
         return None
-    f = _copy(conn, path, None, mapping, _acled_name)
+    f = _copy(conn, path, None, mapping, _acled_name, ctx=ctx)
     if f is None:
         return None
     lon, lat, place = f.txt("longitude"), f.txt("latitude"), f.txt("location")
@@ -500,7 +504,7 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
                   ) -> FastOutcome | None:
     """Load an HXL-tagged incident CSV set-wise, as `etl.transforms.hxl.to_incident` does (rows
     without coordinates geocoded from the gazetteer); None when the row-wise path must take it."""
-    f = _copy_hxl(conn, path, mapping)
+    f = _copy_hxl(conn, path, mapping, ctx=ctx)
     if f is None:
         return None
     lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
@@ -537,7 +541,7 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
                       ) -> FastOutcome | None:
     """Load a CSV of incidents with a column mapping (or the default names) set-wise, as
     `etl.transforms.generic.to_incident` does; None when the row-wise path must take it."""
-    f = _copy(conn, path, None, mapping, str.lower)
+    f = _copy(conn, path, None, mapping, str.lower, ctx=ctx)
     if f is None:
         return None
     lon, lat = f.first(generic.LON), f.first(generic.LAT)
@@ -580,7 +584,7 @@ def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: in
                        ) -> FastOutcome | None:
     """Load an HXL 3W CSV of aid deliveries set-wise, as `etl.transforms.hxl.to_aid_delivery`
     does (rows without coordinates geocoded); None when the row-wise path must take it."""
-    f = _copy_hxl(conn, path, mapping)
+    f = _copy_hxl(conn, path, mapping, ctx=ctx)
     if f is None:
         return None
     lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)

@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from etl.loaders.postgis import AGAIN, ONE_ENTRY
+
 RAW = "etl_raw"
 CHECKED = "etl_checked"
 # What Python's str.strip() strips: the characters for which str.isspace() is true. ASCII_SPACE
@@ -29,8 +31,10 @@ CHECKED = "etl_checked"
 _PY_SPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()]
 ASCII_SPACE = r"E' \t\n\r\x0b\x0c'"
 ALL_SPACE = "E'" + "".join(f"\\u{ord(c):04x}" for c in _PY_SPACE) + "'"
+# Python's codec -> PostgreSQL's name for it: a file in another encoding (UTF-16) is read row-wise
+PG_ENCODINGS = {"utf-8": "UTF8", "latin-1": "LATIN1", "cp1252": "WIN1252", "cp1256": "WIN1256"}
 _ODD_SPACE = {enc: [c.encode(enc) for c in _PY_SPACE if c not in " \t\n\r\x0b\x0c"
-                    and c.encode(enc, "ignore")] for enc in ("utf-8", "latin-1")}
+                    and c.encode(enc, "ignore")] for enc in PG_ENCODINGS}
 
 def text_sql(value: str, space: str) -> str:
     """SQL: the stripped value (characters of `space`), NULL when blank (checks.text)."""
@@ -64,6 +68,8 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
     """COPY `path` into etl_raw(line, c1..cN) (line = the row's line number in the file);
     return the number of rows and the whitespace to strip, or None when the row-wise path must
     read this file instead."""
+    if encoding not in PG_ENCODINGS:
+        return None
     lines, bare_cr, odd_space = _physical_lines(path, encoding)
     if bare_cr or lines <= int(header_row):
         return None
@@ -75,7 +81,7 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
     savepoint = conn.begin_nested()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     names = ", ".join(f"c{i}" for i in range(1, columns + 1))
-    pg_encoding = {"utf-8": "UTF8", "latin-1": "LATIN1"}[encoding]
+    pg_encoding = PG_ENCODINGS[encoding]
     try:
         with open(path, "rb") as handle:
             handle.seek(skip_bytes)
@@ -175,18 +181,27 @@ def counts(conn: Connection) -> tuple[int, int, int, dict[str, int]]:
 
 
 def quarantine(conn: Connection, raw_json: str, *, run_id: int, layer: str, source: str,
-               source_path: str, names: dict[str, str]) -> None:
+               source_path: str, names: dict[str, str], sha256: str | None = None) -> None:
     """Rejected rows with their raw row (JSON of the file's fields), line, reasons and detail
-    (the source id, and what the check adds: a place name's candidates)."""
+    (the source id, and what the check adds: a place name's candidates): one entry per row
+    however often it is loaded (the row key of postgis.row_key; the first line of a key wins)."""
     conn.execute(text(f"""
         INSERT INTO quarantine (etl_run_id, layer, source, source_path, record_number,
-                                source_id, raw, reasons, detail)
-        SELECT :run_id, :layer, :source, :path, c.line, c.source_id, {raw_json}, c.reasons,
-               jsonb_build_object('source_id', c.source_id) || coalesce(c.detail, '{{}}')
+                                source_id, raw, reasons, detail, row_key, last_seen_run_id)
+        SELECT DISTINCT ON (k.key) :run_id, :layer, :source, :path, c.line, c.source_id,
+               {raw_json}, c.reasons,
+               jsonb_build_object('source_id', c.source_id) || coalesce(c.detail, '{{}}'), k.key,
+               :run_id
         FROM {CHECKED} c JOIN {RAW} r ON r.line = c.line
+        CROSS JOIN LATERAL (SELECT CASE WHEN coalesce(c.source_id, '') <> ''
+                                        THEN 'id:' || c.source_id
+                                        ELSE 'line:' || coalesce(:sha, '') || ':' || c.line
+                                   END AS key) k
         WHERE c.reasons <> '{{}}'
-        ORDER BY c.line
-    """), {"run_id": run_id, "layer": layer, "source": source, "path": source_path, **names})
+        ORDER BY k.key, c.line
+        ON CONFLICT {ONE_ENTRY} {AGAIN}
+    """), {"run_id": run_id, "layer": layer, "source": source, "path": source_path,
+           "sha": sha256, **names})
 
 
 def stage_accepted(conn: Connection, table: str, fields: list[str]) -> None:

@@ -216,39 +216,87 @@ def upsert(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]], *, sou
     return merge(conn, spec, source=source, run_id=run_id, staged=len(rows))
 
 
+def row_key(source_id: Any, sha256: str | None, line: int) -> str:
+    """What makes two quarantined rows the same row: the source id, or else the file's content
+    and the line (copy_csv.quarantine computes the same in SQL)."""
+    if source_id is not None and str(source_id) != "":
+        return f"id:{source_id}"
+    return f"line:{sha256 or ''}:{line}"
+
+
+# the conflict target of the quarantine's unique index (one open entry per row; migration 13i)
+ONE_ENTRY = "(layer, source, row_key) WHERE resolved_by_run_id IS NULL AND row_key IS NOT NULL"
+# a row quarantined again keeps its one entry (and the run that first quarantined it), which
+# records the last run that saw it (so that run does not count it resolved) and what the row
+# says now
+AGAIN = """DO UPDATE SET last_seen_run_id = EXCLUDED.last_seen_run_id,
+               source_path = EXCLUDED.source_path, record_number = EXCLUDED.record_number,
+               raw = EXCLUDED.raw, reasons = EXCLUDED.reasons, detail = EXCLUDED.detail"""
+
+
 def quarantine(conn: Connection, rows: list[dict[str, Any]], *, run_id: int, layer: str,
-               source: str, source_path: str) -> None:
-    """Keep rejected rows with their raw payload, record number and reasons."""
+               source: str, source_path: str, sha256: str | None = None) -> None:
+    """Keep rejected rows with their raw payload, record number and reasons: one entry per row
+    (`row_key`), however often it is loaded; the run's own count still counts it."""
     if not rows:
         return
+    params: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = row_key(r.get("source_id"), sha256, r["number"])
+        params.setdefault(key, {
+            "run_id": run_id, "layer": layer, "source": source, "path": source_path,
+            "number": r["number"], "source_id": r.get("source_id"), "key": key,
+            "raw": json.dumps(r["raw"], ensure_ascii=False, default=str),
+            "reasons": list(r["reasons"]),
+            "detail": json.dumps(r.get("detail", {}), ensure_ascii=False, default=str)})
     conn.execute(
-        text("""
+        text(f"""
             INSERT INTO quarantine (etl_run_id, layer, source, source_path, record_number,
-                                    source_id, raw, reasons, detail)
+                                    source_id, raw, reasons, detail, row_key, last_seen_run_id)
             VALUES (:run_id, :layer, :source, :path, :number, :source_id,
-                    CAST(:raw AS jsonb), :reasons, CAST(:detail AS jsonb))
-        """),
-        [
-            {"run_id": run_id, "layer": layer, "source": source, "path": source_path,
-             "number": r["number"], "source_id": r.get("source_id"),
-             "raw": json.dumps(r["raw"], ensure_ascii=False, default=str),
-             "reasons": list(r["reasons"]),
-             "detail": json.dumps(r.get("detail", {}), ensure_ascii=False, default=str)}
-            for r in rows
-        ],
+                    CAST(:raw AS jsonb), :reasons, CAST(:detail AS jsonb), :key, :run_id)
+            ON CONFLICT {ONE_ENTRY} {AGAIN}
+        """),  # noqa: S608 - constants
+        list(params.values()),
     )
 
 
+RUN_LOCK = "hashtext('truce.etl_runs')"
+
+
 def start_run(engine: Engine, *, job: str, layer: str, source: str, source_path: str,
-              sha256: str | None, options: dict[str, Any]) -> int:
-    with engine.begin() as conn:
-        return int(conn.execute(
-            text("""INSERT INTO etl_runs (job, layer, source, source_path, source_sha256, options)
-                    VALUES (:job, :layer, :source, :path, :sha, CAST(:options AS jsonb))
-                    RETURNING id"""),
-            {"job": job, "layer": layer, "source": source, "path": source_path, "sha": sha256,
-             "options": json.dumps(options, default=str)},
-        ).scalar_one())
+              sha256: str | None, options: dict[str, Any]) -> tuple[int, Connection]:
+    """Record a running run; return its id and the connection holding its lock (a session
+    advisory lock, taken before the row is visible): while the process lives the lock is held,
+    so `reap_runs` can tell a run whose process died. Release it with `end_run_lock`."""
+    conn = engine.connect()
+    try:
+        with conn.begin():
+            run_id = int(conn.execute(
+                text("""INSERT INTO etl_runs (job, layer, source, source_path, source_sha256,
+                                              options)
+                        VALUES (:job, :layer, :source, :path, :sha, CAST(:options AS jsonb))
+                        RETURNING id"""),
+                {"job": job, "layer": layer, "source": source, "path": source_path,
+                 "sha": sha256, "options": json.dumps(options, default=str)},
+            ).scalar_one())
+            conn.execute(text(f"SELECT pg_advisory_lock({RUN_LOCK}, CAST(:id AS int))"),
+                         {"id": run_id & 0x7FFFFFFF})
+    except BaseException:
+        conn.close()
+        raise
+    return run_id, conn
+
+
+def end_run_lock(conn: Connection | None) -> None:
+    """Release a run's lock (closing its connection releases it too)."""
+    if conn is None:
+        return
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock_all()"))
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def finish_run(engine: Engine, run_id: int, *, status: str, counts: dict[str, int],
@@ -273,7 +321,8 @@ def resolve_quarantine(conn: Connection, *, layer: str, source: str, run_id: int
         text(f"""UPDATE quarantine q SET resolved_at = now(), resolved_by_run_id = :run_id
                  FROM {layer} t
                  WHERE q.layer = :layer AND q.source = :source AND q.resolved_at IS NULL
-                   AND q.etl_run_id <> :run_id AND t.source = q.source
+                   AND q.etl_run_id <> :run_id
+                   AND q.last_seen_run_id IS DISTINCT FROM :run_id AND t.source = q.source
                    AND t.source_id = q.source_id"""),  # noqa: S608 - layer from a fixed set
         {"run_id": run_id, "layer": layer, "source": source},
     )
@@ -321,7 +370,7 @@ def loaded_hashes(conn: Connection, *, layer: str, source_layer: str | None = No
     whole file when None), for `truce etl watch`: a file loaded into another layer, or from
     another of its layers, is not done for this watch."""
     return set(conn.execute(text(
-        "SELECT source_sha256 FROM etl_runs WHERE status = 'completed' "
+        "SELECT source_sha256 FROM etl_runs WHERE status IN ('completed', 'empty') "
         "AND source_sha256 IS NOT NULL AND layer = :layer "
         "AND options->>'source_layer' IS NOT DISTINCT FROM CAST(:source_layer AS text)"),
         {"layer": layer, "source_layer": source_layer}).scalars())
@@ -331,7 +380,8 @@ def quarantine_rows(conn: Connection, *, run_id: int | None = None, layer: str |
                     unresolved: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
     rows = conn.execute(text("""
         SELECT id, etl_run_id, layer, source, source_path, record_number, source_id, reasons,
-               detail, raw, created_at, resolved_at, resolved_by_run_id
+               detail, raw, created_at, resolved_at, resolved_by_run_id, review, reviewed_by,
+               reviewed_at, review_reason
         FROM quarantine
         WHERE (CAST(:run_id AS bigint) IS NULL OR etl_run_id = :run_id)
           AND (CAST(:layer AS text) IS NULL OR layer = :layer)

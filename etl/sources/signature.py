@@ -75,7 +75,9 @@ def kind_of_bytes(head: bytes) -> str:
         return "kml" if b"<kml" in lowered else "xml"
     if body.startswith((b"{", b"[", b"\x1e")):
         return "json"
-    if b"\x00" in head:
+    # a NUL or two in a text file is a damaged row (quarantined as encoding_error); binary data
+    # has NULs throughout, and in its first line
+    if b"\x00" in head.split(b"\n", 1)[0] or head.count(b"\x00") > len(head) // 256:
         return "binary"
     return "text"
 

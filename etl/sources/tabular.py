@@ -1,4 +1,4 @@
-"""CSV files: encoding (UTF-8, BOM, Latin-1) and delimiter detected; rows streamed."""
+"""CSV files: encoding (etl.sources.encoding) and delimiter detected; rows streamed."""
 
 from __future__ import annotations
 
@@ -8,22 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.records import RawRecord
+from etl.sources.encoding import Detected, EncodingError, detect, text_lines
+
+# the field read_csv adds to a row with a line its encoding cannot decode (or with a NUL): the
+# runner quarantines the row as `encoding_error` (the value is the encoding)
+ENCODING_FIELD = "__encoding__"
 
 
 class SourceError(ValueError):
     """The file cannot be read at all (empty, not a table, unreadable)."""
-
-
-def _encoding(sample: bytes) -> str:
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still UTF-8.
-        if exc.start < len(sample) - 4:
-            return "latin-1"
-    return "utf-8"
 
 
 def _delimiter(header: str) -> str:
@@ -37,57 +30,69 @@ def _looks_like_data(header: list[str]) -> bool:
     return sum(h.replace(".", "").replace("-", "").isdigit() for h in header) >= 2
 
 
-def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterator[RawRecord]:
+def read_csv(path: Path, headers: dict[int, list[str]] | None = None,
+             encoding: str | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per data row; `number` is the row's line number in the file.
 
-    `headers`: column names by column count, for files that come without a header row."""
-    layout = sniff_csv(path, headers)
+    `headers`: column names by column count, for files that come without a header row.
+    `encoding`: the file's encoding (`--encoding`), detected when None."""
+    layout = sniff_csv(path, headers, encoding)
     header = layout.columns
-    encoding = "utf-8-sig" if layout.skip_bytes else layout.encoding
-    with open(path, encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=layout.delimiter)
-        if layout.header_row:
-            next(reader, None)
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            fields = dict(zip(header, row, strict=False))
-            if len(row) != len(header):
-                fields["__columns__"] = str(len(row))
-            yield RawRecord(number=reader.line_num, fields=fields)
+    bad: set[int] = set()
+    reader = csv.reader(text_lines(path, layout.detected, bad), delimiter=layout.delimiter)
+    if layout.header_row:
+        next(reader, None)
+    previous = reader.line_num
+    for row in reader:
+        first, previous = previous + 1, reader.line_num
+        broken = bool(bad) and any(n in bad for n in range(first, previous + 1))
+        if not broken and not any(cell.strip() for cell in row):
+            continue
+        fields = dict(zip(header, row, strict=False))
+        if len(row) != len(header):
+            fields["__columns__"] = str(len(row))
+        if broken:
+            fields[ENCODING_FIELD] = layout.encoding
+        yield RawRecord(number=reader.line_num, fields=fields)
 
 
 @dataclass(frozen=True)
 class CsvLayout:
     """How read_csv reads a file, for a loader that streams the bytes itself (COPY)."""
 
-    encoding: str  # "utf-8" or "latin-1"
+    encoding: str  # a Python codec name: utf-8, cp1252, latin-1, cp1256, utf-16
     skip_bytes: int  # a BOM's length
     delimiter: str
     columns: list[str]  # field names, in file order
     header_row: bool  # the first line names the columns (else it is data)
+    detected: Detected  # the encoding, and the lines it cannot decode (rows read_csv rejects)
 
 
-def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None) -> CsvLayout:
+def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None,
+              encoding: str | None = None) -> CsvLayout:
     """The layout read_csv would use for `path` (same detection), or SourceError."""
     with open(path, "rb") as raw:
         sample = raw.read(65536)
     if not sample.strip():
         raise SourceError(f"{path.name} is empty")
-    encoding = _encoding(sample)
-    with open(path, encoding=encoding, newline="") as handle:
-        first = handle.readline()
-        delimiter = _delimiter(first)
-        handle.seek(0)
-        header = [h.strip() for h in next(csv.reader(handle, delimiter=delimiter), [])]
+    try:
+        detected = detect(path, encoding)
+        lines = text_lines(path, detected)
+        first = next(lines, "")
+    except EncodingError as exc:
+        raise SourceError(str(exc)) from None
+    if 1 in detected.bad_lines:
+        raise SourceError(f"{path.name}: the header (line 1) is not valid {detected.encoding} "
+                          "text; re-save the file as UTF-8 or give its encoding with --encoding")
+    delimiter = _delimiter(first)
+    header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
     header_row = True
     if headers and _looks_like_data(header) and len(header) in headers:
         header, header_row = headers[len(header)], False
     if len(header) < 2:
         raise SourceError(f"{path.name}: the header has fewer than two columns; "
                           "is the delimiter one of , ; tab |?")
-    bom = encoding == "utf-8-sig"
-    return CsvLayout("utf-8" if bom else encoding, 3 if bom else 0, delimiter, header, header_row)
+    return CsvLayout(detected.encoding, detected.bom, delimiter, header, header_row, detected)
 
 
 def _tag(cell: str) -> str:
@@ -112,9 +117,9 @@ def hxl_tags(header: list[str], values: list[str]) -> tuple[list[str | None], bo
     return None
 
 
-def read_hxl(path: Path) -> Iterator[RawRecord]:
+def read_hxl(path: Path, encoding: str | None = None) -> Iterator[RawRecord]:
     """HXL-tagged CSV: fields keyed by their hashtags ('#geo+lat'); rows above the tag row skipped."""
-    records = read_csv(path)
+    records = read_csv(path, encoding=encoding)
     header_seen: list[str] | None = None
     tags: list[str | None] | None = None
     for record in records:
@@ -128,8 +133,9 @@ def read_hxl(path: Path) -> Iterator[RawRecord]:
                 continue
         fields = {tag: record.fields.get(h) for tag, h in zip(tags, header_seen or [], strict=False)
                   if tag}
-        if "__columns__" in record.fields:
-            fields["__columns__"] = record.fields["__columns__"]
+        for mark in ("__columns__", ENCODING_FIELD):
+            if mark in record.fields:
+                fields[mark] = record.fields[mark]
         yield RawRecord(number=record.number, fields=fields)
     if tags is None:
         raise SourceError(f"{path.name}: no HXL hashtag row (#event, #date, #geo+lat ...) found")

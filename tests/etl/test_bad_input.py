@@ -35,7 +35,9 @@ def test_header_only_file_completes_with_nothing(engine: Engine, sample_loaded: 
     path = tmp_path / "header.csv"
     path.write_text(AID_HEADER + "\n")
     summary = _aid(path, engine, "etlt_bad_header_only")
-    assert (summary.status, summary.read, summary.loaded) == ("completed", 0, 0)
+    # a run that read no rows completes as `empty`, with a warning saying so
+    assert (summary.status, summary.read, summary.loaded) == ("empty", 0, 0)
+    assert summary.warnings and "no rows" in summary.warnings[0]
 
 
 def test_wrong_delimiter_fails_with_a_clear_error(engine: Engine, sample_loaded: list,

@@ -8,16 +8,19 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from .base import metadata, vocabulary
 
-RUN_STATUSES = ("running", "completed", "failed")
+RUN_STATUSES = ("running", "completed", "failed", "empty", "interrupted")
+REVIEWS = ("accepted", "discarded")
 
 etl_runs = Table(
     "etl_runs",
@@ -59,4 +62,28 @@ quarantine = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolved_by_run_id", BigInteger, ForeignKey("etl_runs.id", ondelete="SET NULL")),
+    # one entry per rejected row: "id:<source id>" or "line:<file sha256>:<line>" (migration 13i)
+    Column("row_key", Text),
+    Column("last_seen_run_id", BigInteger, ForeignKey("etl_runs.id", ondelete="SET NULL")),
+    Column("review", Text),  # a reviewer's verdict: accepted | discarded
+    Column("reviewed_by", Text),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("review_reason", Text),
+    CheckConstraint(vocabulary("review", REVIEWS), name="review"),
+    Index("uq_quarantine_open_row", "layer", "source", "row_key", unique=True,
+          postgresql_where=text("resolved_by_run_id IS NULL AND row_key IS NOT NULL")),
+)
+
+# every verdict on a quarantined row (`truce etl quarantine accept|discard`), audited
+quarantine_reviews = Table(
+    "quarantine_reviews",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("quarantine_id", BigInteger, ForeignKey("quarantine.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("action", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewed_by", Text, nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(vocabulary("action", REVIEWS), name="action"),
 )
