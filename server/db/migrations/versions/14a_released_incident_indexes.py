@@ -11,7 +11,7 @@ looked like the cheapest way to every released row to a planner without statisti
 table (a fresh load), and was scanned whole for each id look-up of a released row.
 
 Revision ID: 14a_released_incident_indexes
-Revises: 13d_duplicate_groups
+Revises: 13i_quarantine_review
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "14a_released_incident_indexes"
-down_revision: str | None = "13d_duplicate_groups"
+down_revision: str | None = "13i_quarantine_review"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
