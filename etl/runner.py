@@ -23,7 +23,7 @@ from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis
 from etl.records import Accepted, Context, RawRecord, Rejected
-from etl.sources import signature
+from etl.sources import geojson, signature
 from etl.sources.tabular import SourceError
 from etl.transforms import checks
 
@@ -149,6 +149,16 @@ def too_long_id(result: Accepted | Rejected, key_fields: list[str]) -> Accepted 
                     {**result.detail, "field": long[0]})
 
 
+def unreadable(raw: RawRecord) -> Rejected | None:
+    """A feature the source could not read (geojson.UNREADABLE says why) is counted and
+    quarantined as `unreadable_feature` with its position, never skipped."""
+    why = raw.fields.get(geojson.UNREADABLE)
+    if why is None:
+        return None
+    return Rejected((checks.UNREADABLE_FEATURE,), {"feature_index": raw.number - 1,
+                                                   "problem": why})
+
+
 def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
     """One sentence for a failure the loader did not foresee: what the database or Python said,
     first line only (no SQL, no CONTEXT, no exception class), and what to do."""
@@ -230,7 +240,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             transform = job.transform
             for raw in records:
                 summary.read += 1
-                result = too_long_id(transform(raw, ctx), key_fields)
+                result = unreadable(raw) or too_long_id(transform(raw, ctx), key_fields)
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:

@@ -15,7 +15,7 @@ import pyogrio
 
 from etl.records import RawRecord
 
-from . import gdal_guard, kml, signature
+from . import gdal_guard, geojson, kml, signature
 from .tabular import SourceError
 
 
@@ -354,12 +354,40 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     if kml.is_kml(path):
         yield from _read_kml(path, layer)
         return
+    if layer is None and path.suffix.lower() in (".json", ".geojson", *_SEQUENCE_SUFFIXES):
+        yield from _read_geojson(path)
+        return
     number = 0
     for target, name in _layers(path, layer):
         for record in _read_layer(path, target, name, number):
             number = record.number
             yield record
     if _is_sequence(path):
+        _check_sequence(path, number)
+
+
+def _read_geojson(path: Path) -> Iterator[RawRecord]:
+    """A GeoJSON sequence or a small FeatureCollection read in Python (geojson.py says why);
+    a large FeatureCollection, or one with a `crs`, by GDAL."""
+    fmt = _gdal_format(path)  # refuses a file that is not JSON inside
+    sequence = _is_sequence(path)
+    if sequence:
+        first = next(_records(path), None)
+        if first is not None and not _is_feature(first[1]):
+            raise SourceError(f"{path.name} cannot be read as a vector file: its first line "
+                              f"(line {first[0]}) is not a GeoJSON feature; export it again or "
+                              "send the original file")
+    features = (geojson.sequence(_records(path)) if sequence
+                else geojson.collection(path) if fmt == "geojson" else None)
+    if features is None:
+        yield from _read_layer(path, str(path), None, 0)
+        return
+    number = 0
+    for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
+        for wkb, fields in zip(geometries, columns[0], strict=True):
+            number += 1
+            yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=4326)
+    if sequence:
         _check_sequence(path, number)
 
 
@@ -390,13 +418,19 @@ def _refuse_references(path: Path, before: int) -> None:
                           "coordinates in lon/lat (EPSG:4326)")
 
 
+# Each feature's values as written: an array is JSON text (not the whole column typed as a list,
+# every other value wrapped in one), a date the string written (offset and fraction kept).
+_GEOJSON_OPTIONS = {"ARRAY_AS_STRING": "YES", "DATE_AS_STRING": "YES"}
+
+
 def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iterator[RawRecord]:
     with ExitStack() as stack:
         stack.enter_context(gdal_guard.only(_gdal_format(path)))
         refused = len(gdal_guard.refused_requests())
         try:
             meta, reader = stack.enter_context(pyogrio.raw.open_arrow(
-                target, layer=layer, batch_size=BATCH, use_pyarrow=True))
+                target, layer=layer, batch_size=BATCH, use_pyarrow=True,
+                **(_GEOJSON_OPTIONS if _gdal_format(path) == "geojson" else {})))
         except Exception as exc:  # GDAL's errors are many; all mean the same here
             raise _unreadable(path, before, exc) from exc
         _refuse_references(path, refused)

@@ -44,7 +44,7 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
-    else:
+    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail):
         checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     try:
         parties = _parties(f.get("parties"))

@@ -28,7 +28,7 @@ def to_admin_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, object] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
-    else:
+    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail, aoi=False):
         checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     if reasons:
         return Rejected(tuple(reasons), {"pcode": pcode, **detail})
