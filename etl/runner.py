@@ -26,6 +26,7 @@ from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.tabular import SourceError
 from etl.transforms import checks
+from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
 
@@ -135,11 +136,17 @@ def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSumm
     return outcome
 
 
-def too_long_id(result: Accepted | Rejected, key_fields: list[str]) -> Accepted | Rejected:
-    """Every job's rule (the set-based path has it too): an id longer than MAX_ID_LENGTH is
-    quarantined as `field_too_long` naming the field, not left to fail the whole file."""
+def too_long_id(result: Accepted | Rejected, key_fields: list[str], raw: RawRecord | None = None,
+                max_chars: int | None = None) -> Accepted | Rejected:
+    """Every job's rule (the set-based path has it too): an id longer than MAX_ID_LENGTH, or
+    any field of the raw record longer than `max_chars` (TRUCE_ETL_MAX_FIELD_CHARS), is
+    quarantined as `field_too_long` naming the (first) field, not left to fail the whole
+    file."""
     values = result.values if isinstance(result, Accepted) else result.detail
     long = [k for k in key_fields if len(str(values.get(k) or "")) > checks.MAX_ID_LENGTH]
+    if not long and raw is not None and max_chars is not None:
+        long = [name for name, value in raw.fields.items()
+                if value is not None and len(str(value)) > max_chars][:1]
     if not long:
         return result
     if isinstance(result, Accepted):
@@ -199,8 +206,10 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     single_key = key_fields[0] if len(key_fields) == 1 else None
     try:
         signature.check(path, job.format)
+        max_chars = EtlSettings().max_field_chars
         ctx = Context(source=source, now=now or datetime.now(UTC),
-                      options=_options(job, engine, options or {}))
+                      options={"max_field_chars": max_chars,
+                               **_options(job, engine, options or {})})
         with engine.begin() as conn:
             fast = None if row_wise else _fast(job, conn, path, ctx, summary, run_id=run_id,
                                                source=source, mapping=mapping, dry_run=dry_run)
@@ -240,7 +249,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             transform = job.transform
             for raw in records:
                 summary.read += 1
-                result = unreadable(raw) or too_long_id(transform(raw, ctx), key_fields)
+                result = unreadable(raw) or too_long_id(transform(raw, ctx), key_fields, raw,
+                                                        max_chars)
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:

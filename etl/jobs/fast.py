@@ -330,9 +330,17 @@ def _good_count(alias: str) -> str:
             f"THEN {alias}.parsed::int END")
 
 
-# The runner's rule for every job (etl.runner.too_long_id): an id longer than checks.MAX_ID_LENGTH.
-ID_TOO_LONG = (f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} "
-               f"THEN '{checks.FIELD_TOO_LONG}' END")
+TOO_LONG = f"CASE WHEN tl.field IS NOT NULL THEN '{checks.FIELD_TOO_LONG}' END"
+
+
+def _too_long(f: _File) -> str:
+    """The runner's rule for every job (etl.runner.too_long_id): the first field too long, an id
+    longer than checks.MAX_ID_LENGTH, else a value of the file's fields (in the row's dict
+    order) longer than :max_field characters; its name (bound as :field_i), else NULL."""
+    whens = " ".join(f"WHEN length(r.c{column}) > :max_field THEN CAST(:field_{i} AS text)"
+                     for i, column in enumerate(f.fields.values()))
+    return (f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} THEN 'source_id' {whens} "
+            "END")
 
 
 def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
@@ -344,13 +352,17 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
         SELECT r.line, v.source_id,
                CASE WHEN cardinality(a.reasons) = 0 THEN '{{}}'::text[]
                     ELSE pg_temp.etl_uniq(a.reasons) END AS reasons,
-               o.outcome IN ('swap', 'geocoded') AS repaired, gz.detail, {fields}, {LON_LAT}
+               o.outcome IN ('swap', 'geocoded') AS repaired,
+               CASE WHEN tl.field IS NULL THEN gz.detail
+                    ELSE coalesce(gz.detail, '{{}}') || jsonb_build_object('field', tl.field)
+               END AS detail, {fields}, {LON_LAT}
         FROM {copy_csv.RAW} r
         CROSS JOIN LATERAL (SELECT {values}) v
         {joins}
         {POINT}
         {GEOCODE if geocode else NO_GEOCODE}
-        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join([*reasons, ID_TOO_LONG])}]
+        CROSS JOIN LATERAL (SELECT {_too_long(f)} AS field OFFSET 0) tl
+        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join([*reasons, TOO_LONG])}]
                               ::text[], NULL) AS reasons OFFSET 0) a
         WHERE v.source_id IS NOT NULL OR {f.not_blank()}
     """
@@ -364,7 +376,9 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
     aoi = ctx.aoi
     copy_csv.check(conn, select, {
         "now": ctx.now, "plain": PLAIN_DECIMAL, "minx": aoi[0], "miny": aoi[1],
-        "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID})
+        "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID,
+        "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
+        **{f"field_{i}": name for i, name in enumerate(f.fields)}})
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
     if not dry_run:
         names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,20 @@ def _looks_like_data(header: list[str]) -> bool:
     return sum(h.replace(".", "").replace("-", "").isdigit() for h in header) >= 2
 
 
+def _no_field_limit() -> None:
+    """csv's own limit (131,072 characters a cell) fails the whole file on one long cell; the
+    runner quarantines the row naming the field instead (TRUCE_ETL_MAX_FIELD_CHARS), as the
+    COPY path does."""
+    if csv.field_size_limit() < sys.maxsize:
+        csv.field_size_limit(sys.maxsize)
+
+
 def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per data row; `number` is the row's line number in the file.
 
     `headers`: column names by column count, for files that come without a header row."""
     layout = sniff_csv(path, headers)
+    _no_field_limit()
     header = layout.columns
     encoding = "utf-8-sig" if layout.skip_bytes else layout.encoding
     with open(path, encoding=encoding, newline="") as handle:
@@ -75,6 +85,7 @@ def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None) -> CsvLay
     if not sample.strip():
         raise SourceError(f"{path.name} is empty")
     encoding = _encoding(sample)
+    _no_field_limit()
     with open(path, encoding=encoding, newline="") as handle:
         first = handle.readline()
         delimiter = _delimiter(first)
