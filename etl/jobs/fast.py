@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from etl.gazetteer import Gazetteer
+from etl.gazetteer import INVISIBLE_CHARS, Gazetteer
 from etl.loaders import copy_csv
 from etl.records import Context
 from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
@@ -98,6 +98,10 @@ def _mapped(fields: dict[str, int], mapping: dict[str, str] | None) -> dict[str,
     return out
 
 
+# gazetteer.INVISIBLE as a PostgreSQL pattern (the database is UTF-8: the escapes are valid)
+INVISIBLE_SQL = "E'[" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE_CHARS) + "]'"
+
+
 class _File:
     """The COPYed file as SQL over etl_raw `r`. `fields`: the row's dict as the row-wise path
     builds it (name -> column number; the last column of a name wins), its raw payload;
@@ -127,6 +131,11 @@ class _File:
     def tag(self, *wanted: str) -> str:
         """hxl.tag's value, stripped: the first that is not blank among the matching hashtags."""
         return self.first(hxl.tag_keys(self.index, *wanted))
+
+    def key(self, value: str) -> str:
+        """checks.key over the SQL `value` (stripped): without the characters that do not show
+        (gazetteer.INVISIBLE), stripped again, NULL when nothing is left."""
+        return copy_csv.text_sql(f"regexp_replace({value}, {INVISIBLE_SQL}, '', 'g')", self.space)
 
     def given(self, name: str) -> str:
         """Whether the raw value is not empty (Python's truthiness of the unstripped string)."""
@@ -425,7 +434,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         CASE WHEN {f.stripped("event_clarity", "1")} = '1' THEN 'confirmed'
              ELSE 'reported' END AS verification_status,
         'public'::text AS sensitivity"""
-    values = (f"{f.txt('id')} AS source_id, {f.txt('longitude')} AS lon_t, "
+    values = (f"{f.key(f.txt('id'))} AS source_id, {f.txt('longitude')} AS lon_t, "
               f"{f.txt('latitude')} AS lat_t, {f.txt('date_start')} AS ds, "
               f"{f.txt('date_end')} AS de, {f.txt('best')} AS best, {f.txt('low')} AS low, "
               f"{f.txt('high')} AS high")
@@ -468,9 +477,9 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
     copy_csv.lookup_table(conn, "etl_lk_stamp", "timestamptz",
                           [_acled_timestamp(v) for v in stamps])
     _slugs(conn, f.txt("event_type"), acled._slug)
-    source_id = (f"CASE WHEN {f.given('event_id_cnty')} THEN {f.txt('event_id_cnty')} "
-                 f"WHEN {f.given('data_id')} THEN {f.txt('data_id')} "
-                 f"ELSE {f.txt('event_id')} END")
+    source_id = f.key(f"CASE WHEN {f.given('event_id_cnty')} THEN {f.txt('event_id_cnty')} "
+                      f"WHEN {f.given('data_id')} THEN {f.txt('data_id')} "
+                      f"ELSE {f.txt('event_id')} END")
     reasons = [
         f"CASE WHEN v.source_id IS NULL THEN '{checks.MISSING_ID}' END", POINT_REASON,
         _date_reason("ds", "v.ds", True), _count_reason("deaths"),
@@ -521,7 +530,7 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
     _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
              counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin))
     _slugs(conn, f.tag(*hxl.EVENT_TYPE), hxl.slug)
-    source_id = _hashed_ids(conn, f.tag(*hxl.INCIDENT_ID), hxl.INCIDENT_ROW, f)
+    source_id = _hashed_ids(conn, f.key(f.tag(*hxl.INCIDENT_ID)), hxl.INCIDENT_ROW, f)
     reasons = [
         f"CASE WHEN v.event_type IS NULL THEN '{checks.MISSING_FIELD}' END",
         _date_reason("ds", "v.ds", True), POINT_REASON, _count_reason("killed"),
@@ -572,7 +581,8 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
         NULL::int AS fatalities_high, {GEOCODED_PRECISION} AS geo_precision,
         v.place AS location_name, {f.txt("notes")} AS notes,
         'reported'::text AS verification_status, 'public'::text AS sensitivity"""
-    values = (f"{f.first(generic.SOURCE_ID)} AS source_id, {_point_values(lon, lat, place, admin)}, "
+    values = (f"{f.key(f.first(generic.SOURCE_ID))} AS source_id, "
+              f"{_point_values(lon, lat, place, admin)}, "
               f"{f.first(generic.OCCURRED)} AS ds, {f.first(generic.KILLED)} AS killed, "
               f"{f.first(generic.EVENT_TYPE)} AS event_type")
     joins = """
@@ -605,7 +615,7 @@ def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: in
     sectors = copy_csv.distinct_values(conn, [f.tag(*hxl.SECTOR)])
     copy_csv.lookup_table(conn, "etl_lk_sector", "text",
                           [(v, hxl.SECTORS.get(v.lower(), "mixed"), False) for v in sectors])
-    source_id = _hashed_ids(conn, f.tag(*hxl.DELIVERY_ID), hxl.DELIVERY_ROW, f)
+    source_id = _hashed_ids(conn, f.key(f.tag(*hxl.DELIVERY_ID)), hxl.DELIVERY_ROW, f)
     reasons = [
         _date_reason("ds", "v.ds", True), f"CASE WHEN method.bad THEN '{checks.BAD_VOCAB}' END",
         _count_reason("reached"), POINT_REASON,

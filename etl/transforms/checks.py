@@ -8,7 +8,7 @@ from typing import Any
 
 import shapely
 
-from etl.gazetteer import Gazetteer
+from etl.gazetteer import INVISIBLE, Gazetteer
 from etl.records import Context
 
 # Reason codes (stable: analysts filter the quarantine by them).
@@ -57,6 +57,14 @@ def text(value: Any) -> str | None:
         return None
     out = str(value).strip()
     return out or None
+
+
+def key(value: Any) -> str | None:
+    """An id or a look-up value (a pcode, a vocabulary value): the text without the characters
+    that do not show (gazetteer.INVISIBLE), stripped; None when nothing is left."""
+    if value is None:
+        return None
+    return text(INVISIBLE.sub("", str(value)))
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -198,7 +206,7 @@ def check_order(start: datetime | None, end: datetime | None, reasons: list[str]
 
 def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],
                 default: str | None = None) -> str | None:
-    raw = text(value)
+    raw = key(value)
     if raw is None:
         if default is None:
             reasons.append(MISSING_FIELD)
