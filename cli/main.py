@@ -71,6 +71,7 @@ def _print_summary(summaries: list[Any], as_json: bool,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
                  "reasons": s.reasons, "repaired": s.repaired, "duplicates": s.duplicates,
                  "error": s.error, "method": s.method, "fallback": s.fallback,
+                 "warnings": s.warnings,
                  "layer": s.layer, "path": s.path}
                 for s in summaries]
         if alerts is not None:
@@ -88,6 +89,8 @@ def _print_summary(summaries: list[Any], as_json: bool,
             err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
         if s.reasons:
             err.print(f"{Path(s.path).name} quarantined: {s.reasons}", highlight=False)
+        for warning in s.warnings:
+            err.print(f"[yellow]{Path(s.path).name}: {warning}[/yellow]", highlight=False)
         if s.fallback:
             err.print(f"[yellow]{Path(s.path).name}: loaded row by row (slower) because the "
                       f"set-based path failed: {s.fallback}[/yellow]", highlight=False)

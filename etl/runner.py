@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from etl.jobs import Job
 from etl.loaders import postgis
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
-from etl.sources.tabular import SourceError
+from etl.sources.tabular import SourceError, SourceWarning
 from etl.transforms import checks
 from server.settings import EtlSettings
 
@@ -55,6 +56,8 @@ class RunSummary:
     #: why the set-based path gave the file to the row-wise path after failing (None: it did
     #: not fail); the load is still right, only slower, and this says so
     fallback: str | None = None
+    #: what the run read past and says so (a shapefile's declared code page ignored)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,6 +159,26 @@ def too_long_id(result: Accepted | Rejected, key_fields: list[str], raw: RawReco
                     {**result.detail, "field": long[0]})
 
 
+def _watched(records: Iterator[RawRecord], summary: RunSummary) -> Iterator[RawRecord]:
+    """`records`, with the SourceWarnings their reading gives kept in `summary.warnings` (and
+    logged); other warnings pass on."""
+    others: list[warnings.WarningMessage] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SourceWarning)
+        try:
+            yield from records
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, SourceWarning):
+                    summary.warnings.append(str(warning.message))
+                    log.warning("%s", warning.message)
+                else:
+                    others.append(warning)
+    for warning in others:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
 def unreadable(raw: RawRecord) -> Rejected | None:
     """A feature the source could not read (geojson.UNREADABLE says why) is counted and
     quarantined as `unreadable_feature` with its position, never skipped."""
@@ -227,7 +250,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 records: Any = ()
             else:
                 layer = (options or {}).get("source_layer")
-                records = job.read(path) if layer is None else job.read(path, layer=layer)
+                records = _watched(job.read(path) if layer is None
+                                   else job.read(path, layer=layer), summary)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []

@@ -15,6 +15,10 @@ class SourceError(ValueError):
     """The file cannot be read at all (empty, not a table, unreadable)."""
 
 
+class SourceWarning(UserWarning):
+    """Something about the file the run read past, and says so (RunSummary.warnings)."""
+
+
 def _encoding(sample: bytes) -> str:
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"

@@ -15,7 +15,7 @@ import pyogrio
 
 from etl.records import RawRecord
 
-from . import gdal_guard, geojson, kml, signature
+from . import dbf_encoding, gdal_guard, geojson, kml, signature
 from .tabular import SourceError
 
 
@@ -430,7 +430,8 @@ def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iter
         try:
             meta, reader = stack.enter_context(pyogrio.raw.open_arrow(
                 target, layer=layer, batch_size=BATCH, use_pyarrow=True,
-                **(_GEOJSON_OPTIONS if _gdal_format(path) == "geojson" else {})))
+                **(_GEOJSON_OPTIONS if _gdal_format(path) == "geojson" else {}),
+                **dbf_encoding.open_options(path, target)))
         except Exception as exc:  # GDAL's errors are many; all mean the same here
             raise _unreadable(path, before, exc) from exc
         _refuse_references(path, refused)
