@@ -380,7 +380,11 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
     features = (geojson.sequence(_records(path)) if sequence
                 else geojson.collection(path) if fmt == "geojson" else None)
     if features is None:
-        yield from _read_layer(path, str(path), None, 0)
+        read = 0
+        for record in _read_layer(path, str(path), None, 0):
+            read = record.number
+            yield record
+        _check_collection(path, read)
         return
     number = 0
     for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
@@ -389,6 +393,27 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=4326)
     if sequence:
         _check_sequence(path, number)
+
+
+_GEOMETRY_KEY = re.compile(rb'(?<!\\)"geometry"\s*:')
+
+
+def _check_collection(path: Path, read: int) -> None:
+    """GDAL skips a feature of a FeatureCollection it cannot read (`"type": "Featur"`) without
+    a word; the file's own count (its "geometry" members, streamed) shows the loss, and the
+    file is refused rather than loaded without them."""
+    members, tail = 0, b""
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            members += len(_GEOMETRY_KEY.findall(tail + chunk))
+            members -= len(_GEOMETRY_KEY.findall(tail))
+            tail = chunk[-64:]
+    if members > read:
+        raise SourceError(f"{path.name}: GDAL read {read:,} features but the file has "
+                          f"{members:,}: {members - read:,} cannot be read (a type other than "
+                          "'Feature', a broken geometry); fix them, or load the file in parts "
+                          f"under {geojson.MAX_COLLECTION_BYTES >> 20} MB to have them "
+                          "quarantined one by one")
 
 
 def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:

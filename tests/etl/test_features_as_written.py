@@ -79,6 +79,25 @@ def test_a_feature_gdal_cannot_read_is_counted_and_quarantined(
     assert set(_stored(engine, "etlt_feat_typo", "fatalities")) == {"U0", "U1", "U4"}
 
 
+def test_a_large_collection_with_a_feature_gdal_cannot_read_is_refused(
+        engine: Engine, sample_loaded: list, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over geojson.MAX_COLLECTION_BYTES GDAL reads the file: the loss is counted, and the
+    file refused rather than loaded without the feature."""
+    monkeypatch.setattr(geojson, "MAX_COLLECTION_BYTES", 0)
+    features: list[Any] = [_incident(f"U{i}", notes='say \\"geometry": no') for i in range(5)]
+    features[2]["type"] = "Featur"
+    path = _write(tmp_path / "typo.geojson", features)
+    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_feat_typo_gdal")
+    assert summary.status == "failed", summary
+    assert "GDAL read 4 features but the file has 5" in (summary.error or "")
+    assert _stored(engine, "etlt_feat_typo_gdal", "fatalities") == {}
+    features[2]["type"] = "Feature"
+    path = _write(tmp_path / "fine.geojson", features)
+    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_feat_typo_gdal")
+    assert (summary.status, summary.loaded) == ("completed", 5), summary
+
+
 @pytest.mark.parametrize("suffix", [".geojson", ".geojsonl"])
 def test_an_array_in_the_first_feature_quarantines_only_that_feature(
         engine: Engine, sample_loaded: list, tmp_path: Path, reader: str, suffix: str) -> None:
