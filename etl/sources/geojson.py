@@ -16,12 +16,14 @@ those with a CRS)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from .kml import Batch
+from .tabular import SourceError
 
 #: The field that marks a feature that could not be read (its reason as text).
 UNREADABLE = "__unreadable__"
@@ -129,3 +131,76 @@ def sequence(lines: Iterable[tuple[int, bytes]]) -> Iterator[Any]:
             feature = {"type": "Feature", "properties": {}, "geometry": feature}
         if isinstance(feature, dict) and feature.get("type") == "Feature":
             yield feature
+
+
+SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl")
+
+
+def is_sequence(path: Path) -> bool:
+    """Newline-delimited GeoJSON (what GDAL reads as GeoJSONSeq), told by its first line: RFC 8142's
+    record separator, a whole Feature, or a broken one; a FeatureCollection is not one, whatever
+    the file's name."""
+    if path.suffix.lower() not in (*SEQUENCE_SUFFIXES, ".json", ".geojson") or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        first = b""
+        while not first and (line := handle.readline(1 << 20)):
+            first = line.strip(b" \t\r\n")
+    if first.startswith(b"\x1e"):
+        return True
+    try:
+        parsed = json.loads(first)
+    except ValueError:
+        return b'"Feature"' in first and b'"FeatureCollection"' not in first
+    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
+
+
+def lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, text) of each non-blank line of a GeoJSON sequence."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip(b" \t\r\n\x1e")
+            if line:
+                yield number, line
+
+
+def is_feature(line: bytes) -> bool:
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
+
+
+def check_sequence(path: Path, read: int) -> None:
+    """A GeoJSON sequence with a line that is not a feature (truncated, broken) is refused naming
+    the line, as GDAL would have skipped it: a file whose lines outnumber the features read."""
+    records = sum(1 for _ in lines(path))
+    if records == read:
+        return
+    bad = [number for number, line in lines(path) if not is_feature(line)]
+    named = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
+    raise SourceError(f"{path.name}: {records - read} of {records} lines are not GeoJSON features"
+                      f"{f' (line {named})' if bad else ''}: fix or remove them and load the file "
+                      "again")
+
+
+_GEOMETRY_KEY = re.compile(rb'(?<!\\)"geometry"\s*:')
+
+
+def check_collection(path: Path, read: int) -> None:
+    """GDAL skips a feature of a FeatureCollection it cannot read (`"type": "Featur"`) without
+    a word; the file's own count (its "geometry" members, streamed) shows the loss, and the
+    file is refused rather than loaded without them."""
+    members, tail = 0, b""
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            members += len(_GEOMETRY_KEY.findall(tail + chunk))
+            members -= len(_GEOMETRY_KEY.findall(tail))
+            tail = chunk[-64:]
+    if members > read:
+        raise SourceError(f"{path.name}: GDAL read {read:,} features but the file has "
+                          f"{members:,}: {members - read:,} cannot be read (a type other than "
+                          "'Feature', a broken geometry); fix them, or load the file in parts "
+                          f"under {MAX_COLLECTION_BYTES >> 20} MB to have them "
+                          "quarantined one by one")

@@ -4,7 +4,6 @@ Shapefile (zipped or not) through GDAL (pyogrio); KML and KMZ with the streaming
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
@@ -181,61 +180,7 @@ def _batches(path: Path, reader: Any, geometry: str, done: int
         done += batch.num_rows
 
 
-_SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl")
-_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-               "GeometryCollection")
-
-
-def _is_sequence(path: Path) -> bool:
-    """Newline-delimited GeoJSON (what GDAL reads as GeoJSONSeq), told by its first line: RFC 8142's
-    record separator, a whole Feature, or a broken one; a FeatureCollection is not one, whatever
-    the file's name."""
-    if path.suffix.lower() not in (*_SEQUENCE_SUFFIXES, ".json", ".geojson") or not path.is_file():
-        return False
-    with open(path, "rb") as handle:
-        first = b""
-        while not first and (line := handle.readline(1 << 20)):
-            first = line.strip(b" \t\r\n")
-    if first.startswith(b"\x1e"):
-        return True
-    try:
-        parsed = json.loads(first)
-    except ValueError:
-        return b'"Feature"' in first and b'"FeatureCollection"' not in first
-    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
-
-
-def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, text) of each non-blank line of a GeoJSON sequence."""
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip(b" \t\r\n\x1e")
-            if line:
-                yield number, line
-
-
-def _is_feature(line: bytes) -> bool:
-    try:
-        parsed = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
-
-
-def _check_sequence(path: Path, read: int) -> None:
-    """GDAL skips a line of a GeoJSON sequence it cannot parse (a truncated or broken line) with
-    no more than a log message: a file whose lines outnumber the features read is refused."""
-    records = sum(1 for _ in _records(path))
-    if records == read:
-        return
-    bad = [number for number, line in _records(path) if not _is_feature(line)]
-    lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
-    raise SourceError(f"{path.name}: {records - read} of {records} lines are not GeoJSON features"
-                      f"{f' (line {lines})' if bad else ''}: fix or remove them and load the file "
-                      "again")
-
-
-_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", *_SEQUENCE_SUFFIXES, ".shp")
+_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", *geojson.SEQUENCE_SUFFIXES, ".shp")
 
 
 def _zipped_shapefiles(path: Path) -> dict[str, str]:
@@ -354,7 +299,7 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     if kml.is_kml(path):
         yield from _read_kml(path, layer)
         return
-    if layer is None and path.suffix.lower() in (".json", ".geojson", *_SEQUENCE_SUFFIXES):
+    if layer is None and path.suffix.lower() in (".json", ".geojson", *geojson.SEQUENCE_SUFFIXES):
         yield from _read_geojson(path)
         return
     number = 0
@@ -362,29 +307,29 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
         for record in _read_layer(path, target, name, number):
             number = record.number
             yield record
-    if _is_sequence(path):
-        _check_sequence(path, number)
+    if geojson.is_sequence(path):
+        geojson.check_sequence(path, number)
 
 
 def _read_geojson(path: Path) -> Iterator[RawRecord]:
     """A GeoJSON sequence or a small FeatureCollection read in Python (geojson.py says why);
     a large FeatureCollection, or one with a `crs`, by GDAL."""
     fmt = _gdal_format(path)  # refuses a file that is not JSON inside
-    sequence = _is_sequence(path)
+    sequence = geojson.is_sequence(path)
     if sequence:
-        first = next(_records(path), None)
-        if first is not None and not _is_feature(first[1]):
+        first = next(geojson.lines(path), None)
+        if first is not None and not geojson.is_feature(first[1]):
             raise SourceError(f"{path.name} cannot be read as a vector file: its first line "
                               f"(line {first[0]}) is not a GeoJSON feature; export it again or "
                               "send the original file")
-    features = (geojson.sequence(_records(path)) if sequence
+    features = (geojson.sequence(geojson.lines(path)) if sequence
                 else geojson.collection(path) if fmt == "geojson" else None)
     if features is None:
         read = 0
         for record in _read_layer(path, str(path), None, 0):
             read = record.number
             yield record
-        _check_collection(path, read)
+        geojson.check_collection(path, read)
         return
     number = 0
     for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
@@ -392,28 +337,7 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
             number += 1
             yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=4326)
     if sequence:
-        _check_sequence(path, number)
-
-
-_GEOMETRY_KEY = re.compile(rb'(?<!\\)"geometry"\s*:')
-
-
-def _check_collection(path: Path, read: int) -> None:
-    """GDAL skips a feature of a FeatureCollection it cannot read (`"type": "Featur"`) without
-    a word; the file's own count (its "geometry" members, streamed) shows the loss, and the
-    file is refused rather than loaded without them."""
-    members, tail = 0, b""
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            members += len(_GEOMETRY_KEY.findall(tail + chunk))
-            members -= len(_GEOMETRY_KEY.findall(tail))
-            tail = chunk[-64:]
-    if members > read:
-        raise SourceError(f"{path.name}: GDAL read {read:,} features but the file has "
-                          f"{members:,}: {members - read:,} cannot be read (a type other than "
-                          "'Feature', a broken geometry); fix them, or load the file in parts "
-                          f"under {geojson.MAX_COLLECTION_BYTES >> 20} MB to have them "
-                          "quarantined one by one")
+        geojson.check_sequence(path, number)
 
 
 def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:
