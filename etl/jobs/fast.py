@@ -348,8 +348,11 @@ def _too_long(f: _File) -> str:
     order) longer than :max_field characters; its name (bound as :field_i), else NULL."""
     whens = " ".join(f"WHEN length(r.c{column}) > :max_field THEN CAST(:field_{i} AS text)"
                      for i, column in enumerate(f.fields.values()))
-    return (f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} THEN 'source_id' {whens} "
-            "END")
+    # characters <= bytes, and a value's byte length is read from its header: the character
+    # counts are taken only on a row with a value of more bytes than the limit
+    bytes_ = ", ".join(f"octet_length(r.c{column})" for column in f.fields.values())
+    fields = f"WHEN greatest({bytes_}) > :max_field THEN CASE {whens} END" if whens else ""
+    return f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} THEN 'source_id' {fields} END"
 
 
 def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
