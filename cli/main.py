@@ -166,7 +166,7 @@ def _print_summary(summaries: list[Any], as_json: bool,
         if s.reasons:
             err.print(f"{Path(s.path).name} quarantined: {s.reasons}", highlight=False)
         for warning in s.warnings:
-            err.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
+            err.print(f"[yellow]{Path(s.path).name}: {warning}[/yellow]", highlight=False)
         if s.fallback:
             err.print(f"[yellow]{Path(s.path).name}: loaded row by row (slower) because the "
                       f"set-based path failed: {s.fallback}[/yellow]", highlight=False)

@@ -14,6 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+#: Characters that do not show: a BOM, zero-width ones and bidirectional controls. They are
+#: removed from ids and look-up names (a place name, a pcode, a vocabulary value), kept in free
+#: text (notes).
+INVISIBLE_CHARS = ("\ufeff\u200b\u200c\u200d\u2060\u200e\u200f\u202a\u202b\u202c\u202d"
+                   "\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 _PUNCT = re.compile(r"[`'’‘ʿʾʻ´\"().,/_-]+")
 _ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|adh|ath)\s+")
 _DOUBLE = re.compile(r"(.)\1+")
@@ -22,7 +28,7 @@ _ARABIC_ARTICLE = re.compile(r"^ال")
 
 def name_key(name: str) -> str:
     """The comparison key of a place name ('' when nothing is left)."""
-    value = unicodedata.normalize("NFKD", name.strip().lower())
+    value = unicodedata.normalize("NFKD", INVISIBLE.sub("", name).strip().lower())
     value = "".join(c for c in value if not unicodedata.combining(c))
     value = value.replace("ou", "u").replace("ee", "i").replace("dh", "z").replace("th", "t")
     value = _PUNCT.sub(" ", value)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,11 @@ from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis, review
 from etl.records import Accepted, Context, RawRecord, Rejected
-from etl.sources import signature
+from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
-from etl.sources.tabular import ENCODING_FIELD, SourceError
+from etl.sources.tabular import ENCODING_FIELD, SourceError, SourceWarning
 from etl.transforms import checks
+from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
 
@@ -67,6 +69,7 @@ class RunSummary:
     #: why the set-based path gave the file to the row-wise path after failing (None: it did
     #: not fail); the load is still right, only slower, and this says so
     fallback: str | None = None
+    #: what the run read past and says so (a shapefile's declared code page ignored)
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -149,11 +152,17 @@ def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSumm
     return outcome
 
 
-def too_long_id(result: Accepted | Rejected, key_fields: list[str]) -> Accepted | Rejected:
-    """Every job's rule (the set-based path has it too): an id longer than MAX_ID_LENGTH is
-    quarantined as `field_too_long` naming the field, not left to fail the whole file."""
+def too_long_id(result: Accepted | Rejected, key_fields: list[str], raw: RawRecord | None = None,
+                max_chars: int | None = None) -> Accepted | Rejected:
+    """Every job's rule (the set-based path has it too): an id longer than MAX_ID_LENGTH, or
+    any field of the raw record longer than `max_chars` (TRUCE_ETL_MAX_FIELD_CHARS), is
+    quarantined as `field_too_long` naming the (first) field, not left to fail the whole
+    file."""
     values = result.values if isinstance(result, Accepted) else result.detail
     long = [k for k in key_fields if len(str(values.get(k) or "")) > checks.MAX_ID_LENGTH]
+    if not long and raw is not None and max_chars is not None:
+        long = [name for name, value in raw.fields.items()
+                if value is not None and len(str(value)) > max_chars][:1]
     if not long:
         return result
     if isinstance(result, Accepted):
@@ -161,6 +170,36 @@ def too_long_id(result: Accepted | Rejected, key_fields: list[str]) -> Accepted 
                                                    "field": long[0]})
     return Rejected(tuple(dict.fromkeys([*result.reasons, checks.FIELD_TOO_LONG])),
                     {**result.detail, "field": long[0]})
+
+
+def _watched(records: Iterator[RawRecord], summary: RunSummary) -> Iterator[RawRecord]:
+    """`records`, with the SourceWarnings their reading gives kept in `summary.warnings` (and
+    logged); other warnings pass on."""
+    others: list[warnings.WarningMessage] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SourceWarning)
+        try:
+            yield from records
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, SourceWarning):
+                    summary.warnings.append(str(warning.message))
+                    log.warning("%s", warning.message)
+                else:
+                    others.append(warning)
+    for warning in others:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
+def unreadable(raw: RawRecord) -> Rejected | None:
+    """A feature the source could not read (geojson.UNREADABLE says why) is counted and
+    quarantined as `unreadable_feature` with its position, never skipped."""
+    why = raw.fields.get(geojson.UNREADABLE)
+    if why is None:
+        return None
+    return Rejected((checks.UNREADABLE_FEATURE,), {"feature_index": raw.number - 1,
+                                                   "problem": why})
 
 
 def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
@@ -206,9 +245,11 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     loaded_keys: list[str] = []
     try:
         signature.check(path, job.format)
+        max_chars = EtlSettings().max_field_chars
         ctx = Context(source=source, now=now or datetime.now(UTC),
-                      options=_options(job, engine, {**(options or {}),
-                                                     "file_sha256": digest}))
+                      options={"max_field_chars": max_chars,
+                               **_options(job, engine, {**(options or {}),
+                                                        "file_sha256": digest})})
         world = replace(ctx, aoi=WORLD)
         with engine.begin() as conn:
             # rows a reviewer accepted are loaded by the row-wise path, which knows them
@@ -230,8 +271,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             else:
                 layer = (options or {}).get("source_layer")
                 encoding = (options or {}).get("encoding")
-                records = (job.read(path, layer=layer) if layer is not None else
-                           job.read(path, encoding=encoding) if encoding else job.read(path))
+                records = _watched(job.read(path, layer=layer) if layer is not None else
+                                   job.read(path, encoding=encoding) if encoding else
+                                   job.read(path), summary)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []
@@ -260,11 +302,13 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     result: Accepted | Rejected = Rejected((ENCODING_ERROR,), {
                         "encoding": fields.pop(ENCODING_FIELD), "line": raw.number})
                 else:
-                    result = too_long_id(transform(raw, ctx), key_fields)
+                    result = unreadable(raw) or too_long_id(transform(raw, ctx), key_fields,
+                                                            raw, max_chars)
                     if type(result) is Rejected and admitted:
                         row = postgis.row_key(result.detail.get("source_id"), digest, raw.number)
                         if row in admitted:  # a reviewer accepted it: the area is not checked
-                            result = too_long_id(transform(raw, world), key_fields)
+                            result = too_long_id(transform(raw, world), key_fields, raw,
+                                                 max_chars)
                             if type(result) is Accepted:
                                 loaded_keys.append(row)
                 if type(result) is Accepted:

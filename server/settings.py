@@ -147,6 +147,9 @@ class EtlSettings(BaseSettings):
         5_000, ge=0, description="incidents of two sources this close (and in time) are one event")
     duplicate_hours: float = Field(
         24, ge=0, description="largest gap between the two reports' time spans, in hours")
+    max_field_chars: int = Field(
+        10_000, ge=256, description="a row or feature with a longer value (any field) is "
+                                    "quarantined as field_too_long, whatever the load path")
 
     @field_validator("url_allow")
     @classmethod

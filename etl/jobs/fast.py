@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from etl.gazetteer import Gazetteer
+from etl.gazetteer import INVISIBLE_CHARS, Gazetteer
 from etl.loaders import copy_csv
 from etl.records import Context
 from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
@@ -98,6 +98,10 @@ def _mapped(fields: dict[str, int], mapping: dict[str, str] | None) -> dict[str,
     return out
 
 
+# gazetteer.INVISIBLE as a PostgreSQL pattern (the database is UTF-8: the escapes are valid)
+INVISIBLE_SQL = "E'[" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE_CHARS) + "]'"
+
+
 class _File:
     """The COPYed file as SQL over etl_raw `r`. `fields`: the row's dict as the row-wise path
     builds it (name -> column number; the last column of a name wins), its raw payload;
@@ -127,6 +131,11 @@ class _File:
     def tag(self, *wanted: str) -> str:
         """hxl.tag's value, stripped: the first that is not blank among the matching hashtags."""
         return self.first(hxl.tag_keys(self.index, *wanted))
+
+    def key(self, value: str) -> str:
+        """checks.key over the SQL `value` (stripped): without the characters that do not show
+        (gazetteer.INVISIBLE), stripped again, NULL when nothing is left."""
+        return copy_csv.text_sql(f"regexp_replace({value}, {INVISIBLE_SQL}, '', 'g')", self.space)
 
     def given(self, name: str) -> str:
         """Whether the raw value is not empty (Python's truthiness of the unstripped string)."""
@@ -333,9 +342,20 @@ def _good_count(alias: str) -> str:
             f"THEN {alias}.parsed::int END")
 
 
-# The runner's rule for every job (etl.runner.too_long_id): an id longer than checks.MAX_ID_LENGTH.
-ID_TOO_LONG = (f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} "
-               f"THEN '{checks.FIELD_TOO_LONG}' END")
+TOO_LONG = f"CASE WHEN tl.field IS NOT NULL THEN '{checks.FIELD_TOO_LONG}' END"
+
+
+def _too_long(f: _File) -> str:
+    """The runner's rule for every job (etl.runner.too_long_id): the first field too long, an id
+    longer than checks.MAX_ID_LENGTH, else a value of the file's fields (in the row's dict
+    order) longer than :max_field characters; its name (bound as :field_i), else NULL."""
+    whens = " ".join(f"WHEN length(r.c{column}) > :max_field THEN CAST(:field_{i} AS text)"
+                     for i, column in enumerate(f.fields.values()))
+    # characters <= bytes, and a value's byte length is read from its header: the character
+    # counts are taken only on a row with a value of more bytes than the limit
+    bytes_ = ", ".join(f"octet_length(r.c{column})" for column in f.fields.values())
+    fields = f"WHEN greatest({bytes_}) > :max_field THEN CASE {whens} END" if whens else ""
+    return f"CASE WHEN length(v.source_id) > {checks.MAX_ID_LENGTH} THEN 'source_id' {fields} END"
 
 
 def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: str,
@@ -347,13 +367,17 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
         SELECT r.line, v.source_id,
                CASE WHEN cardinality(a.reasons) = 0 THEN '{{}}'::text[]
                     ELSE pg_temp.etl_uniq(a.reasons) END AS reasons,
-               o.outcome IN ('swap', 'geocoded') AS repaired, gz.detail, {fields}, {LON_LAT}
+               o.outcome IN ('swap', 'geocoded') AS repaired,
+               CASE WHEN tl.field IS NULL THEN gz.detail
+                    ELSE coalesce(gz.detail, '{{}}') || jsonb_build_object('field', tl.field)
+               END AS detail, {fields}, {LON_LAT}
         FROM {copy_csv.RAW} r
         CROSS JOIN LATERAL (SELECT {values}) v
         {joins}
         {POINT}
         {GEOCODE if geocode else NO_GEOCODE}
-        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join([*reasons, ID_TOO_LONG])}]
+        CROSS JOIN LATERAL (SELECT {_too_long(f)} AS field OFFSET 0) tl
+        CROSS JOIN LATERAL (SELECT array_remove(ARRAY[{", ".join([*reasons, TOO_LONG])}]
                               ::text[], NULL) AS reasons OFFSET 0) a
         WHERE v.source_id IS NOT NULL OR {f.not_blank()}
     """
@@ -367,7 +391,9 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
     aoi = ctx.aoi
     copy_csv.check(conn, select, {
         "now": ctx.now, "plain": PLAIN_DECIMAL, "minx": aoi[0], "miny": aoi[1],
-        "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID})
+        "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID,
+        "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
+        **{f"field_{i}": name for i, name in enumerate(f.fields)}})
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
     if not dry_run:
         names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced
@@ -415,7 +441,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         CASE WHEN {f.stripped("event_clarity", "1")} = '1' THEN 'confirmed'
              ELSE 'reported' END AS verification_status,
         'public'::text AS sensitivity"""
-    values = (f"{f.txt('id')} AS source_id, {f.txt('longitude')} AS lon_t, "
+    values = (f"{f.key(f.txt('id'))} AS source_id, {f.txt('longitude')} AS lon_t, "
               f"{f.txt('latitude')} AS lat_t, {f.txt('date_start')} AS ds, "
               f"{f.txt('date_end')} AS de, {f.txt('best')} AS best, {f.txt('low')} AS low, "
               f"{f.txt('high')} AS high")
@@ -458,9 +484,9 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
     copy_csv.lookup_table(conn, "etl_lk_stamp", "timestamptz",
                           [_acled_timestamp(v) for v in stamps])
     _slugs(conn, f.txt("event_type"), acled._slug)
-    source_id = (f"CASE WHEN {f.given('event_id_cnty')} THEN {f.txt('event_id_cnty')} "
-                 f"WHEN {f.given('data_id')} THEN {f.txt('data_id')} "
-                 f"ELSE {f.txt('event_id')} END")
+    source_id = f.key(f"CASE WHEN {f.given('event_id_cnty')} THEN {f.txt('event_id_cnty')} "
+                      f"WHEN {f.given('data_id')} THEN {f.txt('data_id')} "
+                      f"ELSE {f.txt('event_id')} END")
     reasons = [
         f"CASE WHEN v.source_id IS NULL THEN '{checks.MISSING_ID}' END", POINT_REASON,
         _date_reason("ds", "v.ds", True), _count_reason("deaths"),
@@ -511,7 +537,7 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
     _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
              counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin))
     _slugs(conn, f.tag(*hxl.EVENT_TYPE), hxl.slug)
-    source_id = _hashed_ids(conn, f.tag(*hxl.INCIDENT_ID), hxl.INCIDENT_ROW, f)
+    source_id = _hashed_ids(conn, f.key(f.tag(*hxl.INCIDENT_ID)), hxl.INCIDENT_ROW, f)
     reasons = [
         f"CASE WHEN v.event_type IS NULL THEN '{checks.MISSING_FIELD}' END",
         _date_reason("ds", "v.ds", True), POINT_REASON, _count_reason("killed"),
@@ -562,7 +588,8 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
         NULL::int AS fatalities_high, {GEOCODED_PRECISION} AS geo_precision,
         v.place AS location_name, {f.txt("notes")} AS notes,
         'reported'::text AS verification_status, 'public'::text AS sensitivity"""
-    values = (f"{f.first(generic.SOURCE_ID)} AS source_id, {_point_values(lon, lat, place, admin)}, "
+    values = (f"{f.key(f.first(generic.SOURCE_ID))} AS source_id, "
+              f"{_point_values(lon, lat, place, admin)}, "
               f"{f.first(generic.OCCURRED)} AS ds, {f.first(generic.KILLED)} AS killed, "
               f"{f.first(generic.EVENT_TYPE)} AS event_type")
     joins = """
@@ -595,7 +622,7 @@ def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: in
     sectors = copy_csv.distinct_values(conn, [f.tag(*hxl.SECTOR)])
     copy_csv.lookup_table(conn, "etl_lk_sector", "text",
                           [(v, hxl.SECTORS.get(v.lower(), "mixed"), False) for v in sectors])
-    source_id = _hashed_ids(conn, f.tag(*hxl.DELIVERY_ID), hxl.DELIVERY_ROW, f)
+    source_id = _hashed_ids(conn, f.key(f.tag(*hxl.DELIVERY_ID)), hxl.DELIVERY_ROW, f)
     reasons = [
         _date_reason("ds", "v.ds", True), f"CASE WHEN method.bad THEN '{checks.BAD_VOCAB}' END",
         _count_reason("reached"), POINT_REASON,

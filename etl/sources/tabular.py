@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ class SourceError(ValueError):
     """The file cannot be read at all (empty, not a table, unreadable)."""
 
 
+class SourceWarning(UserWarning):
+    """Something about the file the run read past, and says so (RunSummary.warnings)."""
+
+
 def _delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -30,6 +35,14 @@ def _looks_like_data(header: list[str]) -> bool:
     return sum(h.replace(".", "").replace("-", "").isdigit() for h in header) >= 2
 
 
+def _no_field_limit() -> None:
+    """csv's own limit (131,072 characters a cell) fails the whole file on one long cell; the
+    runner quarantines the row naming the field instead (TRUCE_ETL_MAX_FIELD_CHARS), as the
+    COPY path does."""
+    if csv.field_size_limit() < sys.maxsize:
+        csv.field_size_limit(sys.maxsize)
+
+
 def read_csv(path: Path, headers: dict[int, list[str]] | None = None,
              encoding: str | None = None) -> Iterator[RawRecord]:
     """Yield one RawRecord per data row; `number` is the row's line number in the file.
@@ -37,6 +50,7 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None,
     `headers`: column names by column count, for files that come without a header row.
     `encoding`: the file's encoding (`--encoding`), detected when None."""
     layout = sniff_csv(path, headers, encoding)
+    _no_field_limit()
     header = layout.columns
     bad: set[int] = set()
     reader = csv.reader(text_lines(path, layout.detected, bad), delimiter=layout.delimiter)
@@ -71,6 +85,7 @@ class CsvLayout:
 def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None,
               encoding: str | None = None) -> CsvLayout:
     """The layout read_csv would use for `path` (same detection), or SourceError."""
+    _no_field_limit()
     with open(path, "rb") as raw:
         sample = raw.read(65536)
     if not sample.strip():

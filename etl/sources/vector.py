@@ -4,7 +4,6 @@ Shapefile (zipped or not) through GDAL (pyogrio); KML and KMZ with the streaming
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
@@ -15,7 +14,7 @@ import pyogrio
 
 from etl.records import RawRecord
 
-from . import gdal_guard, kml, signature
+from . import dbf_encoding, gdal_guard, geojson, kml, signature
 from .tabular import SourceError
 
 
@@ -181,61 +180,7 @@ def _batches(path: Path, reader: Any, geometry: str, done: int
         done += batch.num_rows
 
 
-_SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl")
-_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-               "GeometryCollection")
-
-
-def _is_sequence(path: Path) -> bool:
-    """Newline-delimited GeoJSON (what GDAL reads as GeoJSONSeq), told by its first line: RFC 8142's
-    record separator, a whole Feature, or a broken one; a FeatureCollection is not one, whatever
-    the file's name."""
-    if path.suffix.lower() not in (*_SEQUENCE_SUFFIXES, ".json", ".geojson") or not path.is_file():
-        return False
-    with open(path, "rb") as handle:
-        first = b""
-        while not first and (line := handle.readline(1 << 20)):
-            first = line.strip(b" \t\r\n")
-    if first.startswith(b"\x1e"):
-        return True
-    try:
-        parsed = json.loads(first)
-    except ValueError:
-        return b'"Feature"' in first and b'"FeatureCollection"' not in first
-    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
-
-
-def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, text) of each non-blank line of a GeoJSON sequence."""
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip(b" \t\r\n\x1e")
-            if line:
-                yield number, line
-
-
-def _is_feature(line: bytes) -> bool:
-    try:
-        parsed = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
-
-
-def _check_sequence(path: Path, read: int) -> None:
-    """GDAL skips a line of a GeoJSON sequence it cannot parse (a truncated or broken line) with
-    no more than a log message: a file whose lines outnumber the features read is refused."""
-    records = sum(1 for _ in _records(path))
-    if records == read:
-        return
-    bad = [number for number, line in _records(path) if not _is_feature(line)]
-    lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
-    raise SourceError(f"{path.name}: {records - read} of {records} lines are not GeoJSON features"
-                      f"{f' (line {lines})' if bad else ''}: fix or remove them and load the file "
-                      "again")
-
-
-_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", *_SEQUENCE_SUFFIXES, ".shp")
+_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", *geojson.SEQUENCE_SUFFIXES, ".shp")
 
 
 def _zipped_shapefiles(path: Path) -> dict[str, str]:
@@ -354,13 +299,45 @@ def read_vector(path: Path, layer: str | None = None) -> Iterator[RawRecord]:
     if kml.is_kml(path):
         yield from _read_kml(path, layer)
         return
+    if layer is None and path.suffix.lower() in (".json", ".geojson", *geojson.SEQUENCE_SUFFIXES):
+        yield from _read_geojson(path)
+        return
     number = 0
     for target, name in _layers(path, layer):
         for record in _read_layer(path, target, name, number):
             number = record.number
             yield record
-    if _is_sequence(path):
-        _check_sequence(path, number)
+    if geojson.is_sequence(path):
+        geojson.check_sequence(path, number)
+
+
+def _read_geojson(path: Path) -> Iterator[RawRecord]:
+    """A GeoJSON sequence or a small FeatureCollection read in Python (geojson.py says why);
+    a large FeatureCollection, or one with a `crs`, by GDAL."""
+    fmt = _gdal_format(path)  # refuses a file that is not JSON inside
+    sequence = geojson.is_sequence(path)
+    if sequence:
+        first = next(geojson.lines(path), None)
+        if first is not None and not geojson.is_feature(first[1]):
+            raise SourceError(f"{path.name} cannot be read as a vector file: its first line "
+                              f"(line {first[0]}) is not a GeoJSON feature; export it again or "
+                              "send the original file")
+    features = (geojson.sequence(geojson.lines(path)) if sequence
+                else geojson.collection(path) if fmt == "geojson" else None)
+    if features is None:
+        read = 0
+        for record in _read_layer(path, str(path), None, 0):
+            read = record.number
+            yield record
+        geojson.check_collection(path, read)
+        return
+    number = 0
+    for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
+        for wkb, fields in zip(geometries, columns[0], strict=True):
+            number += 1
+            yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=4326)
+    if sequence:
+        geojson.check_sequence(path, number)
 
 
 def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:
@@ -390,13 +367,20 @@ def _refuse_references(path: Path, before: int) -> None:
                           "coordinates in lon/lat (EPSG:4326)")
 
 
+# Each feature's values as written: an array is JSON text (not the whole column typed as a list,
+# every other value wrapped in one), a date the string written (offset and fraction kept).
+_GEOJSON_OPTIONS = {"ARRAY_AS_STRING": "YES", "DATE_AS_STRING": "YES"}
+
+
 def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iterator[RawRecord]:
     with ExitStack() as stack:
         stack.enter_context(gdal_guard.only(_gdal_format(path)))
         refused = len(gdal_guard.refused_requests())
         try:
             meta, reader = stack.enter_context(pyogrio.raw.open_arrow(
-                target, layer=layer, batch_size=BATCH, use_pyarrow=True))
+                target, layer=layer, batch_size=BATCH, use_pyarrow=True,
+                **(_GEOJSON_OPTIONS if _gdal_format(path) == "geojson" else {}),
+                **dbf_encoding.open_options(path, target)))
         except Exception as exc:  # GDAL's errors are many; all mean the same here
             raise _unreadable(path, before, exc) from exc
         _refuse_references(path, refused)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from etl.gazetteer import INVISIBLE
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -19,6 +20,7 @@ ALIASES = {"geo_precis": "geo_precision", "event_id_no_cnty": "event_id", "ally_
 
 
 def _slug(value: str) -> str:
+    value = INVISIBLE.sub("", value)
     return "_".join(value.lower().replace("/", " ").replace("-", " ").split())
 
 
@@ -36,7 +38,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     reasons: list[str] = []
     repairs: list[str] = []
     detail: dict[str, object] = {}
-    source_id = checks.text(f.get("event_id_cnty") or f.get("data_id") or f.get("event_id"))
+    source_id = checks.key(f.get("event_id_cnty") or f.get("data_id") or f.get("event_id"))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     if "__columns__" in f:

@@ -28,7 +28,7 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     f = {k.lower(): v for k, v in raw.fields.items()}
     reasons: list[str] = []
     name = checks.text(f.get("name"))
-    source_id = checks.text(f.get("source_id") or f.get("id")) or name
+    source_id = checks.key(f.get("source_id") or f.get("id")) or name
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     if name is None:
@@ -44,7 +44,7 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
-    else:
+    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail):
         checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     try:
         parties = _parties(f.get("parties"))
@@ -65,7 +65,7 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "effective_to": eff_to,
             "parties": parties,
             "document_ref": checks.text(f.get("document_ref")),
-            "admin_pcode": checks.text(f.get("admin_pcode")),
+            "admin_pcode": checks.key(f.get("admin_pcode")),
             "notes": checks.text(f.get("notes") or f.get("description")),
             "geom_wkb": raw.geometry_wkb.hex(),
             "srid": raw.srid or 4326,

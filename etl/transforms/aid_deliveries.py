@@ -15,7 +15,7 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     f = raw.fields
     reasons: list[str] = []
     repairs: list[str] = []
-    source_id = checks.text(f.get("source_id") or f.get("id"))
+    source_id = checks.key(f.get("source_id") or f.get("id"))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     delivered_at = checks.check_date(f.get("delivered_at") or f.get("date"), ctx, reasons)
@@ -45,8 +45,8 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "unit": unit or None,
             "organisation": checks.text(f.get("organisation") or f.get("org")),
             "location_name": checks.text(f.get("location_name")),
-            "geonames_ref": checks.text(f.get("geonames_id")),
-            "agreement_area_ref": checks.text(f.get("agreement_area")),
+            "geonames_ref": checks.key(f.get("geonames_id")),
+            "agreement_area_ref": checks.key(f.get("agreement_area")),
             "notes": checks.text(f.get("notes")),
             "lon": point[0],
             "lat": point[1],

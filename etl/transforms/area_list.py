@@ -19,9 +19,9 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     reasons: list[str] = []
     repairs: list[str] = []
     detail: dict[str, Any] = {}
-    pcode = checks.text(f.get("pcode") or f.get("admin_pcode"))
+    pcode = checks.key(f.get("pcode") or f.get("admin_pcode"))
     name = checks.text(f.get("name") or f.get("settlement"))
-    source_id = checks.text(f.get("source_id") or f.get("id")) or pcode or name
+    source_id = checks.key(f.get("source_id") or f.get("id")) or pcode or name
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     status = checks.check_vocab(f.get("status"), STATUSES, reasons, default="signed")

@@ -8,7 +8,7 @@ from typing import Any
 
 import shapely
 
-from etl.gazetteer import Gazetteer
+from etl.gazetteer import INVISIBLE, Gazetteer
 from etl.records import Context
 
 # Reason codes (stable: analysts filter the quarantine by them).
@@ -31,6 +31,8 @@ MISSING_FIELD = "missing_required_field"
 WRONG_COLUMNS = "wrong_column_count"
 INVALID_GEOMETRY = "invalid_geometry"
 NOT_A_POINT = "not_a_point"
+NOT_AN_AREA = "not_an_area"
+UNREADABLE_FEATURE = "unreadable_feature"
 FIELD_TOO_LONG = "field_too_long"
 
 UNKNOWN_PLACE = "unknown_place_name"
@@ -55,6 +57,14 @@ def text(value: Any) -> str | None:
         return None
     out = str(value).strip()
     return out or None
+
+
+def key(value: Any) -> str | None:
+    """An id or a look-up value (a pcode, a vocabulary value): the text without the characters
+    that do not show (gazetteer.INVISIBLE), stripped; None when nothing is left."""
+    if value is None:
+        return None
+    return text(INVISIBLE.sub("", str(value)))
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -192,7 +202,7 @@ def check_order(start: datetime | None, end: datetime | None, reasons: list[str]
 
 def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],
                 default: str | None = None) -> str | None:
-    raw = text(value)
+    raw = key(value)
     if raw is None:
         if default is None:
             reasons.append(MISSING_FIELD)
@@ -220,6 +230,54 @@ def check_polygon(wkb: bytes, ctx: Context, reasons: list[str], detail: dict[str
     if not geom.is_valid:
         reasons.append(INVALID_GEOMETRY)
         detail["invalid_reason"] = shapely.is_valid_reason(geom)
+
+
+def _lon_lat(geom: Any, srid: int | None) -> Any:
+    """`geom` in lon/lat (the loader's ST_Transform, done here to check where it lies)."""
+    if srid in (None, 4326):
+        return geom
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(f"EPSG:{srid}", "EPSG:4326", always_xy=True)
+    return shapely.transform(geom, lambda xy: _stacked(transformer, xy))
+
+
+def _stacked(transformer: Any, xy: Any) -> Any:
+    import numpy as np
+
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def check_area(wkb: bytes, srid: int | None, ctx: Context, reasons: list[str],
+               detail: dict[str, Any], *, aoi: bool = True) -> bool:
+    """A polygon feature is an area: a point, a line or a flat polygon (no area, which the loader
+    would store as MULTIPOLYGON EMPTY) is `not_an_area`; an area beyond lon/lat
+    `coordinates_out_of_range`; with `aoi`, an area not touching ctx.aoi
+    `outside_area_of_interest`. Whether it passed."""
+    try:
+        geom = shapely.from_wkb(wkb)
+        area = 0.0 if geom.is_empty else float(shapely.make_valid(geom).area)
+    except (shapely.errors.ShapelyError, ValueError) as exc:
+        reasons.append(INVALID_GEOMETRY)
+        detail["invalid_reason"] = f"unreadable geometry: {exc}"
+        return False
+    if not area > 0:
+        reasons.append(NOT_AN_AREA)
+        detail["geometry_type"] = geom.geom_type
+        return False
+    try:
+        minx, miny, maxx, maxy = (float(b) for b in _lon_lat(geom, srid).bounds)
+    except Exception:  # pyproj's errors: a CRS that cannot be turned into lon/lat
+        minx = miny = maxx = maxy = math.inf
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        reasons.append(OUT_OF_RANGE)
+        return False
+    box = ctx.aoi
+    if aoi and (maxx < box[0] or minx > box[2] or maxy < box[1] or miny > box[3]):
+        reasons.append(OUTSIDE_AOI)
+        return False
+    return True
 
 
 def feature_point(wkb: bytes | None, reasons: list[str], detail: dict[str, Any]

@@ -19,7 +19,7 @@ def _level(fields: dict[str, object], pcode: str) -> int:
 def to_admin_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     f = {k.upper(): v for k, v in raw.fields.items()}
     reasons: list[str] = []
-    pcode = checks.text(f.get("PCODE") or f.get("ADMIN_PCODE"))
+    pcode = checks.key(f.get("PCODE") or f.get("ADMIN_PCODE"))
     name = checks.text(f.get("NAME_EN"))
     if pcode is None:
         reasons.append(checks.MISSING_ID)
@@ -28,14 +28,14 @@ def to_admin_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, object] = {}
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
-    else:
+    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail, aoi=False):
         checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     if reasons:
         return Rejected(tuple(reasons), {"pcode": pcode, **detail})
     assert pcode is not None and raw.geometry_wkb is not None
     level = _level(f, pcode)
-    parent = next((checks.text(f.get(f"ADM{n}_PCODE")) for n in (3, 2, 1, 0)
-                   if n < level and checks.text(f.get(f"ADM{n}_PCODE"))), None)
+    parent = next((checks.key(f.get(f"ADM{n}_PCODE")) for n in (3, 2, 1, 0)
+                   if n < level and checks.key(f.get(f"ADM{n}_PCODE"))), None)
     return Accepted(
         {
             "pcode": pcode,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from etl.gazetteer import INVISIBLE
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -29,6 +30,7 @@ def first(f: dict[str, Any], *names: str) -> Any:
 
 
 def slug(value: str) -> str:
+    value = INVISIBLE.sub("", value)
     return "_".join(value.lower().replace("/", " ").replace("-", " ").split())
 
 
@@ -39,7 +41,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if "__columns__" in f:
         reasons.append(checks.WRONG_COLUMNS)
-    source_id = checks.text(first(f, *SOURCE_ID))
+    source_id = checks.key(first(f, *SOURCE_ID))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     lon, lat = checks.feature_point(raw.geometry_wkb, reasons, detail)

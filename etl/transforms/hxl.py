@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from etl.gazetteer import INVISIBLE
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -73,6 +74,7 @@ def _row_id(fields: dict[str, Any], tags: tuple[str, ...]) -> str:
 
 
 def slug(value: str) -> str:
+    value = INVISIBLE.sub("", value)
     return "_".join(value.lower().replace("/", " ").replace("-", " ").split())
 
 
@@ -83,7 +85,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if "__columns__" in f:
         reasons.append(checks.WRONG_COLUMNS)
-    source_id = checks.text(tag(f, *INCIDENT_ID)) or _row_id(f, INCIDENT_ROW)
+    source_id = checks.key(tag(f, *INCIDENT_ID)) or _row_id(f, INCIDENT_ROW)
     event_type = checks.text(tag(f, *EVENT_TYPE))
     if event_type is None:
         reasons.append(checks.MISSING_FIELD)
@@ -128,7 +130,7 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     detail: dict[str, Any] = {}
     if "__columns__" in f:
         reasons.append(checks.WRONG_COLUMNS)
-    source_id = checks.text(tag(f, *DELIVERY_ID)) or _row_id(f, DELIVERY_ROW)
+    source_id = checks.key(tag(f, *DELIVERY_ID)) or _row_id(f, DELIVERY_ROW)
     delivered = checks.check_date(tag(f, *DELIVERED), ctx, reasons)
     sector = checks.text(tag(f, *SECTOR))
     cargo = SECTORS.get(sector.lower(), "mixed") if sector else "mixed"

@@ -16,7 +16,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     f = raw.fields
     reasons: list[str] = []
     repairs: list[str] = []
-    source_id = checks.text(f.get("id"))
+    source_id = checks.key(f.get("id"))
     if source_id is None:
         reasons.append(checks.MISSING_ID)
     if "__columns__" in f:
