@@ -137,6 +137,18 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
                    mapping=mapping, options=options, progress=progress, label=label)
 
 
+def interrupted(exc: Any, as_json: bool) -> None:
+    """A signal outside a run (before it started or after it ended): said, exit 128 + signal."""
+    message = f"{exc}; no run was changed"
+    if as_json:
+        print(json.dumps({"run_id": None, "status": "interrupted", "read": 0, "loaded": 0,
+                          "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
+                          "error": message}))
+    else:
+        print(message, file=sys.stderr)
+    raise typer.Exit(128 + exc.signum)
+
+
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 

@@ -201,20 +201,33 @@ def etl_load(
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
     outcome is the JSON's "alerts"; a failure there leaves the exit code alone).
     Exit 0: the run completed; 1: the run failed; 2: it could not start (bad option, missing
-    file, failed download). With --json, every outcome is one JSON object on stdout."""
+    file, failed download); 130 / 143: SIGINT / SIGTERM ended it (the statement running is
+    cancelled, the load rolled back, the run recorded `interrupted`). With --json, every
+    outcome is one JSON object on stdout."""
     from cli import etl_commands
+    from etl import interrupt
 
     alerts = None
-    with clear_errors_json(as_json):
-        summary = etl_commands.load_file(
-            path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
-            mapping=etl_commands.read_mapping(mapping),
-            since=etl_commands.parse_since(since),
-            show_progress=not as_json and etl_commands.stdout_is_terminal(),
-            invalid_geometry=invalid_geometry, source_layer=source_layer)
-    if not no_alerts:
-        alerts = alerts_cli.after_load(summary, dry_run=dry_run)
+    summary: Any = None
+    with interrupt.handle_signals():
+        try:
+            with clear_errors_json(as_json):
+                summary = etl_commands.load_file(
+                    path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+                    mapping=etl_commands.read_mapping(mapping),
+                    since=etl_commands.parse_since(since),
+                    show_progress=not as_json and etl_commands.stdout_is_terminal(),
+                    invalid_geometry=invalid_geometry, source_layer=source_layer)
+            if not no_alerts:
+                alerts = alerts_cli.after_load(summary, dry_run=dry_run)
+        except interrupt.Interrupted as exc:
+            if summary is None:  # before the run started
+                etl_commands.interrupted(exc, as_json)
+            alerts = {"error": f"{exc}: the alerts stopped; the load stands"}
     _print_summary([summary], as_json, alerts)
+    signum = interrupt.received()
+    if signum is not None:
+        raise typer.Exit(128 + signum)
     if summary.status != "completed":
         raise typer.Exit(1)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from etl import dedupe
+from etl import dedupe, interrupt
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis
@@ -26,6 +26,7 @@ from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import signature
 from etl.sources.tabular import SourceError
 from etl.transforms import checks
+from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
 
@@ -169,11 +170,14 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
         options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
         progress: Callable[[int], None] | None = None, row_wise: bool = False,
-        label: str | None = None) -> RunSummary:
+        label: str | None = None, settings: EtlSettings | None = None) -> RunSummary:
     """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
     `label`: where the file came from, when not `path` (a URL downloaded to `path`).
+    `settings`: the load's time limits (TRUCE_ETL_*; read from the environment when None).
 
-    The job's set-based path is tried first (not with `row_wise`)."""
+    The job's set-based path is tried first (not with `row_wise`). A signal handled by
+    `interrupt.handle_signals` cancels the load: rolled back, the run recorded `interrupted`."""
+    limits = settings or EtlSettings()
     source = source or job.default_source
     summary = RunSummary(None, "running", job.name, job.layer, source, label or str(path))
     if not dry_run:
@@ -191,7 +195,11 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         signature.check(path, job.format)
         ctx = Context(source=source, now=now or datetime.now(UTC),
                       options=_options(job, engine, options or {}))
-        with engine.begin() as conn:
+        with engine.begin() as conn, interrupt.cancellable(conn.connection.dbapi_connection):
+            postgis.guard_session(conn, run_id=run_id,
+                                  statement_timeout_s=limits.statement_timeout_seconds,
+                                  idle_timeout_s=limits.idle_timeout_seconds,
+                                  client_check_s=limits.client_check_seconds)
             fast = None if row_wise else _fast(job, conn, path, ctx, summary, run_id=run_id,
                                                source=source, mapping=mapping, dry_run=dry_run)
             if fast is not None:
@@ -269,14 +277,22 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if progress:
                     progress(summary.read)
         summary.status = "completed"
+    except interrupt.Interrupted as exc:
+        summary.status, summary.error = "interrupted", f"{exc}; nothing was changed"
     except SourceError as exc:
         summary.status, summary.error = "failed", str(exc)
     except Exception as exc:  # the run is recorded as failed, the data rolled back
-        log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
-                    exc_info=log.isEnabledFor(logging.DEBUG))
-        summary.status, summary.error = "failed", unexpected_error(path, exc, summary.run_id)
+        signum = interrupt.received()
+        if signum is not None:  # a signal cancelled the statement: its error came back first
+            summary.status, summary.error = "interrupted", (
+                f"{interrupt.Interrupted(signum)}; nothing was changed")
+        else:
+            log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            summary.status, summary.error = "failed", unexpected_error(path, exc,
+                                                                       summary.run_id)
     summary.reasons = dict(reasons)
-    if summary.status == "failed":
+    if summary.status in ("failed", "interrupted"):
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
         summary.duplicates = 0
     if not dry_run and summary.run_id is not None:

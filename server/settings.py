@@ -147,6 +147,16 @@ class EtlSettings(BaseSettings):
         5_000, ge=0, description="incidents of two sources this close (and in time) are one event")
     duplicate_hours: float = Field(
         24, ge=0, description="largest gap between the two reports' time spans, in hours")
+    statement_timeout_seconds: float = Field(
+        3600, ge=0, description="a load's statement running longer is cancelled and the run "
+                                "fails, rolled back (0: no limit)")
+    idle_timeout_seconds: float = Field(
+        600, ge=0, description="a load's transaction left idle this long (its client hung) is "
+                               "ended by the server and rolled back (0: no limit)")
+    client_check_seconds: float = Field(
+        5, ge=0, description="how often the server checks, during a load's statement, that the "
+                             "loader is still connected; a killed loader's statement is then "
+                             "cancelled and rolled back (0: never)")
 
     @field_validator("url_allow")
     @classmethod

@@ -17,7 +17,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from .base import metadata, vocabulary
 
-RUN_STATUSES = ("running", "completed", "failed")
+#: `interrupted`: ended by a signal (SIGINT, SIGTERM), rolled back (etl/interrupt.py)
+RUN_STATUSES = ("running", "completed", "failed", "interrupted")
 
 etl_runs = Table(
     "etl_runs",
