@@ -265,7 +265,27 @@ def watch(
     """Load every new file dropped into DIR once (by sha256), with the options `etl load` takes;
     after each completed incidents file, the alerts run (retry, match, deliver; "alerts" in the
     JSON line). Cron alternative:
-    `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
+    `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`.
+    SIGINT / SIGTERM stop it: a file being loaded is rolled back, its run recorded `interrupted`
+    (reported), and the exit code is 130 / 143."""
+    from etl import interrupt
+
+    with interrupt.handle_signals():
+        try:
+            _watch(directory, layer=layer, fmt=fmt, source=source, mapping=mapping, once=once,
+                   interval=interval, as_json=as_json, invalid_geometry=invalid_geometry,
+                   no_alerts=no_alerts, source_layer=source_layer, since=since)
+        except interrupt.Interrupted as exc:  # between files, or in the alerts after one
+            raise typer.Exit(128 + exc.signum) from None
+    signum = interrupt.received()
+    if signum is not None:  # a load was interrupted: reported, then the watch ends
+        raise typer.Exit(128 + signum)
+
+
+def _watch(directory: Path, *, layer: str, fmt: str, source: str | None, mapping: Path | None,
+           once: bool, interval: float, as_json: bool, invalid_geometry: str, no_alerts: bool,
+           source_layer: str | None, since: str | None) -> None:
+    from etl import interrupt
     from etl.loaders import postgis
     from etl.runner import sha256
 
@@ -308,6 +328,8 @@ def watch(
                   f"{line['quarantined']} quarantined{' - ' + str(line['error']) if line['error'] else ''}"
                   + (f"; {alerts_cli.describe(line['alerts'])}" if "alerts" in line else ""),
                   flush=True)
+            if interrupt.received() is not None:
+                return
         if once:
             return
         time.sleep(interval)

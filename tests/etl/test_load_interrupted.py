@@ -107,3 +107,27 @@ def test_a_killed_loader_leaves_no_statement_behind(engine: Engine, database_url
         written = conn.execute(text("SELECT count(*) FROM incidents WHERE etl_run_id = :id"),
                                {"id": run_id}).scalar_one()
     assert written == 0
+
+
+def test_a_signal_stops_the_watch_and_its_load(engine: Engine, database_url: str,
+                                               tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "signal.csv").write_text(BODY)
+    with _incidents_locked(engine):
+        proc = subprocess.Popen(
+            [*TRUCE, "etl", "watch", str(inbox), "--layer", "incidents", "--source",
+             "etlt_signal_watch", "--json", "--no-alerts", "--interval", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TRUCE_DATABASE_URL": database_url})
+        run_id = _wait_for_lock_wait(engine, proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        line = json.loads(out.strip().splitlines()[-1])
+        assert (line["run_id"], line["status"], line["loaded"]) == (run_id, "interrupted", 0)
+        assert _no_loader_left(engine, 5)
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM etl_runs WHERE id = :id"),
+                              {"id": run_id}).scalar_one()
+    assert status == "interrupted"
