@@ -1,7 +1,7 @@
 """A run ended by a signal (SIGINT, SIGTERM) is recorded as `interrupted`, not left `running`.
 
 Revision ID: 14b_etl_run_interrupted
-Revises: 13d_duplicate_groups
+Revises: 14a_released_incident_indexes
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "14b_etl_run_interrupted"
-down_revision: str | None = "13d_duplicate_groups"
+down_revision: str | None = "14a_released_incident_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
