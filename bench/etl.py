@@ -1,6 +1,7 @@
 """ETL load benchmark: the project's incident jobs against `ogr2ogr -f PostgreSQL` (PG_USE_COPY=YES).
 
-`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson|kml] [--profile] [--keep]`
+`python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson|kml] [--profile] [--keep]
+[--no-readers]`
 generates N synthetic incidents (gaussian clusters around 50 towns inside Syria's bounding box plus 5%
 uniform noise, dates 2016-02-27..2016-12-31) as a UCDP-like or ACLED-like CSV or a GeoJSON
 FeatureCollection (the generic incident fields; read in batches, so its peak RSS is the reader's
@@ -14,6 +15,8 @@ csv` as a generic CSV loaded with a column mapping (GENERIC_MAPPING); ogr2ogr lo
 `--format kml` writes the GeoJSON's features as KML Placemarks (ExtendedData), read by the project's
 streaming KML reader (its peak RSS the figure to watch; GDAL's LIBKML driver, which ogr2ogr uses,
 holds the whole document).
+Then (not with --no-readers) the map API's p95 latency for a page of incidents during a first load
+and a reload of N rows, next to its idle p95 and the ratio (bench/etl_readers.py).
 """
 
 from __future__ import annotations
@@ -192,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="print the slowest SQL statements of the last load")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--no-readers", action="store_true",
+                        help="skip the API latency during a load (bench/etl_readers.py)")
     args = parser.parse_args(argv)
 
     from cli import pgcluster
@@ -227,6 +232,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  run {i + 1}: truce {got['seconds']:.2f}s ({got['loaded']:,} loaded, "
                   f"{got['quarantined']:,} quarantined, path {got['method']}, peak "
                   f"{got['rss']:.0f} MB; rerun {got['rerun']:.2f}s), ogr2ogr {ogr:.2f}s")
+        if not args.no_readers:
+            from bench import etl_readers
+
+            reload = path.with_name("reload" + path.suffix)
+            generate(reload, args.rows, seed=8, fmt=args.format)  # same ids, other values
+            etl_readers.run(url, path, reload, args.format)
     if not args.keep:
         pgcluster.drop_database(server_url, name)
     m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +18,7 @@ from rich.table import Table
 
 from cli import alerts as alerts_cli
 from cli import config
-from cli.interrupts import interrupt_exit, last_signal, reap_runs
+from cli.interrupts import reap_runs
 
 quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export, accept, "
                                   "discard.", no_args_is_help=True)
@@ -148,32 +146,21 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
                              f"{', '.join(missing)}; check --format (or give a --mapping)")
     engine = engine or config.engine()
     reap_runs(engine)
-    with progress_bar(show_progress, f"{job.name} {path.name}") as progress, interrupts():
+    with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
         return run(job, path, engine, source=source, dry_run=dry_run,
                    mapping=mapping, options=options, progress=progress, label=label)
 
 
-@contextmanager
-def interrupts() -> Iterator[None]:
-    """SIGINT and SIGTERM during a load end the run as `interrupted` (the runner records it and
-    rolls the data back) instead of killing the process mid-write; the previous handlers come
-    back afterwards. Only the main thread can take signals."""
-    from etl.runner import RunInterrupted
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: Any) -> None:
-        last_signal.append(signum)
-        raise RunInterrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
+def interrupted(exc: Any, as_json: bool) -> None:
+    """A signal outside a run (before it started or after it ended): said, exit 128 + signal."""
+    message = f"{exc}; no run was changed"
+    if as_json:
+        print(json.dumps({"run_id": None, "status": "interrupted", "read": 0, "loaded": 0,
+                          "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
+                          "error": message}))
+    else:
+        print(message, file=sys.stderr)
+    raise typer.Exit(128 + exc.signum)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -340,7 +327,27 @@ def watch(
     """Load every new file dropped into DIR once (by sha256), with the options `etl load` takes;
     after each completed incidents file, the alerts run (retry, match, deliver; "alerts" in the
     JSON line). Cron alternative:
-    `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`."""
+    `*/5 * * * * cd /srv/truce && .venv/bin/truce etl watch /data/inbox --layer incidents --once`.
+    SIGINT / SIGTERM stop it: a file being loaded is rolled back, its run recorded `interrupted`
+    (reported), and the exit code is 130 / 143."""
+    from etl import interrupt
+
+    with interrupt.handle_signals():
+        try:
+            _watch(directory, layer=layer, fmt=fmt, source=source, mapping=mapping, once=once,
+                   interval=interval, as_json=as_json, invalid_geometry=invalid_geometry,
+                   no_alerts=no_alerts, source_layer=source_layer, since=since)
+        except interrupt.Interrupted as exc:  # between files, or in the alerts after one
+            raise typer.Exit(128 + exc.signum) from None
+    signum = interrupt.received()
+    if signum is not None:  # a load was interrupted: reported, then the watch ends
+        raise typer.Exit(128 + signum)
+
+
+def _watch(directory: Path, *, layer: str, fmt: str, source: str | None, mapping: Path | None,
+           once: bool, interval: float, as_json: bool, invalid_geometry: str, no_alerts: bool,
+           source_layer: str | None, since: str | None) -> None:
+    from etl import interrupt
     from etl.loaders import postgis
     from etl.runner import sha256
 
@@ -369,11 +376,7 @@ def watch(
                         "updated": summary.updated, "unchanged": summary.unchanged,
                         "quarantined": summary.quarantined, "error": summary.error,
                         "warnings": summary.warnings}
-                if summary.status == "interrupted":
-                    print(json.dumps(line) if as_json else f"{path.name}: interrupted",
-                          flush=True)
-                    raise typer.Exit(interrupt_exit())
-                if not no_alerts:
+                if not no_alerts and summary.status != "interrupted":
                     ran = alerts_cli.after_load(summary, engine=engine)
                     if ran is not None:
                         line["alerts"] = ran
@@ -388,6 +391,8 @@ def watch(
                   f"{line['quarantined']} quarantined{' - ' + str(line['error']) if line['error'] else ''}"
                   + (f"; {alerts_cli.describe(line['alerts'])}" if "alerts" in line else ""),
                   flush=True)
+            if interrupt.received() is not None:
+                return
         if once:
             return
         time.sleep(interval)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from cli import alerts as alerts_cli
 from cli import audit as audit_cli
-from cli import config, etl_commands, interrupts, pgcluster, report
+from cli import config, etl_commands, pgcluster, report
 from cli import keys as keys_cli
 from cli.errors import clear_errors, clear_errors_json, err
 
@@ -207,24 +207,34 @@ def etl_load(
     outcome is the JSON's "alerts"; a failure there leaves the exit code alone).
     Exit 0: the run completed (or read no rows: status `empty`, with a warning); 1: the run
     failed; 2: it could not start (bad option, missing file, failed download, a header without
-    the format's columns); 130/143: SIGINT/SIGTERM interrupted it (status `interrupted`, nothing
-    written). With --json, every outcome is one JSON object on stdout."""
+    the format's columns); 130/143: SIGINT/SIGTERM interrupted it (the statement running is
+    cancelled, the load rolled back, the run recorded `interrupted`). With --json, every outcome
+    is one JSON object on stdout."""
     from cli import etl_commands
+    from etl import interrupt
 
     alerts = None
-    with clear_errors_json(as_json):
-        summary = etl_commands.load_file(
-            path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
-            mapping=etl_commands.read_mapping(mapping),
-            since=etl_commands.parse_since(since),
-            show_progress=not as_json and etl_commands.stdout_is_terminal(),
-            invalid_geometry=invalid_geometry, source_layer=source_layer, encoding=encoding)
-    if summary.status == "interrupted":
-        _print_summary([summary], as_json)
-        raise typer.Exit(interrupts.interrupt_exit())
-    if not no_alerts:
-        alerts = alerts_cli.after_load(summary, dry_run=dry_run)
+    summary: Any = None
+    with interrupt.handle_signals():
+        try:
+            with clear_errors_json(as_json):
+                summary = etl_commands.load_file(
+                    path, layer=layer, fmt=fmt, source=source, dry_run=dry_run,
+                    mapping=etl_commands.read_mapping(mapping),
+                    since=etl_commands.parse_since(since),
+                    show_progress=not as_json and etl_commands.stdout_is_terminal(),
+                    invalid_geometry=invalid_geometry, source_layer=source_layer,
+                    encoding=encoding)
+            if not no_alerts and summary.status != "interrupted":
+                alerts = alerts_cli.after_load(summary, dry_run=dry_run)
+        except interrupt.Interrupted as exc:
+            if summary is None:  # before the run started
+                etl_commands.interrupted(exc, as_json)
+            alerts = {"error": f"{exc}: the alerts stopped; the load stands"}
     _print_summary([summary], as_json, alerts)
+    signum = interrupt.received()
+    if signum is not None:
+        raise typer.Exit(128 + signum)
     if summary.status not in ("completed", "empty"):
         raise typer.Exit(1)
 

@@ -19,6 +19,14 @@ their own cell and days. A GiST index on the points cannot filter on time: in a 
 reports it returns them all for every report (1.6 ms a report on the bench data); the keys find the
 few of the same days, so the cost grows with the rows, not with their density.
 
+Where reports crowd (hundreds at one place on one day), every report of the run would still be
+paired with every other report there. But reports alike in place, time span and type (and
+source) score the same against any report, and a tie goes to the lower id: only the
+first-recorded of them can be a best pair. So each side keeps one report per such group before
+pairing (the links are exactly those pairing them all would make), and the pairs grow with the
+distinct places, days and types, not with the reports: 4 places x 500 reports of each of two
+sources pair 4 reports with 4, not 1,000,000 pairs (tests/etl/test_duplicates_dense.py).
+
 Links join reports into groups (connected components: A-B and B-C make one group of three), and
 each group counts once. The links dropped and made here regroup the reports they touch,
 set-based, through triggers on `incident_duplicates` (migration 13d_duplicate_groups): the
@@ -53,9 +61,13 @@ def _day(ts: str) -> str:
 
 LINK = f"""
 WITH run AS MATERIALIZED (
-  SELECT n.id, n.geom, n.occurred_at AS t0, {_N_END} AS t1
+  -- one report stands for the run's reports alike in place, time span and type (the lowest id):
+  -- they score the same against every other report and a tie goes to the lower id, so no other
+  -- of them can be a best pair; co-located reports cost one, not one each
+  SELECT min(n.id) AS id, n.geom, n.occurred_at AS t0, {_N_END} AS t1
   FROM incidents n
   WHERE n.etl_run_id = :run_id AND {_N_END} - n.occurred_at <= {_SPAN}
+  GROUP BY n.geom, n.occurred_at, {_N_END}, n.event_type
 ), grid AS MATERIALIZED (
   -- cells twice `distance` wide (longitude degrees at the run's highest latitude + 1 degree): a
   -- point's `distance` box touches 1, 2 or 4 of them
@@ -82,14 +94,27 @@ WITH run AS MATERIALIZED (
   JOIN generate_series(0, CAST(:days AS int)) AS d(k) ON d.k <= r.ndays
   JOIN generate_series(0, 1) AS x(k) ON x.k <= r.ncx
   JOIN generate_series(0, 1) AS y(k) ON y.k <= r.ncy
+), others AS MATERIALIZED (
+  -- the other sources' reports of the run's days free to match (a report keeps a link made
+  -- earlier to another report of the run's source); as for the run's, one stands for those of a
+  -- source alike in place, time span and type. (No join to the run's keys here: the run's rows
+  -- are not in the statistics yet, and a plan that believes them few loops over them.)
+  SELECT min(o.id) AS id, o.geom, {_day("o.occurred_at")} AS day0,
+         {_day("coalesce(o.occurred_until, o.occurred_at)")} - {_day("o.occurred_at")} AS ndays
+  FROM incidents o CROSS JOIN grid g
+  WHERE o.occurred_at BETWEEN g.since AND g.until AND o.source <> :source
+    AND coalesce(o.occurred_until, o.occurred_at) - o.occurred_at <= {_SPAN}
+    AND NOT EXISTS (SELECT 1 FROM incident_duplicates d JOIN incidents x ON x.id = d.duplicate_of
+                    WHERE d.incident_id = o.id AND x.source = :source)
+    AND NOT EXISTS (SELECT 1 FROM incident_duplicates d JOIN incidents x ON x.id = d.incident_id
+                    WHERE d.duplicate_of = o.id AND x.source = :source)
+  GROUP BY o.source, o.geom, o.occurred_at, coalesce(o.occurred_until, o.occurred_at),
+           o.event_type
 ), other_keys AS MATERIALIZED (
   SELECT c.id, c.day0 + d.k AS day, c.cx, c.cy
-  FROM (SELECT o.id, {_day("o.occurred_at")} AS day0,
-               {_day("coalesce(o.occurred_until, o.occurred_at)")} - {_day("o.occurred_at")} AS ndays,
-               floor(ST_X(o.geom) / g.dlon)::int AS cx, floor(ST_Y(o.geom) / g.dlat)::int AS cy
-        FROM incidents o CROSS JOIN grid g
-        WHERE o.occurred_at BETWEEN g.since AND g.until AND o.source <> :source
-          AND coalesce(o.occurred_until, o.occurred_at) - o.occurred_at <= {_SPAN}) c
+  FROM (SELECT o.id, o.day0, o.ndays, floor(ST_X(o.geom) / g.dlon)::int AS cx,
+               floor(ST_Y(o.geom) / g.dlat)::int AS cy
+        FROM others o CROSS JOIN grid g) c
   JOIN generate_series(0, {MAX_SPAN_DAYS + 1}) AS d(k) ON d.k <= c.ndays
 ), pairs AS (
   SELECT DISTINCT rk.id AS n_id, ok.id AS c_id
@@ -108,11 +133,6 @@ WITH run AS MATERIALIZED (
   WHERE c.occurred_at <= {_N_END} + {_WINDOW} AND {_C_END} >= n.occurred_at - {_WINDOW}
     AND ST_DWithin(n.geom::geography, c.geom::geography, :distance)
     AND coalesce(tn.event_class, n.event_type) = coalesce(tc.event_class, c.event_type)
-    -- c keeps a link made earlier to another report of this source
-    AND NOT EXISTS (SELECT 1 FROM incident_duplicates d JOIN incidents o ON o.id = d.duplicate_of
-                    WHERE d.incident_id = c.id AND o.source = n.source)
-    AND NOT EXISTS (SELECT 1 FROM incident_duplicates d JOIN incidents o ON o.id = d.incident_id
-                    WHERE d.duplicate_of = c.id AND o.source = n.source)
 ), scored AS (
   SELECT *, round((1.0
            - 0.5 * CASE WHEN :distance > 0 THEN distance_m / :distance ELSE 0 END
@@ -140,21 +160,28 @@ ON CONFLICT (incident_id, duplicate_of) DO NOTHING
 """  # noqa: S608 - constant fragments only; values are bound
 
 
-def link(conn: Connection, *, run_id: int, source: str, distance_m: float | None = None,
-         hours: float | None = None) -> int:
-    """Re-link the incidents run `run_id` wrote (of `source`); return the links made. Defaults:
-    TRUCE_ETL_DUPLICATE_DISTANCE_M and TRUCE_ETL_DUPLICATE_HOURS (EtlSettings)."""
+def link_params(*, run_id: int, source: str, distance_m: float | None = None,
+                hours: float | None = None) -> dict[str, object]:
+    """LINK's parameters. Defaults: TRUCE_ETL_DUPLICATE_DISTANCE_M and TRUCE_ETL_DUPLICATE_HOURS
+    (EtlSettings)."""
     if distance_m is None or hours is None:
         from server.settings import EtlSettings
 
         settings = EtlSettings()
         distance_m = settings.duplicate_distance_m if distance_m is None else distance_m
         hours = settings.duplicate_hours if hours is None else hours
+    days = MAX_SPAN_DAYS + 2 * math.ceil(hours / 24) + 2  # the most days a report's keys cover
+    return {"run_id": run_id, "source": source, "days": days, "distance": float(distance_m),
+            "hours": float(hours)}
+
+
+def link(conn: Connection, *, run_id: int, source: str, distance_m: float | None = None,
+         hours: float | None = None) -> int:
+    """Re-link the incidents run `run_id` wrote (of `source`); return the links made."""
+    params = link_params(run_id=run_id, source=source, distance_m=distance_m, hours=hours)
     if not conn.execute(text(OTHER_SOURCES), {"source": source}).scalar():
         return 0  # one source only (a first load, a benchmark): no link can exist
     conn.execute(text(UNLINK), {"run_id": run_id})
     conn.execute(text("SET LOCAL work_mem = '128MB'"))  # the key join hashes in memory
-    days = MAX_SPAN_DAYS + 2 * math.ceil(hours / 24) + 2  # the most days a report's keys cover
-    result = conn.execute(text(LINK), {"run_id": run_id, "source": source, "days": days,
-                                       "distance": float(distance_m), "hours": float(hours)})
+    result = conn.execute(text(LINK), params)
     return int(result.rowcount or 0)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from etl import dedupe
+from etl import dedupe, interrupt
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.loaders import postgis, review
@@ -36,18 +36,6 @@ DUPLICATE_ID = "duplicate_source_id_in_file"
 BATCH = 50_000
 CSV_FORMATS = ("acled", "ucdp", "hxl", "csv")
 WORLD = (-180.0, -90.0, 180.0, 90.0)
-# exit codes of a run ended by a signal (128 + the signal's number), as shells report them
-INTERRUPT_EXIT = {2: 130, 15: 143}
-
-
-class RunInterrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
-    """SIGINT or SIGTERM arrived during a run (raised by the CLI's signal handler)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 @dataclass
 class RunSummary:
     run_id: int | None
@@ -222,11 +210,14 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
         options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
         progress: Callable[[int], None] | None = None, row_wise: bool = False,
-        label: str | None = None) -> RunSummary:
+        label: str | None = None, settings: EtlSettings | None = None) -> RunSummary:
     """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
     `label`: where the file came from, when not `path` (a URL downloaded to `path`).
+    `settings`: the load's time limits (TRUCE_ETL_*; read from the environment when None).
 
-    The job's set-based path is tried first (not with `row_wise`)."""
+    The job's set-based path is tried first (not with `row_wise`). A signal handled by
+    `interrupt.handle_signals` cancels the load: rolled back, the run recorded `interrupted`."""
+    limits = settings or EtlSettings()
     source = source or job.default_source
     summary = RunSummary(None, "running", job.name, job.layer, source, label or str(path))
     digest = sha256(path) if path.is_file() else None
@@ -251,7 +242,11 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                **_options(job, engine, {**(options or {}),
                                                         "file_sha256": digest})})
         world = replace(ctx, aoi=WORLD)
-        with engine.begin() as conn:
+        with engine.begin() as conn, interrupt.cancellable(conn.connection.dbapi_connection):
+            postgis.guard_session(conn, run_id=run_id,
+                                  statement_timeout_s=limits.statement_timeout_seconds,
+                                  idle_timeout_s=limits.idle_timeout_seconds,
+                                  client_check_s=limits.client_check_seconds)
             # rows a reviewer accepted are loaded by the row-wise path, which knows them
             admitted = review.accepted_keys(conn, layer=job.layer, source=source)
             fast = None if row_wise or admitted else _fast(job, conn, path, ctx, summary, run_id=run_id,
@@ -355,17 +350,22 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             summary.status = "empty"
             summary.warnings.append(f"{path.name}: no rows were read (only a header, or no "
                                     "records); nothing was loaded")
+    except interrupt.Interrupted as exc:
+        summary.status = "interrupted"
+        summary.error = f"{exc} after reading {summary.read} rows; nothing was changed"
     except (SourceError, EncodingError) as exc:
         summary.status, summary.error = "failed", str(exc)
-    except (RunInterrupted, KeyboardInterrupt) as exc:  # the data rolled back; recorded so
-        signum = exc.signum if isinstance(exc, RunInterrupted) else 2
-        summary.status = "interrupted"
-        summary.error = (f"interrupted by {'SIGTERM' if signum == 15 else 'SIGINT'} after "
-                         f"reading {summary.read} rows; nothing was changed")
     except Exception as exc:  # the run is recorded as failed, the data rolled back
-        log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
-                    exc_info=log.isEnabledFor(logging.DEBUG))
-        summary.status, summary.error = "failed", unexpected_error(path, exc, summary.run_id)
+        signum = interrupt.received()
+        if signum is not None:  # a signal cancelled the statement: its error came back first
+            summary.status, summary.error = "interrupted", (
+                f"{interrupt.Interrupted(signum)} after reading {summary.read} rows; nothing "
+                "was changed")
+        else:
+            log.warning("run %s failed: %s: %s", summary.run_id, type(exc).__name__, exc,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            summary.status, summary.error = "failed", unexpected_error(path, exc,
+                                                                       summary.run_id)
     summary.reasons = dict(reasons)
     if summary.status in ("failed", "interrupted"):
         # nothing was written: `read` says how far the run got, the rest is 0

@@ -150,6 +150,16 @@ class EtlSettings(BaseSettings):
     max_field_chars: int = Field(
         10_000, ge=256, description="a row or feature with a longer value (any field) is "
                                     "quarantined as field_too_long, whatever the load path")
+    statement_timeout_seconds: float = Field(
+        3600, ge=0, description="a load's statement running longer is cancelled and the run "
+                                "fails, rolled back (0: no limit)")
+    idle_timeout_seconds: float = Field(
+        600, ge=0, description="a load's transaction left idle this long (its client hung) is "
+                               "ended by the server and rolled back (0: no limit)")
+    client_check_seconds: float = Field(
+        5, ge=0, description="how often the server checks, during a load's statement, that the "
+                             "loader is still connected; a killed loader's statement is then "
+                             "cancelled and rolled back (0: never)")
 
     @field_validator("url_allow")
     @classmethod

@@ -28,14 +28,36 @@ _REFERENCE = (
 _GEOMETRY = {"point": _POINT, "polygon": _POLYGON, "reference": _REFERENCE}
 _RAW_POLYGON = "ST_SetSRID(ST_GeomFromWKB(decode(s.geom_wkb, 'hex')), s.srid::int)"
 
-# Bulk mode: when a load stages at least this many rows and more rows than the table holds, the
-# table's secondary (non-unique) indexes are dropped and rebuilt after the insert, inside the same
-# transaction (a sorted index build is several times faster than a million index insertions). The
-# load's transaction gets more memory for the sorts and builds. (Its foreign keys stay: dropping
-# one locks the referenced table, e.g. etl_runs, against every reader for the whole load, to save
-# ~1% of it.)
+# Bulk mode: a load staging at least this many rows gets more memory for its sorts and hashes.
+# The table's indexes stay in place: dropping them (a sorted rebuild is faster than a million
+# index insertions) would hold an ACCESS EXCLUSIVE lock on a served table until the load commits,
+# so every reader of the map would wait for the whole load. CREATE INDEX CONCURRENTLY cannot run
+# in the load's transaction, and a load must stay one transaction (all or nothing), so the rows
+# go through the live indexes: readers keep reading the committed rows while it runs.
 BULK_ROWS = 100_000
 BULK_SETTINGS = {"work_mem": "256MB", "maintenance_work_mem": "512MB"}
+
+
+#: server-side TCP keepalives of a loader's connection: a loader whose host vanished (no FIN
+#: ever comes) is noticed in about a minute and a half, its transaction rolled back
+KEEPALIVES = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10",
+              "tcp_keepalives_count": "3"}
+
+
+def guard_session(conn: Connection, *, run_id: int, statement_timeout_s: float,
+                  idle_timeout_s: float, client_check_s: float) -> None:
+    """Settings for the load's transaction (SET LOCAL: they end with it) so that nothing it runs
+    outlives its client: statements and idle time are bounded, the server checks during long
+    statements that the client is still there (client_connection_check_interval), and the
+    backend is named `truce etl run N` in pg_stat_activity."""
+    values = {"statement_timeout": f"{int(statement_timeout_s * 1000)}",
+              "idle_in_transaction_session_timeout": f"{int(idle_timeout_s * 1000)}",
+              "client_connection_check_interval": f"{int(client_check_s * 1000)}",
+              "application_name": f"truce etl run {run_id}", **KEEPALIVES}
+    if int(conn.execute(text("SHOW server_version_num")).scalar_one()) < 140000:
+        del values["client_connection_check_interval"]  # PostgreSQL 14 brought it
+    for name, value in values.items():
+        conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
 
 
 def _list_columns(spec: TableSpec) -> set[int]:
@@ -114,17 +136,6 @@ def _select_expr(col_type: str, name: str) -> str:
     return f"s.{name}::{col_type}"
 
 
-def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
-    """(name, definition) of the table's indexes that back no constraint (from the catalog)."""
-    rows = conn.execute(text("""
-        SELECT quote_ident(ci.relname), pg_get_indexdef(i.indexrelid)
-        FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
-        WHERE i.indrelid = to_regclass(:table) AND NOT i.indisunique AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-    """), {"table": table}).all()
-    return [(str(r[0]), str(r[1])) for r in rows]
-
-
 def _drop_unchanged(conn: Connection, spec: TableSpec, stage_table: str, selects: list[str],
                     geometry: str, compared: list[str], *, source: str) -> None:
     """Delete the staged rows already stored exactly so, before the upsert: ON CONFLICT locks
@@ -167,17 +178,10 @@ def merge(conn: Connection, spec: TableSpec, *, source: str, run_id: int, staged
     if not staged:
         return 0, 0
     stage_table = f"stage_{spec.table}"
-    deferred: list[tuple[str, str]] = []
     if staged >= BULK_ROWS:
         for name, value in BULK_SETTINGS.items():
             conn.execute(text("SELECT set_config(:name, :value, true)"),
                          {"name": name, "value": value})
-        existing = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
-                                {"t": spec.table}).scalar_one()
-        if staged > max(float(existing or 0), 0.0):
-            deferred = _secondary_indexes(conn, spec.table)
-            for name, _definition in deferred:
-                conn.execute(text(f"DROP INDEX {name}"))
     targets = [c.name for c in spec.columns]
     selects = [c.expr if c.expr else _select_expr(c.pgtype, c.name) for c in spec.columns]
     geometry = _GEOMETRY[spec.geometry]
@@ -200,8 +204,6 @@ def merge(conn: Connection, spec: TableSpec, *, source: str, run_id: int, staged
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
     """  # noqa: S608 - identifiers are TableSpec constants; values are bound
     inserted, updated = conn.execute(text(sql), {"source": source, "run_id": run_id}).one()
-    for _name, definition in deferred:
-        conn.execute(text(definition))
     conn.execute(text(f"DROP TABLE IF EXISTS {stage_table}"))
     return int(inserted), int(updated)
 

@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from .base import metadata, vocabulary
 
+#: `empty`: read no rows; `interrupted`: ended by a signal (SIGINT, SIGTERM: etl/interrupt.py) or
+#: its process died (marked by the next command), rolled back
 RUN_STATUSES = ("running", "completed", "failed", "empty", "interrupted")
 REVIEWS = ("accepted", "discarded")
 
