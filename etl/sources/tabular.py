@@ -1,11 +1,15 @@
-"""CSV files: encoding (UTF-8, BOM, Latin-1) and delimiter detected; rows streamed."""
+"""CSV files: encoding (UTF-8, BOM, UTF-16 with its BOM, Windows Arabic, Latin-1) and delimiter
+detected; rows streamed."""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from etl.records import RawRecord
 
@@ -14,15 +18,52 @@ class SourceError(ValueError):
     """The file cannot be read at all (empty, not a table, unreadable)."""
 
 
-def _encoding(sample: bytes) -> str:
+_WORD = re.compile(rb"[A-Za-z\x80-\xff]+")
+
+
+def _legacy(sample: bytes) -> str:
+    """A file that is not UTF-8: Windows Arabic (cp1256, what Excel writes on an Arabic system)
+    or Latin-1. Both decode any byte, so the words decide: an Arabic word is made of bytes over
+    0x7F only ("حمص" is CD E3 D5), while a Latin word with accents mixes them with ASCII letters
+    ("Déir"). Read as Latin-1, every Arabic name would be stored garbled ("ÍãÕ")."""
+    arabic = latin = 0
+    for word in _WORD.findall(sample):
+        if max(word) < 0x80:
+            continue
+        if min(word) >= 0x80:
+            arabic += len(word) >= 2
+        else:
+            latin += 1
+    return "cp1256" if arabic and arabic >= latin else "latin-1"
+
+
+SAMPLE = 65536
+
+
+def _encoding(name: str, sample: bytes, rest: BinaryIO) -> str:
+    """The file's encoding from its first SAMPLE bytes; a file that looks UTF-8 there is read
+    to its end (`rest`), so a Latin-1 or Arabic byte further on decides rather than fails the
+    run. A file that is UTF-8 up to a byte that is not (a damaged or mixed file) is refused:
+    read in another encoding, all its UTF-8 text would be stored garbled."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"  # its BOM says which byte order; the codec reads it
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunk, last, done, utf8 = sample, sample, 0, False  # utf8: a multi-byte character was read
     try:
-        sample.decode("utf-8")
+        while chunk:
+            utf8 = not decoder.decode(chunk).isascii() or utf8
+            done += len(chunk)
+            last, chunk = chunk, rest.read(1 << 20)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still UTF-8.
-        if exc.start < len(sample) - 4:
-            return "latin-1"
+        utf8 = utf8 or not chunk[:exc.start].isascii()  # read before the byte, in its chunk
+        if not utf8:  # ASCII up to there: a file in another encoding
+            return _legacy(chunk or last)
+        where = done + exc.start if chunk else done
+        raise SourceError(f"{name} is UTF-8 up to byte {where:,}, where a byte is not: the file "
+                          "mixes encodings or is damaged; save it again as UTF-8") from None
     return "utf-8"
 
 
@@ -61,7 +102,7 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None) -> Iterato
 class CsvLayout:
     """How read_csv reads a file, for a loader that streams the bytes itself (COPY)."""
 
-    encoding: str  # "utf-8" or "latin-1"
+    encoding: str  # "utf-8", "utf-16" (its BOM read by the codec), "cp1256" or "latin-1"
     skip_bytes: int  # a BOM's length
     delimiter: str
     columns: list[str]  # field names, in file order
@@ -71,10 +112,10 @@ class CsvLayout:
 def sniff_csv(path: Path, headers: dict[int, list[str]] | None = None) -> CsvLayout:
     """The layout read_csv would use for `path` (same detection), or SourceError."""
     with open(path, "rb") as raw:
-        sample = raw.read(65536)
-    if not sample.strip():
-        raise SourceError(f"{path.name} is empty")
-    encoding = _encoding(sample)
+        sample = raw.read(SAMPLE)
+        if not sample.strip():
+            raise SourceError(f"{path.name} is empty")
+        encoding = _encoding(path.name, sample, raw)
     with open(path, encoding=encoding, newline="") as handle:
         first = handle.readline()
         delimiter = _delimiter(first)
