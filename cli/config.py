@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,23 @@ from server.settings import ApiSettings, DatabaseSettings, RasterSettings, Setti
 
 class ConfigError(RuntimeError):
     """A configuration problem, said in one line with what to do."""
+
+
+LOG_LEVEL = "TRUCE_LOG_LEVEL"
+
+
+def configure_logging() -> None:
+    """The log on stderr at TRUCE_LOG_LEVEL (default ERROR). A command's outcome is its own
+    output (a failed run's reason is in its summary and in etl_runs); the log's warnings carry
+    what the database or GDAL said verbatim (SQL, CONTEXT, class names), for an operator who
+    asks for them with TRUCE_LOG_LEVEL=WARNING or DEBUG. Without a handler, Python would print
+    every warning to stderr as it is."""
+    level = os.environ.get(LOG_LEVEL, "ERROR").strip().upper()
+    logging.basicConfig(level=level if isinstance(logging.getLevelName(level), int) else "ERROR",
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not isinstance(logging.getLevelName(level), int):  # said on stderr; stdout stays the output
+        logging.getLogger("truce").error("%s=%r is not a log level (DEBUG, INFO, WARNING, "
+                                         "ERROR); ERROR is used", LOG_LEVEL, level)
 
 
 def database_url() -> str:
