@@ -22,17 +22,19 @@ LOG_LEVEL = "TRUCE_LOG_LEVEL"
 
 
 def configure_logging() -> None:
-    """The log on stderr at TRUCE_LOG_LEVEL (default ERROR). A command's outcome is its own
-    output (a failed run's reason is in its summary and in etl_runs); the log's warnings carry
-    what the database or GDAL said verbatim (SQL, CONTEXT, class names), for an operator who
-    asks for them with TRUCE_LOG_LEVEL=WARNING or DEBUG. Without a handler, Python would print
-    every warning to stderr as it is."""
-    level = os.environ.get(LOG_LEVEL, "ERROR").strip().upper()
-    logging.basicConfig(level=level if isinstance(logging.getLevelName(level), int) else "ERROR",
+    """The log on stderr at TRUCE_LOG_LEVEL, by default WARNING (what Python printed without a
+    handler) but ERROR for the loader (`truce.etl`): a run's outcome is its summary (its reason
+    also in etl_runs), while the loader's warnings quote what the database or GDAL said
+    verbatim (SQL, CONTEXT, class names), for an operator who asks for them with
+    TRUCE_LOG_LEVEL=WARNING or DEBUG."""
+    asked = os.environ.get(LOG_LEVEL, "").strip().upper()
+    valid = isinstance(logging.getLevelName(asked), int)
+    logging.basicConfig(level=asked if valid else "WARNING",
                         format="%(levelname)s %(name)s: %(message)s")
-    if not isinstance(logging.getLevelName(level), int):  # said on stderr; stdout stays the output
+    logging.getLogger("truce.etl").setLevel(asked if valid else "ERROR")
+    if asked and not valid:  # said on stderr; stdout stays the command's output
         logging.getLogger("truce").error("%s=%r is not a log level (DEBUG, INFO, WARNING, "
-                                         "ERROR); ERROR is used", LOG_LEVEL, level)
+                                         "ERROR); the default is used", LOG_LEVEL, asked)
 
 
 def database_url() -> str:
