@@ -241,6 +241,18 @@ def _raw_zip(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
     return out.getvalue()
 
 
+def _damaged_member(member: str) -> Callable[[], bytes]:
+    """The zipped agreement-area shapefile with a byte of `member`'s compressed data flipped
+    (its CRC no longer matches)."""
+    def make() -> bytes:
+        data = bytearray(bases.zipped(bases.areas_shapefile()))
+        info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(member)
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        data[start + info.compress_size // 2] ^= 0x10
+        return bytes(data)
+    return make
+
+
 def zip_tricks() -> list[Case]:
     parts = bases.areas_shapefile
     vrt = _vrt("CSV:@CANARY@")
@@ -260,6 +272,9 @@ def zip_tricks() -> list[Case]:
             k.replace("areas", "other"): v for k, v in parts().items()}})),
         ("cut-central-directory", lambda: bases.zipped(parts())[:-30]),
         ("kmz-dotdot", lambda: bases.zipped({"../doc.kml": bases.incidents_kml()})),
+        ("damaged-shx-member", _damaged_member("areas.shx")),
+        ("damaged-dbf-member", _damaged_member("areas.dbf")),
+        ("damaged-shp-member", _damaged_member("areas.shp")),
     ]
     out = []
     for label, data in variants:

@@ -32,8 +32,6 @@ KNOWN_OPEN: dict[str, str] = {
         f"issue 21: an array in the first feature quarantines every feature, {BRANCH}",
     "structure-geojson-array-date-in-first-feature":
         f"issue 21: an array in the first feature quarantines every feature, {BRANCH}",
-    "structure-geojson-many-properties":
-        f"issue 21: time quadratic in a feature's property count, {BRANCH}",
     "values-csv-cell-200kb-rows":
         f"issue 21: a cell over 131,072 characters fails the row-wise path, {BRANCH}",
     "values-csv-cell-140kb-rows":
