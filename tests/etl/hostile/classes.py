@@ -241,14 +241,14 @@ def _raw_zip(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def _damaged_member(member: str) -> Callable[[], bytes]:
+def _damaged_member(member: str, header: bool = False) -> Callable[[], bytes]:
     """The zipped agreement-area shapefile with a byte of `member`'s compressed data flipped
-    (its CRC no longer matches)."""
+    (its CRC no longer matches), or of its local header's uncompressed size."""
     def make() -> bytes:
         data = bytearray(bases.zipped(bases.areas_shapefile()))
         info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(member)
         start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-        data[start + info.compress_size // 2] ^= 0x10
+        data[info.header_offset + 23 if header else start + info.compress_size // 2] ^= 0x10
         return bytes(data)
     return make
 
@@ -275,6 +275,7 @@ def zip_tricks() -> list[Case]:
         ("damaged-shx-member", _damaged_member("areas.shx")),
         ("damaged-dbf-member", _damaged_member("areas.dbf")),
         ("damaged-shp-member", _damaged_member("areas.shp")),
+        ("damaged-shx-header", _damaged_member("areas.shx", header=True)),
     ]
     out = []
     for label, data in variants:

@@ -54,6 +54,9 @@ FOUND_OPEN = {
                                    "(GDAL keeps milliseconds; found by the hostile suite, open)",
     "structure-geojson-unclosed-ring": "issue 21: an unclosed ring fails the whole file "
                                        "(found by the hostile suite, open)",
+    "zip-damaged-shx-header": "issue 21: a zipped shapefile whose .shx header is damaged is "
+                              "refused with GDAL's advice (SHAPE_RESTORE_SHX) and empty paths "
+                              "(found by the hostile suite, open)",
     "values-gpkg-real-counts": "issue 21: a NaN or infinity in a GeoPackage REAL column fails "
                                "the whole run: its row cannot be quarantined as JSON (found by "
                                "the hostile suite, open)",
