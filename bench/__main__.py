@@ -1,5 +1,6 @@
 """`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
-figures and ratios."""
+figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL
+(not part of "all")."""
 
 from __future__ import annotations
 
@@ -25,8 +26,12 @@ def main() -> None:
         from bench import viewer
 
         viewer.main(rest)
-    if which not in ("api", "etl", "analysis", "viewer", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis or viewer")
+    if which == "fuzz":
+        from bench import fuzz
+
+        fuzz.main(rest)
+    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer or fuzz")
 
 
 if __name__ == "__main__":

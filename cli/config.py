@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,25 @@ from server.settings import ApiSettings, DatabaseSettings, RasterSettings, Setti
 
 class ConfigError(RuntimeError):
     """A configuration problem, said in one line with what to do."""
+
+
+LOG_LEVEL = "TRUCE_LOG_LEVEL"
+
+
+def configure_logging() -> None:
+    """The log on stderr at TRUCE_LOG_LEVEL, by default WARNING (what Python printed without a
+    handler) but ERROR for the loader (`truce.etl`): a run's outcome is its summary (its reason
+    also in etl_runs), while the loader's warnings quote what the database or GDAL said
+    verbatim (SQL, CONTEXT, class names), for an operator who asks for them with
+    TRUCE_LOG_LEVEL=WARNING or DEBUG."""
+    asked = os.environ.get(LOG_LEVEL, "").strip().upper()
+    valid = isinstance(logging.getLevelName(asked), int)
+    logging.basicConfig(level=asked if valid else "WARNING",
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("truce.etl").setLevel(asked if valid else "ERROR")
+    if asked and not valid:  # said on stderr; stdout stays the command's output
+        logging.getLogger("truce").error("%s=%r is not a log level (DEBUG, INFO, WARNING, "
+                                         "ERROR); the default is used", LOG_LEVEL, asked)
 
 
 def database_url() -> str:

@@ -30,6 +30,11 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(report.app, name="report")
 
 
+@app.callback()
+def _configure() -> None:
+    config.configure_logging()
+
+
 @db_app.command("up")
 @clear_errors
 def db_up() -> None:

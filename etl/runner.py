@@ -8,6 +8,7 @@ row itself is committed apart, so a failure is recorded with its error.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import warnings
 from collections import Counter
@@ -186,8 +187,26 @@ def unreadable(raw: RawRecord) -> Rejected | None:
     why = raw.fields.get(geojson.UNREADABLE)
     if why is None:
         return None
-    return Rejected((checks.UNREADABLE_FEATURE,), {"feature_index": raw.number - 1,
+    return Rejected((checks.UNREADABLE_FEATURE,), {"source_id": _feature_id(raw),
+                                                   "feature_index": raw.number - 1,
                                                    "problem": why})
+
+
+def _feature_id(raw: RawRecord) -> str | None:
+    """The id an unreadable feature gives itself, if it can be read (its `source_id` or `id`
+    property, else its own `id`), so that its quarantine entry names it."""
+    try:
+        feature = json.loads(str(raw.fields.get("feature") or ""))
+    except ValueError:
+        return None
+    if not isinstance(feature, dict):
+        return None
+    properties = feature.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    for value in (properties.get("source_id"), properties.get("id"), feature.get("id")):
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return checks.key(value)
+    return None
 
 
 def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:

@@ -4,7 +4,8 @@ lines decoded one by one so that one bad line is one bad row, not a failed file.
 A BOM wins (UTF-8, UTF-16). Else a file that decodes as UTF-8 is UTF-8; a file with no valid
 UTF-8 multi-byte character is in a single-byte code page: Windows-1252 (Latin-1 when it has bytes
 1252 leaves undefined), unless its letters read as Latin-1 look like Arabic (words made only of
-accented capitals and symbols: cp1256 bytes), which fails the run naming `--encoding`. A UTF-8
+accented capitals and symbols: cp1256 bytes), when it is Windows Arabic (cp1256). A file forced
+to a Latin code page that looks like Arabic fails the run naming `--encoding cp1256`. A UTF-8
 file with a few lines that are not UTF-8 (or hold a NUL) keeps those lines as `encoding_error`
 rows; a file that no one encoding decodes fails with the first bad line and the advice."""
 
@@ -192,7 +193,8 @@ def detect(path: Path, forced: str | None = None) -> Detected:
         bad, good = _scan(path, 0, "utf-8")
         if good == 0:  # no UTF-8 character at all: a single-byte code page
             encoding = _single_byte(path)
-            _check_latin(path, encoding)
+            if looks_arabic(path, encoding):  # Arabic words in Windows Arabic, not Latin text
+                encoding = "cp1256"
             bad, _ = _scan(path, 0, encoding)  # NULs only
     else:
         _check_latin(path, encoding)

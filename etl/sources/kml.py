@@ -13,6 +13,7 @@ Document in the file's order."""
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 import zipfile
@@ -260,14 +261,17 @@ def _children(elem: Element, name: str) -> list[Element]:
 
 
 def _typed(text: str | None, kind: str | None) -> Any:
-    """A SimpleData value as its Schema types it; the text when it is not that type."""
+    """A SimpleData value as its Schema types it; the text when it is not that type, or not a
+    finite number ("NaN", "inf": no JSON can hold them, so their row could not even be
+    quarantined, and the run failed)."""
     if text is None or kind is None:
         return text
     try:
         if kind in _INTEGER:
             return int(text)
         if kind in _REAL:
-            return float(text)
+            number = float(text)
+            return number if math.isfinite(number) else text
     except ValueError:
         pass
     return text

@@ -62,6 +62,24 @@ def test_semicolon_and_latin1_files_load(engine: Engine, sample_loaded: list, tm
     assert notes == "livré à Homs" and float(qty) == 5.5
 
 
+@pytest.mark.parametrize("encoding, bom", [("cp1256", b""), ("utf-16-le", b"\xff\xfe"),
+                                           ("utf-16-be", b"\xfe\xff")])
+def test_arabic_names_are_stored_as_written_in_every_encoding(
+        engine: Engine, sample_loaded: list, tmp_path: Path, encoding: str, bom: bytes) -> None:
+    """Excel on an Arabic system writes CSV in Windows Arabic (cp1256): read as Latin-1, every
+    name was stored garbled ("ÍãÕ"); a UTF-16 file (with its BOM) failed the run."""
+    path = tmp_path / "arabic.csv"
+    path.write_bytes(bom + (AID_HEADER + ",notes\nA-1,2016-05-01,convoy,food,5,tonnes,"
+                            "الهلال الأحمر,34.73,36.71,حمص\n").encode(encoding))
+    source = f"etlt_bad_{encoding.replace('-', '_')}"
+    summary = _aid(path, engine, source)
+    assert (summary.status, summary.loaded) == ("completed", 1), summary
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT organisation, notes FROM aid_deliveries "
+                                   "WHERE source = :s"), {"s": source}).one()
+    assert tuple(stored) == ("الهلال الأحمر", "حمص")
+
+
 def test_lon_equals_lat_is_quarantined(engine: Engine, sample_loaded: list, tmp_path: Path
                                        ) -> None:
     # Khan Touman in the aid-worker data: 36.0, 36.0 instead of 36.98, 36.23 or so

@@ -70,3 +70,23 @@ def test_a_broken_vector_file_says_so_without_gdal_internals(database_url: str,
     assert said.startswith("areas.geojson cannot be read as a vector file: ")
     assert said.endswith("export it again or send the original file")
     assert str(tmp_path) not in said
+
+
+def test_the_log_stays_off_stderr_unless_asked(database_url: str, sample_loaded: list,
+                                              tmp_path: Path) -> None:
+    """The runner's warnings quote the database verbatim (SQL, CONTEXT, class names); Python
+    printed them on stderr when nothing configured logging. They show only when asked."""
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("source_id,occurred_at,event_type,lat,lon,location_name\n"
+                     "U1,2016-06-01,shelling,34.7,36.7,حمص\n".encode("utf-16"))
+    args = [str(path), "--layer", "incidents", "--source", "etlt_refusals_log", "--no-alerts"]
+    done = _load(database_url, *args)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert json.loads(done.stdout)["status"] == "completed"
+    assert not any(mark in done.stderr for mark in (*INTERNALS, "WARNING")), done.stderr
+    asked = subprocess.run([*TRUCE, "etl", "load", str(tmp_path / "none.csv"), "--layer",
+                            "incidents", "--json"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "TRUCE_DATABASE_URL": database_url,
+                                "TRUCE_LOG_LEVEL": "nonsense"})
+    assert asked.returncode == 2 and len(asked.stdout.splitlines()) == 1
+    assert "TRUCE_LOG_LEVEL='NONSENSE' is not a log level" in asked.stderr

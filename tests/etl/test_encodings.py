@@ -1,7 +1,7 @@
 """Encodings judged from the whole file: Latin-1 past the first 64 KB, UTF-16, cp1256 Arabic
-(detected when read as Latin-1, loaded with --encoding cp1256), one bad row quarantined as
-`encoding_error` at its own line, and a file no one encoding reads failing with the line and the
-advice. The set-based path and the row-wise path agree on each."""
+(detected and loaded as written; refused when forced to a Latin code page), one bad row
+quarantined as `encoding_error` at its own line, and a file no one encoding reads failing with
+the line and the advice. The set-based path and the row-wise path agree on each."""
 
 from __future__ import annotations
 
@@ -89,20 +89,24 @@ def test_utf16_with_bom_loads(engine: Engine, tmp_path: Path) -> None:
     assert line == 3
 
 
-def test_arabic_in_cp1256_is_refused_as_latin1_and_loads_with_encoding(engine: Engine,
-                                                                       tmp_path: Path) -> None:
+def test_arabic_in_cp1256_is_refused_as_latin1_and_loads_as_written(engine: Engine,
+                                                                     tmp_path: Path) -> None:
+    """Detected as Windows Arabic (its words read as Latin-1 are runs of accented capitals), or
+    given as --encoding cp1256, it loads as written; forced to a Latin code page it is refused
+    naming --encoding cp1256, never stored garbled."""
     path = tmp_path / "arabic_windows.csv"
     path.write_bytes("\r\n".join([HEADER, *[_row(n, ARABIC_PLACE, ARABIC_NOTE) for n in (1, 2)],
                                   _row(3, "Homs", "plain"), ""]).encode("cp1256"))
-    for encoding in (None, "latin-1", "cp1252"):
+    for encoding in ("latin-1", "cp1252"):
         failed = _run(engine, path, "etlt_enc_guess",
                       options={"encoding": encoding} if encoding else None)
         assert failed.status == "failed" and "--encoding cp1256" in (failed.error or ""), (
             encoding, failed.error)
         assert failed.loaded == 0
     assert _notes(engine, "etlt_enc_guess") == {}  # nothing stored garbled
-    _both(engine, path, encoding="cp1256")
-    assert _notes(engine, "etlt_enc_copy")["1"] == f"{ARABIC_PLACE}|{ARABIC_NOTE}"
+    for encoding in (None, "cp1256"):
+        _both(engine, path, encoding=encoding)
+        assert _notes(engine, "etlt_enc_copy")["1"] == f"{ARABIC_PLACE}|{ARABIC_NOTE}"
 
 
 def test_a_french_latin1_file_is_not_taken_for_arabic(engine: Engine, tmp_path: Path) -> None:
@@ -162,8 +166,8 @@ def test_encoding_option_on_the_command_line(database_url: str, engine: Engine,
 
     unknown = load("--encoding", "klingon")
     assert unknown.returncode == 2 and "--encoding 'klingon'" in json.loads(unknown.stdout)["error"]
-    guessed = load()
-    assert guessed.returncode == 1 and "--encoding cp1256" in json.loads(guessed.stdout)["error"]
+    wrong = load("--encoding", "latin-1")
+    assert wrong.returncode == 1 and "--encoding cp1256" in json.loads(wrong.stdout)["error"]
     done = load("--encoding", "cp1256")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["loaded"] == 1

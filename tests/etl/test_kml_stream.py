@@ -225,3 +225,24 @@ def test_a_zip_of_a_kml_is_read_as_kmz(engine: Engine, sample_loaded: list, tmp_
     summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_kml_zip",
                   mapping=MAPPING)
     assert (summary.status, summary.read, summary.loaded) == ("completed", 1, 1), summary
+
+
+def test_a_typed_value_that_is_not_finite_is_quarantined(engine: Engine, sample_loaded: list,
+                                                        tmp_path: Path) -> None:
+    """A Schema's double field holding NaN or INF: read as a float, no JSON could hold it, so
+    its row could not be quarantined and the whole run failed in the database."""
+    def typed(uid: str, deaths: str) -> str:
+        return (f'<Placemark><ExtendedData><SchemaData schemaUrl="#s"><SimpleData name="uid">'
+                f'{uid}</SimpleData><SimpleData name="day">2016-06-03</SimpleData>'
+                f'<SimpleData name="kind">Shelling</SimpleData><SimpleData name="fatalities">'
+                f'{deaths}</SimpleData></SchemaData></ExtendedData>'
+                '<Point><coordinates>36.71,34.73</coordinates></Point></Placemark>\n')
+
+    path = tmp_path / "typed.kml"
+    path.write_text(HEAD + '<Document><Schema name="s" id="s"><SimpleField name="fatalities" '
+                    'type="double"/></Schema>' + typed("T-ok", "3.0") + typed("T-nan", "NaN")
+                    + typed("T-inf", "INF") + "</Document></kml>")
+    summary = run(find_job("incidents", "kml", path), path, engine, source="etlt_kml_typed",
+                  mapping=MAPPING)
+    assert (summary.status, summary.loaded, summary.quarantined) == ("completed", 1, 2), summary
+    assert summary.reasons == {"unparseable_number": 2}
