@@ -18,6 +18,7 @@ from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
 from server.metrics import RequestMetrics
+from server.openapi import install_openapi
 from server.request_guard import RequestGuardMiddleware
 from server.request_id import RequestIdMiddleware
 from server.routes import alerts as alerts_routes
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.acted_as = ActedAs()
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)

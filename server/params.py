@@ -7,19 +7,53 @@ import base64
 import binascii
 import hashlib
 import math
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from pydantic import BeforeValidator, WithJsonSchema
 
 from server.errors import InvalidQueryError
+
+# --- what the OpenAPI document declares is what is enforced -----------------------------------
+
+#: an RFC 3339 instant; seconds, the fraction and the offset may be left out (no offset: UTC),
+#: and a date alone is the whole day (bare digits, e.g. `0.5` or `20160227`, are not instants)
+INSTANT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+           r"(Z|[+-][0-9]{2}:[0-9]{2})?)?")
+#: an instant, or an interval `a/b` with `..` (or nothing) for an open end
+DATETIME_PATTERN = rf"^(({INSTANT}|\.\.)(/({INSTANT}|\.\.)?)?)?$"
+_NUMBER = r" *[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? *"
+#: 4 numbers (or 6, a 3D bbox whose heights are ignored), comma-separated
+BBOX_PATTERN = rf"^({_NUMBER}(,{_NUMBER}){{3}}(,{_NUMBER},{_NUMBER})?)?$"
+#: the `json_schema_extra` of the parameters read by `parse_datetime` and `parse_bbox`
+DATETIME: dict[str, Any] = {"pattern": DATETIME_PATTERN}
+BBOX: dict[str, Any] = {"pattern": BBOX_PATTERN}
+_INSTANT_RE = re.compile(rf"^{INSTANT}$")
+_BBOX_RE = re.compile(BBOX_PATTERN)
+
+
+def _rfc3339(value: object) -> object:
+    """Before pydantic reads a date-time: only RFC 3339 text (pydantic alone would read a number,
+    or a string of one, as seconds since 1970)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _INSTANT_RE.fullmatch(value):
+        raise ValueError("not an RFC 3339 date-time (e.g. 2016-02-27T00:00:00Z)")
+    return value
+
+
+#: a date-time parameter or field: `format: date-time` in the OpenAPI document, and enforced
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339), WithJsonSchema(
+    {"type": "string", "format": "date-time", "pattern": f"^{INSTANT}$"})]
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     if raw is None or raw == "":
         return None
     parts = raw.split(",")
-    if len(parts) not in (4, 6):
+    if len(parts) not in (4, 6) or not _BBOX_RE.fullmatch(raw):
         raise InvalidQueryError("bbox must be minx,miny,maxx,maxy (4 numbers, lon/lat)")
     try:
         nums = [float(p) for p in parts]
@@ -38,6 +72,8 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 def _instant(raw: str) -> datetime | None:
     if raw in ("..", ""):
         return None
+    if not _INSTANT_RE.fullmatch(raw):
+        raise InvalidQueryError(f"datetime {raw!r} is not RFC 3339 (e.g. 2016-02-27T00:00:00Z)")
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -113,7 +149,7 @@ def parse_bbox_crs(raw: str | None, crs: str) -> tuple[tuple[float, float, float
                 raw = ",".join((parts[1], parts[0], parts[3], parts[2]))
         return parse_bbox(raw), 4326
     parts = raw.split(",")
-    if len(parts) != 4:
+    if len(parts) != 4 or not _BBOX_RE.fullmatch(raw):
         raise InvalidQueryError("bbox must be minx,miny,maxx,maxy (4 numbers)")
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from server.deps import SessionDep, SettingsDep
 from server.params import parse_datetime
 from server.routes.analysis_common import (
     AcceptDep,
+    AsOf,
     CsvList,
     Dedupe,
     Format,
@@ -111,7 +111,7 @@ _COMPLIANCE_META = {"at": "2016-05-24T00:00:00+00:00", "sort": "risk", "weeks_be
                                         areas_service.COMPLIANCE_COLUMNS)))
 def areas_compliance(
     session: SessionDep, rel: ReleaseDep,
-    at: Annotated[dt.datetime | None, Query(description="as of (ISO 8601); default now")] = None,
+    at: AsOf = None,
     weeks_before: Annotated[int, Query(ge=1, le=520)] = 8,
     recent_weeks: Annotated[int, Query(ge=1, le=52)] = 4,
     status: CsvList = None, area_id: CsvList = None,

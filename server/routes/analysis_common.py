@@ -3,7 +3,6 @@ parameters, and the JSON / GeoJSON / CSV replies."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -11,7 +10,7 @@ from fastapi import Depends, Header, Query
 from fastapi.responses import Response
 
 from server.deps import SettingsDep
-from server.params import parse_bbox, parse_datetime
+from server.params import BBOX, DATETIME, DateTime, parse_bbox, parse_datetime
 from server.schemas import analysis as ex
 from server.security.dependencies import VARY, PrincipalDep
 from server.security.release import Release, policy_from, release_for
@@ -42,7 +41,8 @@ TableFormat = Annotated[Literal["json", "csv"] | None, Query(
                 "chooses. No geojson: the rows are periods, not places")]
 AcceptDep = Annotated[str | None, Header(include_in_schema=False)]
 Window = Annotated[str | None, Query(
-    description="time window: an instant or interval a/b, '..' open (e.g. 2016-03-01/2016-06-30)")]
+    description="time window: an instant or interval a/b, '..' open (e.g. 2016-03-01/2016-06-30)",
+    json_schema_extra=DATETIME)]
 CsvList = Annotated[str | None, Query(description="comma-separated values")]
 
 
@@ -82,8 +82,9 @@ def table_reply(rows: list[dict[str, Any]], fmt: str, columns: list[str], *,
                                       for r in rows]})
 
 
-AsOf = Annotated[dt.datetime | None, Query(description="as of (ISO 8601); default now")]
-BBox = Annotated[str | None, Query(description="minx,miny,maxx,maxy (lon/lat)")]
+AsOf = Annotated[DateTime | None, Query(description="as of (RFC 3339); default now")]
+BBox = Annotated[str | None, Query(description="minx,miny,maxx,maxy (lon/lat)",
+                                   json_schema_extra=BBOX)]
 AreaId = Annotated[int | None, Query(description="only incidents inside this agreement area")]
 Dedupe = Annotated[bool, Query(description="count each event once (default true): of reports "
                                            "linked as cross-source duplicates (see "

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from server.deps import SessionDep, SettingsDep
+from server.params import DateTime
 from server.security.dependencies import PrincipalDep, require_roles
 from server.security.principal import Principal, Role
 from server.security.release import policy_from
@@ -58,6 +58,6 @@ def incidents_atom(request: Request, principal: PrincipalDep, settings: Settings
             "its state at that time (analysts)")
 def feature_history(
     collection_id: str, feature_id: str, principal: Analyst, session: SessionDep,
-    asof: Annotated[datetime | None, Query(description="e.g. 2016-03-01T00:00Z")] = None,
+    asof: Annotated[DateTime | None, Query(description="e.g. 2016-03-01T00:00:00Z")] = None,
 ) -> dict[str, Any]:
     return audit.history(collection_id, feature_id, asof, session=session)

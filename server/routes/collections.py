@@ -13,7 +13,7 @@ from server.compression import chosen_encoding, compress
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
-from server.params import SUPPORTED_CRS, parse_crs
+from server.params import BBOX, DATETIME, SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
@@ -171,10 +171,11 @@ async def get_items(
     collection_id: str,
     request: Request,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (in bbox-crs; default "
-                                                  "CRS84 lon/lat)")] = None,
+                                                  "CRS84 lon/lat)", json_schema_extra=BBOX)] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
     datetime: Annotated[str | None, Query(description="RFC 3339 instant, or interval a/b with "
-                                                      "'..' for an open end")] = None,
+                                                      "'..' for an open end",
+                                          json_schema_extra=DATETIME)] = None,
     limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT, description=(
         f"page size: default {_DEFAULT_LIMIT}, maximum {_MAX_LIMIT}"))] = _DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, description="features to skip (older clients; the next "

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
-from server.params import parse_datetime
+from server.params import DATETIME, parse_datetime
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
 from server.routes import caching
@@ -84,7 +84,8 @@ async def get_tile(
     z: Annotated[int, Path(ge=0, le=24, description="tileMatrix (zoom)")],
     y: Annotated[int, Path(ge=0, description="tileRow")],
     x: Annotated[int, Path(ge=0, description="tileCol")],
-    datetime: Annotated[str | None, Query(description="instant or interval")] = None,
+    datetime: Annotated[str | None, Query(description="instant or interval",
+                                          json_schema_extra=DATETIME)] = None,
     filter: Annotated[str | None, Query(description="a CQL2 filter")] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
 ) -> Response:
@@ -177,7 +178,8 @@ async def get_multi_tile(
     x: Annotated[int, Path(ge=0)],
     collections: Annotated[str | None, Query(description="comma-separated collection ids")]
     = None,
-    datetime: Annotated[str | None, Query(description="applies to layers with a time")] = None,
+    datetime: Annotated[str | None, Query(description="applies to layers with a time",
+                                          json_schema_extra=DATETIME)] = None,
 ) -> Response:
     """One request for every layer of a map view (fewer round trips than a source per layer).
     Per-layer filters are `{collection}.{name}` parameters: a property (e.g.

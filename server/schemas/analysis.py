@@ -6,11 +6,11 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from server.params import DateTime
 from server.security.csv_cells import safe_cell
 
 POINT_EXAMPLE: dict[str, Any] = {"type": "Point", "coordinates": [36.66, 34.73]}
@@ -30,7 +30,7 @@ class DeconflictionRequest(BaseModel):
         None, description="a GeoJSON geometry (Point, LineString, Polygon or Multi*)")
     geometries: list[dict[str, Any]] | None = Field(
         None, description="a batch of GeoJSON geometries (at most 1,000); answered in order")
-    at: datetime | None = Field(None, description="when (ISO 8601); default now")
+    at: DateTime | None = Field(None, description="when (RFC 3339); default now")
     distance_m: float = Field(0, ge=0, description="report areas within this many metres (0: "
                               "only those the geometry touches)")
     nearby_m: float | None = Field(None, ge=0, description="radius for nearby settlements and aid "

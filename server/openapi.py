@@ -1,0 +1,90 @@
+"""The OpenAPI document says every error an operation can answer, each with the one JSON error
+body of `server.errors`: FastAPI's own 422 `HTTPValidationError` is never sent (a bad parameter
+is a 400 here), and the answers given outside the routes (a presented key that is unknown, the
+rate limit, the body cap, CORS, a database that is down) are declared on every operation they
+can reach. A client (or a fuzzer) reading the document learns the real answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["code", "description"],
+    "properties": {
+        "code": {"type": "string", "description": "a stable machine-readable code",
+                 "examples": ["invalid_parameter"]},
+        "description": {"type": "string", "description": "what is wrong, for a person"},
+    },
+    "additionalProperties": True,
+}
+_REF = {"$ref": "#/components/schemas/Error"}
+
+#: answers any operation can give (server/security/*, server/errors.py)
+_EVERYWHERE: dict[str, str] = {
+    "400": "a parameter, header or body is wrong (the body says which and why)",
+    "401": "the API key presented is unknown, revoked or expired (or a key is needed)",
+    "403": "a key of a role that may not do this, or a cross-origin request from an origin "
+           "not allowed",
+    "429": "too many requests: the rate limit of the key or the address (Retry-After)",
+    "503": "the database is unreachable, or the query took too long",
+}
+#: a path naming a resource, or a parameter naming one by id (`area_id`, `incident_id`)
+_NAMING_A_RESOURCE = {"404": "no such resource"}
+_WITH_BODY = {
+    "408": "the body did not arrive in time",
+    "413": "the body is larger than the server accepts",
+    "415": "an unsupported Content-Type",
+}
+_VALIDATION_REFS = ("#/components/schemas/HTTPValidationError",)
+
+
+def _is_fastapi_validation(answer: dict[str, Any]) -> bool:
+    content = answer.get("content", {}).get("application/json", {})
+    return content.get("schema", {}).get("$ref") in _VALIDATION_REFS
+
+
+def _declare(operation: dict[str, Any], codes: dict[str, str]) -> None:
+    answers: dict[str, Any] = operation.setdefault("responses", {})
+    for code, description in codes.items():
+        answers.setdefault(code, {"description": description})
+    for code, answer in answers.items():
+        if code[:1] in ("4", "5"):
+            answer["content"] = {"application/json": {"schema": _REF}}
+
+
+def declare_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with every operation's error answers declared (in place; returned)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.get("responses", {})
+            if "422" in answers and _is_fastapi_validation(answers["422"]):
+                del answers["422"]
+            codes = dict(_EVERYWHERE)
+            if any(p.get("in") == "path" or p.get("name", "").endswith("_id")
+                   for p in operation.get("parameters", [])):
+                codes.update(_NAMING_A_RESOURCE)
+            if "requestBody" in operation:
+                codes.update(_WITH_BODY)
+            _declare(operation, codes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["Error"] = ERROR_SCHEMA
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Build the app's OpenAPI document once, with the error answers declared."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_errors(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
