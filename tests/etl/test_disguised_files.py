@@ -4,12 +4,10 @@ content is of the format asked for, with only that format's GDAL drivers and no 
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,41 +20,17 @@ from etl.jobs import find_job
 from etl.runner import run
 from etl.sources import gdal_guard
 
+from .listener import Listener
+
 CANARY = "CANARY_5f3a9e_local_secret"
 TRUCE = [sys.executable, "-m", "cli.main"]
 
 
-class Listener:
-    """A local HTTP server that records every request it gets (it must get none)."""
-
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        hits = self.hits
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                hits.append(self.path)
-                body = f"id,name,lon,lat\n1,{CANARY},36.7,34.7\n".encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_HEAD = do_GET  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture()
 def listener() -> Iterator[Listener]:
-    served = Listener()
+    served = Listener(CANARY)
     yield served
-    served.server.shutdown()
+    served.close()
 
 
 @pytest.fixture()

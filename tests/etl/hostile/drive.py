@@ -3,12 +3,10 @@ real CLI (`python -m cli.main etl load --json`), and its invariants checked."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,42 +17,18 @@ from sqlalchemy import Engine
 from etl.jobs import UnknownFormatError, find_job
 from etl.runner import run
 
+from .. import listener
 from .case import CANARY_TEXT, Case, Env
 from .invariants import problems, said
 
 CLI_TIMEOUT = 120
 
 
-class Listener:
-    """A local HTTP server recording every request (a load must make none); it answers with the
-    canary's text, so a request that got through would also show in the data."""
+class Listener(listener.Listener):
+    """The shared local listener, answering with the canary's text."""
 
     def __init__(self) -> None:
-        self.hits: list[str] = []
-        hits = self.hits
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                hits.append(self.path)
-                body = f"id,name,lon,lat\n1,{CANARY_TEXT},36.7,34.7\n".encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_HEAD = do_GET  # noqa: N815
-            do_POST = do_GET  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(CANARY_TEXT)
 
 
 def make_env(folder: Path, listener: Listener) -> Env:
