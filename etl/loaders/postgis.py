@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -236,6 +237,18 @@ AGAIN = """DO UPDATE SET last_seen_run_id = EXCLUDED.last_seen_run_id,
                raw = EXCLUDED.raw, reasons = EXCLUDED.reasons, detail = EXCLUDED.detail"""
 
 
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities as the text Python writes for them: JSON has no such
+    numbers (json.dumps writes them anyway, and PostgreSQL's jsonb refuses the row)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def quarantine(conn: Connection, rows: list[dict[str, Any]], *, run_id: int, layer: str,
                source: str, source_path: str, sha256: str | None = None) -> None:
     """Keep rejected rows with their raw payload, record number and reasons: one entry per row
@@ -248,9 +261,10 @@ def quarantine(conn: Connection, rows: list[dict[str, Any]], *, run_id: int, lay
         params.setdefault(key, {
             "run_id": run_id, "layer": layer, "source": source, "path": source_path,
             "number": r["number"], "source_id": r.get("source_id"), "key": key,
-            "raw": json.dumps(r["raw"], ensure_ascii=False, default=str),
+            "raw": json.dumps(_finite(r["raw"]), ensure_ascii=False, default=str),
             "reasons": list(r["reasons"]),
-            "detail": json.dumps(r.get("detail", {}), ensure_ascii=False, default=str)})
+            "detail": json.dumps(_finite(r.get("detail", {})), ensure_ascii=False,
+                                 default=str)})
     conn.execute(
         text(f"""
             INSERT INTO quarantine (etl_run_id, layer, source, source_path, record_number,

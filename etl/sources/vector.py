@@ -83,6 +83,9 @@ def _check_parts(name: str, shx: bytes, dbf: bytes) -> None:
     if len(shx) < 28 or len(dbf) < 8:
         raise SourceError(f"{name}: the .shx or .dbf file is cut short; export the shapefile "
                           "again")
+    if not shx.startswith(b"\x00\x00\x27\x0a"):
+        raise SourceError(f"{name}: the .shx file (the index) is damaged; export the shapefile "
+                          "again")
     shapes = (int.from_bytes(shx[24:28], "big") * 2 - 100) // 8
     records = int.from_bytes(dbf[4:8], "little")
     if shapes != records:
@@ -148,6 +151,8 @@ def _plain(path: Path, message: str) -> str:
     text = re.sub(r"(/[\w.+-]+){2,}", "", text).strip(" :;,.")
     if "not recognized as being in a supported file format" in text or not text:
         return "its content is not in the format its name says, or it is damaged"
+    if "SHAPE_RESTORE_SHX" in text:
+        return "its .shx file (the index) is missing or damaged"
     return text[:200]
 
 
@@ -403,12 +408,8 @@ def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iter
         _refuse_references(path, refused)
         for geometries, names, columns in _batches(path, reader, geometry, before):
             for i, wkb in enumerate(geometries):
-                fields = {}
-                for name, values in zip(names, columns, strict=True):
-                    value = values[i]
-                    if value != value:  # NaN: GDAL's unset float field (no JSON value either)
-                        value = None
-                    fields[name] = value
+                # an unset field is None (the Arrow stream's null); a NaN is a NaN the file holds
+                fields = {name: values[i] for name, values in zip(names, columns, strict=True)}
                 if wkb is not None and reproject is not None:
                     wkb = reproject(wkb)
                 number += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import shapely
@@ -95,8 +96,11 @@ def parse_int(value: Any) -> int | None:
     raw = text(value)
     if raw is None:
         return None
-    number = float(raw)
-    if not math.isfinite(number) or not number.is_integer():
+    try:
+        number = Decimal(raw)  # exact: 1e-400 is not 0, as a float would make it
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    if not number.is_finite() or number != number.to_integral_value():
         raise ValueError(raw)
     return int(number)
 
@@ -189,8 +193,16 @@ def check_count(value: Any, reasons: list[str]) -> int | None:
     return number
 
 
-def check_quantity(value: Any, reasons: list[str]) -> float | None:
-    number: float | None = _check_number(parse_float, MAX_QUANTITY, value, reasons)
+def parse_decimal(value: Any) -> Decimal | None:
+    """parse_float's rule, exactly: 12345678901.123456789 is not rounded through a float."""
+    if parse_float(value) is None:  # the same refusals (booleans, NaN, infinity, words)
+        return None
+    raw = str(text(value))
+    return Decimal(raw.replace(",", ".") if raw.count(",") == 1 and "." not in raw else raw)
+
+
+def check_quantity(value: Any, reasons: list[str]) -> Decimal | None:
+    number: Decimal | None = _check_number(parse_decimal, MAX_QUANTITY, value, reasons)
     return number
 
 

@@ -164,15 +164,17 @@ def values() -> list[Case]:
         values=tuple(ValueCheck(f"KS-{k}", "fatalities", v, "number") for k, v in REALS.items()),
         must_load=frozenset({"KS-whole"})))
     out.append(Case("values-gpkg-real-counts", "values", "incidents", "counts.gpkg",
-                    lambda: bases._written("counts.gpkg", _gpkg_counts), records=len(REALS),
+                    lambda: bases._written("counts.gpkg", _gpkg_counts), records=len(GPKG_REALS),
                     values=tuple(ValueCheck(f"R-{k}", "fatalities", v, "number")
-                                 for k, v in REALS.items()), must_load=frozenset({"R-whole"})))
+                                 for k, v in GPKG_REALS.items()), must_load=frozenset({"R-whole"})))
     out += _big_cells()
     return out
 
 
 REALS = {"whole": "3.0", "frac": "2.7", "nan": "NaN", "inf": "Infinity", "e308": "1e308",
          "negzero": "-0.0"}
+#: SQLite stores a NaN as NULL, so a GeoPackage cannot hold one: every other value
+GPKG_REALS = {k: v for k, v in REALS.items() if k != "nan"}
 
 
 def _gpkg_counts(path: Any) -> None:
@@ -181,12 +183,12 @@ def _gpkg_counts(path: Any) -> None:
     import pyogrio
     import shapely
 
-    geoms = [shapely.to_wkb(shapely.Point(36.71, 34.73))] * len(REALS)
+    geoms = [shapely.to_wkb(shapely.Point(36.71, 34.73))] * len(GPKG_REALS)
     pyogrio.raw.write(str(path), np.array(geoms, dtype=object), [
-        np.array([f"R-{k}" for k in REALS], dtype=object),
-        np.array(["2016-06-01"] * len(REALS), dtype=object),
-        np.array(["shelling"] * len(REALS), dtype=object),
-        np.array([float(v) for v in REALS.values()], dtype=np.float64)],
+        np.array([f"R-{k}" for k in GPKG_REALS], dtype=object),
+        np.array(["2016-06-01"] * len(GPKG_REALS), dtype=object),
+        np.array(["shelling"] * len(GPKG_REALS), dtype=object),
+        np.array([float(v) for v in GPKG_REALS.values()], dtype=np.float64)],
         ["source_id", "occurred_at", "event_type", "fatalities"], driver="GPKG",
         geometry_type="Point", crs="EPSG:4326")
 

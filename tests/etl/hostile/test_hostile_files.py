@@ -16,27 +16,9 @@ from .drive import Listener, make_env, run_case
 from .generator import cases
 from .invariants import nothing_anywhere
 
-#: Cases known to fail, by case id (strict: a fix makes them XPASS, and the marker goes).
+#: Cases known to fail, by case id, with the defect (strict: a fix makes them XPASS, and the
+#: marker goes). None today.
 KNOWN_OPEN: dict[str, str] = {}
-#: Defects this suite found that no branch fixes yet (etl/transforms, etl/sources/vector.py:
-#: not this branch's to change); strict, so a fix makes them fail until the marker goes.
-FOUND_OPEN = {
-    "values-csv-counts-copy": "issue 21: a count of 1e-400 is stored as 0, not quarantined "
-                              "(found by the hostile suite, open)",
-    "values-csv-counts-rows": "issue 21: a count of 1e-400 is stored as 0, not quarantined "
-                              "(found by the hostile suite, open)",
-    "values-kml-counts": "issue 21: a count of 1e-400 is stored as 0, not quarantined "
-                         "(found by the hostile suite, open)",
-    "values-aid-quantities": "issue 21: quantity 12345678901.123456789 is stored rounded "
-                             "(through a float; found by the hostile suite, open)",
-    "zip-damaged-shx-header": "issue 21: a zipped shapefile whose .shx header is damaged is "
-                              "refused with GDAL's advice (SHAPE_RESTORE_SHX) and empty paths "
-                              "(found by the hostile suite, open)",
-    "values-gpkg-real-counts": "issue 21: a NaN or infinity in a GeoPackage REAL column fails "
-                               "the whole run: its row cannot be quarantined as JSON (found by "
-                               "the hostile suite, open)",
-}
-KNOWN_OPEN.update(FOUND_OPEN)
 
 CASES = cases()
 
