@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from bench.etl import generate
 from etl.jobs import find_job
 from etl.loaders import postgis
 from etl.runner import run
@@ -28,14 +27,9 @@ def _definition(engine: Engine) -> tuple[list[Any], list[Any]]:
 
 
 def test_bulk_first_load_keeps_the_definition_and_reruns_idempotently(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with engine.connect() as conn:
-        existing = conn.execute(text(
-            "SELECT greatest(count(*), max(c.reltuples)::bigint) FROM incidents, pg_class c "
-            "WHERE c.oid = 'incidents'::regclass")).scalar_one()
-    rows = int(existing) + 1_000  # more than the table holds: the load takes the bulk path
-    path = tmp_path / "bulk.csv"
-    generate(path, rows)
+        engine: Engine, bigger_than_the_table: tuple[Path, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path, rows = bigger_than_the_table
     monkeypatch.setattr(postgis, "BULK_ROWS", 1)
     before = _definition(engine)
     job = find_job("incidents", "ucdp", path)

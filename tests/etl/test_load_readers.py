@@ -14,7 +14,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from bench.etl import generate
 from etl.jobs import find_job
 from etl.loaders import postgis
 from etl.runner import RunSummary, run
@@ -35,21 +34,10 @@ LOCKS = text("""
 """)
 
 
-def _big_file(engine: Engine, tmp_path: Path) -> tuple[Path, int]:
-    with engine.connect() as conn:
-        existing = conn.execute(text(
-            "SELECT greatest(count(*), max(c.reltuples)::bigint) FROM incidents, pg_class c "
-            "WHERE c.oid = 'incidents'::regclass")).scalar_one()
-    rows = int(existing) + 1_000  # more than the table holds: the old code dropped its indexes
-    path = tmp_path / "bulk.csv"
-    generate(path, rows)
-    return path, rows
-
-
-def test_readers_are_never_blocked_by_a_bulk_load(engine: Engine, live_server: str,
-                                                  tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    path, rows = _big_file(engine, tmp_path)
+def test_readers_are_never_blocked_by_a_bulk_load(
+        engine: Engine, live_server: str, bigger_than_the_table: tuple[Path, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path, rows = bigger_than_the_table  # the old code dropped the indexes for such a load
     monkeypatch.setattr(postgis, "BULK_ROWS", 1)
     paused, resume = threading.Event(), threading.Event()
     inside: dict[str, Any] = {}
