@@ -53,3 +53,25 @@ class Page:
             self.page.mouse.dblclick(x, y)
         else:
             self.page.mouse.click(x, y)
+
+    def click_an_incident_near_homs(self) -> None:
+        """Zoom to Homs (z11), click one single (not clustered) incident drawn where nothing
+        covers the map (the toolbar's width varies by language), wait for its details."""
+        self.page.evaluate("() => window.truceMap.jumpTo({zoom: 11, center: [36.72, 34.73]})")
+        self.settle()
+        point = self.page.evaluate("""() => {
+            const map = window.truceMap;
+            const canvas = map.getCanvas();
+            const rect = canvas.getBoundingClientRect();
+            return map.queryRenderedFeatures({layers: ['incidents-circle']})
+                .filter(f => !f.properties.point_count || f.properties.point_count <= 1)
+                .map(f => map.project(f.geometry.coordinates))
+                .filter(p => p.x > 20 && p.y > 20 && p.x < rect.width - 20
+                        && p.y < rect.height - 20)
+                .filter(p => document.elementFromPoint(rect.x + p.x, rect.y + p.y) === canvas)
+                .map(p => ({x: p.x, y: p.y}))[0] ?? null;
+        }""")
+        assert point is not None, "no single incident rendered near Homs at z11"
+        box = self.page.locator("#map").bounding_box()
+        self.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+        self.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)

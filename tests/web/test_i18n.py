@@ -84,33 +84,12 @@ def test_russian_shows_russian_and_the_switch_changes_the_language(browser: Any,
         page.page.close()
 
 
-def _click_an_incident(page: Page) -> None:
-    page.page.evaluate("() => window.truceMap.jumpTo({zoom: 11, center: [36.72, 34.73]})")
-    page.settle()
-    # an incident drawn where nothing covers the map (the toolbar's width varies by language)
-    point = page.page.evaluate("""() => {
-        const map = window.truceMap;
-        const canvas = map.getCanvas();
-        const rect = canvas.getBoundingClientRect();
-        return map.queryRenderedFeatures({layers: ['incidents-circle']})
-            .filter(f => !f.properties.point_count || f.properties.point_count <= 1)
-            .map(f => map.project(f.geometry.coordinates))
-            .filter(p => p.x > 20 && p.y > 20 && p.x < rect.width - 20 && p.y < rect.height - 20)
-            .filter(p => document.elementFromPoint(rect.x + p.x, rect.y + p.y) === canvas)
-            .map(p => ({x: p.x, y: p.y}))[0] ?? null;
-    }""")
-    assert point is not None, "no single incident rendered near Homs at z11"
-    box = page.page.locator("#map").bounding_box()
-    page.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    page.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)
-
-
 @pytest.mark.parametrize("lang", ["en", "ar", "ru"])
 def test_an_event_type_reads_the_same_in_legend_filter_and_details(
         browser: Any, live_server: str, lang: str) -> None:
     page = _open(browser, live_server, f"?lang={lang}")
     try:
-        _click_an_incident(page)
+        page.click_an_incident_near_homs()
         p = page.page
         feature_id = p.evaluate("() => document.body.dataset.detail").split("/")[1]
         record = p.request.get(f"{live_server}/collections/incidents/items/{feature_id}?f=json")

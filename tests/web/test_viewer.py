@@ -65,21 +65,7 @@ def test_moving_the_time_range_changes_the_tile_requests(viewer: Page) -> None:
 
 
 def test_clicking_an_incident_opens_its_panel(viewer: Page, artifacts: Path) -> None:
-    viewer.page.evaluate("() => window.truceMap.jumpTo({zoom: 11, center: [36.72, 34.73]})")
-    viewer.settle()
-    point = viewer.page.evaluate("""() => {
-        const map = window.truceMap;
-        const {width, height} = map.getCanvas().getBoundingClientRect();
-        return map.queryRenderedFeatures({layers: ['incidents-circle']})
-            .filter(f => !f.properties.point_count || f.properties.point_count <= 1)
-            .map(f => map.project(f.geometry.coordinates))
-            .filter(p => p.x > 20 && p.y > 20 && p.x < width - 20 && p.y < height - 20)
-            .map(p => ({x: p.x, y: p.y}))[0] ?? null;
-    }""")
-    assert point is not None, "no single incident rendered near Homs at z11"
-    box = viewer.page.locator("#map").bounding_box()
-    viewer.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    viewer.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)
+    viewer.click_an_incident_near_homs()
     assert viewer.page.evaluate("() => document.body.dataset.detail").startswith("incidents/")
     # the source in human words; its code and the other technical fields under a closed "More"
     shown = viewer.page.inner_text("#details")
