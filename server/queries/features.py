@@ -174,6 +174,8 @@ def _picked(c: Collection, q: ItemQuery, rel: Release, where: str, *, reverse: b
     edge = _bucket_edge(c, q, rel, src, where, reverse=reverse, limit=limit, offset=offset)
     if edge is not None:
         where = f"{where} AND {edge}"
+    if len(page_keys(c, q)) == 1 and not q.sort_matches:
+        where = f"{where} AND {_committed_ids(c)}"
     skips = offset != "0" and bool(q.offset) and not rel.unrestricted
     if not q.sort_matches and not skips:
         return f"SELECT t.* FROM {src} t WHERE {where} {order} LIMIT {limit} OFFSET {offset}"  # noqa: S608
@@ -181,6 +183,14 @@ def _picked(c: Collection, q: ItemQuery, rel: Release, where: str, *, reverse: b
            f"LIMIT {limit} OFFSET {offset}")
     return (f"SELECT t.* FROM {src} t WHERE t.{c.id_column} IN ({ids}) "  # noqa: S608
             f"{_order(c, replace(q, sort_matches=False), reverse=reverse)}")
+
+
+def _committed_ids(c: Collection) -> str:
+    """SQL bounding an id-ordered page by the highest id its snapshot can see (migration
+    14b_layer_max_ids): the id index walk then stops at the committed rows instead of checking
+    a running load's invisible entries one by one."""
+    return (f"t.{c.id_column} <= coalesce((SELECT max_id FROM layer_versions "  # noqa: S608
+            f"WHERE layer = '{c.table}'), 9223372036854775807)")
 
 
 def _bucket_edge(c: Collection, q: ItemQuery, rel: Release, src: str, where: str, *,
