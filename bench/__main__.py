@@ -1,6 +1,7 @@
 """`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
-figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL
-(not part of "all")."""
+figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL;
+`python -m bench dedupe [--rows N]`: duplicate matching at crowded places (neither is part of
+"all")."""
 
 from __future__ import annotations
 
@@ -26,12 +27,16 @@ def main() -> None:
         from bench import viewer
 
         viewer.main(rest)
+    if which == "dedupe":
+        from bench import dedupe
+
+        dedupe.main(rest)
     if which == "fuzz":
         from bench import fuzz
 
         fuzz.main(rest)
-    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer or fuzz")
+    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "dedupe", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer, fuzz or dedupe")
 
 
 if __name__ == "__main__":
