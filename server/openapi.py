@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from server.openapi_ogc import ogc_item_parameters
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
@@ -83,7 +85,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_errors(build())
+            app.openapi_schema = ogc_item_parameters(declare_errors(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -350,6 +350,8 @@ def item_body(c: Collection, feature_id: int, found: str | None, *, base_url: st
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
+             {"rel": "alternate", "type": "text/html",
+              "href": f"{href}/items/{feature_id}?f=html"},
              {"rel": "collection", "type": "application/json", "href": href},
              {"rel": "version-history", "type": "application/json",
               "href": f"{href}/items/{feature_id}/history"}]
@@ -404,6 +406,7 @@ def describe(c: Collection, rel: Release, key: str, *, base_url: str,
         "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": "application/json", "href": href},
+            {"rel": "alternate", "type": "text/html", "href": f"{href}?f=html"},
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
