@@ -155,7 +155,8 @@ def _described(c: Collection, request: Request, session: Session, settings: Sett
 
 
 @router.get("/collections", summary="The published collections (extents cover what the "
-                                    "caller's key may see)", response_model=None)
+                                    "caller's key may see)", response_model=None,
+            responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 def list_collections(request: Request, response: Response, session: SessionDep,
                      settings: SettingsDep,
                      principal: PrincipalDep) -> dict[str, Any] | Response:
@@ -176,7 +177,8 @@ def list_collections(request: Request, response: Response, session: SessionDep,
 
 @router.get("/collections/{collection_id}", summary="One collection's metadata (extents cover "
                                                     "what the caller's key may see)",
-            response_model=None)
+            response_model=None,
+            responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 def get_collection(collection_id: str, request: Request, response: Response,
                    session: SessionDep, settings: SettingsDep,
                    principal: PrincipalDep) -> dict[str, Any] | Response:
@@ -202,7 +204,7 @@ def get_queryables(collection_id: str, request: Request) -> Response:
                     "bbox, datetime, properties and CQL2",
             responses={200: {"content": {GEOJSON: {}, "text/csv": {},
                                          "application/geopackage+sqlite3": {},
-                                         "application/flatgeobuf": {}}},
+                                         "application/flatgeobuf": {}, "text/html": {}}},
                        304: {"description": "not modified (If-None-Match)"}},
             openapi_extra=KEY_SECURITY)
 async def get_items(
@@ -393,7 +395,7 @@ def _check(params: dict[str, str], allowed: set[str]) -> None:
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
-            summary="One feature", responses={200: {"content": {GEOJSON: {}}}},
+            summary="One feature", responses={200: {"content": {GEOJSON: {}, "text/html": {}}}},
             openapi_extra=KEY_SECURITY)
 async def get_item(
     collection_id: str, feature_id: str, request: Request,
