@@ -7,6 +7,7 @@ joins them into one text, and returns the keys of the first and last rows for th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -498,8 +499,17 @@ def extent(c: Collection, rel: Release, *, session: Session) -> dict[str, Any]:
     bbox = None
     if box:
         nums = box.replace("BOX(", "").replace(")", "").replace(",", " ").split()
-        bbox = [float(n) for n in nums]
+        bbox = _outward([float(n) for n in nums])
     return {"bbox": bbox, "start": tmin, "end": tmax, "count": int(count)}
+
+
+def _outward(box: list[float], decimals: int = 7) -> list[float]:
+    """`box` at the precision features are printed at (7 decimals of a degree), rounded
+    outward: it still holds every printed feature (a point at 35.800000000000004 prints 35.8,
+    and so must the box's edge)."""
+    scale = 10**decimals
+    return [math.floor(box[0] * scale) / scale, math.floor(box[1] * scale) / scale,
+            math.ceil(box[2] * scale) / scale, math.ceil(box[3] * scale) / scale]
 
 
 def count_all(c: Collection, *, session: Session) -> int:
