@@ -471,6 +471,10 @@ def _item_response(request: Request, c: Collection, fid: int, found: str | None,
     headers = vary_by_key(principal, caching.headers_for(
         [ver], tag, "public, max-age=0, must-revalidate"))
     headers["Content-Crs"] = f"<{crs_uri}>"
+    href = f"{_base(request)}/collections/{c.id}"
+    headers["Link"] = (f'<{href}/items/{fid}>; rel="self"; type="{GEOJSON}", '
+                       f'<{href}/items/{fid}?f=html>; rel="alternate"; type="text/html", '
+                       f'<{href}>; rel="collection"; type="application/json"')
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     return Response(body, media_type=GEOJSON, headers=headers)

@@ -117,6 +117,17 @@ def test_item_pages_carry_link_headers_for_next_prev_and_alternates(client: Test
     assert [f["id"] for f in back["features"]] == [f["id"] for f in first.json()["features"]]
 
 
+def test_a_feature_carries_link_headers_to_itself_its_page_and_collection(
+        client: TestClient) -> None:
+    fid = client.get(ITEMS, params={"limit": 1}).json()["features"][0]["id"]
+    response = client.get(f"{ITEMS}/{fid}")
+    links = _links(response.headers["link"])
+    assert links["self"][0].endswith(f"{ITEMS}/{fid}")
+    assert links["alternate"][0].endswith(f"{ITEMS}/{fid}?f=html")
+    assert links["collection"][0].endswith("/collections/incidents")
+    assert client.get(links["alternate"][0]).headers["content-type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:32637", "EPSG:4326"])
 def test_crs_output_has_no_crs_member_in_geometries(client: TestClient, crs: str) -> None:
     response = client.get(ITEMS, params={"limit": 20, "crs": crs})
