@@ -75,7 +75,6 @@ CONFORMANCE = [
     f"{OGC}/ogcapi-tiles-1/1.0/conf/tileset",
     f"{OGC}/ogcapi-tiles-1/1.0/conf/tilesets-list",
     f"{OGC}/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
-    f"{OGC}/ogcapi-tiles-1/1.0/conf/tilematrixset",
     f"{OGC}/tms/2.0/conf/tilematrixset",
     f"{OGC}/tms/2.0/conf/json-tilematrixset",
 ]
