@@ -573,3 +573,29 @@ def test_part3_filter_errors(http: httpx.Client, api: dict[str, Any], cid: str) 
         response = _items(http, cid, **params)
         assert response.status_code == 400, (params, response.text)
         assert response.json()["description"]
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_part3_basic_cql2_comparisons_and_logic(http: httpx.Client, api: dict[str, Any],
+                                                cid: str) -> None:
+    """CQL2 Basic (21-065r2 /conf/basic-cql2): <, <=, >, >=, <>, AND, OR on each queryable of a
+    number type, and on strings; every returned feature satisfies the filter."""
+    checks: dict[str, Any] = {
+        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b, "<>": lambda a, b: a != b}
+    samples = _scalar_samples(http, api, cid)
+    for name, kind, value in samples:
+        literal = _cql_literal(kind, value)
+        for op, holds in checks.items():
+            response = _items(http, cid, filter=f"{name} {op} {literal}", limit=100)
+            assert response.status_code == 200, (name, op, response.text)
+            for f in response.json()["features"]:
+                got = f["properties"][name]
+                assert got is not None and holds(got, value), (name, op, value, got)
+        both = _items(http, cid, filter=f"{name} >= {literal} AND {name} <= {literal}",
+                      limit=100).json()["features"]
+        equal = _items(http, cid, filter=f"{name} = {literal}", limit=100).json()["features"]
+        assert [f["id"] for f in both] == [f["id"] for f in equal]
+        either = _items(http, cid, filter=f"{name} < {literal} OR {name} > {literal}",
+                        limit=100).json()["features"]
+        assert all(f["properties"][name] != value for f in either)
