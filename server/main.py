@@ -17,6 +17,7 @@ from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
+from server.http_methods import HeadAndVaryMiddleware
 from server.metrics import RequestMetrics
 from server.openapi import install_openapi
 from server.request_guard import RequestGuardMiddleware
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
                        analysis_ms=settings.database.analysis_timeout_ms)
     app.add_middleware(SecurityHeadersMiddleware)  # every answer gets the headers
+    app.add_middleware(HeadAndVaryMiddleware)  # HEAD as GET without a body; Vary: Accept
     app.state.request_metrics = RequestMetrics()
     app.state.readiness = Readiness(ttl=settings.api.ready_cache_seconds)
     # outermost: every answer (a 429, a 413 too) is counted, timed and carries X-Request-Id

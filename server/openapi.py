@@ -10,6 +10,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from server.openapi_oas30 import to_oas30
+from server.openapi_ogc import ogc_item_parameters
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
@@ -83,7 +86,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_errors(build())
+            app.openapi_schema = to_oas30(ogc_item_parameters(declare_errors(build())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -109,10 +109,10 @@ def epsg_uri(code: int) -> str:
     return f"http://www.opengis.net/def/crs/EPSG/0/{code}"
 
 
-# uri -> (srid, axis order is lat/lon, decimals)
+# uri -> (srid, axis order is lat/lon, decimals: 7 for degrees (~1 cm), 2 for metres)
 SUPPORTED_CRS: dict[str, tuple[int, bool, int]] = {
-    CRS84: (4326, False, 6),
-    epsg_uri(4326): (4326, True, 6),
+    CRS84: (4326, False, 7),
+    epsg_uri(4326): (4326, True, 7),
     epsg_uri(3857): (3857, False, 2),
     epsg_uri(32636): (32636, False, 2),
     epsg_uri(32637): (32637, False, 2),

@@ -7,6 +7,7 @@ joins them into one text, and returns the keys of the first and last rows for th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,7 +40,7 @@ class ItemQuery:
     properties: tuple[str, ...] | None = None  # None: all
     srid: int = 4326
     flip: bool = False  # EPSG:4326 answers in lat/lon axis order
-    decimals: int = 6
+    decimals: int = 7  # degrees; metres get 2 (see params.SUPPORTED_CRS)
     limit: int = 10
     offset: int = 0
     after: tuple[Any, ...] | None = None  # keyset cursor: the rows after this page-order key
@@ -72,7 +73,7 @@ def _geometry_sql(q: ItemQuery, alias: str, b: Binder) -> str:
         geom = f"ST_Transform({geom}, {b.bind(q.srid)})"
     elif q.flip:
         geom = f"ST_FlipCoordinates({geom})"
-    return f"ST_AsGeoJSON({geom}, {int(q.decimals)})"
+    return f"ST_AsGeoJSON({geom}, {int(q.decimals)}, 0)"  # 0: no "crs" member (Content-Crs)
 
 
 #: name/value pairs in one json_build_object call (PostgreSQL passes at most 100 arguments)
@@ -148,17 +149,23 @@ def page_keys(c: Collection, q: ItemQuery) -> tuple[tuple[str, bool], ...]:
 
 
 def _order(c: Collection, q: ItemQuery, *, reverse: bool = False) -> str:
-    """ORDER BY for a page (reversed for a `prev` page). ASC puts NULLs last, DESC first, so the
-    reverse of an order is exactly its mirror. `sort_matches` orders by `id + 0`, which no index
-    yields: the planner then finds the (few) matches by their filter's index and sorts them,
-    instead of walking the id index past every row that does not match."""
+    """ORDER BY for a page (reversed for a `prev` page). NULLs come last whether ascending or
+    descending (`sortby=-fatalities` starts with the largest number, not with the unknowns), so
+    a reversed order puts them first: the reverse of an order is exactly its mirror. A column
+    that holds no NULL gets no NULLS clause (its index yields either direction). `sort_matches`
+    orders by `id + 0`, which no index yields: the planner then finds the (few) matches by
+    their filter's index and sorts them, instead of walking the id index past every row that
+    does not match."""
     keys = page_keys(c, q)
     parts = []
     for name, desc in keys:
         expr = f"t.{name}"
         if q.sort_matches and len(keys) == 1:
             expr = f"(t.{name} + 0)"
-        parts.append(f"{expr} {'DESC' if desc != reverse else 'ASC'}")
+        nulls = ""
+        if name != c.id_column and _nullable(c, name):
+            nulls = " NULLS FIRST" if reverse else " NULLS LAST"
+        parts.append(f"{expr} {'DESC' if desc != reverse else 'ASC'}{nulls}")
     return "ORDER BY " + ", ".join(parts)
 
 
@@ -225,27 +232,30 @@ def _nullable(c: Collection, name: str) -> bool:
     return bool(metadata.tables[c.table].c[name].nullable)
 
 
-def _after(c: Collection, name: str, desc: bool, value: Any, b: Binder) -> str:
-    """Rows strictly after `value` in the column's order (ASC NULLS LAST / DESC NULLS FIRST)."""
+def _after(c: Collection, name: str, desc: bool, value: Any, b: Binder, *,
+           nulls_last: bool = True) -> str:
+    """Rows strictly after `value` in the column's order (NULLs last, or first when
+    `nulls_last` is false: a reversed page order)."""
     col, null = f"t.{name}", _nullable(c, name)
     if value is None:
-        return f"{col} IS NOT NULL" if desc else "FALSE"
-    if desc:
-        return f"{col} < {b.bind(value)}"
-    return f"({col} > {b.bind(value)} OR {col} IS NULL)" if null else f"{col} > {b.bind(value)}"
+        return "FALSE" if nulls_last else f"{col} IS NOT NULL"
+    op = "<" if desc else ">"
+    if null and nulls_last:
+        return f"({col} {op} {b.bind(value)} OR {col} IS NULL)"
+    return f"{col} {op} {b.bind(value)}"
 
 
 def _not_before(c: Collection, name: str, desc: bool, value: Any, b: Binder,
-                rel: Release | None) -> str:
+                rel: Release | None, *, nulls_last: bool = True) -> str:
     """Rows at or after `value` in the column's order: the range bound an index can use (on
     the exact column when `rel` buckets it; see `Release.compare`)."""
     col, null = f"t.{name}", _nullable(c, name)
     if value is None:
-        return "TRUE" if desc else f"{col} IS NULL"
+        return f"{col} IS NULL" if nulls_last else "TRUE"
     op, bound_value = "<=" if desc else ">=", b.bind(value)
     bound = (rel.compare("t", name, op, bound_value) if rel is not None
              else f"{col} {op} {bound_value}")
-    return f"({bound} OR {col} IS NULL)" if null and not desc else bound
+    return f"({bound} OR {col} IS NULL)" if null and nulls_last else bound
 
 
 def keyset(c: Collection, q: ItemQuery, key: tuple[Any, ...], b: Binder, *,
@@ -259,12 +269,14 @@ def keyset(c: Collection, q: ItemQuery, key: tuple[Any, ...], b: Binder, *,
     terms: list[str] = []
     equal: list[str] = []
     for (name, desc), value in zip(keys, key, strict=True):
-        terms.append(" AND ".join([*equal, _after(c, name, desc, value, b)]))
+        terms.append(" AND ".join([*equal, _after(c, name, desc, value, b,
+                                                  nulls_last=not reverse)]))
         equal.append(f"t.{name} IS NULL" if value is None else f"t.{name} = {b.bind(value)}")
     either = " OR ".join(f"({t})" for t in terms)
     if len(keys) == 1:
         return either
-    return f"{_not_before(c, keys[0][0], keys[0][1], key[0], b, rel)} AND ({either})"
+    first = _not_before(c, keys[0][0], keys[0][1], key[0], b, rel, nulls_last=not reverse)
+    return f"{first} AND ({either})"
 
 
 @dataclass(frozen=True)
@@ -469,7 +481,8 @@ def rows(c: Collection, q: ItemQuery, rel: Release, *,
     geom = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {b.bind(q.srid)})"
     notes = sorted(rel.notes.items())
     cols = ", ".join([f"t.{c.id_column}", *(f"t.{n}" for n in names),
-                      "ST_X(ST_PointOnSurface(t.geom))", "ST_Y(ST_PointOnSurface(t.geom))",
+                      "round(ST_X(ST_PointOnSurface(t.geom))::numeric, 7)::float8",
+                      "round(ST_Y(ST_PointOnSurface(t.geom))::numeric, 7)::float8",
                       f"ST_AsText({geom}, {int(q.decimals)})",
                       *(f"CAST({b.bind(value)} AS text)" for _, value in notes)])
     reverse = q.before is not None
@@ -496,8 +509,17 @@ def extent(c: Collection, rel: Release, *, session: Session) -> dict[str, Any]:
     bbox = None
     if box:
         nums = box.replace("BOX(", "").replace(")", "").replace(",", " ").split()
-        bbox = [float(n) for n in nums]
+        bbox = _outward([float(n) for n in nums])
     return {"bbox": bbox, "start": tmin, "end": tmax, "count": int(count)}
+
+
+def _outward(box: list[float], decimals: int = 7) -> list[float]:
+    """`box` at the precision features are printed at (7 decimals of a degree), rounded
+    outward: it still holds every printed feature (a point at 35.800000000000004 prints 35.8,
+    and so must the box's edge)."""
+    scale = 10**decimals
+    return [math.floor(box[0] * scale) / scale, math.floor(box[1] * scale) / scale,
+            math.ceil(box[2] * scale) / scale, math.ceil(box[3] * scale) / scale]
 
 
 def count_all(c: Collection, *, session: Session) -> int:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from server.compression import chosen_encoding, compress
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError
+from server.pages import html as pages
 from server.params import BBOX, DATETIME, SUPPORTED_CRS, parse_crs
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
@@ -73,6 +75,8 @@ CONFORMANCE = [
     f"{OGC}/ogcapi-tiles-1/1.0/conf/tileset",
     f"{OGC}/ogcapi-tiles-1/1.0/conf/tilesets-list",
     f"{OGC}/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    f"{OGC}/tms/2.0/conf/tilematrixset",
+    f"{OGC}/tms/2.0/conf/json-tilematrixset",
 ]
 
 
@@ -88,14 +92,23 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in accept.split(",")[0]
 
 
-@router.get("/", summary="Landing page (JSON), or the map viewer for a browser")
-def landing(request: Request, settings: SettingsDep) -> Response:
-    if _wants_html(request) and settings.api.web_dir:
-        page = f"{settings.api.web_dir}/index.html"
-        return FileResponse(page, media_type="text/html",
-                            headers={"Content-Security-Policy": file_policy(page)})
-    base = _base(request)
-    return JSONResponse({
+def _page(request: Request) -> pages.Page:
+    """The HTML page's language (`lang=`, else Accept-Language) and labels."""
+    settings: Settings = request.app.state.settings
+    lang = pages.choose_language(request.query_params.get("lang"),
+                                 request.headers.get("accept-language"))
+    return pages.Page(lang=lang, labels=pages.catalogue(settings.api.web_dir, lang),
+                      base=_base(request), url=str(request.url))
+
+
+def _html_page(request: Request, text: str, principal: Principal | None = None) -> Response:
+    headers = vary_by_key(principal, {}) if principal is not None else {}
+    headers["Content-Language"] = _page(request).lang
+    return HTMLResponse(text, headers={"Cache-Control": "no-cache", **headers})
+
+
+def _landing_doc(base: str) -> dict[str, Any]:
+    return {
         "title": "Truce map API",
         "description": "Agreement areas, incidents and aid deliveries for ceasefire coordination.",
         "links": [
@@ -110,8 +123,22 @@ def landing(request: Request, settings: SettingsDep) -> Response:
              "href": f"{base}/collections"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
              "type": "application/json", "href": f"{base}/tiles"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": "application/json", "href": f"{base}/tileMatrixSets"},
         ],
-    })
+    }
+
+
+@router.get("/", summary="Landing page (JSON; `f=html`: as a page), or the map viewer for a "
+                         "browser")
+def landing(request: Request, settings: SettingsDep) -> Response:
+    if request.query_params.get("f") == "html":
+        return _html_page(request, pages.landing(_page(request), _landing_doc(_base(request))))
+    if _wants_html(request) and settings.api.web_dir:
+        page = f"{settings.api.web_dir}/index.html"
+        return FileResponse(page, media_type="text/html",
+                            headers={"Content-Security-Policy": file_policy(page)})
+    return JSONResponse(_landing_doc(_base(request)))
 
 
 @router.get("/conformance", summary="Conformance classes this API implements")
@@ -127,27 +154,39 @@ def _described(c: Collection, request: Request, session: Session, settings: Sett
 
 
 @router.get("/collections", summary="The published collections (extents cover what the "
-                                    "caller's key may see)")
+                                    "caller's key may see)", response_model=None,
+            responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 def list_collections(request: Request, response: Response, session: SessionDep,
-                     settings: SettingsDep, principal: PrincipalDep) -> dict[str, Any]:
+                     settings: SettingsDep,
+                     principal: PrincipalDep) -> dict[str, Any] | Response:
     base = _base(request)
     response.headers.update(vary_by_key(principal, {}))
-    return {
+    doc = {
         "collections": [_described(c, request, session, settings, principal)
                         for c in COLLECTIONS.values()],
         "crs": list(SUPPORTED_CRS),
-        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
+        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"},
+                  {"rel": "alternate", "type": "text/html",
+                   "href": f"{base}/collections?f=html"}],
     }
+    if _wants_html(request):
+        return _html_page(request, pages.collections(_page(request), doc), principal)
+    return doc
 
 
 @router.get("/collections/{collection_id}", summary="One collection's metadata (extents cover "
-                                                    "what the caller's key may see)")
+                                                    "what the caller's key may see)",
+            response_model=None,
+            responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 def get_collection(collection_id: str, request: Request, response: Response,
                    session: SessionDep, settings: SettingsDep,
-                   principal: PrincipalDep) -> dict[str, Any]:
+                   principal: PrincipalDep) -> dict[str, Any] | Response:
     c = features.collection(collection_id)
     response.headers.update(vary_by_key(principal, {}))
-    return _described(c, request, session, settings, principal)
+    doc = _described(c, request, session, settings, principal)
+    if _wants_html(request):
+        return _html_page(request, pages.collection(_page(request), doc), principal)
+    return doc
 
 
 @router.get("/collections/{collection_id}/queryables", response_class=JSONResponse,
@@ -164,7 +203,7 @@ def get_queryables(collection_id: str, request: Request) -> Response:
                     "bbox, datetime, properties and CQL2",
             responses={200: {"content": {GEOJSON: {}, "text/csv": {},
                                          "application/geopackage+sqlite3": {},
-                                         "application/flatgeobuf": {}}},
+                                         "application/flatgeobuf": {}, "text/html": {}}},
                        304: {"description": "not modified (If-None-Match)"}},
             openapi_extra=KEY_SECURITY)
 async def get_items(
@@ -201,12 +240,38 @@ async def get_items(
     no ping per request; downloads on the transactional pool), the key look-up and the layer
     version in one prepared statement, then the page."""
     raw_key = presented_key(request)
+    if _wants_html(request):
+        return await run_in_threadpool(_items_html, request, collection_id, raw_key)
     fmt = export.negotiate(f, request.headers.get("accept"))
     if fmt == "json" and "if-none-match" not in request.headers:
         at_once = await _page_at_once(request, features.collection(collection_id), raw_key)
         if at_once is not None:
             return at_once
     return await run_in_threadpool(_items_reply, request, collection_id, fmt, raw_key)
+
+
+def _items_html(request: Request, collection_id: str, raw_key: str | None) -> Response:
+    """A page of features as HTML: the GeoJSON page of the same query (its filters, paging
+    and release rules), as a table and a small map."""
+    settings: Settings = request.app.state.settings
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    with request.app.state.read_sessionmaker() as session:
+        c = features.collection(collection_id)
+        principal, ver = principal_and_version(raw_key, c, session=session)
+        remembered(request, raw_key, principal)
+        query = features.item_query(c, params, default_limit=settings.api.default_limit,
+                                    max_limit=settings.api.max_limit)
+        rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+        query = features.planned(c, query, rel, ver, session=session)
+        parts = features.items_page(c, query, rel,
+                                    base_url=f"{_base(request)}/collections/{c.id}/items",
+                                    params=params, ver=ver, session=session)
+    doc = orjson.loads(b"".join(parts))
+    names = [n for n in (query.properties or c.properties) if n in c.properties]
+    if doc["features"]:
+        names = [n for n in names if n in doc["features"][0]["properties"]]
+    return _html_page(request, pages.items(_page(request), {"id": c.id, "title": c.title},
+                                           doc, names), principal)
 
 
 def _confirm(request: Request, raw_key: str | None, row: dict[str, Any] | None) -> Principal:
@@ -276,6 +341,7 @@ def _headers(request: Request, principal: Principal, ver: LayerVersion,
 
 def _geojson(request: Request, parts: tuple[bytes, bytes, bytes], headers: dict[str, str],
              settings: Settings) -> Response:
+    headers["Link"] = features.link_header(parts[2])
     encoding = chosen_encoding(request.headers.get("accept-encoding"))
     size = sum(len(part) for part in parts)
     if encoding and size >= settings.api.compress_min_bytes:  # here, not in one more hop
@@ -328,7 +394,7 @@ def _check(params: dict[str, str], allowed: set[str]) -> None:
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
-            summary="One feature", responses={200: {"content": {GEOJSON: {}}}},
+            summary="One feature", responses={200: {"content": {GEOJSON: {}, "text/html": {}}}},
             openapi_extra=KEY_SECURITY)
 async def get_item(
     collection_id: str, feature_id: str, request: Request,
@@ -341,7 +407,10 @@ async def get_item(
     yet is checked on its own first, in ONE worker-thread hop. Collection metadata is static
     (no query)."""
     c = features.collection(collection_id)
-    _check(dict(request.query_params), {"crs", "f", "properties"})
+    _check(dict(request.query_params), {"crs", "f", "properties", "lang"})
+    if _wants_html(request):
+        return await run_in_threadpool(_item_html, request, c, feature_id,
+                                       presented_key(request))
     if f not in (None, "json", "geojson"):
         export.negotiate(f, None)
     crs_uri = parse_crs(crs)
@@ -379,6 +448,19 @@ def _item_reply(request: Request, c: Collection, feature_id: str, query: ItemQue
     return _item_response(request, c, fid, found, ver, principal, crs_uri)
 
 
+def _item_html(request: Request, c: Collection, feature_id: str,
+               raw_key: str | None) -> Response:
+    settings: Settings = request.app.state.settings
+    with request.app.state.read_sessionmaker() as session:
+        principal = remembered(request, raw_key, principal_for(raw_key, session=session))
+        fid = features.feature_id_of(c, feature_id)
+        rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+        _, _, found = features.item_with_key(c, fid, ItemQuery(), rel, session=session)
+    feature = orjson.loads(features.item_body(c, fid, found, base_url=_base(request)))
+    return _html_page(request, pages.item(_page(request), {"id": c.id, "title": c.title},
+                                          feature), principal)
+
+
 def _item_response(request: Request, c: Collection, fid: int, found: str | None,
                    ver: LayerVersion, principal: Principal, crs_uri: str) -> Response:
     body = features.item_body(c, fid, found, base_url=_base(request))
@@ -388,6 +470,10 @@ def _item_response(request: Request, c: Collection, fid: int, found: str | None,
     headers = vary_by_key(principal, caching.headers_for(
         [ver], tag, "public, max-age=0, must-revalidate"))
     headers["Content-Crs"] = f"<{crs_uri}>"
+    href = f"{_base(request)}/collections/{c.id}"
+    headers["Link"] = (f'<{href}/items/{fid}>; rel="self"; type="{GEOJSON}", '
+                       f'<{href}/items/{fid}?f=html>; rel="alternate"; type="text/html", '
+                       f'<{href}>; rel="collection"; type="application/json"')
     if (cached := caching.not_modified(request, tag, headers)) is not None:
         return cached
     return Response(body, media_type=GEOJSON, headers=headers)

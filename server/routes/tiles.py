@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.db.collections import COLLECTIONS, Collection
 from server.deps import SessionDep, SettingsDep
-from server.errors import InvalidQueryError
+from server.errors import InvalidQueryError, NotFoundError
 from server.params import DATETIME, parse_datetime
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
@@ -81,7 +81,7 @@ def _tile_response(request: Request, data: bytes, vers: list[LayerVersion],
 async def get_tile(
     collection_id: str,
     request: Request,
-    z: Annotated[int, Path(ge=0, le=24, description="tileMatrix (zoom)")],
+    z: Annotated[int, Path(ge=0, description="tileMatrix (zoom); 404 beyond the limits")],
     y: Annotated[int, Path(ge=0, description="tileRow")],
     x: Annotated[int, Path(ge=0, description="tileCol")],
     datetime: Annotated[str | None, Query(description="instant or interval",
@@ -173,7 +173,7 @@ def _layer_queries(layers: list[Collection], params: dict[str, str], start: Any,
                     "per-layer filters")
 async def get_multi_tile(
     request: Request,
-    z: Annotated[int, Path(ge=0, le=24)],
+    z: Annotated[int, Path(ge=0, description="tileMatrix (zoom); 404 beyond the limits")],
     y: Annotated[int, Path(ge=0)],
     x: Annotated[int, Path(ge=0)],
     collections: Annotated[str | None, Query(description="comma-separated collection ids")]
@@ -224,7 +224,9 @@ def get_tilesets(collection_id: str, request: Request, settings: SettingsDep) ->
     return {"tilesets": [{"title": ts["title"], "dataType": "vector", "crs": ts["crs"],
                           "tileMatrixSetURI": service.TMS,
                           "links": [{"rel": "self", "type": "application/json",
-                                     "href": ts["links"][0]["href"]}, *ts["links"][1:]]}]}
+                                     "href": ts["links"][0]["href"]}, *ts["links"][1:]]}],
+            "links": [{"rel": "self", "type": "application/json",
+                       "href": f"{_base(request)}/collections/{c.id}/tiles"}]}
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad",
@@ -287,5 +289,21 @@ def get_dataset_tilesets(request: Request) -> dict[str, Any]:
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
         "links": [{"rel": "item", "type": MVT, "templated": True,
                    "href": f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"},
+                  service.scheme_link(base),
                   {"rel": "alternate", "type": "application/json", "title": "TileJSON",
-                   "href": f"{base}/tiles.json"}]}]}
+                   "href": f"{base}/tiles.json"}]}],
+        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/tiles"}]}
+
+
+@router.get("/tileMatrixSets", summary="The tiling schemes of the tiles (OGC API - Tiles)")
+def get_tile_matrix_sets(request: Request) -> dict[str, Any]:
+    return service.tile_matrix_sets(base=_base(request))
+
+
+@router.get("/tileMatrixSets/{tile_matrix_set_id}",
+            summary="A tiling scheme (OGC Two Dimensional Tile Matrix Set 2.0, JSON)")
+def get_tile_matrix_set(tile_matrix_set_id: str, request: Request) -> dict[str, Any]:
+    if tile_matrix_set_id != "WebMercatorQuad":
+        raise NotFoundError(f"no tile matrix set {tile_matrix_set_id!r}; see /tileMatrixSets",
+                            tileMatrixSets=["WebMercatorQuad"])
+    return service.tile_matrix_set(base=_base(request))

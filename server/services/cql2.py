@@ -76,6 +76,10 @@ class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
     def date_str(self, value: str) -> Any:
         return ast.Function("date", [value])
 
+    def SINGLE_QUOTED(self, token: Any) -> str:  # noqa: N802 - the grammar's terminal
+        """A character literal: a quote inside it is written twice (CQL2 `escapeQuote`)."""
+        return str(token)[1:-1].replace("''", "'")
+
 
 @functools.cache
 def _parser() -> Lark:
@@ -103,6 +107,8 @@ def _parser() -> Lark:
                 .replace("-> not_like", "-> not_like_any")
         elif line.startswith("DATETIME:"):
             continue
+        elif line.startswith("SINGLE_QUOTED:"):  # CQL2: '' is a quote inside a literal
+            line = "SINGLE_QUOTED: /'(?:[^']|'')*'/"
         elif line.startswith('            | "NOT"i predicate'):
             line += '\n            | "NOT"i "(" condition ")"   -> not_'
         elif line.startswith("%import .wkt"):

@@ -282,7 +282,8 @@ def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *
         {"rel": "self", "type": "application/geo+json", "href": self_url},
         {"rel": "collection", "type": "application/json", "href": base_url.rsplit("/", 1)[0]},
     ]
-    for fmt, media in (("csv", "text/csv"), ("gpkg", "application/geopackage+sqlite3"),
+    for fmt, media in (("html", "text/html"), ("csv", "text/csv"),
+                       ("gpkg", "application/geopackage+sqlite3"),
                        ("fgb", "application/flatgeobuf")):
         alt = {**params, "f": fmt}
         links.append({"rel": "alternate", "type": media, "href": f"{base_url}?{urlencode(alt)}"})
@@ -294,6 +295,17 @@ def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *
     tail["links"] = links
     return (b'{"type":"FeatureCollection","features":[', body.encode(),
             b"]," + orjson.dumps(tail)[1:])
+
+
+_LINK_HEADER_RELS = ("self", "next", "prev", "alternate", "collection")
+
+
+def link_header(tail: bytes) -> str:
+    """The `Link` header (RFC 8288) of a page from its tail (`page_parts`' third part): the
+    self, next, prev, alternate and collection links its body carries."""
+    links = orjson.loads(b"{" + tail[2:])["links"]
+    return ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"; type="{link["type"]}"'
+                     for link in links if link["rel"] in _LINK_HEADER_RELS)
 
 
 def feature_id_of(c: Collection, feature_id: str) -> int:
@@ -338,6 +350,8 @@ def item_body(c: Collection, feature_id: int, found: str | None, *, base_url: st
         raise NotFoundError(f"no feature {feature_id} in {c.id}")
     href = f"{base_url}/collections/{c.id}"
     links = [{"rel": "self", "type": "application/geo+json", "href": f"{href}/items/{feature_id}"},
+             {"rel": "alternate", "type": "text/html",
+              "href": f"{href}/items/{feature_id}?f=html"},
              {"rel": "collection", "type": "application/json", "href": href},
              {"rel": "version-history", "type": "application/json",
               "href": f"{href}/items/{feature_id}/history"}]
@@ -392,6 +406,7 @@ def describe(c: Collection, rel: Release, key: str, *, base_url: str,
         "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": "application/json", "href": href},
+            {"rel": "alternate", "type": "text/html", "href": f"{href}?f=html"},
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",

@@ -4,6 +4,7 @@ TileJSON / OGC tileset metadata. No SQL, no FastAPI."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.db.collections import Collection
-from server.errors import InvalidQueryError
+from server.errors import NotFoundError
 from server.queries import tiles as q
 from server.queries.features import ItemQuery
 from server.queries.versions import LayerVersion
@@ -19,6 +20,54 @@ from server.security.release import Release
 
 TMS = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+#: the matrices WebMercatorQuad defines (OGC 17-083r4, 2DTMS 2.0 annex D.1)
+TMS_MAX_ZOOM = 24
+_ORIGIN = 20037508.3427892  # metres: half the world's width in EPSG:3857
+#: where each layer's data comes from (TileJSON `attribution`)
+ATTRIBUTION = {
+    "incidents": "Incidents: UCDP GED, ACLED and partner reports",
+    "agreement_areas": "Agreement areas: Truce partners",
+    "aid_deliveries": "Aid deliveries: Truce partners",
+    "settlements": "Places: GeoNames",
+    "admin_areas": "Boundaries: OCHA/UNCS COD-AB",
+}
+
+
+def tile_matrix_set(*, base: str) -> dict[str, Any]:
+    """WebMercatorQuad as an OGC Two Dimensional Tile Matrix Set 2.0 JSON document, served
+    locally (a client offline cannot read schemas.opengis.net)."""
+    return {
+        "id": "WebMercatorQuad",
+        "title": "Google Maps Compatible for the World",
+        "uri": TMS,
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "boundingBox": {"lowerLeft": [-_ORIGIN, -_ORIGIN], "upperRight": [_ORIGIN, _ORIGIN],
+                        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857"},
+        "tileMatrices": [
+            {"id": str(z), "scaleDenominator": 559082264.028717 / 2**z,
+             "cellSize": 156543.033928041 / 2**z, "cornerOfOrigin": "topLeft",
+             "pointOfOrigin": [-_ORIGIN, _ORIGIN], "tileWidth": 256, "tileHeight": 256,
+             "matrixWidth": 2**z, "matrixHeight": 2**z}
+            for z in range(TMS_MAX_ZOOM + 1)
+        ],
+        "links": [{"rel": "self", "type": "application/json",
+                   "href": f"{base}/tileMatrixSets/WebMercatorQuad"}],
+    }
+
+
+def tile_matrix_sets(*, base: str) -> dict[str, Any]:
+    return {"tileMatrixSets": [{
+        "id": "WebMercatorQuad", "title": "Google Maps Compatible for the World", "uri": TMS,
+        "links": [{"rel": "self", "type": "application/json",
+                   "href": f"{base}/tileMatrixSets/WebMercatorQuad"}]}]}
+
+
+def scheme_link(base: str) -> dict[str, Any]:
+    return {"rel": TILING_SCHEME, "type": "application/json",
+            "href": f"{base}/tileMatrixSets/WebMercatorQuad"}
 
 
 class TileCache:
@@ -67,10 +116,13 @@ class TileCache:
 
 
 def check_tile(z: int, x: int, y: int, max_zoom: int) -> None:
+    """404 (OGC API - Tiles) for a tile outside the matrix set or its limits (z > max_zoom)."""
     if z > max_zoom:
-        raise InvalidQueryError(f"zoom must be at most {max_zoom}")
+        raise NotFoundError(f"no tile {z}/{y}/{x}: tileMatrix is at most {max_zoom} "
+                            "(see tileMatrixSetLimits)", max_zoom=max_zoom)
     if x >= 2**z or y >= 2**z:
-        raise InvalidQueryError(f"tile {z}/{y}/{x} is outside the WebMercatorQuad matrix")
+        raise NotFoundError(f"no tile {z}/{y}/{x}: it is outside the WebMercatorQuad matrix "
+                            f"{z} (rows and columns 0 to {2**z - 1})")
 
 
 def layer_tile(c: Collection, ver: LayerVersion, z: int, x: int, y: int, query: ItemQuery,
@@ -88,16 +140,26 @@ def layer_tile(c: Collection, ver: LayerVersion, z: int, x: int, y: int, query: 
     return data
 
 
+def _center(bounds: list[float], max_zoom: int) -> list[float]:
+    """[lon, lat, zoom]: the middle of `bounds`, at the zoom that about fits them in a tile."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-6)
+    zoom = max(0, min(max_zoom, int(math.log2(360 / span))))
+    return [round((bounds[0] + bounds[2]) / 2, 7), round((bounds[1] + bounds[3]) / 2, 7), zoom]
+
+
 def tilejson(collections: list[Collection], *, tiles_url: str, bounds: list[float] | None,
              max_zoom: int, name: str) -> dict[str, Any]:
+    box = bounds or [-180.0, -85.0511, 180.0, 85.0511]
     return {
         "tilejson": "3.0.0",
         "name": name,
         "scheme": "xyz",
         "tiles": [tiles_url],
+        "attribution": " · ".join(ATTRIBUTION.get(c.id, c.title) for c in collections),
         "minzoom": 0,
         "maxzoom": max_zoom,
-        "bounds": bounds or [-180.0, -85.0511, 180.0, 85.0511],
+        "bounds": box,
+        "center": _center(box, max_zoom),
         "vector_layers": [
             {"id": c.id, "description": c.description, "minzoom": 0, "maxzoom": max_zoom,
              "fields": {p: kind for p, kind in c.properties.items()
@@ -124,10 +186,7 @@ def tileset(c: Collection, *, base: str, max_zoom: int) -> dict[str, Any]:
             {"rel": "self", "type": "application/json", "href": href},
             {"rel": "item", "type": MVT, "templated": True,
              "href": f"{href}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-             "type": "application/json",
-             "href": "https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/"
-                     "WebMercatorQuad.json"},
+            scheme_link(base),
             {"rel": "alternate", "type": "application/json",
              "title": "TileJSON", "href": f"{base}/collections/{c.id}/tiles.json"},
         ],

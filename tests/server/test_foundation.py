@@ -103,9 +103,10 @@ def test_vector_tile_decodes_and_empty_tile_is_204(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["40/0/0", "3/8/0", "3/0/8"])
-def test_bad_tiles_are_400(client: TestClient, path: str) -> None:
+def test_tiles_outside_the_matrix_are_404(client: TestClient, path: str) -> None:
+    """OGC API - Tiles: outside the tile matrix set (or its limits) is 404, with a JSON body."""
     response = client.get(f"/collections/incidents/tiles/WebMercatorQuad/{path}")
-    assert response.status_code == 400
+    assert response.status_code == 404 and response.json()["description"]
 
 
 def test_shaded_relief_raster_tile(client: TestClient) -> None:

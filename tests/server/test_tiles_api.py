@@ -122,10 +122,19 @@ def test_tilejson_and_tileset_metadata(client: TestClient) -> None:
     assert [v["id"] for v in multi["vector_layers"]] == ["incidents", "settlements"]
 
 
-@pytest.mark.parametrize("path", ["40/0/0", "23/0/0", "-1/0/0", "2/4/0", "a/b/c"])
+@pytest.mark.parametrize("path", ["-1/0/0", "a/b/c"])
 def test_bad_tile_addresses_are_400(client: TestClient, path: str) -> None:
     r = client.get(f"/tiles/WebMercatorQuad/{path}")
     assert r.status_code == 400 and r.json()["description"]
+
+
+@pytest.mark.parametrize("path", ["40/0/0", "23/0/0", "2/4/0", "2/0/4"])
+def test_tiles_outside_the_matrix_set_or_its_limits_are_404(client: TestClient, path: str) -> None:
+    """OGC API - Tiles: a tile outside the tileMatrixSetLimits is 404 (not a bad request)."""
+    for url in (f"/tiles/WebMercatorQuad/{path}",
+                f"/collections/incidents/tiles/WebMercatorQuad/{path}"):
+        r = client.get(url)
+        assert r.status_code == 404 and r.json()["description"], (url, r.text)
 
 
 # --- the incident tile pyramid (migration 08) -------------------------------------------------
