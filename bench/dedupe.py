@@ -1,10 +1,11 @@
 """Duplicate matching at crowded places: `python -m bench dedupe [--rows 200000]`.
 
-Writes two UCDP-like files of the same size with the bench's generator (bench/etl.py): the
-bench's usual spread-out rows, and the same rows moved to 20 places and 20 days (every row has
-hundreds of alike neighbours, the worst case for matching reports to each other). Loads each into
-an empty incidents table with the project's job (bench.etl_load, a child process) and prints the
-seconds, the rows marked as duplicates and the ratio crowded / spread (target: <= 2)."""
+Writes UCDP-like files of the same size with the bench's generator (bench/etl.py): the bench's
+usual spread-out rows, and the same rows moved to 20 places and 20 days (every row has thousands
+of alike neighbours, the worst case for matching reports). Duplicates are matched across sources,
+so for each kind an empty incidents table first gets a file of another source of the same kind
+(another seed), then the timed load (bench.etl_load, a child process) matches against it. Prints
+the seconds, the reports linked as duplicates and the ratio crowded / spread (target: <= 2)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def crowd(src: Path, dst: Path) -> None:
             writer.writerow(row)
 
 
-def _load(url: str, path: Path) -> dict[str, float]:
+def _load(url: str, path: Path, source: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-m", "bench.etl_load", url, str(path), "ucdp",
-                          "--once"], check=True, capture_output=True, text=True).stdout
+                          "--once", "--source", source], check=True, capture_output=True,
+                         text=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -50,7 +52,7 @@ def _duplicates(url: str) -> int:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        n = int(conn.execute(text("SELECT count(*) FROM incidents WHERE duplicate_of IS NOT NULL"))
+        n = int(conn.execute(text("SELECT count(DISTINCT incident_id) FROM incident_duplicates"))
                 .scalar_one())
     engine.dispose()
     return n
@@ -71,16 +73,19 @@ def main(argv: list[str] | None = None) -> None:
     seconds: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            spread = Path(tmp) / "spread.csv"
-            crowded = Path(tmp) / "crowded.csv"
-            generate(spread, args.rows)
-            crowd(spread, crowded)
-            for label, path in (("spread", spread), ("crowded", crowded)):
+            files = {name: Path(tmp) / f"{name}.csv" for name in (
+                "spread", "crowded", "spread_other", "crowded_other")}
+            generate(files["spread"], args.rows)
+            generate(files["spread_other"], args.rows, seed=11)
+            crowd(files["spread"], files["crowded"])
+            crowd(files["spread_other"], files["crowded_other"])
+            for label in ("spread", "crowded"):
                 _reset(url)
-                got = _load(url, path)
+                _load(url, files[f"{label}_other"], "other")  # the reports to match against
+                got = _load(url, files[label], "bench")
                 seconds[label] = float(got["seconds"])
                 print(f"{label:8}: {got['seconds']:7.2f} s  {int(got['loaded']):,} loaded, "
-                      f"{_duplicates(url):,} marked duplicates")
+                      f"{_duplicates(url):,} linked as duplicates")
     finally:
         pgcluster.drop_database(server_url, name)
     print(f"ratio crowded/spread: {seconds['crowded'] / seconds['spread']:.2f} (target <= 2; "

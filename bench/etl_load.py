@@ -1,4 +1,5 @@
-"""The ETL bench's child process: `python -m bench.etl_load URL PATH FORMAT [--profile] [--once]`.
+"""The ETL bench's child process:
+`python -m bench.etl_load URL PATH FORMAT [--profile] [--once] [--source NAME]`.
 
 Loads PATH with the project's job, then loads it again (the idempotent rerun; not with --once),
 and prints one JSON line: seconds, rerun seconds, rows loaded and quarantined, the path taken,
@@ -41,10 +42,11 @@ def main(argv: list[str]) -> None:
     url, path, fmt = argv[0], Path(argv[1]), argv[2]
     engine = create_engine(url)
     spent = _profiled(engine) if "--profile" in argv else None
+    source = argv[argv.index("--source") + 1] if "--source" in argv else "bench"
     job = find_job("incidents", fmt, path)
     mapping = GENERIC_MAPPING if fmt == "csv" else None  # a generic CSV's columns
     t0 = time.perf_counter()
-    first = run(job, path, engine, source="bench", mapping=mapping)
+    first = run(job, path, engine, source=source, mapping=mapping)
     seconds = time.perf_counter() - t0
     assert first.status == "completed", first.error
     top = sorted(spent, reverse=True)[:8] if spent is not None else []
@@ -54,7 +56,7 @@ def main(argv: list[str]) -> None:
     if spent is not None:
         spent.clear()
     t0 = time.perf_counter()
-    again = run(job, path, engine, source="bench", mapping=mapping)
+    again = run(job, path, engine, source=source, mapping=mapping)
     rerun = time.perf_counter() - t0
     assert again.status == "completed" and again.loaded == again.updated == 0, again
     print(json.dumps({
