@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.routing import Route
 
+from server.admission import Admission, AdmissionMiddleware
 from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
@@ -31,8 +32,20 @@ from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.security.nul import NulCharacterMiddleware
 from server.services.ops import Readiness
-from server.settings import Settings
+from server.settings import SecuritySettings, Settings
 from server.static_files import CachedStaticFiles
+
+
+def per_worker(security: SecuritySettings, workers: int) -> SecuritySettings:
+    """The rate limits one of `workers` processes applies: 1/workers of each rate and burst, so
+    a key's or an address's limit holds across the processes (each keeps its own buckets)."""
+    if workers <= 1:
+        return security
+    return security.model_copy(update={
+        "rate_per_second": security.rate_per_second / workers,
+        "rate_burst": max(1, security.rate_burst // workers),
+        "anonymous_rate_per_second": security.anonymous_rate_per_second / workers,
+        "anonymous_burst": max(1, security.anonymous_burst // workers)})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,12 +60,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_engine = reads
         app.state.read_sessionmaker = make_sessionmaker(reads)
         app.state.async_reads = AsyncReadPool(settings.database)  # the hot reads, no thread
+        # /health/ready's check: a connection of its own, never waiting for the requests' pool
+        probe = make_engine(settings.database.model_copy(update={"pool_size": 1}))
+        app.state.probe_sessionmaker = make_sessionmaker(probe)
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
         gc.unfreeze()
         await app.state.async_reads.close()
         reads.dispose()
+        probe.dispose()
         engine.dispose()
 
     app = FastAPI(
@@ -74,8 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
-    security = settings.security
+    security = per_worker(settings.security, settings.api.workers)
     app.add_middleware(NulCharacterMiddleware)  # inside the body cap and the rate limit
+    app.state.admission = Admission(settings.api)
+    # inside the rate limit: a caller over its share gets 429 without taking a place
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission,
+                       costs=security.route_costs)
     app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes,
                        timeout=settings.api.body_timeout_seconds)
