@@ -16,6 +16,7 @@ shows within that time; range requests and larger files take Starlette's path.""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
 import os
@@ -24,6 +25,7 @@ import stat as stat_mode
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate
 from pathlib import PurePosixPath
@@ -103,8 +105,8 @@ class MemoryFile:
             return False
         return (found.st_size, found.st_mtime_ns) == (self.size, self.mtime_ns)
 
-    def response(self, scope: Scope, cache_control: str,
-                 extra: dict[str, str] | None = None) -> Response:
+    async def response(self, scope: Scope, cache_control: str,
+                       extra: dict[str, str] | None = None) -> Response:
         """200 (the chosen encoding) or 304, with ETag, Last-Modified and Cache-Control."""
         request = Headers(scope=scope)
         encoding = chosen_encoding(request.get("accept-encoding")) \
@@ -124,8 +126,9 @@ class MemoryFile:
         body = self.body
         if encoding is not None:
             found = self.encoded.get(encoding)
-            if found is None:  # once per file and encoding (a few ms for the largest)
-                found = self.encoded[encoding] = _compress(self.body, encoding)
+            if found is None:  # once per file and encoding
+                found = self.encoded[encoding] = await asyncio.get_running_loop().run_in_executor(
+                    _FILE_THREADS, _compress, self.body, encoding)
             body = found
             headers["Content-Encoding"] = encoding
         headers["Content-Length"] = str(len(body))
@@ -133,9 +136,13 @@ class MemoryFile:
                         headers=headers)
 
 
+#: reads and compressions of kept files: threads of their own, never behind the requests' ones
+_FILE_THREADS = ThreadPoolExecutor(2, thread_name_prefix="truce-files")
+
+
 class MemoryFiles:
-    """Files kept in memory by full path; each checked on disk again (in a worker thread) at
-    most every RECHECK_SECONDS."""
+    """Files kept in memory by full path; each checked on disk again (one `stat`) at most every
+    RECHECK_SECONDS, and read again when it changed."""
 
     def __init__(self) -> None:
         self._files: dict[str, MemoryFile | None] = {}
@@ -144,10 +151,11 @@ class MemoryFiles:
         found = self._files.get(path)
         if found is not None and time.monotonic() - found.checked < RECHECK_SECONDS:
             return found
-        if found is not None and await anyio.to_thread.run_sync(found.unchanged_on_disk):
+        if found is not None and found.unchanged_on_disk():  # a stat: on the loop
             found.checked = time.monotonic()
             return found
-        found = await anyio.to_thread.run_sync(MemoryFile.read, path)
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(_FILE_THREADS, MemoryFile.read, path)
         if found is None:
             self._files.pop(path, None)
         else:
@@ -172,7 +180,7 @@ class CachedStaticFiles(StaticFiles):
         if not full.startswith(self._root + os.sep):
             return None
         found = await self._memory.get(full)
-        return None if found is None else found.response(scope, _cache_control(path))
+        return None if found is None else await found.response(scope, _cache_control(path))
 
     def _encoded(self, path: str, stat: os.stat_result, encoding: str) -> bytes:
         key = (path, stat.st_size, stat.st_mtime_ns, encoding)

@@ -98,8 +98,9 @@ async def landing(request: Request, settings: SettingsDep) -> Response:
         if kept is None:
             return FileResponse(page, media_type="text/html",
                                 headers={"Content-Security-Policy": file_policy(page)})
-        return kept.response(request.scope, OWN_CACHE,
-                             {"Content-Security-Policy": file_policy(page), "Vary": "Accept"})
+        return await kept.response(request.scope, OWN_CACHE,
+                                   {"Content-Security-Policy": file_policy(page),
+                                    "Vary": "Accept"})
     base = _base(request)
     return JSONResponse({
         "title": "Truce map API",
