@@ -1,5 +1,6 @@
 """`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
 figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL
+(not part of "all"). `python -m bench crowd [--clients 50,200,800]`: a crowd on the public map
 (not part of "all")."""
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ def main() -> None:
         from bench import fuzz
 
         fuzz.main(rest)
-    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer or fuzz")
+    if which == "crowd":
+        from bench import crowd
+
+        crowd.main(rest)
+    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "crowd", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer, fuzz or crowd")
 
 
 if __name__ == "__main__":

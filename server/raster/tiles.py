@@ -3,6 +3,8 @@ named colormap (rio-tiler's). Knows nothing of DB or HTTP."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -78,3 +80,47 @@ def bounds(path: Path) -> tuple[float, float, float, float]:
 def zooms(path: Path) -> tuple[int, int]:
     with rasterio.Env(**ENV), Reader(str(path)) as src:
         return int(src.minzoom), int(src.maxzoom)
+
+
+class RenderedTiles:
+    """Rendered tiles kept in memory, least recently used dropped past `max_bytes`, keyed by
+    everything that shapes a tile (the file's path, size and modification time, the tile, the
+    format and the style): an edited file gets new keys. `etag` is the key's digest, so a
+    client's If-None-Match is answered without rendering. b"" is an empty tile (204)."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+
+    @staticmethod
+    def key(path: Path, z: int, x: int, y: int, fmt: str, rescale: list[Range] | None,
+            colormap_name: str | None) -> str:
+        stat = path.stat()
+        return repr((str(path), stat.st_size, stat.st_mtime_ns, z, x, y, fmt, rescale,
+                     colormap_name))
+
+    @staticmethod
+    def etag(key: str) -> str:
+        return f'"{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}"'
+
+    def get(self, key: str) -> bytes | None:
+        found = self._tiles.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._tiles.move_to_end(key)
+        return found
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        old = self._tiles.pop(key, None)
+        self.size += len(data) - (len(old) if old is not None else 0)
+        self._tiles[key] = data
+        while self.size > self.max_bytes:
+            _, dropped = self._tiles.popitem(last=False)
+            self.size -= len(dropped)
