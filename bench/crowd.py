@@ -4,8 +4,9 @@
 `truce serve --workers N` on its own database (`truce_bench_crowd` on the local cluster: the
 sample data, loaded once) and, for each crowd size in turn, lets that many anonymous clients
 loose on it from one asyncio process on loopback for `--seconds`. Each client is a visitor with
-one keep-alive connection, one after the other on it, with no pause: the viewer's page, its
-styles and scripts (a returning visitor revalidates them by ETag), the layer list and the
+one keep-alive connection, one after the other on it, with no pause, visit after visit (half
+of them by a new visitor, half by one coming back, who revalidates by ETag what it was given
+before): the viewer's page, its styles and scripts, the layer list and the
 relief's TileJSON, the first view's tiles (two vector sources at z6, the relief at z7), a pan
 (the new tiles), three incident pages and two incidents by id; one visit in 20 also asks for a
 heavy answer (a 10,000-row page or a 10,000-row CSV export). A request not answered within
@@ -259,6 +260,8 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
 
     await asyncio.sleep(rng.random() * 0.5)  # they arrive within half a second
     while time.monotonic() < stop:
+        if rng.random() < 0.5:
+            etags.clear()  # a new visitor; else one coming back, revalidating what it has
         await ask("/", "files", accept="text/html,application/xhtml+xml")
         for path in plan.files:
             await ask(path, "files")
@@ -288,24 +291,27 @@ PROBES = {"live": "/health/live", "ready": "/health/ready",
 
 
 async def probe(port: int, stop: float, log: ProbeLog, timeout: float) -> None:
-    conns = {name: Connection(port) for name in PROBES}
-    headers = {"X-Forwarded-For": PROBE_ADDRESS, "Accept": "application/json"}
-    while time.monotonic() < stop:
-        started = time.monotonic()
-        for name, path in PROBES.items():
+    """Each probe on its own connection, every PROBE_EVERY seconds (one never waits for
+    another), as a load balancer's health check and a watching user would."""
+
+    async def one(name: str, path: str) -> None:
+        conn = Connection(port)
+        headers = {"X-Forwarded-For": PROBE_ADDRESS, "Accept": "application/json"}
+        while time.monotonic() < stop:
             t0 = time.monotonic()
             try:
                 async with asyncio.timeout(timeout):
-                    status, _, _ = await conns[name].get(path, headers)
+                    status, _, _ = await conn.get(path, headers)
             except (TimeoutError, Closed, OSError):
-                conns[name].close()
+                conn.close()
                 status = 0
             log.seconds.setdefault(name, []).append(time.monotonic() - t0)
             if status != 200:
                 log.bad[name] = log.bad.get(name, 0) + 1
-        await asyncio.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - started)))
-    for conn in conns.values():
+            await asyncio.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - t0)))
         conn.close()
+
+    await asyncio.gather(*(one(name, path) for name, path in PROBES.items()))
 
 
 def pct(values: list[float], q: float) -> float:

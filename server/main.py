@@ -18,6 +18,7 @@ from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
+from server.fast_path import FastPathMiddleware
 from server.metrics import RequestMetrics
 from server.openapi import install_openapi
 from server.request_guard import RequestGuardMiddleware
@@ -104,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # it alone reads the request's messages, so it sees a disconnect at any time
     app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
                        analysis_ms=settings.database.analysis_timeout_ms)
+    web_dir = settings.api.web_dir
+    static = CachedStaticFiles(directory=web_dir) if web_dir and Path(web_dir).is_dir() else None
+    # /health/live and kept files without a key: answered here, before the rest
+    app.add_middleware(FastPathMiddleware, static=static)
     app.add_middleware(SecurityHeadersMiddleware)  # every answer gets the headers
     app.state.request_metrics = RequestMetrics()
     app.state.readiness = Readiness(ttl=settings.api.ready_cache_seconds)
@@ -113,9 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, ops, collections, transactions_routes, tiles, rasters, analysis, sitrep,
                    reports, changes, docs):
         app.include_router(module.router)
-    if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
-        app.mount("/static", KeyCheckedApp(CachedStaticFiles(directory=settings.api.web_dir)),
-                  name="static")
+    if static is not None:
+        app.mount("/static", KeyCheckedApp(static), name="static")
     for route in app.router.routes:  # the OpenAPI document and its page: outside key_guard
         if type(route) is Route:
             route.app = KeyCheckedApp(route.app)

@@ -170,17 +170,25 @@ class CachedStaticFiles(StaticFiles):
         self._lock = threading.Lock()
         self._memory = MemoryFiles()
         self._root = os.path.realpath(directory)
+        self._resolved: dict[str, str] = {}  # a kept file's path -> its real path
 
-    async def _from_memory(self, path: str, scope: Scope) -> Response | None:
+    async def from_memory(self, path: str, scope: Scope) -> Response | None:
         if scope["method"] not in ("GET", "HEAD") or "range" in Headers(scope=scope):
             return None
         if "\x00" in path:
             return None  # Starlette's own checks and answers
-        full = os.path.realpath(os.path.join(self._root, path))
-        if not full.startswith(self._root + os.sep):
-            return None
+        full = self._resolved.get(path)
+        if full is None:
+            full = os.path.realpath(os.path.join(self._root, path))
+            if not full.startswith(self._root + os.sep):
+                return None
         found = await self._memory.get(full)
-        return None if found is None else await found.response(scope, _cache_control(path))
+        if found is None:
+            self._resolved.pop(path, None)
+            return None
+        if len(self._resolved) < 10_000:  # the files asked for, not every path tried
+            self._resolved[path] = full
+        return await found.response(scope, _cache_control(path))
 
     def _encoded(self, path: str, stat: os.stat_result, encoding: str) -> bytes:
         key = (path, stat.st_size, stat.st_mtime_ns, encoding)
@@ -196,7 +204,7 @@ class CachedStaticFiles(StaticFiles):
         return found
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if (kept := await self._from_memory(path, scope)) is not None:
+        if (kept := await self.from_memory(path, scope)) is not None:
             return kept
         response = await super().get_response(path, scope)
         cache = _cache_control(path)
