@@ -17,7 +17,8 @@ reverse proxy), so the per-address limits apply per client.
 
 Printed per size: answers/s; p50/p99 of light and of heavy requests answered 2xx/304 (those
 admitted); 2xx (with 304), 429, 503 and other 5xx counts; the p99 of the refusals; client
-time-outs; what a separate probe (its own connections, every 0.2 s) sees of /health/live,
+time-outs; what a separate probe (a process of its own, one connection per probe, every 0.2 s)
+sees of /health/live,
 /health/ready and a 5-row items page; and the server's memory (RSS of its processes) before and
 after. Before the first size and after the last, the probe's items page alone (p50 of 20): the
 next request once the crowd has left should be as fast as before it came.
@@ -30,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import random
 import re
@@ -431,13 +433,30 @@ async def alone(port: int, rounds: int = 20) -> float:
 
 async def run_size(port: int, plan: Plan, clients: int, seconds: float,
                    timeout: float) -> tuple[Tally, ProbeLog, float]:
-    tally, log = Tally(), ProbeLog()
+    tally = Tally()
     start = time.monotonic()
     stop = start + seconds
-    await asyncio.gather(probe(port, stop, log, timeout),
-                         *(visitor(i + 1, port, plan, stop, tally, timeout)
+    # the probe in a process of its own: what it sees is the server, not this busy client
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    prober = context.Process(target=_probe_process, args=(port, seconds, timeout, results))
+    prober.start()
+    await asyncio.gather(*(visitor(i + 1, port, plan, stop, tally, timeout)
                            for i in range(clients)))
-    return tally, log, time.monotonic() - start
+    took = time.monotonic() - start
+    log = ProbeLog(*results.get(timeout=seconds + 4 * timeout))
+    prober.join(10)
+    return tally, log, took
+
+
+def _probe_process(port: int, seconds: float, timeout: float, results: Any) -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    log = ProbeLog()
+    asyncio.run(probe(port, time.monotonic() + seconds, log, timeout))
+    results.put((log.seconds, log.bad))
 
 
 def report(clients: int, tally: Tally, log: ProbeLog, took: float, mem: tuple[float, float]

@@ -89,10 +89,10 @@ class ApiSettings(BaseSettings):
         1, ge=1, le=64, description="API processes serving together (`truce serve --workers`); "
         "each applies 1/workers of the rate limits and holds its own admission budgets")
     max_in_progress: int = Field(
-        16, ge=1, description="light requests (route cost 0-1) one process works on at once; "
+        8, ge=1, description="light requests (route cost 0-1) one process works on at once; "
         "more wait in a short queue")
     max_queued: int = Field(
-        32, ge=0, description="light requests waiting for a place; more are refused at once "
+        16, ge=0, description="light requests waiting for a place; more are refused at once "
         "with 503 and Retry-After")
     max_heavy_in_progress: int = Field(
         2, ge=1, description="heavy requests (route cost over 1: exports, analysis, situation "
@@ -100,7 +100,7 @@ class ApiSettings(BaseSettings):
     max_heavy_queued: int = Field(
         2, ge=0, description="heavy requests waiting for a place; more are refused with 503")
     max_queue_wait_seconds: float = Field(
-        1.0, gt=0, le=60, description="longest wait in either queue; a request still waiting "
+        0.1, gt=0, le=60, description="longest wait in either queue; a request still waiting "
         "then is refused with 503 and Retry-After")
 
     @field_validator("cors_origins", mode="before")
