@@ -15,10 +15,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 
 from server.admission import Lane
 from server.main import create_app, per_worker
-from server.settings import SecuritySettings
+from server.security.limits import route_group
+from server.settings import LIGHT_COST, ROUTE_COSTS, SecuritySettings
 from tests.conftest import UNLIMITED, _free_port, make_settings
 from tests.server.test_ops import parse, value
 
@@ -200,3 +202,15 @@ def test_each_worker_applies_its_share_of_the_rate_limits() -> None:
     assert (shared.rate_per_second, shared.rate_burst) == (10, 100)
     assert (shared.anonymous_rate_per_second, shared.anonymous_burst) == (10, 200)
     assert shared.route_costs == security.route_costs
+
+
+def test_large_pages_are_heavy_by_their_route_cost() -> None:
+    def group(query: bytes) -> str:
+        scope = {"path": "/collections/incidents/items", "query_string": query, "headers": []}
+        return route_group(scope, Headers(raw=[]))
+
+    assert group(b"limit=1000") == "default"
+    assert group(b"limit=10000") == "large_pages"
+    assert group(b"f=csv&limit=10000") == "exports"
+    assert ROUTE_COSTS["large_pages"] > LIGHT_COST >= ROUTE_COSTS["default"]
+    assert ROUTE_COSTS["tiles"] <= LIGHT_COST
