@@ -278,7 +278,6 @@ def serve(
 
     import uvicorn
 
-    from server.main import create_app
     from server.request_id import install_json_logging
     from server.serving import uvicorn_options
 
@@ -291,6 +290,8 @@ def serve(
     # X-Forwarded-For is read by the rate limiter from TRUCE_SECURITY_TRUSTED_PROXIES only,
     # not also by uvicorn (which would trust it from 127.0.0.1 by default)
     if workers == 1:
+        from server.main import create_app
+
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                     proxy_headers=False, **uvicorn_options(settings.api))
         return
