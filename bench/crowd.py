@@ -4,25 +4,26 @@
 `truce serve --workers N` on its own database (`truce_bench_crowd` on the local cluster: the
 sample data, loaded once) and, for each crowd size in turn, lets that many anonymous clients
 loose on it from one asyncio process on loopback for `--seconds`. Each client is a visitor with
-one keep-alive connection, one after the other on it, with no pause, visit after visit (half
-of them by a new visitor, half by one coming back, who revalidates by ETag what it was given
-before): the viewer's page, its styles and scripts, the layer list and the
-relief's TileJSON, the first view's tiles (two vector sources at z6, the relief at z7), a pan
-(the new tiles), three incident pages and two incidents by id; one visit in 20 also asks for a
-heavy answer (a 10,000-row page or a 10,000-row CSV export). A request not answered within
-`--timeout` (10 s) is a client time-out: the connection is dropped and a new one opened. A 503
-or 429 is an answer: the client waits its Retry-After (at most 5 s) and goes on. Each client
-sends its own X-Forwarded-For address and the server trusts loopback as a proxy (as behind a
-reverse proxy), so the per-address limits apply per client.
+one keep-alive connection, one request after the other on it, with no pause, visit after visit
+(half of them by a new visitor, half by one coming back with a browser's cache: what is still
+fresh by its max-age is not asked again, the rest is revalidated by ETag): the viewer's page,
+its styles and scripts, the layer list and the relief's TileJSON, the first view's tiles (two
+vector sources at z6, the relief at z7), a pan (the new tiles), three incident pages and two
+incidents by id; one visit in 20 also asks for a heavy answer (a 10,000-row page or a
+10,000-row CSV export). A request not answered within `--timeout` (10 s) is a client time-out:
+the connection is dropped and a new one opened. A 503 or 429 is an answer: the client waits its
+Retry-After (at most 5 s) and goes on. Each client sends its own X-Forwarded-For address and
+the server trusts loopback as a proxy (as behind a reverse proxy), so the per-address limits
+apply per client.
 
 Printed per size: answers/s; p50/p99 of light and of heavy requests answered 2xx/304 (those
-admitted); 2xx (with 304), 429, 503 and other 5xx counts; the p99 of the refusals; client
-time-outs; what a separate probe (a process of its own, one connection per probe, every 0.2 s)
-sees of /health/live,
-/health/ready and a 5-row items page; and the server's memory (RSS of its processes) before and
-after. Before the first size and after the last, the probe's items page alone (p50 of 20): the
-next request once the crowd has left should be as fast as before it came.
-Figures of a run are in docs/crowd.md; they are not part of the tests."""
+admitted) and per step; 2xx (with 304), 429, 503 and other 5xx counts; the p99 of the
+refusals; client time-outs; what a separate probe (a process of its own, one connection per
+probe, every 0.2 s) sees of /health/live, /health/ready and a 5-row items page; and the
+server's memory (RSS of its processes) before and after. Before the first size and after the
+last, the probe's items page alone (p50 of 20): the next request once the crowd has left should
+be as fast as before it came. Figures of a run are in docs/crowd.md; they are not part of the
+tests."""
 
 from __future__ import annotations
 
@@ -205,6 +206,7 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
     errors: int = 0
+    cached: int = 0  # not asked: fresh in the visitor's cache (max-age)
 
     def count(self, key: str) -> None:
         self.statuses[key] = self.statuses.get(key, 0) + 1
@@ -223,6 +225,7 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
     conn = Connection(port)
     address = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255 or 1}"
     etags: dict[str, str] = {}  # the visitor's HTTP cache: revalidated on the next visit
+    fresh: dict[str, float] = {}  # ... or not asked again at all while its max-age lasts
     rng = random.Random(n)
     base = {"X-Forwarded-For": address, "Accept-Encoding": "gzip, deflate, br",
             "User-Agent": "truce-bench-crowd"}
@@ -233,6 +236,9 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
         if now >= stop:
             return
         headers = {**base, "Accept": accept}
+        if fresh.get(path, 0.0) > now:
+            tally.cached += 1
+            return
         if path in etags:
             headers["If-None-Match"] = etags[path]
         try:
@@ -259,11 +265,15 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
             tally.by_kind.setdefault(kind, []).append(took)
             if "etag" in answer and not heavy:
                 etags[path] = answer["etag"]
+            age = re.search(r"max-age=(\d+)", answer.get("cache-control", ""))
+            if age and int(age.group(1)) > 0 and not heavy:
+                fresh[path] = time.monotonic() + int(age.group(1))
 
     await asyncio.sleep(rng.random() * 0.5)  # they arrive within half a second
     while time.monotonic() < stop:
         if rng.random() < 0.5:
-            etags.clear()  # a new visitor; else one coming back, revalidating what it has
+            etags.clear()  # a new visitor; else one coming back, with its browser's cache
+            fresh.clear()
         await ask("/", "files", accept="text/html,application/xhtml+xml")
         for path in plan.files:
             await ask(path, "files")
@@ -468,7 +478,7 @@ def report(clients: int, tally: Tally, log: ProbeLog, took: float, mem: tuple[fl
            "2xx": tally.statuses.get("2xx", 0), "429": tally.statuses.get("429", 0),
            "503": tally.statuses.get("503", 0), "5xx": tally.statuses.get("5xx", 0),
            "4xx": tally.statuses.get("4xx", 0), "refused_p99_ms": ms(pct(tally.refused, 0.99)),
-           "timeouts": tally.timeouts, "errors": tally.errors,
+           "timeouts": tally.timeouts, "errors": tally.errors, "from_cache": tally.cached,
            "mem_before_mb": round(mem[0]), "mem_after_mb": round(mem[1])}
     row["by_kind_p50_p99_ms"] = {kind: f"{ms(pct(v, 0.5))}/{ms(pct(v, 0.99))} (n={len(v)})"
                                  for kind, v in sorted(tally.by_kind.items())}
