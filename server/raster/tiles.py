@@ -72,13 +72,25 @@ def tile(path: Path, z: int, x: int, y: int, *, fmt: str = "PNG", size: int = 25
 
 
 def bounds(path: Path) -> tuple[float, float, float, float]:
-    with rasterio.Env(**ENV), Reader(str(path)) as src:
+    stat = path.stat()  # read once per version of the file (every TileJSON asks)
+    return _bounds(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _bounds(path: str, size: int, mtime_ns: int) -> tuple[float, float, float, float]:
+    with rasterio.Env(**ENV), Reader(path) as src:
         b = src.get_geographic_bounds(src.tms.rasterio_geographic_crs)
         return (b[0], b[1], b[2], b[3])
 
 
 def zooms(path: Path) -> tuple[int, int]:
-    with rasterio.Env(**ENV), Reader(str(path)) as src:
+    stat = path.stat()
+    return _zooms(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _zooms(path: str, size: int, mtime_ns: int) -> tuple[int, int]:
+    with rasterio.Env(**ENV), Reader(path) as src:
         return int(src.minzoom), int(src.maxzoom)
 
 
