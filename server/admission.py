@@ -11,7 +11,11 @@ requests can never take the places of light ones. Not queued at all: the probes
 and the landing page `/`.
 
 A place freed goes straight to the request that waited longest in its lane. A request that
-waits longer than `max_queue_wait_seconds` is refused like one that found the queue full."""
+waits longer than `max_queue_wait_seconds` is refused like one that found the queue full.
+
+Outside all of it, `InFlightMiddleware` caps every request the process is answering at once
+(`max_in_flight`, the viewer's files too): past it, 503 at once, so that a crowd larger than the
+event loop can serve is told to come back rather than left in the loop's backlog."""
 
 from __future__ import annotations
 
@@ -91,9 +95,12 @@ class Lane:
 
 
 class Admission:
-    """The two lanes of one process, from `ApiSettings`."""
+    """The two lanes of one process, from `ApiSettings`, and its count of requests in flight."""
 
     def __init__(self, api: ApiSettings) -> None:
+        self.max_in_flight = api.max_in_flight
+        self.in_flight = 0
+        self.refused_in_flight = 0
         self.wait = api.max_queue_wait_seconds
         self.light = Lane("light", api.max_in_progress, api.max_queued, retry_after=1)
         self.heavy = Lane("heavy", api.max_heavy_in_progress, api.max_heavy_queued,
@@ -101,6 +108,15 @@ class Admission:
 
     def write(self, out: Exposition) -> None:
         lanes = (self.light, self.heavy)
+        out.family("truce_requests_in_flight", "gauge",
+                   "requests of any kind being answered (this process; probes apart)",
+                   [({}, self.in_flight)])
+        out.family("truce_requests_in_flight_limit", "gauge",
+                   "requests in flight past which any is refused with 503 (this process)",
+                   [({}, self.max_in_flight)])
+        out.family("truce_requests_refused_in_flight_total", "counter",
+                   "requests refused with 503 because too many were in flight (this process)",
+                   [({}, self.refused_in_flight)])
         out.family("truce_admission_in_progress", "gauge",
                    "requests being worked on, by admission lane (this process)",
                    (({"lane": lane.name}, lane.in_progress) for lane in lanes))
@@ -156,3 +172,41 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
         finally:
             lane.leave()
+
+
+_PROBES = frozenset({"/health/live", "/health/ready"})
+
+
+class InFlightMiddleware:
+    """A cap on every request this process is answering at once, the viewer's files and pages
+    included (the probes apart): past `max_in_flight` a request is refused at once with 503 and
+    Retry-After, before any other work, so a crowd larger than the process can answer waits in
+    its clients' Retry-After rather than in the event loop's backlog (where it would time out)."""
+
+    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+        self.app = app
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if path in _PROBES:
+            await self.app(scope, receive, send)
+            return
+        admission = self.admission
+        if admission.in_flight >= admission.max_in_flight:
+            admission.refused_in_flight += 1
+            await send_json(send, 503, {
+                "code": "overloaded", "description": "the server is answering as many requests "
+                "as it can; retry in 1 s"}, [(b"retry-after", b"1")])
+            return
+        admission.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            admission.in_flight -= 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.routing import Route
 
-from server.admission import Admission, AdmissionMiddleware
+from server.admission import Admission, AdmissionMiddleware, InFlightMiddleware
 from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static = CachedStaticFiles(directory=web_dir) if web_dir and Path(web_dir).is_dir() else None
     # /health/live and kept files without a key: answered here, before the rest
     app.add_middleware(FastPathMiddleware, static=static)
+    app.add_middleware(InFlightMiddleware, admission=app.state.admission)
     app.add_middleware(SecurityHeadersMiddleware)  # every answer gets the headers
     app.state.request_metrics = RequestMetrics()
     app.state.readiness = Readiness(ttl=settings.api.ready_cache_seconds)

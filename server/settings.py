@@ -88,6 +88,9 @@ class ApiSettings(BaseSettings):
     workers: int = Field(
         1, ge=1, le=64, description="API processes serving together (`truce serve --workers`); "
         "each applies 1/workers of the rate limits and holds its own admission budgets")
+    max_in_flight: int = Field(
+        128, ge=1, description="requests of any kind (the viewer's files too; not the probes) "
+        "one process answers at once; past it 503 at once, with Retry-After")
     max_in_progress: int = Field(
         8, ge=1, description="light requests (route cost 0-1) one process works on at once; "
         "more wait in a short queue")

@@ -214,3 +214,30 @@ def test_large_pages_are_heavy_by_their_route_cost() -> None:
     assert group(b"f=csv&limit=10000") == "exports"
     assert ROUTE_COSTS["large_pages"] > LIGHT_COST >= ROUTE_COSTS["default"]
     assert ROUTE_COSTS["tiles"] <= LIGHT_COST
+
+
+def test_past_the_in_flight_cap_even_files_are_refused_but_not_the_probes(
+        database_url: str) -> None:
+    gate = threading.Event()
+    app = gated_app(database_url, gate, max_in_flight=3, max_queue_wait_seconds=30)
+    admission = app.state.admission
+
+    async def crowd(base: str) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            held = [asyncio.ensure_future(client.get("/test-held")) for _ in range(3)]
+            await _until(lambda: admission.in_flight == 3)
+            refused = await client.get("/static/app.js")
+            assert refused.status_code == 503 and refused.json()["code"] == "overloaded"
+            assert refused.headers["retry-after"] == "1"
+            assert (await client.get("/health/live")).status_code == 200
+            assert (await client.get("/health/ready")).status_code == 200
+            gate.set()
+            assert [r.status_code for r in await asyncio.gather(*held)] == [200] * 3
+            assert (await client.get("/static/app.js")).status_code == 200
+            metrics = parse((await client.get("/metrics")).text)
+            assert value(metrics, "truce_requests_refused_in_flight_total") == 1
+            assert value(metrics, "truce_requests_in_flight_limit") == 3
+
+    with served(app) as base:
+        asyncio.run(crowd(base))
+    assert admission.in_flight == 0
