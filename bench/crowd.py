@@ -207,6 +207,7 @@ class Tally:
     timeouts: int = 0
     errors: int = 0
     cached: int = 0  # not asked: fresh in the visitor's cache (max-age)
+    client_lag: list[float] = field(default_factory=list)
 
     def count(self, key: str) -> None:
         self.statuses[key] = self.statuses.get(key, 0) + 1
@@ -451,12 +452,22 @@ async def run_size(port: int, plan: Plan, clients: int, seconds: float,
     results = context.Queue()
     prober = context.Process(target=_probe_process, args=(port, seconds, timeout, results))
     prober.start()
-    await asyncio.gather(*(visitor(i + 1, port, plan, stop, tally, timeout)
+    await asyncio.gather(lag_monitor(stop, tally),
+                         *(visitor(i + 1, port, plan, stop, tally, timeout)
                            for i in range(clients)))
     took = time.monotonic() - start
     log = ProbeLog(*results.get(timeout=seconds + 4 * timeout))
     prober.join(10)
     return tally, log, took
+
+
+async def lag_monitor(stop: float, tally: Tally) -> None:
+    """How late this client's own event loop wakes a 50 ms sleep: the part of every latency
+    it measures that is the client's, not the server's."""
+    while time.monotonic() < stop:
+        t0 = time.monotonic()
+        await asyncio.sleep(0.05)
+        tally.client_lag.append(time.monotonic() - t0 - 0.05)
 
 
 def _probe_process(port: int, seconds: float, timeout: float, results: Any) -> None:
@@ -479,6 +490,8 @@ def report(clients: int, tally: Tally, log: ProbeLog, took: float, mem: tuple[fl
            "503": tally.statuses.get("503", 0), "5xx": tally.statuses.get("5xx", 0),
            "4xx": tally.statuses.get("4xx", 0), "refused_p99_ms": ms(pct(tally.refused, 0.99)),
            "timeouts": tally.timeouts, "errors": tally.errors, "from_cache": tally.cached,
+           "client_lag_p50_p99_ms": f"{ms(pct(tally.client_lag, 0.5))}/"
+                                    f"{ms(pct(tally.client_lag, 0.99))}",
            "mem_before_mb": round(mem[0]), "mem_after_mb": round(mem[1])}
     row["by_kind_p50_p99_ms"] = {kind: f"{ms(pct(v, 0.5))}/{ms(pct(v, 0.99))} (n={len(v)})"
                                  for kind, v in sorted(tally.by_kind.items())}
