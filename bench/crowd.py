@@ -9,7 +9,7 @@ one keep-alive connection, one request after the other on it, with no pause, vis
 fresh by its max-age is not asked again, the rest is revalidated by ETag): the viewer's page,
 its styles and scripts, the layer list and the relief's TileJSON, the first view's tiles (two
 vector sources at z6, the relief at z7), a pan (the new tiles), three incident pages and two
-incidents by id; one visit in 20 also asks for a heavy answer (a 10,000-row page or a
+incidents by id; one visit in 20 first asks for a heavy answer (a 10,000-row page or a
 10,000-row CSV export). A request not answered within `--timeout` (10 s) is a client time-out:
 the connection is dropped and a new one opened. A 503 or 429 is an answer: the client waits its
 Retry-After (at most 5 s) and goes on. Each client sends its own X-Forwarded-For address and
@@ -275,6 +275,8 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
         if rng.random() < 0.5:
             etags.clear()  # a new visitor; else one coming back, with its browser's cache
             fresh.clear()
+        if rng.randrange(HEAVY_SHARE) == 0:  # came for the download or the whole table
+            await ask(rng.choice(plan.heavy), "heavy")
         await ask("/", "files", accept="text/html,application/xhtml+xml")
         for path in plan.files:
             await ask(path, "files")
@@ -288,8 +290,7 @@ async def visitor(n: int, port: int, plan: Plan, stop: float, tally: Tally,
             await ask(path, "pages", accept="application/geo+json")
         for path in rng.sample(plan.features, min(2, len(plan.features))):
             await ask(path, "features", accept="application/geo+json")
-        if rng.randrange(HEAVY_SHARE) == 0:
-            await ask(rng.choice(plan.heavy), "heavy")
+
     conn.close()
 
 
