@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 TRUCE := $(VENV)/bin/truce
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 STAMP := $(VENV)/.installed
 
 .PHONY: help run test lint bench stop db clean
@@ -25,7 +26,7 @@ db: $(STAMP) ## Provision and start the local PostGIS (skipped when TRUCE_DATABA
 
 run: db ## Install, provision PostGIS, migrate, load the sample data, serve at http://HOST:PORT
 	@$(TRUCE) etl sample --if-empty
-	@$(TRUCE) serve --host $(HOST) --port $(PORT)
+	@$(TRUCE) serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: db ## Run the whole test suite (lint, types, import rules, tests) against a real PostGIS
 	@$(MAKE) --no-print-directory lint

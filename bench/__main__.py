@@ -1,7 +1,7 @@
 """`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
-figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL;
-`python -m bench dedupe [--rows N]`: duplicate matching at crowded places (neither is part of
-"all")."""
+figures and ratios. Not part of "all": `python -m bench fuzz [--runs N]`, a hostile-file campaign
+against the ETL; `python -m bench dedupe [--rows N]`, duplicate matching at crowded places;
+`python -m bench crowd [--clients 50,200,800]`, a crowd on the public map."""
 
 from __future__ import annotations
 
@@ -35,8 +35,13 @@ def main() -> None:
         from bench import fuzz
 
         fuzz.main(rest)
-    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "dedupe", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer, fuzz or dedupe")
+    if which == "crowd":
+        from bench import crowd
+
+        crowd.main(rest)
+    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "dedupe", "crowd", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer, fuzz, dedupe "
+                 "or crowd")
 
 
 if __name__ == "__main__":

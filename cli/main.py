@@ -268,23 +268,42 @@ def etl_sample(
 def serve(
     host: Annotated[str, typer.Option(envvar="TRUCE_API_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="TRUCE_API_PORT")] = 8000,
+    workers: Annotated[int, typer.Option(
+        envvar="TRUCE_API_WORKERS", min=1, max=64,
+        help="API processes sharing the port; each applies 1/N of the rate limits")] = 1,
 ) -> None:
     """Serve the API and the viewer (Ctrl-C stops)."""
+    import json
+    import os
+
     import uvicorn
 
-    from server.main import create_app
     from server.request_id import install_json_logging
     from server.serving import uvicorn_options
 
     config.engine().dispose()
     install_json_logging()  # one JSON object per line on stderr, with the request id
     settings = config.app_settings(host, port)
-    print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)",
-          flush=True)
+    settings.api.workers = workers
+    print(f"Truce is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api.html)"
+          + (f" with {workers} processes" if workers > 1 else ""), flush=True)
     # X-Forwarded-For is read by the rate limiter from TRUCE_SECURITY_TRUSTED_PROXIES only,
     # not also by uvicorn (which would trust it from 127.0.0.1 by default)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                proxy_headers=False, **uvicorn_options(settings.api))
+    if workers == 1:
+        from server.main import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    proxy_headers=False, **uvicorn_options(settings.api))
+        return
+    # each worker process builds its app from the environment (server.serving.worker_app)
+    os.environ.update({
+        "TRUCE_DATABASE_URL": settings.database.url, "TRUCE_API_HOST": host,
+        "TRUCE_API_PORT": str(port), "TRUCE_API_WORKERS": str(workers),
+        "TRUCE_API_WEB_DIR": settings.api.web_dir or "",
+        "TRUCE_RASTER_SOURCES": json.dumps(settings.raster.sources)})
+    options = {**uvicorn_options(settings.api), "http": "server.serving:GuardedFromEnv"}
+    uvicorn.run("server.serving:worker_app", factory=True, workers=workers, host=host,
+                port=port, log_level="warning", proxy_headers=False, **options)
 
 
 etl_commands.register(etl_app, clear_errors)

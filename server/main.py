@@ -13,10 +13,12 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.routing import Route
 
+from server.admission import Admission, AdmissionMiddleware, InFlightMiddleware
 from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.errors import install_error_handlers
+from server.fast_path import FastPathMiddleware
 from server.http_methods import HeadAndVaryMiddleware
 from server.metrics import RequestMetrics
 from server.openapi import install_openapi
@@ -32,8 +34,20 @@ from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.security.nul import NulCharacterMiddleware
 from server.services.ops import Readiness
-from server.settings import Settings
+from server.settings import SecuritySettings, Settings
 from server.static_files import CachedStaticFiles
+
+
+def per_worker(security: SecuritySettings, workers: int) -> SecuritySettings:
+    """The rate limits one of `workers` processes applies: 1/workers of each rate and burst, so
+    a key's or an address's limit holds across the processes (each keeps its own buckets)."""
+    if workers <= 1:
+        return security
+    return security.model_copy(update={
+        "rate_per_second": security.rate_per_second / workers,
+        "rate_burst": max(1, security.rate_burst // workers),
+        "anonymous_rate_per_second": security.anonymous_rate_per_second / workers,
+        "anonymous_burst": max(1, security.anonymous_burst // workers)})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,12 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_engine = reads
         app.state.read_sessionmaker = make_sessionmaker(reads)
         app.state.async_reads = AsyncReadPool(settings.database)  # the hot reads, no thread
+        # /health/ready's check: a connection of its own, never waiting for the requests' pool
+        probe = make_engine(settings.database.model_copy(update={"pool_size": 1}))
+        app.state.probe_sessionmaker = make_sessionmaker(probe)
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
         gc.unfreeze()
         await app.state.async_reads.close()
         reads.dispose()
+        probe.dispose()
         engine.dispose()
 
     app = FastAPI(
@@ -75,8 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)
-    security = settings.security
+    security = per_worker(settings.security, settings.api.workers)
     app.add_middleware(NulCharacterMiddleware)  # inside the body cap and the rate limit
+    app.state.admission = Admission(settings.api)
+    # inside the rate limit: a caller over its share gets 429 without taking a place
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission,
+                       costs=security.route_costs)
     app.add_middleware(RateLimitMiddleware, security=security, verified=app.state.acted_as)
     app.add_middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes,
                        timeout=settings.api.body_timeout_seconds)
@@ -84,6 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # it alone reads the request's messages, so it sees a disconnect at any time
     app.add_middleware(RequestGuardMiddleware, default_ms=settings.database.statement_timeout_ms,
                        analysis_ms=settings.database.analysis_timeout_ms)
+    web_dir = settings.api.web_dir
+    static = CachedStaticFiles(directory=web_dir) if web_dir and Path(web_dir).is_dir() else None
+    # /health/live and kept files without a key: answered here, before the rest
+    app.add_middleware(FastPathMiddleware, static=static)
+    app.add_middleware(InFlightMiddleware, admission=app.state.admission)
     app.add_middleware(SecurityHeadersMiddleware)  # every answer gets the headers
     app.add_middleware(HeadAndVaryMiddleware)  # HEAD as GET without a body; Vary: Accept
     app.state.request_metrics = RequestMetrics()
@@ -94,9 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, ops, collections, transactions_routes, tiles, rasters, analysis, sitrep,
                    reports, changes, docs):
         app.include_router(module.router)
-    if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
-        app.mount("/static", KeyCheckedApp(CachedStaticFiles(directory=settings.api.web_dir)),
-                  name="static")
+    if static is not None:
+        app.mount("/static", KeyCheckedApp(static), name="static")
     for route in app.router.routes:  # the OpenAPI document and its page: outside key_guard
         if type(route) is Route:
             route.app = KeyCheckedApp(route.app)

@@ -120,3 +120,25 @@ def uvicorn_options(api: ApiSettings) -> dict[str, Any]:
     """The keyword arguments of `uvicorn.Config` / `uvicorn.run` for `api`'s limits."""
     return {"http": guarded_protocol(api), "timeout_keep_alive": api.keep_alive_seconds,
             "limit_concurrency": api.max_connections}
+
+
+def worker_app() -> Any:
+    """The app of one of `truce serve --workers N`'s processes, from TRUCE_* variables."""
+    from server.main import create_app
+    from server.request_id import install_json_logging
+
+    install_json_logging()
+    return create_app()
+
+
+_FROM_ENV: list[type[asyncio.Protocol]] = []
+
+
+def __getattr__(name: str) -> Any:
+    """`GuardedFromEnv`: the guarded protocol class of this process's ApiSettings (read from
+    TRUCE_API_* variables), made once; uvicorn imports it by name in each worker process."""
+    if name != "GuardedFromEnv":
+        raise AttributeError(name)
+    if not _FROM_ENV:
+        _FROM_ENV.append(guarded_protocol(ApiSettings()))
+    return _FROM_ENV[0]

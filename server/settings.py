@@ -85,6 +85,26 @@ class ApiSettings(BaseSettings):
         "from this machine (not through a proxy), an admin key only, or anyone")
     ready_cache_seconds: float = Field(
         5.0, ge=0, le=60, description="/health/ready reuses its last check this long")
+    workers: int = Field(
+        1, ge=1, le=64, description="API processes serving together (`truce serve --workers`); "
+        "each applies 1/workers of the rate limits and holds its own admission budgets")
+    max_in_flight: int = Field(
+        128, ge=1, description="requests of any kind (the viewer's files too; not the probes) "
+        "one process answers at once; past it 503 at once, with Retry-After")
+    max_in_progress: int = Field(
+        8, ge=1, description="light requests (route cost 0-1) one process works on at once; "
+        "more wait in a short queue")
+    max_queued: int = Field(
+        16, ge=0, description="light requests waiting for a place; more are refused at once "
+        "with 503 and Retry-After")
+    max_heavy_in_progress: int = Field(
+        2, ge=1, description="heavy requests (route cost over 1: exports, analysis, situation "
+        "maps, large pages) one process works on at once, apart from the light ones")
+    max_heavy_queued: int = Field(
+        2, ge=0, description="heavy requests waiting for a place; more are refused with 503")
+    max_queue_wait_seconds: float = Field(
+        0.1, gt=0, le=60, description="longest wait in either queue; a request still waiting "
+        "then is refused with 503 and Retry-After")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -171,6 +191,8 @@ class EtlSettings(BaseSettings):
         return value
 
 
+#: a page of items with more rows than this is in the route group "large_pages"
+LARGE_PAGE = 1_000
 #: tokens one request costs, per route group (first match, by path): a vector, raster or grid
 #: tile, or anything not named below ("default": pages, features, metadata, writes) costs 1;
 #: the heavy questions cost more
@@ -179,10 +201,14 @@ ROUTE_COSTS: dict[str, int] = {
     "analysis": 5,  # /analysis/*
     "raster_statistics": 5,  # POST /rasters/{name}/statistics
     "exports": 10,  # /collections/{id}/items as CSV, HXL, GeoPackage or FlatGeobuf
+    "large_pages": 5,  # /collections/{id}/items (GeoJSON) with a limit over LARGE_PAGE rows
     "situation_maps": 10,  # /reports/areas/{id}/map.html
     "probes": 0,  # /health/live and /health/ready: a probe is never refused for its rate
     "default": 1,
 }
+#: route groups costing more than this are heavy: admission control (server.admission) gives
+#: them a budget of their own, apart from the light ones
+LIGHT_COST = 1
 
 
 class SecuritySettings(BaseSettings):

@@ -3,6 +3,8 @@ named colormap (rio-tiler's). Knows nothing of DB or HTTP."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,11 +72,67 @@ def tile(path: Path, z: int, x: int, y: int, *, fmt: str = "PNG", size: int = 25
 
 
 def bounds(path: Path) -> tuple[float, float, float, float]:
-    with rasterio.Env(**ENV), Reader(str(path)) as src:
+    stat = path.stat()  # read once per version of the file (every TileJSON asks)
+    return _bounds(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _bounds(path: str, size: int, mtime_ns: int) -> tuple[float, float, float, float]:
+    with rasterio.Env(**ENV), Reader(path) as src:
         b = src.get_geographic_bounds(src.tms.rasterio_geographic_crs)
         return (b[0], b[1], b[2], b[3])
 
 
 def zooms(path: Path) -> tuple[int, int]:
-    with rasterio.Env(**ENV), Reader(str(path)) as src:
+    stat = path.stat()
+    return _zooms(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _zooms(path: str, size: int, mtime_ns: int) -> tuple[int, int]:
+    with rasterio.Env(**ENV), Reader(path) as src:
         return int(src.minzoom), int(src.maxzoom)
+
+
+class RenderedTiles:
+    """Rendered tiles kept in memory, least recently used dropped past `max_bytes`, keyed by
+    everything that shapes a tile (the file's path, size and modification time, the tile, the
+    format and the style): an edited file gets new keys. `etag` is the key's digest, so a
+    client's If-None-Match is answered without rendering. b"" is an empty tile (204)."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+
+    @staticmethod
+    def key(path: Path, z: int, x: int, y: int, fmt: str, rescale: list[Range] | None,
+            colormap_name: str | None) -> str:
+        stat = path.stat()
+        return repr((str(path), stat.st_size, stat.st_mtime_ns, z, x, y, fmt, rescale,
+                     colormap_name))
+
+    @staticmethod
+    def etag(key: str) -> str:
+        return f'"{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}"'
+
+    def get(self, key: str) -> bytes | None:
+        found = self._tiles.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._tiles.move_to_end(key)
+        return found
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        old = self._tiles.pop(key, None)
+        self.size += len(data) - (len(old) if old is not None else 0)
+        self._tiles[key] = data
+        while self.size > self.max_bytes:
+            _, dropped = self._tiles.popitem(last=False)
+            self.size -= len(dropped)

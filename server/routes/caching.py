@@ -30,6 +30,11 @@ def etag(request: Request, layers: Iterable[LayerVersion], *extra: str) -> str:
     return f'"{h.hexdigest()}"'
 
 
+def matches(header: str | None, tag: str) -> bool:
+    """Whether an If-None-Match header names `tag` (or is `*`)."""
+    return _matches(header, tag)
+
+
 def _matches(header: str | None, tag: str) -> bool:
     if not header:
         return False

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from server.deps import SettingsDep
@@ -17,12 +18,14 @@ from server.services import ops
 
 router = APIRouter(tags=["operations"])
 _NO_STORE = {"Cache-Control": "no-store"}
+_READY_THREAD = ThreadPoolExecutor(1, thread_name_prefix="truce-ready")
 
 
 @router.get("/health/live", summary="The process answers (no database involved)",
             description="For a liveness probe: always 200 while the server runs. Never rate "
                         "limited; needs no key.")
-def live() -> JSONResponse:
+async def live() -> JSONResponse:
+    # on the event loop: no worker thread, no database, no admission queue
     return JSONResponse({"status": "live"}, headers=_NO_STORE)
 
 
@@ -33,7 +36,10 @@ def live() -> JSONResponse:
             responses={503: {"description": "not ready (database unreachable or not migrated)"}})
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
-    answer = await run_in_threadpool(state.readiness.check, state.sessionmaker)
+    answer = state.readiness.cached()
+    if answer is None:  # a thread of its own: never behind the requests' worker threads
+        answer = await asyncio.get_running_loop().run_in_executor(
+            _READY_THREAD, state.readiness.check, state.probe_sessionmaker)
     if answer["ready"]:
         return JSONResponse({"status": "ready", **answer}, headers=_NO_STORE)
     body = {"code": "not_ready", **answer}

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError, NotFoundError
 from server.raster import query, tiles
+from server.routes import caching
 from server.services import rasters as service
 
 router = APIRouter(tags=["rasters"])
@@ -47,6 +48,7 @@ def list_rasters(request: Request, session: SessionDep, settings: SettingsDep) -
             summary="An XYZ raster tile")
 async def get_raster_tile(
     name: str,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     z: Annotated[int, Path(ge=0, le=22)],
@@ -62,12 +64,30 @@ async def get_raster_tile(
         raise InvalidQueryError(f"tile {z}/{x}/{y} does not exist")
     r = service.get(name, settings, session=session)
     ranges, cmap = service.style(r, rescale, colormap_name)
-    try:
-        data = await run_in_threadpool(tiles.tile, r.path, z, x, y, fmt=fmt.upper(),
-                                       rescale=ranges, colormap_name=cmap)
-    except tiles.OutsideBoundsError:
-        return Response(status_code=204, headers=CACHE)
-    return Response(data, media_type=MEDIA[fmt], headers=CACHE)
+    # rendered once, then from memory; revalidated by an ETag of what shapes the tile
+    rendered = _rendered(request)
+    key = rendered.key(r.path, z, x, y, fmt, ranges, cmap)
+    headers = {**CACHE, "ETag": rendered.etag(key)}
+    if caching.matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    data = rendered.get(key)
+    if data is None:
+        try:
+            data = await run_in_threadpool(tiles.tile, r.path, z, x, y, fmt=fmt.upper(),
+                                           rescale=ranges, colormap_name=cmap)
+        except tiles.OutsideBoundsError:
+            data = b""
+        rendered.put(key, data)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MEDIA[fmt], headers=headers)
+
+
+def _rendered(request: Request) -> tiles.RenderedTiles:
+    found = getattr(request.app.state, "raster_tiles", None)
+    if found is None:
+        found = request.app.state.raster_tiles = tiles.RenderedTiles()
+    return found  # type: ignore[no-any-return]
 
 
 @router.get("/rasters/{name}/tilejson.json", summary="TileJSON 3.0 for a raster")

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.errors import PayloadTooLargeError, RequestTimeoutError
 from server.security import keys
 from server.security.acted_as import ActedAs
-from server.settings import SecuritySettings
+from server.settings import LARGE_PAGE, SecuritySettings
 
 
 async def send_json(send: Send, status: int, body: dict[str, Any],
@@ -178,6 +178,9 @@ def route_group(scope: Scope, headers: Headers) -> str:
         accept = headers.get("accept", "").lower()
         if f in _EXPORT_FORMATS or (f is None and any(m in accept for m in _EXPORT_MEDIA)):
             return "exports"
+        limit = next((v for k, v in query if k == "limit"), "")
+        if limit.isdigit() and int(limit) > LARGE_PAGE:
+            return "large_pages"
     return "default"
 
 

@@ -27,6 +27,12 @@ class Readiness:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _heads: set[str] | None = None
 
+    def cached(self) -> dict[str, Any] | None:
+        """The last answer while it is fresh (no lock, no database), else None."""
+        if time.monotonic() - self._checked < self.ttl:
+            return self._answer
+        return None
+
     def check(self, sessions: sessionmaker[Session]) -> dict[str, Any]:
         with self._lock:  # one check at a time; the others wait for its answer
             now = time.monotonic()
@@ -101,5 +107,8 @@ def metrics_text(state: Any) -> str:
                [({}, getattr(cache, "hits", 0))])
     out.family("truce_tile_cache_misses_total", "counter", "vector tiles not in the cache",
                [({}, getattr(cache, "misses", 0))])
+    admission = getattr(state, "admission", None)
+    if admission is not None:
+        admission.write(out)
     _database(out, getattr(state, "sessionmaker", None))
     return out.text()

@@ -4,6 +4,7 @@ in tmp_path with known values."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,3 +137,25 @@ def test_catalogue_rasters_are_served(rclient: TestClient, engine: Engine,
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM rasters WHERE name = 'test_catalogued_pop'"))
+
+
+def test_tiles_rendered_once_then_from_memory_and_revalidated(rclient: TestClient,
+                                                              raster_path: Path) -> None:
+    path = "/rasters/pop/tiles/8/153/101.png"
+    first = rclient.get(path, params={"colormap_name": "ylorrd"})
+    assert first.status_code == 200 and first.headers["etag"].startswith('"')
+    rendered = rclient.app.state.raster_tiles  # type: ignore[attr-defined]
+    hits = rendered.hits
+    again = rclient.get(path, params={"colormap_name": "ylorrd"})
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert rendered.hits == hits + 1
+    kept = rclient.get(path, params={"colormap_name": "ylorrd"},
+                       headers={"If-None-Match": first.headers["etag"]})
+    assert kept.status_code == 304 and kept.headers["etag"] == first.headers["etag"]
+    other = rclient.get(path, params={"colormap_name": "viridis"})
+    assert other.headers["etag"] != first.headers["etag"]  # the style is part of the tag
+    stat = raster_path.stat()
+    os.utime(raster_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    edited = rclient.get(path, params={"colormap_name": "ylorrd"},
+                         headers={"If-None-Match": first.headers["etag"]})
+    assert edited.status_code == 200  # an edited file is rendered again
