@@ -13,6 +13,10 @@ from rasterio.features import bounds as geometry_bounds
 from rasterio.warp import transform_bounds
 from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from rio_tiler.io import Reader
+from shapely.errors import ShapelyError
+from shapely.geometry import box as shapely_box
+from shapely.geometry import mapping, shape
+from shapely.ops import unary_union
 
 from .tiles import ENV
 
@@ -41,9 +45,13 @@ def point(path: Path, lon: float, lat: float) -> list[float | None]:
 
 def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
     """Per band: count of valid pixels, sum, min, max, mean, std, median, 2nd/98th percentiles,
-    over the pixels whose centre is inside the geometry (EPSG:4326 GeoJSON)."""
-    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    over the pixels whose centre is inside the geometry (EPSG:4326 GeoJSON). The geometry is
+    first clipped to the raster's extent, so a polygon far larger than the raster (the world)
+    reads only the raster's own pixels."""
     with rasterio.Env(**ENV), Reader(str(path)) as src:
+        extent = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        geometry = _clipped(geometry, (extent[0], extent[1], extent[2], extent[3]))
+        feature = {"type": "Feature", "properties": {}, "geometry": geometry}
         try:
             box = _box(src, geometry)
             left, bottom, right, top = src.bounds
@@ -66,6 +74,22 @@ def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
                for k in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")},
         })
     return {"bands": bands, "resampled": max_size is not None}
+
+
+def _clipped(geometry: dict[str, Any], bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    """The part of the geometry inside `bounds` (lon/lat); OutsideError when none is."""
+    try:
+        shaped = shape(geometry)
+        if not shaped.is_valid:
+            shaped = shaped.buffer(0)
+        part = shaped.intersection(shapely_box(*bounds))
+    except (ShapelyError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+    if part.is_empty or part.area == 0:
+        raise OutsideError("the geometry does not overlap the raster")
+    if part.geom_type == "GeometryCollection":  # polygons touching lines or points at the edge
+        part = unary_union([g for g in part.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    return dict(mapping(part))
 
 
 def _box(src: Reader, geometry: dict[str, Any]) -> tuple[float, float, float, float]:

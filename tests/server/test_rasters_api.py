@@ -136,3 +136,21 @@ def test_catalogue_rasters_are_served(rclient: TestClient, engine: Engine,
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM rasters WHERE name = 'test_catalogued_pop'"))
+
+
+def test_statistics_over_the_world_read_only_the_rasters_pixels(rclient: TestClient) -> None:
+    """A polygon far larger than the raster is clipped to the raster's extent first: every
+    native pixel counted, nothing resampled (a world-sized window was read resampled)."""
+    world = rclient.post("/rasters/pop/statistics", json=_square(-180, -89, 180, 89))
+    assert world.status_code == 200, world.text
+    body = world.json()
+    band = body["bands"][0]
+    assert body["resampled"] is False
+    assert band["valid_pixels"] == 100 * 100 - 100
+    assert band["sum"] == pytest.approx(100 * sum(range(1, 101)) - 10 * sum(range(1, 11)))
+    assert band["min"] == 1 and band["max"] == 100
+    # a ring around the raster that covers none of it
+    ring = {"type": "Polygon", "coordinates": [
+        [[30, 30], [40, 30], [40, 40], [30, 40], [30, 30]],
+        [[35, 33], [38, 33], [38, 36], [35, 36], [35, 33]]]}
+    assert rclient.post("/rasters/pop/statistics", json=ring).status_code == 404
