@@ -139,27 +139,46 @@ INSIDE_DAYS_SQL = f"""
     GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0 OR sum(d.merged) > 0
 """  # noqa: S608 - constant fragments only
 
+#: the caller's (released) incident `i` is in the box of the area (`a.geom`, inside) or of its
+#: ring (`a.box`), written so that the index on the exact points answers it (Release.within)
+NEAR_BOX = "/*near_box*/"
+
 # any window or filter: the spatial join, live
 INSIDE_LIVE_SQL = f"""
     WITH a AS ({_AREAS})
     SELECT a.id AS area_id, 'inside' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            {_LIVE_COUNTS.format(t="i")}
-    FROM a JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
+    FROM a JOIN {INCIDENTS} i ON {NEAR_BOX} AND ST_Intersects(a.geom, i.geom)
     LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
 
+#: no point this close in degrees is farther than :d metres (no degree is longer than 112 km)
+_SURELY_NEAR = ":d / 112000.0"
+# the ring: the areas' geography and boxes once each (MATERIALIZED); a point within
+# _SURELY_NEAR degrees of the area is in without the geodesic distance, which only the rest need
 NEAR_SQL = f"""
-    WITH a AS (SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
-               FROM ({_AREAS}) a)
+    WITH a AS MATERIALIZED (
+      SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
+      FROM ({_AREAS}) a)
     SELECT a.id AS area_id, 'near' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            {_LIVE_COUNTS.format(t="i")}
-    FROM a JOIN {INCIDENTS} i ON i.geom && a.box
+    FROM a JOIN {INCIDENTS} i ON {NEAR_BOX}
     LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
-      AND NOT ST_Intersects(a.geom, i.geom) AND ST_DWithin(a.geog, i.geom::geography, :d)
+      AND NOT ST_Intersects(a.geom, i.geom)
+      AND (ST_DWithin(a.geom, i.geom, {_SURELY_NEAR}) OR ST_DWithin(a.geog, i.geom::geography, :d))
     GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 - constant fragments only
+#: the pairs (area, incident in its grown box) the ring would look at, counted up to one past
+#: :max_pairs: a question over more is refused before it starts
+NEAR_PAIRS_SQL = f"""
+    WITH a AS MATERIALIZED (SELECT a.*, {expand_sql("a.geom", ":d")} AS box FROM ({_AREAS}) a)
+    SELECT count(*) FROM (
+      SELECT 1 FROM a JOIN {INCIDENTS} i ON {NEAR_BOX}
+      WHERE {_INCIDENT_FILTER.format(t="i")}
+      LIMIT :max_pairs + 1) pairs
 """  # noqa: S608 - constant fragments only
 
 AREAS_SQL = f"""
@@ -219,14 +238,30 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
         inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, dedupe)), params)
         rows = [dict(r) for r in inside.mappings()]
     else:
-        inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
+        sql = _released(INSIDE_LIVE_SQL, rel, params, dedupe)
+        inside = session.execute(text(sql.replace(NEAR_BOX, rel.within("i", "a.geom"))), params)
         rows = [dict(r) for r in inside.mappings()]
     if distance_m > 0:
         params["d"] = distance_m
-        near = session.execute(text(_released(NEAR_SQL, rel, params, dedupe)),
-                               params).mappings()
+        near = session.execute(text(_near(NEAR_SQL, rel, params, dedupe)), params).mappings()
         rows.extend(dict(r) for r in near)
     return rows
+
+
+def _near(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
+    return _released(sql, rel, params, dedupe).replace(NEAR_BOX, rel.within("i", "a.box"))
+
+
+def near_pairs(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+               start: datetime | None, end: datetime | None, types: list[str] | None,
+               verifications: list[str] | None, distance_m: float, max_pairs: int,
+               session: Session) -> int:
+    """How many (area, incident) pairs the ring within `distance_m` would look at, counted up
+    to `max_pairs` + 1 (the incidents `rel` releases, in each area's box grown by the distance)."""
+    params = {**_params(ids, statuses, start, end, types, verifications), "d": distance_m,
+              "max_pairs": max_pairs}
+    return int(session.execute(text(_near(NEAR_PAIRS_SQL, rel, params, False)), params)
+               .scalar_one())
 
 
 COMPLIANCE_SQL = f"""

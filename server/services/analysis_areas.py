@@ -87,7 +87,8 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                       start: datetime | None, end: datetime | None,
                       event_types: Sequence[str] | None, verifications: Sequence[str] | None,
                       distance_m: float, geometry: bool, session: Session,
-                      dedupe: bool = True, max_areas: int | None = None) -> list[dict[str, Any]]:
+                      dedupe: bool = True, max_areas: int | None = None,
+                      max_pairs: int | None = None) -> list[dict[str, Any]]:
     status_list = check_vocabulary(statuses, AREA_STATUSES, "status")
     verif = check_vocabulary(verifications, VERIFICATION_STATUSES, "verification_status")
     types = list(event_types) if event_types else None
@@ -99,6 +100,14 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                                 max_rows=max_areas)
     if ids and len(ids) == 1 and not areas:
         raise NotFoundError(f"no agreement area {ids[0]}")
+    if distance_m > 0 and max_pairs is not None and q.near_pairs(
+            rel, ids=ids, statuses=status_list, start=start, end=end, types=types,
+            verifications=verif, distance_m=distance_m, max_pairs=max_pairs,
+            session=session) > max_pairs:
+        raise InvalidQueryError(
+            f"the ring of {distance_m:g} m around the chosen agreement areas holds more than "
+            f"{max_pairs:,} (area, incident) pairs: ask fewer areas (area_id, status), a "
+            "shorter distance_m or a shorter datetime window", max_near_pairs=max_pairs)
     out: dict[int, dict[str, Any]] = {}
     for area in areas:
         zones = {"inside": _empty_zone()}
