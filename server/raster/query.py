@@ -20,7 +20,7 @@ from shapely.ops import unary_union
 
 from .tiles import ENV
 
-MAX_PIXELS = 16_000_000  # a polygon covering more native pixels is read from an overview
+MAX_PIXELS = 4_000_000  # a polygon covering more native pixels is read from an overview
 
 
 class OutsideError(ValueError):
@@ -63,17 +63,27 @@ def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
             image = src.feature(feature, max_size=max_size)
         except TileOutsideBounds as exc:
             raise OutsideError("the geometry does not overlap the raster") from exc
-        stats = image.statistics(percentiles=[2, 98])
-    bands = []
-    for name, s in stats.items():
-        valid = int(s.valid_pixels)
-        bands.append({
-            "band": name, "valid_pixels": valid, "masked_pixels": int(s.masked_pixels),
-            "sum": _number(s.sum) if valid else 0.0,
-            **{k: (_number(getattr(s, k)) if valid else None)
-               for k in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")},
-        })
+        bands = [_band(name, image.array[i]) for i, name in enumerate(image.band_names)]
     return {"bands": bands, "resampled": max_size is not None}
+
+
+_STATS = ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")
+
+
+def _band(name: str, pixels: np.ma.MaskedArray) -> dict[str, Any]:
+    """One band's statistics, as rio-tiler's (population std; median and percentiles of the
+    inverted CDF, its weighted quantiles with every weight 1), with numpy's linear-time
+    selection for the quantiles instead of rio-tiler's three full sorts and its unique()."""
+    data = np.ma.masked_invalid(pixels.astype("float64"))
+    valid = data.compressed()
+    out: dict[str, Any] = {"band": name, "valid_pixels": int(valid.size),
+                           "masked_pixels": int(data.size - valid.size), "sum": 0.0}
+    if not valid.size:
+        return {**out, **dict.fromkeys(_STATS)}
+    median, low, high = np.percentile(valid, [50, 2, 98], method="inverted_cdf")
+    values = (valid.min(), valid.max(), valid.mean(), valid.std(), median, low, high)
+    return {**out, "sum": _number(valid.sum()),
+            **{k: _number(v) for k, v in zip(_STATS, values, strict=True)}}
 
 
 def _clipped(geometry: dict[str, Any], bounds: tuple[float, float, float, float]) -> dict[str, Any]:

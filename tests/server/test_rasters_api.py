@@ -154,3 +154,34 @@ def test_statistics_over_the_world_read_only_the_rasters_pixels(rclient: TestCli
         [[30, 30], [40, 30], [40, 40], [30, 40], [30, 30]],
         [[35, 33], [38, 33], [38, 36], [35, 36], [35, 33]]]}
     assert rclient.post("/rasters/pop/statistics", json=ring).status_code == 404
+
+
+def test_statistics_are_rio_tilers_and_a_large_polygon_is_read_resampled(
+        tmp_path: Path) -> None:
+    """The band statistics (computed with linear-time quantiles) equal rio-tiler's; a polygon
+    over more than 4,000,000 native pixels is read at a coarser resolution, so the work of one
+    answer is bounded."""
+    from rio_tiler.io import Reader
+
+    from server.raster import query
+
+    rng = np.random.default_rng(7)
+    data = rng.normal(size=(2100, 2100)).astype("float32")
+    data[:50, :70] = NODATA
+    path = tmp_path / "noise.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=2100, height=2100, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=NODATA,
+                       transform=from_origin(36.0, 35.0, 0.001, 0.001)) as dst:
+        dst.write(data, 1)
+    small = _square(36.1, 34.1, 36.6, 34.6)
+    mine = query.statistics(path, small)
+    assert mine["resampled"] is False
+    with Reader(str(path)) as src:
+        ref = src.feature({"type": "Feature", "properties": {}, "geometry": small}
+                          ).statistics(percentiles=[2, 98])["b1"]
+    band = mine["bands"][0]
+    for name in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98", "sum",
+                 "valid_pixels", "masked_pixels"):
+        assert band[name] == pytest.approx(getattr(ref, name), rel=1e-9), name
+    whole = query.statistics(path, _square(30, 30, 40, 40))
+    assert whole["resampled"] is True  # 2100 x 2100 native pixels once clipped
