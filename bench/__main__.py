@@ -1,6 +1,7 @@
 """`python -m bench [etl|api|analysis|viewer] [options]`: run a benchmark (or every one) and print
 figures and ratios. `python -m bench fuzz [--runs N]`: a hostile-file campaign against the ETL
-(not part of "all")."""
+(not part of "all"). `python -m bench repro`: issue 17's reproductions replayed against a served
+Truce, each a precise 4xx or a bounded answer in time (not part of "all")."""
 
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ def main() -> None:
         from bench import fuzz
 
         fuzz.main(rest)
-    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "all"):
-        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer or fuzz")
+    if which == "repro":
+        from bench import repro
+
+        repro.main(rest)
+    if which not in ("api", "etl", "analysis", "viewer", "fuzz", "repro", "all"):
+        sys.exit(f"unknown benchmark {which!r}; choose api, etl, analysis, viewer, fuzz or repro")
 
 
 if __name__ == "__main__":
