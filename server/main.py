@@ -30,6 +30,7 @@ from server.security.guard import KeyCheckedApp, key_guard
 from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.security.nul import NulCharacterMiddleware
+from server.services import cql2
 from server.services.ops import Readiness
 from server.settings import Settings
 from server.static_files import CachedStaticFiles
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_engine = reads
         app.state.read_sessionmaker = make_sessionmaker(reads)
         app.state.async_reads = AsyncReadPool(settings.database)  # the hot reads, no thread
+        cql2.warm_up()
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
