@@ -34,6 +34,11 @@ _DAY_COUNTS = ("n", "fatalities", "reported", "under_review", "confirmed", "reje
                "duplicate")
 
 
+#: the caller's (released) incident `i` is in the box of area `a2`, written so that the index on
+#: the exact points answers it (Release.within): the released points are computed, not indexed
+LIVE_BOX = "/*live_box*/"
+
+
 def _live_days(incidents: str) -> str:
     """The summary's rows computed live from `incidents` (a FROM item, aliased `i`)."""
     return f"""(
@@ -47,7 +52,7 @@ def _live_days(incidents: str) -> str:
            count(*) FILTER (WHERE i.verification_status = 'rejected')::int AS rejected,
            count(*) FILTER (WHERE i.verification_status = 'duplicate')::int AS duplicate
     FROM agreement_areas a2
-    JOIN {incidents} i ON i.geom && a2.geom AND ST_Intersects(a2.geom, i.geom)
+    JOIN {incidents} i ON {LIVE_BOX} AND ST_Intersects(a2.geom, i.geom)
     WHERE (CAST(:ids AS int[]) IS NULL OR a2.id = ANY(CAST(:ids AS int[])))
     GROUP BY 1, 2, 3, 4)"""  # noqa: S608 - constant fragments only
 
@@ -92,7 +97,11 @@ _SUPERSEDED_ONLY = f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_SUPERSEDED
 
 def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
     sql = sql.replace(DAYS, _days(rel, dedupe)).replace(SUPERSEDED_IDS, superseded_sql(dedupe))
-    return released_sql(sql, rel, params)
+    return _live_boxed(released_sql(sql, rel, params), rel)
+
+
+def _live_boxed(sql: str, rel: Release) -> str:
+    return sql.replace(LIVE_BOX, rel.within("i", "a2.geom"))
 
 
 _AREAS = """
@@ -171,15 +180,17 @@ NEAR_SQL = f"""
       AND (ST_DWithin(a.geom, i.geom, {_SURELY_NEAR}) OR ST_DWithin(a.geog, i.geom::geography, :d))
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
-#: the pairs (area, incident in its grown box) the ring would look at, counted up to one past
-#: :max_pairs: a question over more is refused before it starts
-NEAR_PAIRS_SQL = f"""
+#: the pairs (area, incident in its box grown by :d metres, 0 for the area alone) a live count
+#: looks at, whatever the other filters (the live join reads them all: a time window is not
+#: what its index answers), counted up to one past :max_pairs: a question over more is refused
+#: before it starts
+AREA_PAIRS_SQL = f"""
     WITH a AS MATERIALIZED (SELECT a.*, {expand_sql("a.geom", ":d")} AS box FROM ({_AREAS}) a)
     SELECT count(*) FROM (
-      SELECT 1 FROM a JOIN {INCIDENTS} i ON {NEAR_BOX}
-      WHERE {_INCIDENT_FILTER.format(t="i")}
+      SELECT 1 FROM a CROSS JOIN LATERAL (
+        SELECT 1 FROM {INCIDENTS} i WHERE {NEAR_BOX} LIMIT :max_pairs + 1) i
       LIMIT :max_pairs + 1) pairs
-"""  # noqa: S608 - constant fragments only
+"""  # noqa: S608 - constant fragments only (each area probes the index on its own box)
 
 AREAS_SQL = f"""
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to,
@@ -252,15 +263,14 @@ def _near(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
     return _released(sql, rel, params, dedupe).replace(NEAR_BOX, rel.within("i", "a.box"))
 
 
-def near_pairs(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
-               start: datetime | None, end: datetime | None, types: list[str] | None,
-               verifications: list[str] | None, distance_m: float, max_pairs: int,
-               session: Session) -> int:
-    """How many (area, incident) pairs the ring within `distance_m` would look at, counted up
-    to `max_pairs` + 1 (the incidents `rel` releases, in each area's box grown by the distance)."""
-    params = {**_params(ids, statuses, start, end, types, verifications), "d": distance_m,
+def area_pairs(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+               distance_m: float, max_pairs: int, session: Session) -> int:
+    """How many (area, incident) pairs a live count within `distance_m` of the areas (0: in
+    them) looks at, counted up to `max_pairs` + 1: the incidents `rel` releases in each area's
+    box grown by the distance."""
+    params = {**_params(ids, statuses, None, None, None, None), "d": distance_m,
               "max_pairs": max_pairs}
-    return int(session.execute(text(_near(NEAR_PAIRS_SQL, rel, params, False)), params)
+    return int(session.execute(text(_near(AREA_PAIRS_SQL, rel, params, False)), params)
                .scalar_one())
 
 
@@ -309,7 +319,7 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
     # with its days corrected one by one (the only figure a sum cannot correct)
     superseded = _SUPERSEDED_ONLY.replace("0 AS merged_v",
                                           "c.reported + c.under_review + c.confirmed AS merged_v")
-    sql = released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params)
+    sql = _live_boxed(released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params), rel)
     taken = {r["id"]: r for r in session.execute(text(sql), params).mappings()}
     again = []
     for row in rows:
