@@ -33,6 +33,7 @@ from server.security.guard import KeyCheckedApp, key_guard
 from server.security.headers import SecurityHeadersMiddleware
 from server.security.limits import BodyLimitMiddleware, RateLimitMiddleware
 from server.security.nul import NulCharacterMiddleware
+from server.services import cql2
 from server.services.ops import Readiness
 from server.settings import SecuritySettings, Settings
 from server.static_files import CachedStaticFiles
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /health/ready's check: a connection of its own, never waiting for the requests' pool
         probe = make_engine(settings.database.model_copy(update={"pool_size": 1}))
         app.state.probe_sessionmaker = make_sessionmaker(probe)
+        cql2.warm_up()
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield

@@ -149,6 +149,10 @@ class AnalysisSettings(BaseSettings):
         5_000, ge=1, description="incidents whose buffers make one exposure zone")
     max_buckets: int = Field(
         10_000, ge=1, description="periods in one time series (datetime window / step)")
+    max_area_pairs: int = Field(
+        25_000, ge=1, description="(area, incident) pairs one /analysis/areas answer may count "
+        "live: the ring of distance_m around the chosen areas, and the areas themselves for "
+        "callers under release rules")
     population_raster: str | None = Field(None, description="default population raster name")
 
 

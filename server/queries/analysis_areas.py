@@ -34,6 +34,11 @@ _DAY_COUNTS = ("n", "fatalities", "reported", "under_review", "confirmed", "reje
                "duplicate")
 
 
+#: the caller's (released) incident `i` is in the box of area `a2`, written so that the index on
+#: the exact points answers it (Release.within): the released points are computed, not indexed
+LIVE_BOX = "/*live_box*/"
+
+
 def _live_days(incidents: str) -> str:
     """The summary's rows computed live from `incidents` (a FROM item, aliased `i`)."""
     return f"""(
@@ -47,7 +52,7 @@ def _live_days(incidents: str) -> str:
            count(*) FILTER (WHERE i.verification_status = 'rejected')::int AS rejected,
            count(*) FILTER (WHERE i.verification_status = 'duplicate')::int AS duplicate
     FROM agreement_areas a2
-    JOIN {incidents} i ON i.geom && a2.geom AND ST_Intersects(a2.geom, i.geom)
+    JOIN {incidents} i ON {LIVE_BOX} AND ST_Intersects(a2.geom, i.geom)
     WHERE (CAST(:ids AS int[]) IS NULL OR a2.id = ANY(CAST(:ids AS int[])))
     GROUP BY 1, 2, 3, 4)"""  # noqa: S608 - constant fragments only
 
@@ -92,7 +97,11 @@ _SUPERSEDED_ONLY = f"(SELECT c.*, c.n AS merged, 0 AS merged_v FROM {_SUPERSEDED
 
 def _released(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
     sql = sql.replace(DAYS, _days(rel, dedupe)).replace(SUPERSEDED_IDS, superseded_sql(dedupe))
-    return released_sql(sql, rel, params)
+    return _live_boxed(released_sql(sql, rel, params), rel)
+
+
+def _live_boxed(sql: str, rel: Release) -> str:
+    return sql.replace(LIVE_BOX, rel.within("i", "a2.geom"))
 
 
 _AREAS = """
@@ -139,28 +148,49 @@ INSIDE_DAYS_SQL = f"""
     GROUP BY 1, 2, 3, 4 HAVING sum(d.n) > 0 OR sum(d.merged) > 0
 """  # noqa: S608 - constant fragments only
 
+#: the caller's (released) incident `i` is in the box of the area (`a.geom`, inside) or of its
+#: ring (`a.box`), written so that the index on the exact points answers it (Release.within)
+NEAR_BOX = "/*near_box*/"
+
 # any window or filter: the spatial join, live
 INSIDE_LIVE_SQL = f"""
     WITH a AS ({_AREAS})
     SELECT a.id AS area_id, 'inside' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            {_LIVE_COUNTS.format(t="i")}
-    FROM a JOIN {INCIDENTS} i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom)
+    FROM a JOIN {INCIDENTS} i ON {NEAR_BOX} AND ST_Intersects(a.geom, i.geom)
     LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
 
+#: no point this close in degrees is farther than :d metres (no degree is longer than 112 km)
+_SURELY_NEAR = ":d / 112000.0"
+# the ring: the areas' geography and boxes once each (MATERIALIZED); a point within
+# _SURELY_NEAR degrees of the area is in without the geodesic distance, which only the rest need
 NEAR_SQL = f"""
-    WITH a AS (SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
-               FROM ({_AREAS}) a)
+    WITH a AS MATERIALIZED (
+      SELECT a.*, a.geom::geography AS geog, {expand_sql("a.geom", ":d")} AS box
+      FROM ({_AREAS}) a)
     SELECT a.id AS area_id, 'near' AS zone, i.event_type, {_PHASE.format(t="i")} AS phase,
            {_LIVE_COUNTS.format(t="i")}
-    FROM a JOIN {INCIDENTS} i ON i.geom && a.box
+    FROM a JOIN {INCIDENTS} i ON {NEAR_BOX}
     LEFT JOIN ({SUPERSEDED_IDS}) sup ON sup.id = i.id
     WHERE {_INCIDENT_FILTER.format(t="i")}
-      AND NOT ST_Intersects(a.geom, i.geom) AND ST_DWithin(a.geog, i.geom::geography, :d)
+      AND NOT ST_Intersects(a.geom, i.geom)
+      AND (ST_DWithin(a.geom, i.geom, {_SURELY_NEAR}) OR ST_DWithin(a.geog, i.geom::geography, :d))
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constant fragments only
+#: the pairs (area, incident in its box grown by :d metres, 0 for the area alone) a live count
+#: looks at, whatever the other filters (the live join reads them all: a time window is not
+#: what its index answers), counted up to one past :max_pairs: a question over more is refused
+#: before it starts
+AREA_PAIRS_SQL = f"""
+    WITH a AS MATERIALIZED (SELECT a.*, {expand_sql("a.geom", ":d")} AS box FROM ({_AREAS}) a)
+    SELECT count(*) FROM (
+      SELECT 1 FROM a CROSS JOIN LATERAL (
+        SELECT 1 FROM {INCIDENTS} i WHERE {NEAR_BOX} LIMIT :max_pairs + 1) i
+      LIMIT :max_pairs + 1) pairs
+"""  # noqa: S608 - constant fragments only (each area probes the index on its own box)
 
 AREAS_SQL = f"""
     SELECT a.id, a.name, a.kind, a.status, a.signed_at, a.effective_from, a.effective_to,
@@ -219,14 +249,29 @@ def incident_cells(rel: Release, *, ids: list[int] | None, statuses: list[str] |
         inside = session.execute(text(_released(INSIDE_DAYS_SQL, rel, params, dedupe)), params)
         rows = [dict(r) for r in inside.mappings()]
     else:
-        inside = session.execute(text(_released(INSIDE_LIVE_SQL, rel, params, dedupe)), params)
+        sql = _released(INSIDE_LIVE_SQL, rel, params, dedupe)
+        inside = session.execute(text(sql.replace(NEAR_BOX, rel.within("i", "a.geom"))), params)
         rows = [dict(r) for r in inside.mappings()]
     if distance_m > 0:
         params["d"] = distance_m
-        near = session.execute(text(_released(NEAR_SQL, rel, params, dedupe)),
-                               params).mappings()
+        near = session.execute(text(_near(NEAR_SQL, rel, params, dedupe)), params).mappings()
         rows.extend(dict(r) for r in near)
     return rows
+
+
+def _near(sql: str, rel: Release, params: dict[str, Any], dedupe: bool) -> str:
+    return _released(sql, rel, params, dedupe).replace(NEAR_BOX, rel.within("i", "a.box"))
+
+
+def area_pairs(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+               distance_m: float, max_pairs: int, session: Session) -> int:
+    """How many (area, incident) pairs a live count within `distance_m` of the areas (0: in
+    them) looks at, counted up to `max_pairs` + 1: the incidents `rel` releases in each area's
+    box grown by the distance."""
+    params = {**_params(ids, statuses, None, None, None, None), "d": distance_m,
+              "max_pairs": max_pairs}
+    return int(session.execute(text(_near(AREA_PAIRS_SQL, rel, params, False)), params)
+               .scalar_one())
 
 
 COMPLIANCE_SQL = f"""
@@ -274,7 +319,7 @@ def compliance_rows(rel: Release, *, ids: list[int] | None, statuses: list[str] 
     # with its days corrected one by one (the only figure a sum cannot correct)
     superseded = _SUPERSEDED_ONLY.replace("0 AS merged_v",
                                           "c.reported + c.under_review + c.confirmed AS merged_v")
-    sql = released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params)
+    sql = _live_boxed(released_sql(COMPLIANCE_SQL.replace(DAYS, superseded), rel, params), rel)
     taken = {r["id"]: r for r in session.execute(text(sql), params).mappings()}
     again = []
     for row in rows:

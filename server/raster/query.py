@@ -13,10 +13,14 @@ from rasterio.features import bounds as geometry_bounds
 from rasterio.warp import transform_bounds
 from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from rio_tiler.io import Reader
+from shapely.errors import ShapelyError
+from shapely.geometry import box as shapely_box
+from shapely.geometry import mapping, shape
+from shapely.ops import unary_union
 
 from .tiles import ENV
 
-MAX_PIXELS = 16_000_000  # a polygon covering more native pixels is read from an overview
+MAX_PIXELS = 4_000_000  # a polygon covering more native pixels is read from an overview
 
 
 class OutsideError(ValueError):
@@ -41,9 +45,13 @@ def point(path: Path, lon: float, lat: float) -> list[float | None]:
 
 def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
     """Per band: count of valid pixels, sum, min, max, mean, std, median, 2nd/98th percentiles,
-    over the pixels whose centre is inside the geometry (EPSG:4326 GeoJSON)."""
-    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    over the pixels whose centre is inside the geometry (EPSG:4326 GeoJSON). The geometry is
+    first clipped to the raster's extent, so a polygon far larger than the raster (the world)
+    reads only the raster's own pixels."""
     with rasterio.Env(**ENV), Reader(str(path)) as src:
+        extent = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        geometry = _clipped(geometry, (extent[0], extent[1], extent[2], extent[3]))
+        feature = {"type": "Feature", "properties": {}, "geometry": geometry}
         try:
             box = _box(src, geometry)
             left, bottom, right, top = src.bounds
@@ -55,17 +63,43 @@ def statistics(path: Path, geometry: dict[str, Any]) -> dict[str, Any]:
             image = src.feature(feature, max_size=max_size)
         except TileOutsideBounds as exc:
             raise OutsideError("the geometry does not overlap the raster") from exc
-        stats = image.statistics(percentiles=[2, 98])
-    bands = []
-    for name, s in stats.items():
-        valid = int(s.valid_pixels)
-        bands.append({
-            "band": name, "valid_pixels": valid, "masked_pixels": int(s.masked_pixels),
-            "sum": _number(s.sum) if valid else 0.0,
-            **{k: (_number(getattr(s, k)) if valid else None)
-               for k in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")},
-        })
+        bands = [_band(name, image.array[i]) for i, name in enumerate(image.band_names)]
     return {"bands": bands, "resampled": max_size is not None}
+
+
+_STATS = ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98")
+
+
+def _band(name: str, pixels: np.ma.MaskedArray) -> dict[str, Any]:
+    """One band's statistics, as rio-tiler's (population std; median and percentiles of the
+    inverted CDF, its weighted quantiles with every weight 1), with numpy's linear-time
+    selection for the quantiles instead of rio-tiler's three full sorts and its unique()."""
+    data = np.ma.masked_invalid(pixels.astype("float64"))
+    valid = data.compressed()
+    out: dict[str, Any] = {"band": name, "valid_pixels": int(valid.size),
+                           "masked_pixels": int(data.size - valid.size), "sum": 0.0}
+    if not valid.size:
+        return {**out, **dict.fromkeys(_STATS)}
+    median, low, high = np.percentile(valid, [50, 2, 98], method="inverted_cdf")
+    values = (valid.min(), valid.max(), valid.mean(), valid.std(), median, low, high)
+    return {**out, "sum": _number(valid.sum()),
+            **{k: _number(v) for k, v in zip(_STATS, values, strict=True)}}
+
+
+def _clipped(geometry: dict[str, Any], bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    """The part of the geometry inside `bounds` (lon/lat); OutsideError when none is."""
+    try:
+        shaped = shape(geometry)
+        if not shaped.is_valid:
+            shaped = shaped.buffer(0)
+        part = shaped.intersection(shapely_box(*bounds))
+    except (ShapelyError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+    if part.is_empty or part.area == 0:
+        raise OutsideError("the geometry does not overlap the raster")
+    if part.geom_type == "GeometryCollection":  # polygons touching lines or points at the edge
+        part = unary_union([g for g in part.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    return dict(mapping(part))
 
 
 def _box(src: Reader, geometry: dict[str, Any]) -> tuple[float, float, float, float]:

@@ -44,13 +44,17 @@ def _area_incidents(session: Session, rel: Release, ids: list[int] | None, statu
     rows = areas_service.incidents_by_area(
         rel, ids=ids, statuses=list_param(status), start=start, end=end, event_types=list_param(event_type),
         verifications=list_param(verification_status), distance_m=distance,
-        geometry=fmt == "geojson", session=session, dedupe=dedupe, max_areas=limits.max_rows)
+        geometry=fmt == "geojson", session=session, dedupe=dedupe, max_areas=limits.max_rows,
+        max_pairs=limits.max_area_pairs)
     meta = {"datetime": datetime_, "distance_m": distance, "dedupe": dedupe}
     if fmt == "csv":
         rows = [areas_service.flatten_summary(r) for r in rows]
     return table_reply(rows, fmt, areas_service.SUMMARY_COLUMNS, meta=meta, name="areas")
 
 
+_DISTANCE = ("also count incidents outside an area but within this many metres (at most "
+             "max_distance_m, 100,000 by default); a ring holding more than max_area_pairs "
+             "(area, incident) pairs (25,000 by default) is a 400 naming the limit")
 _AREA_INCIDENTS_META = {"datetime": "2016-03-01/2016-06-30", "distance_m": 5000, "dedupe": True}
 AREA_INCIDENTS_RESPONSES = ex.responses(
     {**_AREA_INCIDENTS_META, "areas": [ex.AREA_SUMMARY_EXAMPLE]},
@@ -66,9 +70,7 @@ AREA_INCIDENTS_RESPONSES = ex.responses(
 def areas_incidents(
     session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
-    distance_m: Annotated[float, Query(ge=0, description="also count incidents outside an area "
-                                       "but within this many metres (at most max_distance_m, "
-                                       "100,000 by default)")] = 0,
+    distance_m: Annotated[float, Query(ge=0, description=_DISTANCE)] = 0,
     status: CsvList = None, event_type: CsvList = None, verification_status: CsvList = None,
     area_id: Annotated[str | None, Query(
         description="comma-separated ids; one answer lists at most max_rows areas (10,000 by "
@@ -86,7 +88,7 @@ def areas_incidents(
 def area_incidents(
     area_id: int, session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     datetime: Window = None,
-    distance_m: Annotated[float, Query(ge=0)] = 0,
+    distance_m: Annotated[float, Query(ge=0, description=_DISTANCE)] = 0,
     event_type: CsvList = None, verification_status: CsvList = None, f: Format = None,
     accept: AcceptDep = None, dedupe: Dedupe = True,
 ) -> Response:
@@ -110,11 +112,15 @@ _COMPLIANCE_META = {"at": "2016-05-24T00:00:00+00:00", "sort": "risk", "weeks_be
                 csv_text=ex.csv_example([ex.COMPLIANCE_EXAMPLE],
                                         areas_service.COMPLIANCE_COLUMNS)))
 def areas_compliance(
-    session: SessionDep, rel: ReleaseDep,
+    session: SessionDep, settings: SettingsDep, rel: ReleaseDep,
     at: AsOf = None,
     weeks_before: Annotated[int, Query(ge=1, le=520)] = 8,
     recent_weeks: Annotated[int, Query(ge=1, le=52)] = 4,
-    status: CsvList = None, area_id: CsvList = None,
+    status: CsvList = None,
+    area_id: Annotated[str | None, Query(
+        description="comma-separated ids; a caller under release rules is counted live, and "
+                    "areas holding more than max_area_pairs (area, incident) pairs (25,000 by "
+                    "default) are a 400 naming the limit: choose them")] = None,
     sort: Annotated[str, Query(description="risk (default), rate_after, rate_recent, change, "
                                "days_since_last_confirmed, name, id")] = "risk",
     order: Annotated[Literal["asc", "desc"] | None, Query(
@@ -128,7 +134,8 @@ def areas_compliance(
     rows = areas_service.compliance(rel, ids=id_list(area_id), statuses=list_param(status), at=when,
                                     weeks_before=weeks_before, recent_weeks=recent_weeks,
                                     sort=sort, descending=descending, session=session,
-                                    geometry=fmt == "geojson", dedupe=dedupe)
+                                    geometry=fmt == "geojson", dedupe=dedupe,
+                                    max_pairs=settings.analysis.max_area_pairs)
     meta = {"at": when.isoformat(), "sort": sort, "weeks_before": weeks_before,
             "recent_weeks": recent_weeks, "dedupe": dedupe}
     return table_reply(rows, fmt, areas_service.COMPLIANCE_COLUMNS, meta=meta, name="areas")

@@ -116,7 +116,11 @@ async def get_raster_point(
 
 
 @router.post("/rasters/{name}/statistics",
-             summary="Statistics of each band inside a GeoJSON (Multi)Polygon (EPSG:4326)")
+             summary="Statistics of each band inside a GeoJSON (Multi)Polygon (EPSG:4326)",
+             description="Over the pixels whose centre is inside the polygon, clipped to the "
+                         "raster's extent first. A polygon covering more than 4,000,000 native "
+                         "pixels is read at a coarser resolution (`resampled`: true), so every "
+                         "answer reads a bounded number of pixels.")
 async def post_raster_statistics(
     name: str, session: SessionDep, settings: SettingsDep,
     body: Annotated[dict[str, Any], Body(description="a GeoJSON geometry or Feature")],

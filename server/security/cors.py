@@ -1,7 +1,8 @@
 """Cross-origin requests (CORS) for an allow-list of origins, as plain ASGI middleware.
 
-Off by default (an empty list): no response carries CORS headers and a browser on another origin
-cannot read the API. With `TRUCE_API_CORS_ORIGINS` set, a request whose Origin is listed gets
+Off by default (an empty list): no response carries CORS headers, a browser on another origin
+cannot read the API, and a preflight is a 403 with the JSON error body naming the setting.
+With `TRUCE_API_CORS_ORIGINS` set, a request whose Origin is listed gets
 `Access-Control-Allow-Origin` (that origin, or `*` when the list is `["*"]`) and the headers it
 may read; a preflight (OPTIONS with Access-Control-Request-Method) from a listed origin is
 answered 204 with the methods and headers allowed; from any other origin, 403 with the JSON error
@@ -46,14 +47,20 @@ class CORSMiddleware:
         return self.any or origin.rstrip("/").lower() in self.origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not (self.any or self.origins):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":  # a preflight is answered here, CORS on or off
+            request = Headers(scope=scope)
+            origin = request.get("origin")
+            if origin and "access-control-request-method" in request:
+                await self._preflight(origin, request, send)
+                return
+        if not (self.any or self.origins):
             await self.app(scope, receive, send)
             return
         request = Headers(scope=scope)
         origin = request.get("origin")
-        if scope["method"] == "OPTIONS" and origin and "access-control-request-method" in request:
-            await self._preflight(origin, request, send)
-            return
         allow = origin is not None and self.allowed(origin)
         cors: list[tuple[bytes, bytes]] = []
         if allow and origin is not None:

@@ -83,11 +83,31 @@ def suppress_zone(zone: dict[str, Any], min_count: int | None) -> None:
         zone["duplicates_merged"] = None
 
 
+def _check_pairs(rel: Release, *, ids: list[int] | None, statuses: list[str] | None,
+                 distance_m: float, max_pairs: int | None, session: Session) -> None:
+    """A 400 naming max_area_pairs when a live count would look at more (area, incident)
+    pairs: the ring of `distance_m` around the areas, and the areas themselves for a caller
+    under release rules (who cannot read the maintained per-area summary). Whatever the time
+    window: the live join reads every pair in the areas' boxes."""
+    if max_pairs is None or (distance_m == 0 and rel.unrestricted):
+        return
+    if q.area_pairs(rel, ids=ids, statuses=statuses, distance_m=distance_m,
+                    max_pairs=max_pairs, session=session) <= max_pairs:
+        return
+    where = (f"the chosen agreement areas and the ring of {distance_m:g} m around them"
+             if distance_m > 0 else "the chosen agreement areas")
+    raise InvalidQueryError(
+        f"{where} hold more than {max_pairs:,} (area, incident) pairs to count live: ask fewer "
+        f"areas (area_id, status){' or a shorter distance_m' if distance_m > 0 else ''}",
+        max_area_pairs=max_pairs)
+
+
 def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] | None,
                       start: datetime | None, end: datetime | None,
                       event_types: Sequence[str] | None, verifications: Sequence[str] | None,
                       distance_m: float, geometry: bool, session: Session,
-                      dedupe: bool = True, max_areas: int | None = None) -> list[dict[str, Any]]:
+                      dedupe: bool = True, max_areas: int | None = None,
+                      max_pairs: int | None = None) -> list[dict[str, Any]]:
     status_list = check_vocabulary(statuses, AREA_STATUSES, "status")
     verif = check_vocabulary(verifications, VERIFICATION_STATUSES, "verification_status")
     types = list(event_types) if event_types else None
@@ -99,6 +119,8 @@ def incidents_by_area(rel: Release, *, ids: list[int] | None, statuses: Sequence
                                 max_rows=max_areas)
     if ids and len(ids) == 1 and not areas:
         raise NotFoundError(f"no agreement area {ids[0]}")
+    _check_pairs(rel, ids=ids, statuses=status_list, distance_m=distance_m, max_pairs=max_pairs,
+                 session=session)
     out: dict[int, dict[str, Any]] = {}
     for area in areas:
         zones = {"inside": _empty_zone()}
@@ -153,11 +175,14 @@ def compliance(rel: Release, *, ids: list[int] | None, statuses: Sequence[str] |
                at: datetime,
                weeks_before: int, recent_weeks: int, sort: str, descending: bool,
                session: Session, geometry: bool = False,
-               dedupe: bool = True) -> list[dict[str, Any]]:
+               dedupe: bool = True, max_pairs: int | None = None) -> list[dict[str, Any]]:
     if sort not in COMPLIANCE_SORTS:
         raise InvalidQueryError(f"sort must be one of {', '.join(COMPLIANCE_SORTS)}")
     if weeks_before < 1 or recent_weeks < 1:
         raise InvalidQueryError("weeks_before and recent_weeks must be at least 1")
+    status_list = check_vocabulary(statuses, AREA_STATUSES, "status")
+    _check_pairs(rel, ids=ids, statuses=status_list, distance_m=0, max_pairs=max_pairs,
+                 session=session)
     last_day = (at - timedelta(microseconds=1)).astimezone(UTC).date()
     rows = q.compliance_rows(rel, ids=ids,
                              statuses=check_vocabulary(statuses, AREA_STATUSES, "status"),

@@ -81,6 +81,12 @@ class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
         return str(token)[1:-1].replace("''", "'")
 
 
+def warm_up() -> None:
+    """Build the CQL2 text parser now (at the app's start): the grammar takes a large part of
+    a second to build, which the first filtered request would otherwise wait for."""
+    _parser()
+
+
 @functools.cache
 def _parser() -> Lark:
     path = os.path.join(os.path.dirname(text_parser.__file__), "grammar.lark")

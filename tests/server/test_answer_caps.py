@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from server.main import create_app
 from server.services.analysis_more import buckets
@@ -167,3 +167,71 @@ def test_the_limits_are_in_the_openapi_document(client: TestClient) -> None:
     assert "max_rows deliveries" in described("/analysis/aid-risk", "distance_m")
     assert "at most max_rows" in paths["/analysis/aid-gaps"]["get"]["summary"]
     assert "shortened" in paths["/analysis/deconfliction"]["post"]["description"]
+
+
+def test_the_reviewed_ring_of_100_km_around_every_area_is_bounded(
+        public: TestClient, database_url: str, sample_loaded: list[object]) -> None:
+    """The review's anonymous `areas/incidents?distance_m=100000` (a 503 after ~16 s): a ring
+    holding more (area, incident) pairs than max_area_pairs is refused at once, naming it."""
+    settings = make_settings(database_url)
+    settings.analysis = AnalysisSettings(max_area_pairs=100)
+    with TestClient(create_app(settings)) as capped:
+        start = time.monotonic()
+        response = capped.get("/analysis/areas/incidents", params={"distance_m": 100_000})
+        took = time.monotonic() - start
+    assert response.status_code == 400, response.text[:300]
+    body = response.json()
+    assert body["code"] == "invalid_query" and body["max_area_pairs"] == 100
+    assert "more than 100 (area, incident) pairs" in body["description"]
+    assert took < 2
+    start = time.monotonic()  # the default cap: answered or refused, within 2 s either way
+    response = public.get("/analysis/areas/incidents", params={"distance_m": 100_000})
+    assert response.status_code in (200, 400), response.text[:300]
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("who", ["public", "analyst"])
+def test_ring_counts_match_the_plain_geodesic_join(
+        who: str, public: TestClient, client: TestClient, engine: Engine) -> None:
+    """The ring's shortcuts (the index on the exact points, no geodesic distance for points
+    surely near) count what the plain join of released points within distance_m counts."""
+    caller = public if who == "public" else client
+    distance = 20_000
+    body = caller.get("/analysis/areas/incidents", params={
+        "distance_m": distance, "dedupe": "false"}).json()
+    got = {a["id"]: (a["inside"]["total"], a["near"]["total"]) for a in body["areas"]}
+    point = ("ST_SnapToGrid(i.geom, 0.1)" if who == "public" else "i.geom")
+    released = ("i.verification_status = 'confirmed' AND i.sensitivity = 'public'"
+                if who == "public" else "TRUE")
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"""
+            SELECT a.id,
+                   count(*) FILTER (WHERE ST_Intersects(a.geom, {point})),
+                   count(*) FILTER (WHERE NOT ST_Intersects(a.geom, {point})
+                                    AND ST_DWithin(a.geom::geography, {point}::geography, :d))
+            FROM agreement_areas a JOIN incidents i ON {released}
+            GROUP BY a.id"""), {"d": distance}).all()
+    assert got == {r[0]: (r[1], r[2]) for r in rows}
+    assert sum(n for _, n in got.values()) > 0
+
+
+def test_live_counts_under_release_rules_are_capped_by_pairs(
+        database_url: str, sample_loaded: list[object], analyst_key: str,
+        world: dict[str, Any]) -> None:
+    """A caller under release rules cannot read the maintained per-area summary: its counts
+    in every area are live, so its areas are capped by pairs too (an anonymous compliance over
+    every area of 1M incidents was a 503 after 15 s); an analyst reads the summary."""
+    settings = make_settings(database_url)
+    settings.analysis = AnalysisSettings(max_area_pairs=100)
+    with TestClient(create_app(settings)) as capped:
+        for path in ("/analysis/areas/compliance", "/analysis/areas/incidents"):
+            response = capped.get(path)
+            assert response.status_code == 400, (path, response.text[:300])
+            body = response.json()
+            assert body["max_area_pairs"] == 100 and "area_id" in body["description"]
+            assert "distance_m" not in body["description"]
+            one = capped.get(path, params={"area_id": world["area"]})  # 3 incidents
+            assert one.status_code == 200, (path, one.text[:300])
+        for path in ("/analysis/areas/compliance", "/analysis/areas/incidents"):
+            analyst = capped.get(path, headers={"X-API-Key": analyst_key})
+            assert analyst.status_code == 200, (path, analyst.text[:300])

@@ -185,3 +185,16 @@ def test_a_json_object_of_more_than_50_pairs_is_built_in_order(engine: Engine) -
     with engine.connect() as conn:
         built = conn.execute(text(f"SELECT {features_q._json_object(pairs)}")).scalar_one()
     assert list(json.loads(built).items()) == [(f"k{i}", i) for i in range(120)]
+
+
+def test_the_cql2_parser_is_built_when_the_app_starts(database_url: str,
+                                                      sample_loaded: list[object]) -> None:
+    """The grammar takes a large part of a second to build: at the start, not in the first
+    filtered request (the review's 1,500-term filter on a fresh server)."""
+    from server.main import create_app
+    from server.services import cql2
+    from tests.conftest import make_settings
+
+    cql2._parser.cache_clear()
+    with TestClient(create_app(make_settings(database_url))):
+        assert cql2._parser.cache_info().currsize == 1

@@ -159,3 +159,52 @@ def test_tiles_rendered_once_then_from_memory_and_revalidated(rclient: TestClien
     edited = rclient.get(path, params={"colormap_name": "ylorrd"},
                          headers={"If-None-Match": first.headers["etag"]})
     assert edited.status_code == 200  # an edited file is rendered again
+
+
+def test_statistics_over_the_world_read_only_the_rasters_pixels(rclient: TestClient) -> None:
+    """A polygon far larger than the raster is clipped to the raster's extent first: every
+    native pixel counted, nothing resampled (a world-sized window was read resampled)."""
+    world = rclient.post("/rasters/pop/statistics", json=_square(-180, -89, 180, 89))
+    assert world.status_code == 200, world.text
+    body = world.json()
+    band = body["bands"][0]
+    assert body["resampled"] is False
+    assert band["valid_pixels"] == 100 * 100 - 100
+    assert band["sum"] == pytest.approx(100 * sum(range(1, 101)) - 10 * sum(range(1, 11)))
+    assert band["min"] == 1 and band["max"] == 100
+    # a ring around the raster that covers none of it
+    ring = {"type": "Polygon", "coordinates": [
+        [[30, 30], [40, 30], [40, 40], [30, 40], [30, 30]],
+        [[35, 33], [38, 33], [38, 36], [35, 36], [35, 33]]]}
+    assert rclient.post("/rasters/pop/statistics", json=ring).status_code == 404
+
+
+def test_statistics_are_rio_tilers_and_a_large_polygon_is_read_resampled(
+        tmp_path: Path) -> None:
+    """The band statistics (computed with linear-time quantiles) equal rio-tiler's; a polygon
+    over more than 4,000,000 native pixels is read at a coarser resolution, so the work of one
+    answer is bounded."""
+    from rio_tiler.io import Reader
+
+    from server.raster import query
+
+    rng = np.random.default_rng(7)
+    data = rng.normal(size=(2100, 2100)).astype("float32")
+    data[:50, :70] = NODATA
+    path = tmp_path / "noise.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=2100, height=2100, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=NODATA,
+                       transform=from_origin(36.0, 35.0, 0.001, 0.001)) as dst:
+        dst.write(data, 1)
+    small = _square(36.1, 34.1, 36.6, 34.6)
+    mine = query.statistics(path, small)
+    assert mine["resampled"] is False
+    with Reader(str(path)) as src:
+        ref = src.feature({"type": "Feature", "properties": {}, "geometry": small}
+                          ).statistics(percentiles=[2, 98])["b1"]
+    band = mine["bands"][0]
+    for name in ("min", "max", "mean", "std", "median", "percentile_2", "percentile_98", "sum",
+                 "valid_pixels", "masked_pixels"):
+        assert band[name] == pytest.approx(getattr(ref, name), rel=1e-9), name
+    whole = query.statistics(path, _square(30, 30, 40, 40))
+    assert whole["resampled"] is True  # 2100 x 2100 native pixels once clipped

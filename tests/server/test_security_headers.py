@@ -146,6 +146,18 @@ def test_cors_is_off_by_default(client: TestClient) -> None:
     assert preflight.status_code >= 400 and "code" in preflight.json()
 
 
+def test_a_preflight_with_cors_off_is_403_naming_the_setting(client: TestClient) -> None:
+    """Not the router's 405 (the review's finding): the policy is stated."""
+    for path in ("/collections", "/", "/analysis/timeseries"):
+        preflight = client.options(path, headers={
+            "Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+        assert preflight.status_code == 403, (path, preflight.text)
+        body = preflight.json()
+        assert body["code"] == "cors_forbidden" and "TRUCE_API_CORS_ORIGINS" in body["description"]
+        assert "access-control-allow-origin" not in preflight.headers
+        assert preflight.headers["x-content-type-options"] == "nosniff"
+
+
 @pytest.fixture(scope="module")
 def cors_client(database_url: str, sample_loaded: list[object]) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings(database_url, cors_origins=[ORIGIN]))) as c:
