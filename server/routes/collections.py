@@ -28,6 +28,7 @@ from server.security.dependencies import (
     vary_by_key,
 )
 from server.security.headers import file_policy
+from server.security.limits import charge_rows
 from server.security.principal import PUBLIC, Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
@@ -259,6 +260,7 @@ async def _page_at_once(request: Request, c: Collection, raw_key: str | None) ->
     base_url = f"{_base(request)}/collections/{c.id}/items"
     parts = features.page_parts(c, query, rel, found, base_url=base_url,
                                 params=dict(request.query_params), ver=ver)
+    charge_rows(request.scope, found.returned)
     slow = chosen_encoding(request.headers.get("accept-encoding")) == "br"
     if slow and sum(len(part) for part in parts) >= _BROTLI_ON_THE_LOOP_BYTES:
         return await run_in_threadpool(_geojson, request, parts, headers, settings)
@@ -306,9 +308,10 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
                               session=session)
     if fmt == "json":
-        parts = features.items_page(c, query, rel,
-                                    base_url=f"{_base(request)}/collections/{c.id}/items",
-                                    params=dict(request.query_params), ver=ver, session=session)
+        parts, returned = features.items_page(
+            c, query, rel, base_url=f"{_base(request)}/collections/{c.id}/items",
+            params=dict(request.query_params), ver=ver, session=session)
+        charge_rows(request.scope, returned)
         return _geojson(request, parts, headers, settings)
     if fmt in ("csv", "hxl"):
         body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)

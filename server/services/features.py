@@ -254,10 +254,12 @@ def _paging_links(c: Collection, query: q.ItemQuery, found: q.Page, *, base_url:
 
 def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
                params: dict[str, str], ver: LayerVersion,
-               session: Session) -> tuple[bytes, bytes, bytes]:
-    """The FeatureCollection of `query`'s page (see `page_parts`)."""
+               session: Session) -> tuple[tuple[bytes, bytes, bytes], int]:
+    """The FeatureCollection of `query`'s page (see `page_parts`) and how many features it
+    holds (what the rate limit charges)."""
     found = q.page(c, query, rel, session=session)
-    return page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver)
+    return (page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver),
+            found.returned)
 
 
 async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Release,
