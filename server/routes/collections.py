@@ -160,6 +160,21 @@ def get_queryables(collection_id: str, request: Request) -> Response:
                         media_type="application/schema+json")
 
 
+@router.get("/collections/{collection_id}/schema", response_class=JSONResponse,
+            summary="The JSON Schema of the features (OGC API - Features Part 5; "
+                    "profile=geojson: their GeoJSON encoding), as the caller's key sees them",
+            responses={200: {"content": {"application/schema+json": {}}}})
+def get_schema(collection_id: str, request: Request, settings: SettingsDep,
+               principal: PrincipalDep,
+               profile: Annotated[str | None, Query(description="part5 (default) or geojson")]
+               = None) -> Response:
+    c = features.collection(collection_id)
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+    return JSONResponse(features.schema(c, rel, base_url=_base(request), profile=profile),
+                        media_type="application/schema+json",
+                        headers=vary_by_key(principal, {}))
+
+
 @router.get("/collections/{collection_id}/items", response_class=Response,
             summary="Features as GeoJSON (or CSV, HXL, GeoPackage, FlatGeobuf), filtered by "
                     "bbox, datetime, properties and CQL2",
@@ -195,6 +210,10 @@ async def get_items(
     = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     f: Annotated[str | None, Query(description="json, csv, hxl, gpkg or fgb")] = None,
+    result_type: Annotated[str | None, Query(
+        alias="resultType", description="results (default): the features; hits: only "
+        "numberMatched (what GDAL asks to count a filtered layer)",
+        json_schema_extra={"enum": ["results", "hits"]})] = None,
 ) -> Response:
     """Like feature by id: an unfiltered GeoJSON page (no If-None-Match) from a known key or
     none is ONE statement on the event loop (`_page_at_once`); anything else is ONE
@@ -203,7 +222,7 @@ async def get_items(
     version in one prepared statement, then the page."""
     raw_key = presented_key(request)
     fmt = export.negotiate(f, request.headers.get("accept"))
-    if fmt == "json" and "if-none-match" not in request.headers:
+    if fmt == "json" and "if-none-match" not in request.headers and result_type is None:
         at_once = await _page_at_once(request, features.collection(collection_id), raw_key)
         if at_once is not None:
             return at_once
@@ -308,7 +327,8 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
                               session=session)
     if fmt == "json":
-        parts, returned = features.items_page(
+        page = features.hits if features.wants_hits(params) else features.items_page
+        parts, returned = page(
             c, query, rel, base_url=f"{_base(request)}/collections/{c.id}/items",
             params=dict(request.query_params), ver=ver, session=session)
         charge_rows(request.scope, returned)
