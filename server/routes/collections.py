@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -229,6 +230,37 @@ async def get_items(
     return await run_in_threadpool(_items_reply, request, collection_id, fmt, raw_key)
 
 
+SEARCH_TYPES = ("application/json", "application/query-cql-json", "application/cql2+json")
+
+
+def is_search(request: Request, raw: bytes) -> bool:
+    """Whether a POST to /items is a search: a JSON body that is a CQL2-JSON expression (an
+    object with `op`, never a GeoJSON Feature, which has `type`), not a Part 4 create."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in SEARCH_TYPES:
+        return False
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and "op" in body and "type" not in body
+
+
+def search(request: Request, collection_id: str, raw: bytes, principal: Principal,
+           session: Session) -> Response:
+    """The page GET /items would answer with this body as `filter` (`filter-lang=cql2-json`)
+    and the query string's other parameters; its links carry the filter, so they are GETs."""
+    settings: Settings = request.app.state.settings
+    c = features.collection(collection_id)
+    params = dict(request.query_params)
+    if "filter" in params:
+        raise InvalidQueryError("a filter in the body and one in the query: send one")
+    params.update({"filter": raw.decode(), "filter-lang": "cql2-json"})
+    fmt = export.negotiate(params.get("f"), None)
+    ver = features.version(c, session=session)
+    return _items(request, c, fmt, principal, ver, settings, session, params=params)
+
+
 def _confirm(request: Request, raw_key: str | None, row: dict[str, Any] | None) -> Principal:
     """Who presents `raw_key`, judged on its row exactly as `principal_for` judges it (401 when
     unknown, revoked or expired)."""
@@ -308,8 +340,10 @@ def _geojson(request: Request, parts: tuple[bytes, bytes, bytes], headers: dict[
 
 
 def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver: LayerVersion,
-           settings: Settings, session: Session) -> Response:
-    params = dict(request.query_params)
+           settings: Settings, session: Session,
+           params: dict[str, str] | None = None) -> Response:
+    params = dict(request.query_params) if params is None else params
+    shown = dict(params)  # what the links repeat
     download = fmt in ("gpkg", "fgb", "csv", "hxl")
     explicit_limit = "limit" in params
     if download and not explicit_limit:
@@ -330,7 +364,7 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         page = features.hits if features.wants_hits(params) else features.items_page
         parts, returned = page(
             c, query, rel, base_url=f"{_base(request)}/collections/{c.id}/items",
-            params=dict(request.query_params), ver=ver, session=session)
+            params=shown, ver=ver, session=session)
         charge_rows(request.scope, returned)
         return _geojson(request, parts, headers, settings)
     if fmt in ("csv", "hxl"):
