@@ -177,7 +177,8 @@ class Translator:
         elif isinstance(node, ast.TimeAfter):
             parts = [f"{col} > {e or s}"]
         elif isinstance(node, (ast.TimeDisjoint,)):
-            return f"(NOT ({col} >= {s or '-infinity'} AND {col} <= {e or 'infinity'}))"
+            low, high = s or "'-infinity'::timestamptz", e or "'infinity'::timestamptz"
+            return f"(NOT ({col} >= {low} AND {col} <= {high}))"
         elif isinstance(node, (ast.TimeMeets, ast.TimeBegins, ast.TimeBegunBy)):
             parts = [f"{col} = {s}" if s else "FALSE"]
         elif isinstance(node, (ast.TimeMetBy, ast.TimeEnds, ast.TimeEndedBy)):
