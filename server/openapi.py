@@ -33,7 +33,8 @@ _EVERYWHERE: dict[str, str] = {
     "401": "the API key presented is unknown, revoked or expired (or a key is needed)",
     "403": "a key of a role that may not do this, or a cross-origin request from an origin "
            "not allowed",
-    "429": "too many requests: the rate limit of the key or the address (Retry-After)",
+    "429": "too many requests: the rate limit of the key or the address (Retry-After; "
+           "every answer carries RateLimit-Limit, -Remaining, -Reset and -Policy)",
     "503": "the database is unreachable, or the query took too long",
 }
 #: a path naming a resource, or a parameter naming one by id (`area_id`, `incident_id`)

@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+from sqlalchemy import BigInteger
 from sqlalchemy.orm import Session
 
 from server.db.async_reads import AsyncReadPool
 from server.db.collections import COLLECTIONS, Collection
+from server.db.tables import metadata
 from server.db.tables.agreement_areas import AREA_KINDS, AREA_STATUSES
 from server.db.tables.aid_deliveries import CARGO_TYPES, METHODS, UNITS
 from server.db.tables.incidents import GEO_PRECISIONS, TIME_PRECISIONS, VERIFICATION_STATUSES
@@ -58,17 +60,35 @@ def collection(collection_id: str) -> Collection:
     return found
 
 
+def integer_range(c: Collection, name: str) -> tuple[int, int]:
+    """The values `c`'s integer column `name` can hold (integer or bigint)."""
+    column = metadata.tables[c.table].c.get(name)
+    bits = 63 if column is None or isinstance(column.type, BigInteger) else 31
+    return -(2 ** bits), 2 ** bits - 1
+
+
 def _typed(c: Collection, name: str, raw: str) -> Any:
     kind = c.properties.get(name, "integer")
     try:
         if kind == "integer":
-            return int(raw)
+            value = int(raw)
+            low, high = integer_range(c, name)
+            if not low <= value <= high:
+                raise InvalidQueryError(f"{name} must be between {low} and {high}")
+            return value
         if kind == "number":
             return float(raw)
     except ValueError:
         raise InvalidQueryError(f"{name} must be a number, not {raw!r}") from None
+    vocabulary = VOCABULARIES.get(c.id, {}).get(name)
+    if vocabulary and raw not in vocabulary:
+        raise InvalidQueryError(f"{name} must be one of {', '.join(vocabulary)}",
+                                allowed=list(vocabulary))
     if kind == "datetime":
-        start, _ = parse_datetime(raw)
+        start, end = parse_datetime(raw)
+        if start is None or start != end:
+            raise InvalidQueryError(f"{name} must be one RFC 3339 instant, e.g. "
+                                    "2016-02-27T00:00:00Z (for a range, use datetime or filter)")
         return start
     return raw
 
@@ -301,8 +321,9 @@ async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Rele
     """An unfiltered page, the layer's version and `key_id`'s row in one statement on the event
     loop, no worker thread (see `q.page_with_meta_async`: the caller checks the key row before
     output)."""
-    ver, key, found = await q.page_with_meta_async(c, query, rel, key_id, reads=reads,
-                                                   count_cap=COUNT_CAP)
+    # an unrestricted page takes the layer's row count (see _number_matched): no count
+    ver, key, found = await q.page_with_meta_async(
+        c, query, rel, key_id, reads=reads, count_cap=-1 if rel.unrestricted else COUNT_CAP)
     return or_clock(c, ver), key, found
 
 
@@ -477,6 +498,8 @@ def property_schema(c: Collection, name: str) -> dict[str, Any]:
     """The JSON Schema of one property: its type, format and vocabulary (the same in the
     queryables, the schema and every export)."""
     out: dict[str, Any] = {"title": name.replace("_", " "), **_SCHEMA[c.properties[name]]}
+    if out["type"] == "integer":
+        out["minimum"], out["maximum"] = integer_range(c, name)
     vocabulary = VOCABULARIES.get(c.id, {}).get(name)
     if vocabulary:
         out["enum"] = list(vocabulary)
