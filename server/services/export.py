@@ -102,9 +102,10 @@ def table(c: Collection, query: q.ItemQuery, rel: Release, *, hxl: bool,
     return out.getvalue().encode()
 
 
-#: OGR SQL types of the collections' property kinds (arrays stay GDAL's string lists)
-_OGR_TYPES = {"datetime": "timestamp", "integer": "integer", "number": "float",
-              "string": "character"}
+#: OGR SQL types of the collections' property kinds; strings and arrays are left as GDAL
+#: reads them (String, StringList, whatever the values: a CAST AS character would declare a
+#: width of 1)
+_OGR_TYPES = {"datetime": "timestamp", "integer": "integer", "number": "float"}
 
 
 def typed_select(c: Collection, query: q.ItemQuery, rel: Release, layer: str) -> str:
@@ -117,7 +118,7 @@ def typed_select(c: Collection, query: q.ItemQuery, rel: Release, layer: str) ->
     for name in names:
         kind = _OGR_TYPES.get(c.properties[name])
         columns.append(f'CAST("{name}" AS {kind}) AS "{name}"' if kind else f'"{name}"')
-    columns += [f'CAST("{name}" AS character) AS "{name}"' for name in sorted(rel.notes)]
+    columns += [f'"{name}"' for name in sorted(rel.notes)]
     return f'SELECT {", ".join(columns) or "*"} FROM "{layer}"'  # noqa: S608 - names from the Collection whitelist
 
 

@@ -385,6 +385,7 @@ def test_downloads_are_typed_from_the_schema_whatever_the_filter(
         out.write_bytes(r.content)
         info = _info(out, "incidents")
         assert "occurred_until: DateTime" in info and "fatalities: Integer" in info
+        assert "event_type: String (0.0)" in info  # no width: nothing is cut
         infos.append([line for line in info.splitlines() if re.match(r"^\w+: \w+ \(", line)])
         frame = gpd.read_file(out)
         assert len(frame) > 0 and "occurred_until" in frame.columns
