@@ -361,7 +361,7 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
                               session=session)
     if fmt == "json":
-        page = features.hits if features.wants_hits(params) else features.items_page
+        page = features.hits if features.wants_hits(params) else features.counted_page
         parts, returned = page(
             c, query, rel, base_url=f"{_base(request)}/collections/{c.id}/items",
             params=shown, ver=ver, session=session)

@@ -306,9 +306,17 @@ def hits(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
 
 def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
                params: dict[str, str], ver: LayerVersion,
-               session: Session) -> tuple[tuple[bytes, bytes, bytes], int]:
-    """The FeatureCollection of `query`'s page (see `page_parts`) and how many features it
-    holds (what the rate limit charges)."""
+               session: Session) -> tuple[bytes, bytes, bytes]:
+    """The FeatureCollection of `query`'s page (see `page_parts`)."""
+    return counted_page(c, query, rel, base_url=base_url, params=params, ver=ver,
+                        session=session)[0]
+
+
+def counted_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
+                 params: dict[str, str], ver: LayerVersion,
+                 session: Session) -> tuple[tuple[bytes, bytes, bytes], int]:
+    """`items_page` and how many features it holds (what the rate limit charges). A small
+    layer's page counts its matches in the same statement (numberMatched)."""
     small = 0 <= ver.row_count <= COUNT_CAP and not (rel.unrestricted and not query.filtered)
     found = q.page(c, query, rel, session=session, count_cap=COUNT_CAP if small else None)
     return (page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver),
