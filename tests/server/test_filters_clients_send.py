@@ -143,3 +143,14 @@ def test_a_cql2_json_body_posted_to_items_is_a_search(client: TestClient, public
                "properties": {"occurred_at": "2016-03-04T10:00:00Z", "event_type": "shelling"}}
     refused = public.post(ITEMS, json=feature, headers={"X-API-Key": planner})
     assert refused.status_code == 403  # a Feature is still a Part 4 create
+
+
+def test_a_large_layers_filtered_page_says_its_estimate(client: TestClient,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.services import features
+
+    monkeypatch.setattr(features, "COUNT_CAP", 10)  # every layer is "large" now
+    page = client.get(ITEMS, params={"filter": "fatalities > 5", "limit": 3}).json()
+    assert "numberMatched" not in page
+    assert page["numberMatchedEstimate"] > 0
+    assert client.get(ITEMS, params={"limit": 3}).json()["numberMatched"] > 0  # analysts
