@@ -139,7 +139,7 @@ class Admission:
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, admission: Admission, costs: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, admission: Admission, costs: dict[str, float]) -> None:
         self.app = app
         self.admission = admission
         self.costs = costs

@@ -6,12 +6,15 @@ can reach. A client (or a fuzzer) reading the document learns the real answers."
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
 
+from server.db.collections import COLLECTIONS
 from server.openapi_oas30 import to_oas30
 from server.openapi_ogc import ogc_item_parameters
+from server.services import cql2, features
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -32,7 +35,8 @@ _EVERYWHERE: dict[str, str] = {
     "401": "the API key presented is unknown, revoked or expired (or a key is needed)",
     "403": "a key of a role that may not do this, or a cross-origin request from an origin "
            "not allowed",
-    "429": "too many requests: the rate limit of the key or the address (Retry-After)",
+    "429": "too many requests: the rate limit of the key or the address (Retry-After; "
+           "every answer carries RateLimit-Limit, -Remaining, -Reset and -Policy)",
     "503": "the database is unreachable, or the query took too long",
 }
 #: a path naming a resource, or a parameter naming one by id (`area_id`, `incident_id`)
@@ -80,13 +84,53 @@ def declare_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+_ITEMS = "/collections/{collection_id}/items"
+
+
+def _property_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    value = {k: v for k, v in schema.items() if k != "title"}
+    if value.get("type") == "array":
+        value = {"type": "string"}  # one value: the features whose list holds it
+    return {"name": name, "in": "query", "required": False, "style": "form", "explode": False,
+            "description": f"features whose {name.replace('_', ' ')} equals this",
+            "schema": value}
+
+
+def collection_paths(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with one items path per collection (in place; returned): the generic path's
+    parameters less `collection_id`, plus one per queryable property (OGC API - Features Part
+    1, /rec/core/fc-filters), and `filter-lang` with its values. Clients read them to know
+    what a filter may use: GDAL sends its `-where` to the server only for properties listed
+    here and only as the `filter-lang` values it knows (`cql-text`)."""
+    paths: dict[str, Any] = document.get("paths", {})
+    generic = paths.get(_ITEMS, {}).get("get")
+    if generic is None:
+        return document
+    for parameter in generic.get("parameters", []):
+        if parameter.get("name") == "filter-lang":
+            parameter["schema"] = {"type": "string", "enum": list(cql2.FILTER_LANGS),
+                                   "default": "cql2-text"}
+    for c in COLLECTIONS.values():
+        operation = copy.deepcopy(generic)
+        operation["operationId"] = f"{generic.get('operationId', 'get_items')}_{c.id}"
+        operation["summary"] = f"{c.title}: {generic.get('summary', '')}"
+        kept = [p for p in operation.get("parameters", []) if p.get("name") != "collection_id"]
+        operation["parameters"] = kept + [
+            _property_parameter(name, features.property_schema(c, name))
+            for name in c.properties]
+        paths[f"/collections/{c.id}/items"] = {"get": operation}
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build the app's OpenAPI document once, with the error answers declared."""
+    """Build the app's OpenAPI document once, with the error answers declared and one items
+    path per collection."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = to_oas30(ogc_item_parameters(declare_errors(build())))
+            app.openapi_schema = to_oas30(ogc_item_parameters(collection_paths(
+                declare_errors(build()))))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,10 +18,11 @@ from server.errors import InvalidQueryError
 
 # --- what the OpenAPI document declares is what is enforced -----------------------------------
 
-#: an RFC 3339 instant; seconds, the fraction and the offset may be left out (no offset: UTC),
-#: and a date alone is the whole day (bare digits, e.g. `0.5` or `20160227`, are not instants)
-INSTANT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-           r"(Z|[+-][0-9]{2}:[0-9]{2})?)?")
+#: an RFC 3339 instant; minutes, seconds, the fraction and the offset may be left out (no
+#: offset: UTC), and a date alone is the whole day (bare digits, e.g. `0.5` or `20160227`, are
+#: not instants). GDAL writes a date as `2016-03-01T` and an hour as `2016-03-01T10Z`.
+INSTANT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T([0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+           r"(Z|[+-][0-9]{2}:[0-9]{2})?)?)?")
 #: an instant, or an interval `a/b` with `..` (or nothing) for an open end
 DATETIME_PATTERN = rf"^(({INSTANT}|\.\.)(/({INSTANT}|\.\.)?)?)?$"
 _NUMBER = r" *[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? *"
@@ -72,6 +73,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 def _instant(raw: str) -> datetime | None:
     if raw in ("..", ""):
         return None
+    raw = raw.removesuffix("T")  # GDAL's date: 2016-03-01T
     if not _INSTANT_RE.fullmatch(raw):
         raise InvalidQueryError(f"datetime {raw!r} is not RFC 3339 (e.g. 2016-02-27T00:00:00Z)")
     try:
@@ -95,7 +97,7 @@ def parse_datetime(raw: str | None) -> tuple[datetime | None, datetime | None]:
     instant = _instant(raw)
     if instant is None:
         raise InvalidQueryError("datetime '..' alone is not an instant")
-    if len(raw) == 10:  # a date: the whole day
+    if len(raw.removesuffix("T")) == 10:  # a date: the whole day
         return instant, instant.replace(hour=23, minute=59, second=59)
     return instant, instant
 

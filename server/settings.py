@@ -198,10 +198,12 @@ class EtlSettings(BaseSettings):
 #: a page of items with more rows than this is in the route group "large_pages"
 LARGE_PAGE = 1_000
 #: tokens one request costs, per route group (first match, by path): a vector, raster or grid
-#: tile, or anything not named below ("default": pages, features, metadata, writes) costs 1;
-#: the heavy questions cost more
-ROUTE_COSTS: dict[str, int] = {
+#: tile, or anything not named below ("default": features, metadata, writes) costs 1; a page
+#: of features costs little itself and is charged for its rows once known (`row_tokens`); the
+#: heavy questions cost more
+ROUTE_COSTS: dict[str, float] = {
     "tiles": 1,  # /collections/{id}/tiles/..., /tiles/..., /rasters/{name}/tiles/..., grid tiles
+    "pages": 0.05,  # GET /collections/{id}/items as GeoJSON (its rows: row_tokens)
     "analysis": 5,  # /analysis/*
     "raster_statistics": 5,  # POST /rasters/{name}/statistics
     "exports": 10,  # /collections/{id}/items as CSV, HXL, GeoPackage or FlatGeobuf
@@ -229,10 +231,13 @@ class SecuritySettings(BaseSettings):
         "or with a key not verified yet (a wrong one included)")
     anonymous_burst: int = Field(400, ge=1, description="tokens a client address may spend at "
                                  "once (the viewer fetches many tiles together)")
-    route_costs: dict[str, int] = Field(
+    route_costs: dict[str, float] = Field(
         default_factory=lambda: dict(ROUTE_COSTS),
         description="tokens one request of each route group costs; groups left out keep "
         "their default (see ROUTE_COSTS)")
+    row_tokens: float = Field(
+        1.0, ge=0, description="tokens charged per 1,000 features a page returned, once it "
+        "is answered (on top of its route group's cost)")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="CIDRs of reverse proxies: only when the direct peer "
         "is one of them is the right-most X-Forwarded-For address not in them the client's")
@@ -267,7 +272,7 @@ class SecuritySettings(BaseSettings):
 
     @field_validator("route_costs")
     @classmethod
-    def _known_groups(cls, value: dict[str, int]) -> dict[str, int]:
+    def _known_groups(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(ROUTE_COSTS))
         if unknown:
             raise ValueError(f"unknown route group(s) {', '.join(unknown)}; one of "

@@ -92,8 +92,11 @@ class Translator:
             return f"{self.alias}.{self.c.id_column}", "integer"
         kind = self.c.properties.get(name)
         if kind is None or name in GEOMETRY_NAMES:
-            raise InvalidQueryError(f"unknown property {name!r} in filter for {self.c.id}",
-                                    allowed=sorted(self.c.properties))
+            queryable = sorted(self.c.properties)
+            raise InvalidQueryError(
+                f"unknown property {name!r} in filter for {self.c.id}; its queryables are "
+                f"{', '.join(queryable)} (/collections/{self.c.id}/queryables)",
+                allowed=queryable)
         return f"{self.alias}.{name}", kind
 
     def _pair(self, lhs: Any, rhs: Any) -> tuple[str, str]:
@@ -148,6 +151,12 @@ class Translator:
         if isinstance(rhs, values.Interval):
             start = _instant(rhs.start) if rhs.start not in (None, "..") else None
             end = _instant(rhs.end, end=True) if rhs.end not in (None, "..") else None
+        elif isinstance(rhs, ast.Function) and rhs.name.lower() == "interval" \
+                and len(rhs.arguments) == 2:
+            first, second = rhs.arguments
+            start = _instant(first) if first not in (None, "..") else None
+            end = _instant(second, end=True) if second not in (None, "..") else None
+            rhs = values.Interval(start, end)
         else:
             start = _instant(rhs)
             end = _instant(rhs, end=True)
@@ -168,10 +177,11 @@ class Translator:
         elif isinstance(node, ast.TimeAfter):
             parts = [f"{col} > {e or s}"]
         elif isinstance(node, (ast.TimeDisjoint,)):
-            return f"(NOT ({col} >= {s or '-infinity'} AND {col} <= {e or 'infinity'}))"
-        elif isinstance(node, (ast.TimeMeets, ast.TimeBegins)):
+            low, high = s or "'-infinity'::timestamptz", e or "'infinity'::timestamptz"
+            return f"(NOT ({col} >= {low} AND {col} <= {high}))"
+        elif isinstance(node, (ast.TimeMeets, ast.TimeBegins, ast.TimeBegunBy)):
             parts = [f"{col} = {s}" if s else "FALSE"]
-        elif isinstance(node, (ast.TimeMetBy, ast.TimeEnds)):
+        elif isinstance(node, (ast.TimeMetBy, ast.TimeEnds, ast.TimeEndedBy)):
             parts = [f"{col} = {e}" if e else "FALSE"]
         else:
             raise InvalidQueryError(f"unsupported temporal predicate {type(node).__name__}")
@@ -265,11 +275,18 @@ def _ys(geo: dict[str, Any]) -> list[float]:
 
 
 def _instant(value: Any, *, end: bool = False) -> datetime:
+    """A time literal as an instant: a timestamp, a date (its first or, with `end`, its last
+    moment), `TIMESTAMP('...')` / `DATE('...')`, or a string of either (GDAL writes a date as
+    `2016-03-01T` and an hour as `2016-03-01T10Z`)."""
+    if isinstance(value, ast.Function) and value.name.lower() in ("timestamp", "date") \
+            and len(value.arguments) == 1:
+        return _instant(value.arguments[0], end=end)
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
         return datetime.combine(value, time.max if end else time.min).replace(tzinfo=UTC)
     if isinstance(value, str):
+        value = value.removesuffix("T")
         try:
             if len(value) == 10:
                 return _instant(date.fromisoformat(value), end=end)

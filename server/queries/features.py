@@ -286,10 +286,23 @@ class Page:
     more: bool  # rows beyond this page in its direction (after it; before it for a prev page)
     first: list[Any] | None  # page-order keys of the first and last features, for cursors
     last: list[Any] | None
+    matched: int | None = None  # every row the selection matches, when counted (see count_cap)
 
 
-def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any]) -> str:
-    """The page statement (see `page`); its values go into `params`."""
+def _count_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any],
+               cap: int) -> str:
+    """SQL of the number of rows the selection matches (every page of it), counted no further
+    than `cap` + 1: bounded whatever the layer holds."""
+    where = _where(c, q, params, rel)
+    return (f"(SELECT count(*) FROM (SELECT 1 FROM {source(c, rel)} t WHERE {where} "  # noqa: S608
+            f"LIMIT {int(cap) + 1}) n)")
+
+
+def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any],
+              count_cap: int | None = None) -> str:
+    """The page statement (see `page`); its values go into `params`. With `count_cap`, it
+    also counts the selection's matches (up to the cap + 1)."""
+    matched = "NULL::bigint" if count_cap is None else _count_sql(c, q, rel, params, count_cap)
     # the page size is written into the text, not bound: a prepared page then has a plan for
     # its size that PostgreSQL can keep (with LIMIT and OFFSET bound, a generic plan assumes
     # 10% of the rows and costs more than a custom one, so every execution was planned again)
@@ -306,12 +319,13 @@ def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any])
     feature = _feature_sql(c, q, Binder(params, prefix="g"), rel)
     key = "json_build_array(" + ", ".join(f"t.{n}" for n, _ in page_keys(c, q)) + ")::text"
     return f"""
-        SELECT count(*) FILTER (WHERE p.n <= {limit}),
+        SELECT count(*) FILTER (WHERE p.n <= {limit}) AS returned,
                coalesce(string_agg(p.feature, ',' ORDER BY p.n {'DESC' if reverse else 'ASC'})
-                        FILTER (WHERE p.n <= {limit}), ''),
-               count(*) > {limit},
-               min(p.key) FILTER (WHERE p.n = 1),
-               (array_agg(p.key ORDER BY p.n DESC) FILTER (WHERE p.n <= {limit}))[1]
+                        FILTER (WHERE p.n <= {limit}), '') AS body,
+               count(*) > {limit} AS more,
+               min(p.key) FILTER (WHERE p.n = 1) AS nearest,
+               (array_agg(p.key ORDER BY p.n DESC) FILTER (WHERE p.n <= {limit}))[1] AS farthest,
+               {matched} AS matched
         FROM (SELECT {feature} AS feature, {key} AS key, row_number() OVER () AS n
               FROM ({_picked(c, q, rel, where, reverse=reverse, limit=str(limit + 1),
                              offset=offset)}) t) p
@@ -319,18 +333,20 @@ def _page_sql(c: Collection, q: ItemQuery, rel: Release, params: dict[str, Any])
 
 
 def _page_of(q: ItemQuery, row: Sequence[Any]) -> Page:
-    count, body, more, nearest, farthest = row
+    count, body, more, nearest, farthest, matched = row
     first, last = (farthest, nearest) if q.before is not None else (nearest, farthest)
     return Page(int(count), str(body), bool(more), orjson.loads(first) if first else None,
-                orjson.loads(last) if last else None)
+                orjson.loads(last) if last else None, None if matched is None else int(matched))
 
 
-def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page:
+def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session,
+         count_cap: int | None = None) -> Page:
     """One page in one statement: `limit` + 1 rows in the page order after `q.after` (before
     `q.before`, read backwards and returned forwards), or at `q.offset`; the extra row only
-    tells whether there is more. Each page costs the same however deep it is."""
+    tells whether there is more. Each page costs the same however deep it is. With
+    `count_cap` (a small layer), the same statement counts the matches (`Page.matched`)."""
     params: dict[str, Any] = {}
-    sql = _page_sql(c, q, rel, params)
+    sql = _page_sql(c, q, rel, params, count_cap)
     # an unfiltered page is planned once per connection (prepared, on the autocommit read
     # pool); a filtered one is planned for its values each time (a generic plan cannot know
     # how many rows a bbox or a time window matches)
@@ -339,25 +355,31 @@ def page(c: Collection, q: ItemQuery, rel: Release, *, session: Session) -> Page
     return _page_of(q, row)
 
 
-def _page_with_meta_sql(c: Collection, q: ItemQuery, rel: Release,
-                        key_id: str | None) -> tuple[str, dict[str, Any]]:
+def _page_with_meta_sql(c: Collection, q: ItemQuery, rel: Release, key_id: str | None,
+                        count_cap: int) -> tuple[str, dict[str, Any]]:
+    """The page, the layer's version and the key's row; the matches are counted only when the
+    layer holds at most `count_cap` rows (an uncorrelated subquery under CASE: PostgreSQL runs
+    it only when the CASE needs it)."""
     if q.filtered:
         raise ValueError("a filtered page is planned for its values (see page)")
     params: dict[str, Any] = {}
     meta_columns, meta_from = _meta_sql(c.table, key_id, params)
-    return (f"SELECT {meta_columns}, pg.* FROM {meta_from} "  # noqa: S608
-            f"CROSS JOIN ({_page_sql(c, q, rel, params)}) pg"), params
+    page_sql = _page_sql(c, q, rel, params)
+    count_sql = _count_sql(c, q, rel, params, count_cap)
+    return (f"SELECT {meta_columns}, pg.returned, pg.body, pg.more, pg.nearest, "  # noqa: S608
+            f"pg.farthest, CASE WHEN v.row_count <= {int(count_cap)} THEN {count_sql} END "
+            f"FROM {meta_from} CROSS JOIN ({page_sql}) pg"), params
 
 
 async def page_with_meta_async(c: Collection, q: ItemQuery, rel: Release, key_id: str | None,
-                               *, reads: AsyncReadPool
+                               *, reads: AsyncReadPool, count_cap: int
                                ) -> tuple[LayerVersion | None, dict[str, Any] | None, Page]:
     """An unfiltered page (see `page`), the layer's data version and, when `key_id` is given,
     that API key's row (see `version_and_key`), in ONE prepared statement on the event loop
     (`server.db.async_reads`): a request's only round trip. `rel` is the release of the
     principal the key acted as last time; the caller checks the key row (read in the same
     snapshot) before anything of the page is output."""
-    row = await prepared.one_async(reads, *_page_with_meta_sql(c, q, rel, key_id))
+    row = await prepared.one_async(reads, *_page_with_meta_sql(c, q, rel, key_id, count_cap))
     ver, key = _meta_of(c.table, row)
     return ver, key, _page_of(q, row[_META_WIDTH:])
 

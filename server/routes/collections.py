@@ -30,6 +30,7 @@ from server.security.dependencies import (
     vary_by_key,
 )
 from server.security.headers import file_policy
+from server.security.limits import charge_rows
 from server.security.principal import PUBLIC, Principal
 from server.security.release import cache_key, policy_from, release_for
 from server.services import export, features
@@ -205,6 +206,21 @@ def get_queryables(collection_id: str, request: Request) -> Response:
                         media_type="application/schema+json")
 
 
+@router.get("/collections/{collection_id}/schema", response_class=JSONResponse,
+            summary="The JSON Schema of the features (OGC API - Features Part 5; "
+                    "profile=geojson: their GeoJSON encoding), as the caller's key sees them",
+            responses={200: {"content": {"application/schema+json": {}}}})
+def get_schema(collection_id: str, request: Request, settings: SettingsDep,
+               principal: PrincipalDep,
+               profile: Annotated[str | None, Query(description="part5 (default) or geojson")]
+               = None) -> Response:
+    c = features.collection(collection_id)
+    rel = release_for(principal, c.id, policy_from(settings.security), alias="t")
+    return JSONResponse(features.schema(c, rel, base_url=_base(request), profile=profile),
+                        media_type="application/schema+json",
+                        headers=vary_by_key(principal, {}))
+
+
 @router.get("/collections/{collection_id}/items", response_class=Response,
             summary="Features as GeoJSON (or CSV, HXL, GeoPackage, FlatGeobuf), filtered by "
                     "bbox, datetime, properties and CQL2",
@@ -240,6 +256,10 @@ async def get_items(
     = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     f: Annotated[str | None, Query(description="json, csv, hxl, gpkg or fgb")] = None,
+    result_type: Annotated[str | None, Query(
+        alias="resultType", description="results (default): the features; hits: only "
+        "numberMatched (what GDAL asks to count a filtered layer)",
+        json_schema_extra={"enum": ["results", "hits"]})] = None,
 ) -> Response:
     """Like feature by id: an unfiltered GeoJSON page (no If-None-Match) from a known key or
     none is ONE statement on the event loop (`_page_at_once`); anything else is ONE
@@ -250,7 +270,7 @@ async def get_items(
     if _wants_html(request):
         return await run_in_threadpool(_items_html, request, collection_id, raw_key)
     fmt = export.negotiate(f, request.headers.get("accept"))
-    if fmt == "json" and "if-none-match" not in request.headers:
+    if fmt == "json" and "if-none-match" not in request.headers and result_type is None:
         at_once = await _page_at_once(request, features.collection(collection_id), raw_key)
         if at_once is not None:
             return at_once
@@ -279,6 +299,37 @@ def _items_html(request: Request, collection_id: str, raw_key: str | None) -> Re
         names = [n for n in names if n in doc["features"][0]["properties"]]
     return _html_page(request, pages.items(_page(request), {"id": c.id, "title": c.title},
                                            doc, names), principal)
+
+
+SEARCH_TYPES = ("application/json", "application/query-cql-json", "application/cql2+json")
+
+
+def is_search(request: Request, raw: bytes) -> bool:
+    """Whether a POST to /items is a search: a JSON body that is a CQL2-JSON expression (an
+    object with `op`, never a GeoJSON Feature, which has `type`), not a Part 4 create."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in SEARCH_TYPES:
+        return False
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and "op" in body and "type" not in body
+
+
+def search(request: Request, collection_id: str, raw: bytes, principal: Principal,
+           session: Session) -> Response:
+    """The page GET /items would answer with this body as `filter` (`filter-lang=cql2-json`)
+    and the query string's other parameters; its links carry the filter, so they are GETs."""
+    settings: Settings = request.app.state.settings
+    c = features.collection(collection_id)
+    params = dict(request.query_params)
+    if "filter" in params:
+        raise InvalidQueryError("a filter in the body and one in the query: send one")
+    params.update({"filter": raw.decode(), "filter-lang": "cql2-json"})
+    fmt = export.negotiate(params.get("f"), None)
+    ver = features.version(c, session=session)
+    return _items(request, c, fmt, principal, ver, settings, session, params=params)
 
 
 def _confirm(request: Request, raw_key: str | None, row: dict[str, Any] | None) -> Principal:
@@ -331,6 +382,7 @@ async def _page_at_once(request: Request, c: Collection, raw_key: str | None) ->
     base_url = f"{_base(request)}/collections/{c.id}/items"
     parts = features.page_parts(c, query, rel, found, base_url=base_url,
                                 params=dict(request.query_params), ver=ver)
+    charge_rows(request.scope, found.returned)
     slow = chosen_encoding(request.headers.get("accept-encoding")) == "br"
     if slow and sum(len(part) for part in parts) >= _BROTLI_ON_THE_LOOP_BYTES:
         return await run_in_threadpool(_geojson, request, parts, headers, settings)
@@ -360,8 +412,10 @@ def _geojson(request: Request, parts: tuple[bytes, bytes, bytes], headers: dict[
 
 
 def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver: LayerVersion,
-           settings: Settings, session: Session) -> Response:
-    params = dict(request.query_params)
+           settings: Settings, session: Session,
+           params: dict[str, str] | None = None) -> Response:
+    params = dict(request.query_params) if params is None else params
+    shown = dict(params)  # what the links repeat
     download = fmt in ("gpkg", "fgb", "csv", "hxl")
     explicit_limit = "limit" in params
     if download and not explicit_limit:
@@ -379,9 +433,11 @@ def _items(request: Request, c: Collection, fmt: str, principal: Principal, ver:
         features.check_export(c, query, rel, explicit_limit=explicit_limit, api=settings.api,
                               session=session)
     if fmt == "json":
-        parts = features.items_page(c, query, rel,
-                                    base_url=f"{_base(request)}/collections/{c.id}/items",
-                                    params=dict(request.query_params), ver=ver, session=session)
+        page = features.hits if features.wants_hits(params) else features.counted_page
+        parts, returned = page(
+            c, query, rel, base_url=f"{_base(request)}/collections/{c.id}/items",
+            params=shown, ver=ver, session=session)
+        charge_rows(request.scope, returned)
         return _geojson(request, parts, headers, settings)
     if fmt in ("csv", "hxl"):
         body = export.table(c, query, rel, hxl=fmt == "hxl", session=session)

@@ -11,14 +11,16 @@ from fastapi.responses import Response
 from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidQueryError, UnsupportedMediaTypeError
 from server.params import CRS84
+from server.routes import collections
 from server.routes.alerts import run_after_write
 from server.schemas.incidents import IncidentFeatureIn
-from server.security.dependencies import require_roles
+from server.security.dependencies import PrincipalDep, require_roles
 from server.security.principal import Principal, Role
 from server.services import incident_writes as service
 
 router = APIRouter(tags=["transactions (OGC API - Features Part 4)"])
-Writer = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.ADMIN))]
+_writer = require_roles(Role.ANALYST, Role.ADMIN)
+Writer = Annotated[Principal, Depends(_writer)]
 FeatureId = Annotated[int, Path(ge=1, le=2**62, description="the feature's id")]
 IfMatch = Annotated[str | None, Header(
     description="the ETag of the feature as last read (GET it without parameters); a stale "
@@ -101,15 +103,23 @@ def _answer(written: service.Written, status: int, extra: dict[str, str] | None 
 
 @router.post(
     "/collections/{collection_id}/items", status_code=201, response_class=Response,
-    summary="Create a feature (Part 4; analysts): a GeoJSON Feature with a Point geometry",
+    summary="Create a feature (Part 4; analysts): a GeoJSON Feature with a Point geometry; "
+    "or search with a CQL2-JSON filter as the body (any key)",
     description="The new incident starts `reported` and `restricted` (the verification workflow "
     "releases it). Missing `source_id` becomes `api-<id>`; missing admin pcodes come from the "
-    "admin areas containing the point. Answers 201 with the feature, `Location` and `ETag`.",
+    "admin areas containing the point. Answers 201 with the feature, `Location` and `ETag`. "
+    "A JSON body that is a CQL2-JSON expression (an object with `op`, not a Feature; "
+    "`application/json` or `application/query-cql-json`) is a search instead: it answers "
+    "200 with the page that GET with `filter-lang=cql2-json` would, the query string's "
+    "parameters applied too (what OWSLib's `collection_items(cql=...)` sends).",
     responses={201: {"content": {GEOJSON: {}}, "headers": {"Location": {
         "description": "the new feature's URL", "schema": {"type": "string"}}}}, **_ERRORS},
     openapi_extra=_body(FEATURE_TYPES, _SCHEMA))
-def create_item(collection_id: str, request: Request, raw: RawBody, principal: Writer,
+def create_item(collection_id: str, request: Request, raw: RawBody, principal: PrincipalDep,
                 session: SessionDep, background: BackgroundTasks) -> Response:
+    if collections.is_search(request, raw):  # a CQL2-JSON filter, as OWSLib's cql= posts it
+        return collections.search(request, collection_id, raw, principal, session)
+    principal = _writer(principal)
     _media(request, FEATURE_TYPES)
     _crs(request)
     written = service.create(collection_id, raw, principal, base_url=_base(request),

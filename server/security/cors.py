@@ -21,7 +21,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_HEADERS = ("accept", "accept-language", "authorization", "content-type", "if-match",
                    "if-none-match", "if-modified-since", "x-api-key", "x-requested-with")
 EXPOSED = ("etag", "last-modified", "link", "location", "retry-after", "content-disposition",
-           "content-crs", "ogc-numbermatched", "ogc-numberreturned")
+           "content-crs", "ogc-numbermatched", "ogc-numberreturned", "ratelimit-limit",
+           "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy")
 MAX_AGE = "600"
 
 

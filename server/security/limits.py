@@ -3,8 +3,13 @@ token buckets (429 with Retry-After). All answer with the project's JSON error b
 
 Every caller is limited: a key whose secret was verified before (`ActedAs`) by its id, anyone
 else (no key, a wrong one, a key not checked yet) by client address. A key id is public, so a
-bucket keyed on an unverified id would let anyone who knows it lock the key out. Requests cost
-tokens by route group (`settings.ROUTE_COSTS`): a tile or a page costs 1, heavy questions more."""
+bucket keyed on an unverified id would let anyone who knows it lock the key out. A request costs
+what it is and what it returned, in one mechanism: its route group's tokens
+(`settings.ROUTE_COSTS`) are taken before it runs (429 when they are not there), and once its
+answer is known the rows it returned (a page of features, `Charge.rows`) are charged on top,
+`row_tokens` per 1,000 rows. Paging a layer thus costs about what its rows cost at any page
+size, while heavy questions still run out. Every answer carries the IETF draft
+`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -131,20 +137,73 @@ class TokenBuckets:
     def take(self, caller: str, cost: float = 1, now: float | None = None) -> float:
         """Take `cost` tokens (at most the burst); return 0 if allowed, else the seconds until
         they are available (nothing is taken then)."""
-        now = time.monotonic() if now is None else now
         cost = min(float(cost), self.burst)
+
+        def taken(tokens: float) -> tuple[float, float]:
+            if tokens >= cost:
+                return tokens - cost, 0.0
+            return tokens, (cost - tokens) / self.rate
+
+        return self._update(caller, now, taken)
+
+    def charge(self, caller: str, cost: float, now: float | None = None) -> float:
+        """Take `cost` tokens whatever is left (what an answer turned out to cost, known only
+        once it ran): the bucket may go into debt, down to minus the burst, which the caller's
+        next requests wait out. Return the tokens left."""
+
+        def charged(tokens: float) -> tuple[float, float]:
+            left = max(-self.burst, tokens - max(0.0, float(cost)))
+            return left, left
+
+        return self._update(caller, now, charged)
+
+    def level(self, caller: str, now: float | None = None) -> float:
+        """The tokens `caller` has now (a new caller: the burst)."""
+        return self._update(caller, now, lambda tokens: (tokens, tokens))
+
+    def _update(self, caller: str, now: float | None,
+                change: Callable[[float], tuple[float, float]]) -> float:
+        now = time.monotonic() if now is None else now
         with self._lock:
             tokens, last = self._buckets.pop(caller, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            wait = 0.0
-            if tokens >= cost:
-                tokens -= cost
-            else:
-                wait = (cost - tokens) / self.rate
+            tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
+            tokens, answer = change(tokens)
             self._buckets[caller] = (tokens, now)
             while len(self._buckets) > self.max_callers:
                 self._buckets.popitem(last=False)
-            return wait
+            return answer
+
+    def headers(self, tokens: float) -> list[tuple[bytes, bytes]]:
+        """The IETF draft RateLimit headers for a caller holding `tokens`: the burst, what is
+        left of it (whole tokens) and the seconds until it is full again."""
+        reset = max(0, math.ceil((self.burst - tokens) / self.rate))
+        window = max(1, math.ceil(self.burst / self.rate))
+        return [(b"ratelimit-limit", b"%d" % int(self.burst)),
+                (b"ratelimit-remaining", b"%d" % max(0, math.floor(tokens))),
+                (b"ratelimit-reset", b"%d" % reset),
+                (b"ratelimit-policy", b"%d;w=%d" % (int(self.burst), window))]
+
+
+class Charge:
+    """What an answer cost beyond its route group, set by the route that knows it (the rows of
+    a page) and charged by `RateLimitMiddleware` before the answer leaves. Found in the ASGI
+    scope under `CHARGE`."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+
+CHARGE = "truce.charge"
+
+
+def charge_rows(scope: Scope, rows: int) -> None:
+    """Count `rows` returned by this request against its caller's bucket (no-op outside the
+    rate limiter, e.g. a test calling a route directly)."""
+    found = scope.get(CHARGE)
+    if isinstance(found, Charge):
+        found.rows += rows
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -181,6 +240,8 @@ def route_group(scope: Scope, headers: Headers) -> str:
         limit = next((v for k, v in query if k == "limit"), "")
         if limit.isdigit() and int(limit) > LARGE_PAGE:
             return "large_pages"
+        if scope.get("method", "GET") in ("GET", "HEAD"):
+            return "pages"
     return "default"
 
 
@@ -226,6 +287,7 @@ class RateLimitMiddleware:
         self.anonymous = TokenBuckets(security.anonymous_rate_per_second,
                                       security.anonymous_burst)
         self.costs = security.route_costs
+        self.row_tokens = security.row_tokens
         self.proxies = tuple(ipaddress.ip_network(cidr, strict=False)
                              for cidr in security.trusted_proxies)
         self.verified = verified
@@ -239,13 +301,26 @@ class RateLimitMiddleware:
         key_id = self.verified.verified_id(raw) if raw else None
         cost = self.costs[route_group(scope, headers)]
         if key_id is not None:
-            wait = self.keyed.take(key_id, cost)
+            buckets, caller = self.keyed, key_id
         else:
-            wait = self.anonymous.take(client_address(scope, headers, self.proxies), cost)
+            buckets, caller = self.anonymous, client_address(scope, headers, self.proxies)
+        wait = buckets.take(caller, cost)
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
+            limits = buckets.headers(buckets.level(caller))
             await send_json(send, 429, {"code": "rate_limited",
                                          "description": f"too many requests; retry in {retry} s"},
-                             [(b"retry-after", retry.encode())])
+                             [(b"retry-after", retry.encode()), *limits])
             return
-        await self.app(scope, receive, send)
+        charge = Charge()
+        scope[CHARGE] = charge
+
+        async def charged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = charge.rows * self.row_tokens / 1000
+                left = buckets.charge(caller, extra) if extra else buckets.level(caller)
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *buckets.headers(left)]}
+            await send(message)
+
+        await self.app(scope, receive, charged)

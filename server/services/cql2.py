@@ -21,6 +21,10 @@ from server.errors import InvalidQueryError
 from server.security.nul import nul_path
 
 MAX_FILTER_LENGTH = 20_000
+#: filter-lang values read as cql2-text: `cql-text`, the draft's name, is what GDAL (up to 3.6)
+#: sends, for comparisons, LIKE/ILIKE, IS NULL, NOT, AND and OR that CQL2 text parses alike
+LEGACY_TEXT = ("cql-text",)
+FILTER_LANGS = ("cql2-text", "cql2-json", *LEGACY_TEXT)
 #: how deeply a filter may nest (NOT, parentheses around a different AND/OR, arithmetic,
 #: function calls); a chain of ANDs (or ORs) counts once however long it is
 MAX_FILTER_DEPTH = 64
@@ -39,12 +43,22 @@ _num4: full_number "," full_number "," full_number "," full_number
 """
 
 
+#: the CQL2 1.0 temporal functions pygeofilter 0.3 knows by their draft names (or not at all)
+CQL2_TEMPORAL: dict[str, type[ast.TemporalPredicate]] = {
+    "t_disjoint": ast.TimeDisjoint, "t_starts": ast.TimeBegins,
+    "t_startedby": ast.TimeBegunBy, "t_finishes": ast.TimeEnds,
+    "t_finishedby": ast.TimeEndedBy,
+}
+
+
 @v_args(meta=False, inline=True)
 class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
     def temporal_function(self, op: Any, lhs: Any, rhs: Any) -> Any:
         name = str(op).lower()
         if name == "t_intersects":
             return ast.TimeOverlaps(lhs, rhs)
+        if name in CQL2_TEMPORAL:
+            return CQL2_TEMPORAL[name](lhs, rhs)
         return text_parser.TEMPORAL_PREDICATES_MAP[name](lhs, rhs)
 
     def distance_predicate(self, op: Any, lhs: Any, rhs: Any, distance: Any,
@@ -66,6 +80,12 @@ class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
 
     def not_like_any(self, lhs: Any, pattern: Any) -> Any:
         return self.like_any(lhs, pattern, not_=True)
+
+    def ilike_any(self, lhs: Any, pattern: Any) -> Any:
+        if not isinstance(pattern, str):
+            raise InvalidQueryError("ILIKE needs a quoted pattern, e.g. name ILIKE 'al%'")
+        return ast.Like(lhs, pattern, nocase=True, wildcard="%", singlechar="_",
+                        escapechar="\\", not_=False)
 
     def interval_str(self, start: str, end: str) -> Any:
         return values.Interval(None if start == ".." else start, None if end == ".." else end)
@@ -107,10 +127,16 @@ def _parser() -> Lark:
             line = ('?timestamp: "TIMESTAMP"i "(" SINGLE_QUOTED ")" -> timestamp_str\n'
                     '          | "DATE"i "(" SINGLE_QUOTED ")" -> date_str')
         elif line.startswith("?interval:"):
-            line = '?interval: "INTERVAL"i "(" SINGLE_QUOTED "," SINGLE_QUOTED ")" -> interval_str'
+            line = ('?interval: "INTERVAL"i "(" _instant_arg "," _instant_arg ")" -> interval_str\n'
+                    '_instant_arg: SINGLE_QUOTED | timestamp')
         elif '"LIKE"i SINGLE_QUOTED' in line:
             line = line.replace("SINGLE_QUOTED", "expression").replace("-> like", "-> like_any")\
                 .replace("-> not_like", "-> not_like_any")
+            if "-> like_any" in line:  # ILIKE, as GDAL writes a case-insensitive LIKE
+                line += ('\n          | expression "ILIKE"i expression'
+                         '                                 -> ilike_any')
+        elif line.strip() == '| "T_INTERSECTS"i':
+            line += "".join(f'\n                        | "{name.upper()}"i' for name in CQL2_TEMPORAL)
         elif line.startswith("DATETIME:"):
             continue
         elif line.startswith("SINGLE_QUOTED:"):  # CQL2: '' is a quote inside a literal
@@ -132,6 +158,8 @@ def parse(raw: str, lang: str | None) -> Any:
     if "\x00" in raw:  # the middleware refuses it in a query already; this is for callers
         raise InvalidQueryError("filter holds a NUL character (%00)", parameter="filter")
     lang = (lang or "cql2-text").lower()
+    if lang in LEGACY_TEXT:  # GDAL 3.6 asks for the pre-CQL2 name of the same text subset
+        lang = "cql2-text"
     if lang == "cql2-text":
         parser = _parser()  # a grammar error is a bug (500), not the client's fault
         try:
@@ -203,6 +231,11 @@ def _json_distance(node: Any) -> Any:
         lhs, rhs = cql2_json.parse(args[0]), cql2_json.parse(args[1])
         cls = ast.DistanceBeyond if "beyond" in op.lower() else ast.DistanceWithin
         return cls(lhs, rhs, args[2], args[3] if len(args) == 4 else "meters")
+    if isinstance(op, str) and op.lower() in CQL2_TEMPORAL:
+        args = [_json_distance(a) for a in node.get("args") or []]
+        if len(args) != 2:
+            raise InvalidQueryError(f"{op} takes two arguments")
+        return CQL2_TEMPORAL[op.lower()](cql2_json.parse(args[0]), cql2_json.parse(args[1]))
     if isinstance(op, str) and op.lower() == "t_intersects":
         args = [_json_distance(a) for a in node.get("args") or []]
         if len(args) != 2:

@@ -102,16 +102,38 @@ def table(c: Collection, query: q.ItemQuery, rel: Release, *, hxl: bool,
     return out.getvalue().encode()
 
 
+#: OGR SQL types of the collections' property kinds; strings and arrays are left as GDAL
+#: reads them (String, StringList, whatever the values: a CAST AS character would declare a
+#: width of 1)
+_OGR_TYPES = {"datetime": "timestamp", "integer": "integer", "number": "float"}
+
+
+def typed_select(c: Collection, query: q.ItemQuery, rel: Release, layer: str) -> str:
+    """OGR SQL selecting every output property cast to its type in the collection's schema
+    (`features.property_schema`): GDAL would otherwise guess each column's type from the
+    values, so a filter leaving a column empty would turn its dates into text."""
+    wanted = query.properties if query.properties is not None else tuple(c.properties)
+    names = [p for p in dict.fromkeys(wanted) if p in c.properties and p not in rel.hidden]
+    columns = []
+    for name in names:
+        kind = _OGR_TYPES.get(c.properties[name])
+        columns.append(f'CAST("{name}" AS {kind}) AS "{name}"' if kind else f'"{name}"')
+    columns += [f'"{name}"' for name in sorted(rel.notes)]
+    return f'SELECT {", ".join(columns) or "*"} FROM "{layer}"'  # noqa: S608 - names from the Collection whitelist
+
+
 def ogr(c: Collection, query: q.ItemQuery, rel: Release, fmt: str, *, session: Session) -> bytes:
     driver, ext = _OGR[fmt]
-    _, body = q.list_page(c, replace(query, srid=4326, flip=False, decimals=7), rel,
-                          session=session)
+    returned, body = q.list_page(c, replace(query, srid=4326, flip=False, decimals=7), rel,
+                                 session=session)
     with tempfile.TemporaryDirectory(prefix="truce-export-") as tmp:
-        src = Path(tmp) / "in.geojson"
+        src = Path(tmp) / "features.geojson"
         dst = Path(tmp) / f"{c.id}.{ext}"
         src.write_text('{"type":"FeatureCollection","features":[' + body + "]}")
         cmd = ["ogr2ogr", "-f", driver, str(dst), str(src), "-nln", c.id,
                "-a_srs", "EPSG:4326"]
+        if returned:  # (an empty page has no columns to cast)
+            cmd += ["-dialect", "OGRSQL", "-sql", typed_select(c, query, rel, "features")]
         if query.srid != 4326:
             cmd += ["-t_srs", f"EPSG:{query.srid}"]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603

@@ -10,10 +10,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+from sqlalchemy import BigInteger
 from sqlalchemy.orm import Session
 
 from server.db.async_reads import AsyncReadPool
 from server.db.collections import COLLECTIONS, Collection
+from server.db.tables import metadata
+from server.db.tables.agreement_areas import AREA_KINDS, AREA_STATUSES
+from server.db.tables.aid_deliveries import CARGO_TYPES, METHODS, UNITS
+from server.db.tables.incidents import GEO_PRECISIONS, TIME_PRECISIONS, VERIFICATION_STATUSES
 from server.errors import InvalidQueryError, NotFoundError
 from server.params import (
     CRS84,
@@ -36,8 +41,12 @@ from server.services import cql2
 from server.settings import ApiSettings
 
 RESERVED = {"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "properties",
-            "sortby", "filter", "filter-lang", "filter-crs", "skipGeometry", "token", "cursor"}
-COUNT_CAP = 10_000  # numberMatched is given exactly when no more than this many match
+            "sortby", "filter", "filter-lang", "filter-crs", "skipGeometry", "token", "cursor",
+            "resultType"}
+#: `resultType=hits` (WFS 3 drafts; GDAL asks it to count a filtered layer) counts this far
+HITS_CAP = 1_000_000
+#: a layer of at most this many rows has its matches counted with each page (numberMatched)
+COUNT_CAP = 10_000
 #: a filtered page whose matches are under 1/SPARSE of the table sorts them (see ItemQuery)
 SPARSE = 20
 _PLAN_MIN_ROWS = 50_000  # smaller tables are cheap either way: no estimate
@@ -51,17 +60,35 @@ def collection(collection_id: str) -> Collection:
     return found
 
 
+def integer_range(c: Collection, name: str) -> tuple[int, int]:
+    """The values `c`'s integer column `name` can hold (integer or bigint)."""
+    column = metadata.tables[c.table].c.get(name)
+    bits = 63 if column is None or isinstance(column.type, BigInteger) else 31
+    return -(2 ** bits), 2 ** bits - 1
+
+
 def _typed(c: Collection, name: str, raw: str) -> Any:
     kind = c.properties.get(name, "integer")
     try:
         if kind == "integer":
-            return int(raw)
+            value = int(raw)
+            low, high = integer_range(c, name)
+            if not low <= value <= high:
+                raise InvalidQueryError(f"{name} must be between {low} and {high}")
+            return value
         if kind == "number":
             return float(raw)
     except ValueError:
         raise InvalidQueryError(f"{name} must be a number, not {raw!r}") from None
+    vocabulary = VOCABULARIES.get(c.id, {}).get(name)
+    if vocabulary and raw not in vocabulary:
+        raise InvalidQueryError(f"{name} must be one of {', '.join(vocabulary)}",
+                                allowed=list(vocabulary))
     if kind == "datetime":
-        start, _ = parse_datetime(raw)
+        start, end = parse_datetime(raw)
+        if start is None or start != end:
+            raise InvalidQueryError(f"{name} must be one RFC 3339 instant, e.g. "
+                                    "2016-02-27T00:00:00Z (for a range, use datetime or filter)")
         return start
     return raw
 
@@ -114,7 +141,7 @@ def item_query(c: Collection, params: dict[str, str], *, default_limit: int,
     if params.get("filter"):
         ast = cql2.parse(params["filter"], params.get("filter-lang"))
         filter_srid = SUPPORTED_CRS[parse_crs(params.get("filter-crs"))][0]
-    elif params.get("filter-lang") and params["filter-lang"] not in ("cql2-text", "cql2-json"):
+    elif params.get("filter-lang") and params["filter-lang"] not in cql2.FILTER_LANGS:
         raise InvalidQueryError("filter-lang must be cql2-text or cql2-json")
     query = q.ItemQuery(
         bbox=bbox, bbox_srid=bbox_srid, start=start, end=end,
@@ -218,6 +245,8 @@ def _number_matched(query: q.ItemQuery, found: q.Page, ver: LayerVersion,
                     rel: Release) -> int | None:
     if not query.filtered and ver.row_count >= 0 and rel.unrestricted:
         return ver.row_count
+    if found.matched is not None and (found.matched <= COUNT_CAP or found.returned == 0):
+        return found.matched  # (a hits answer holds no features and counts further)
     first_pages = query.after is None and query.before is None
     if first_pages and not found.more and (found.returned > 0 or query.offset == 0):
         return query.offset + found.returned
@@ -252,12 +281,51 @@ def _paging_links(c: Collection, query: q.ItemQuery, found: q.Page, *, base_url:
     return links
 
 
+def wants_hits(params: dict[str, str]) -> bool:
+    """`resultType=hits`: the count alone; `results` (or nothing) the features; else 400."""
+    kind = params.get("resultType")
+    if kind not in (None, "results", "hits"):
+        raise InvalidQueryError("resultType must be results or hits")
+    return kind == "hits"
+
+
+def hits(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
+         params: dict[str, str], ver: LayerVersion,
+         session: Session) -> tuple[tuple[bytes, bytes, bytes], int]:
+    """An empty FeatureCollection with the selection's numberMatched (counted up to HITS_CAP:
+    past it, left out), and the rows counted (what the rate limit charges)."""
+    if not query.filtered and rel.unrestricted and ver.row_count >= 0:
+        matched = ver.row_count
+    else:
+        matched = q.count_upto(c, query, HITS_CAP + 1, rel, session=session)
+    found = q.Page(0, "", False, None, None, matched if matched <= HITS_CAP else None)
+    parts = page_parts(c, replace(query, after=None, before=None, offset=0), rel, found,
+                       base_url=base_url, params=params, ver=ver)
+    return parts, min(matched, HITS_CAP)
+
+
 def items_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
                params: dict[str, str], ver: LayerVersion,
                session: Session) -> tuple[bytes, bytes, bytes]:
     """The FeatureCollection of `query`'s page (see `page_parts`)."""
-    found = q.page(c, query, rel, session=session)
-    return page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver)
+    return counted_page(c, query, rel, base_url=base_url, params=params, ver=ver,
+                        session=session)[0]
+
+
+def counted_page(c: Collection, query: q.ItemQuery, rel: Release, *, base_url: str,
+                 params: dict[str, str], ver: LayerVersion,
+                 session: Session) -> tuple[tuple[bytes, bytes, bytes], int]:
+    """`items_page` and how many features it holds (what the rate limit charges). A small
+    layer's page counts its matches in the same statement (numberMatched)."""
+    small = 0 <= ver.row_count <= COUNT_CAP and not (rel.unrestricted and not query.filtered)
+    found = q.page(c, query, rel, session=session, count_cap=COUNT_CAP if small else None)
+    estimate = None
+    if query.filtered and _number_matched(query, found, ver, rel) is None:
+        # counting a large layer's matches would cost more than the page: the planner's
+        # estimate (EXPLAIN, no rows read) says how many, roughly
+        estimate = round(q.estimate(c, query, rel, session=session))
+    return (page_parts(c, query, rel, found, base_url=base_url, params=params, ver=ver,
+                       estimate=estimate), found.returned)
 
 
 async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Release,
@@ -266,12 +334,15 @@ async def items_page_with_key_async(c: Collection, query: q.ItemQuery, rel: Rele
     """An unfiltered page, the layer's version and `key_id`'s row in one statement on the event
     loop, no worker thread (see `q.page_with_meta_async`: the caller checks the key row before
     output)."""
-    ver, key, found = await q.page_with_meta_async(c, query, rel, key_id, reads=reads)
+    # an unrestricted page takes the layer's row count (see _number_matched): no count
+    ver, key, found = await q.page_with_meta_async(
+        c, query, rel, key_id, reads=reads, count_cap=-1 if rel.unrestricted else COUNT_CAP)
     return or_clock(c, ver), key, found
 
 
 def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *, base_url: str,
-               params: dict[str, str], ver: LayerVersion) -> tuple[bytes, bytes, bytes]:
+               params: dict[str, str], ver: LayerVersion,
+               estimate: int | None = None) -> tuple[bytes, bytes, bytes]:
     """The FeatureCollection's bytes in three parts (head, the features, tail with counts and
     links): a caller compresses them one after the other or joins them, one copy of the page
     either way (each copy of 650 KB costs ~0.5 ms in a server's fresh memory)."""
@@ -291,6 +362,8 @@ def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *
     tail: dict[str, Any] = {"numberReturned": returned}
     if matched is not None:
         tail["numberMatched"] = matched
+    elif estimate is not None:
+        tail["numberMatchedEstimate"] = estimate  # not a count: the planner's estimate
     tail["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     tail["links"] = links
     return (b'{"type":"FeatureCollection","features":[', body.encode(),
@@ -411,6 +484,14 @@ def describe(c: Collection, rel: Release, key: str, *, base_url: str,
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "href": f"{href}/queryables"},
+            {"rel": "describedby", "type": "application/schema+json", "href": f"{href}/schema",
+             "title": "the features' JSON Schema (OGC API - Features Part 5)"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+             "type": "application/schema+json", "href": f"{href}/schema"},
+            # GDAL 3.6 looks for exactly this spelling, and reads the GeoJSON encoding
+            {"rel": "describedBy", "type": "application/schema+json",
+             "href": f"{href}/schema?profile=geojson",
+             "title": "the features' GeoJSON encoding (JSON Schema)"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
              "type": "application/json", "href": f"{href}/tiles"},
         ],
@@ -428,6 +509,87 @@ _GEOMETRY_SCHEMA: dict[str, str] = {
 }
 
 
+#: the vocabularies of the properties that have one (the tables' CHECK constraints)
+VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "incidents": {"time_precision": TIME_PRECISIONS, "geo_precision": GEO_PRECISIONS,
+                  "verification_status": VERIFICATION_STATUSES},
+    "agreement_areas": {"kind": AREA_KINDS, "status": AREA_STATUSES},
+    "aid_deliveries": {"method": METHODS, "cargo_type": CARGO_TYPES, "unit": UNITS},
+}
+#: constant properties a release adds (see security.release): what was obfuscated
+_NOTES: dict[str, dict[str, Any]] = {
+    "location_obfuscated": {"type": "string", "description": "how the point was obfuscated "
+                            "for this key (absent when it is exact)"},
+    "time_bucket": {"type": "string", "enum": ["hour", "day", "week", "month"],
+                    "description": "the bucket times were rounded down to for this key"},
+}
+
+
+def property_schema(c: Collection, name: str) -> dict[str, Any]:
+    """The JSON Schema of one property: its type, format and vocabulary (the same in the
+    queryables, the schema and every export)."""
+    out: dict[str, Any] = {"title": name.replace("_", " "), **_SCHEMA[c.properties[name]]}
+    if out["type"] == "integer":
+        out["minimum"], out["maximum"] = integer_range(c, name)
+    vocabulary = VOCABULARIES.get(c.id, {}).get(name)
+    if vocabulary:
+        out["enum"] = list(vocabulary)
+    return out
+
+
+def output_properties(c: Collection, rel: Release) -> dict[str, dict[str, Any]]:
+    """Every property a feature of `c` holds for `rel`, in output order, with its schema."""
+    props = {name: property_schema(c, name) for name in c.properties if name not in rel.hidden}
+    for name in sorted(rel.notes):
+        props[name] = {"title": name.replace("_", " "), **_NOTES.get(name, {"type": "string"})}
+    return props
+
+
+_GEOMETRY_INLINE: dict[str, dict[str, Any]] = {
+    "Point": {"type": "object", "required": ["type", "coordinates"],
+              "properties": {"type": {"type": "string", "enum": ["Point"]},
+                             "coordinates": {"type": "array", "items": {"type": "number"},
+                                             "minItems": 2}}},
+    "MultiPolygon": {"type": "object", "required": ["type", "coordinates"],
+                     "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
+                                    "coordinates": {"type": "array"}}},
+}
+
+
+def schema(c: Collection, rel: Release, *, base_url: str, profile: str | None) -> dict[str, Any]:
+    """The JSON Schema of `c`'s features as `rel` releases them. By default in the style of
+    OGC API - Features Part 5 (the feature's properties side by side, the geometry and the id
+    marked with `x-ogc-role`); `profile=geojson` describes the GeoJSON encoding instead (the
+    properties nested under `properties`), which is what GDAL reads from a `describedBy` link
+    to type its fields."""
+    href = f"{base_url}/collections/{c.id}/schema"
+    props = output_properties(c, rel)
+    if c.time_column and c.time_column in props:
+        props[c.time_column] = {**props[c.time_column], "x-ogc-role": "primary-instant"}
+    geometry = {"title": "geometry", "format": f"geometry-{c.geometry_type.lower()}",
+                **_GEOMETRY_INLINE[c.geometry_type]}
+    head = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "title": c.title, "description": c.description}
+    if profile == "geojson":
+        return {**head, "$id": f"{href}?profile=geojson",
+                "required": ["type", "geometry", "properties"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"type": "integer"},
+                    "geometry": geometry,
+                    "properties": {"type": "object", "properties": props},
+                    "links": {"type": "array", "items": {"type": "object"}},
+                }}
+    if profile not in (None, "part5"):
+        raise InvalidQueryError(f"unknown schema profile {profile!r}",
+                                profiles=["part5", "geojson"])
+    return {**head, "$id": href,
+            "properties": {c.id_column: {"title": "feature id", "type": "integer",
+                                         "x-ogc-role": "id"},
+                           "geometry": {**geometry, "x-ogc-role": "primary-geometry"},
+                           **props}}
+
+
 def queryables(c: Collection, *, base_url: str) -> dict[str, Any]:
     props: dict[str, Any] = {
         "geom": {"title": "geometry", "format": f"geometry-{c.geometry_type.lower()}",
@@ -435,8 +597,8 @@ def queryables(c: Collection, *, base_url: str) -> dict[str, Any]:
                                               "https://geojson.org/schema/Geometry.json")},
         c.id_column: {"title": "feature id", "type": "integer"},
     }
-    for name, kind in c.properties.items():
-        props[name] = {"title": name.replace("_", " "), **_SCHEMA[kind]}
+    for name in c.properties:
+        props[name] = property_schema(c, name)
     return {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": f"{base_url}/collections/{c.id}/queryables",

@@ -145,7 +145,7 @@ def test_route_groups_and_their_costs() -> None:
     assert group("/reports/areas/1/map.html") == "situation_maps"
     assert group("/collections/incidents/items", b"f=gpkg") == "exports"
     assert group("/collections/incidents/items", accept="text/csv") == "exports"
-    assert group("/collections/incidents/items", b"limit=10") == "default"
+    assert group("/collections/incidents/items", b"limit=10") == "pages"
     assert group("/collections/incidents/items/1", b"f=csv") == "default"
     assert ROUTE_COSTS["tiles"] <= ROUTE_COSTS["default"] < ROUTE_COSTS["analysis"]
     assert ROUTE_COSTS["default"] < min(ROUTE_COSTS["exports"], ROUTE_COSTS["raster_statistics"])
@@ -166,3 +166,37 @@ def test_limit_settings_are_checked() -> None:
         SecuritySettings(route_costs={"everything": 1})
     merged = SecuritySettings(route_costs={"analysis": 2}).route_costs
     assert merged == {**ROUTE_COSTS, "analysis": 2}
+
+
+def test_pages_are_charged_by_their_rows_and_every_answer_says_what_is_left(
+        database_url: str, sample_loaded: list[object]) -> None:
+    with limited_app(database_url, anonymous_burst=12) as app:
+        client = _from(app, "192.0.2.40")
+        first = client.get("/collections/incidents/items", params={"limit": 1000})
+        assert first.status_code == 200 and len(first.json()["features"]) == 1000
+        # 0.05 for the request, 1 per 1,000 rows returned: 12 - 1.05 leaves 10 whole tokens
+        assert first.headers["ratelimit-limit"] == "12"
+        assert first.headers["ratelimit-remaining"] == "10"
+        assert int(first.headers["ratelimit-reset"]) >= 1
+        assert first.headers["ratelimit-policy"].startswith("12;w=")
+        small = [client.get("/collections/incidents/items", params={"limit": 10})
+                 for _ in range(20)]  # 20 pages of 10 rows: 0.06 each
+        assert all(r.status_code == 200 for r in small)
+        assert small[-1].headers["ratelimit-remaining"] == "9"
+        # a heavy question still runs out, with Retry-After and the headers
+        answers = [client.get("/analysis/nearest", params={"lon": 36.7, "lat": 34.7})
+                   for _ in range(3)]
+        assert [r.status_code for r in answers[:1]] == [200]
+        refused = next(r for r in answers if r.status_code == 429)
+        assert _refused(refused)
+        assert int(refused.headers["ratelimit-remaining"]) < ROUTE_COSTS["analysis"]
+        assert int(refused.headers["ratelimit-reset"]) >= 1
+
+
+def test_an_answer_charged_after_it_ran_can_leave_a_debt() -> None:
+    buckets = TokenBuckets(rate=1.0, burst=10)
+    assert buckets.take("a", 1, now=0.0) == 0
+    assert buckets.charge("a", 15, now=0.0) == -6  # charged whatever is left
+    assert buckets.take("a", 1, now=1.0) == pytest.approx(6.0)  # the debt is waited out
+    assert buckets.charge("a", 1000, now=1.0) == -10  # never more than a burst of debt
+    assert buckets.level("b", now=0.0) == 10
