@@ -209,11 +209,11 @@ def test_large_pages_are_heavy_by_their_route_cost() -> None:
         scope = {"path": "/collections/incidents/items", "query_string": query, "headers": []}
         return route_group(scope, Headers(raw=[]))
 
-    assert group(b"limit=1000") == "default"
+    assert group(b"limit=1000") == "pages"  # light: charged by its rows once answered
     assert group(b"limit=10000") == "large_pages"
     assert group(b"f=csv&limit=10000") == "exports"
     assert ROUTE_COSTS["large_pages"] > LIGHT_COST >= ROUTE_COSTS["default"]
-    assert ROUTE_COSTS["tiles"] <= LIGHT_COST
+    assert ROUTE_COSTS["tiles"] <= LIGHT_COST and ROUTE_COSTS["pages"] <= LIGHT_COST
 
 
 def test_past_the_in_flight_cap_even_files_are_refused_but_not_the_probes(
