@@ -108,6 +108,20 @@ def test_reads_go_to_the_replica_with_the_same_etags(routed: TestClient,
     assert page.headers["etag"] == client.get(ITEMS, params={"limit": 5}).headers["etag"]
 
 
+def test_metrics_give_each_replica_its_health_and_lag(routed: TestClient,
+                                                      replica_port: int) -> None:
+    from server.services.ops import metrics_text
+    from tests.server.test_ops import parse
+
+    samples = parse(metrics_text(routed.app.state))  # type: ignore[attr-defined]
+    healthy = {dict(labels)["replica"]: value for (name, labels), value in samples.items()
+               if name == "truce_db_replica_healthy"}
+    lag = {dict(labels)["replica"]: value for (name, labels), value in samples.items()
+           if name == "truce_db_replica_lag_seconds"}
+    (replica, up), = healthy.items()
+    assert f":{replica_port}/" in replica and up == 1 and 0 <= lag[replica] < 1
+
+
 def test_a_writer_reads_its_own_writes(routed: TestClient, analyst_key: str) -> None:
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.51, 34.51]},
                "properties": {"occurred_at": "2016-03-02T00:00:00Z", "event_type": "shelling"}}
