@@ -17,7 +17,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.db.replicas import SERVED, ReplicaSet, Served
+from server.db.replicas import REPLICA, SERVED, ReplicaSet, Served
 from server.security import keys
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,22 +69,82 @@ class ReplicaRoutingMiddleware:
         reading = scope["method"] in SAFE
         wants = (reading and bool(self.replicas.replicas) and scope["path"] not in PRIMARY_PATHS
                  and not self.writers.recent(who))
-        served = Served(wants_replica=wants)
         if not reading:
             self.writers.wrote(who)  # a read racing this write goes to the primary as well
+        try:
+            if not wants:
+                await self._serve(scope, receive, send, Served(False), who)
+                return
+            messages = _Replayable(receive)
+            if await self._serve(scope, messages.first(), send, Served(True), who):
+                await self._serve(scope, messages.again(), send, Served(False), who)
+        finally:
+            if not reading:
+                self.writers.wrote(who)  # the window runs from the write's end
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, served: Served,
+                     who: str) -> bool:
+        """Run the request as `served` routes it. A replica's answer that the primary could
+        give otherwise is held back and True returned (the caller runs it on the primary): a
+        5xx other than a query timeout (the replica failed mid-way), or a 401 for a key (one
+        created a moment ago, not replayed there yet). Else False: the answer was sent."""
+        held: list[Message] = []
+        state = {"hold": False, "started": False}
 
         async def send_with_role(message: Message) -> None:
             if message["type"] == "http.response.start":
+                state["started"] = True
+                if REPLICA in served.used and (
+                        message["status"] >= 500 or
+                        (message["status"] == 401 and who.startswith("key:"))):
+                    state["hold"] = True
                 role = served.role(self.replicas.available())
                 headers = list(message.get("headers", []))
                 headers.append((b"server-timing", f"db;desc={role}".encode()))
                 message = {**message, "headers": headers}
+            if state["hold"]:
+                held.append(message)
+                return
             await send(message)
 
         token = SERVED.set(served)
         try:
             await self.app(scope, receive, send_with_role)
+        except Exception:
+            if REPLICA not in served.used or (state["started"] and not state["hold"]):
+                raise
+            return True  # nothing sent yet: the primary answers instead
         finally:
             SERVED.reset(token)
-            if not reading:
-                self.writers.wrote(who)  # the window runs from the write's end
+        if not held:
+            return False
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        if b"query_timeout" in body:  # the primary would take as long: the answer stands
+            for message in held:
+                await send(message)
+            return False
+        return True
+
+
+class _Replayable:
+    """A GET's request messages, recorded on the first run and given again on the second."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.seen: list[Message] = []
+
+    def first(self) -> Receive:
+        async def recording() -> Message:
+            message = await self.receive()
+            self.seen.append(message)
+            return message
+
+        return recording
+
+    def again(self) -> Receive:
+        queue = list(self.seen)
+
+        async def replaying() -> Message:
+            return queue.pop(0) if queue else await self.receive()
+
+        return replaying

@@ -18,11 +18,14 @@ from pathlib import Path
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from cli import pgcluster, replicas
 from server.db.replicas import ReplicaRefused
 from server.main import create_app
+from server.services import keys as key_service
 from server.settings import DatabaseSettings
 from tests.conftest import _free_port, make_settings
 
@@ -166,6 +169,38 @@ def test_a_lagging_replica_is_taken_out_and_put_back(routed: TestClient, databas
     finally:
         standby.close()
         primary.close()
+
+
+def test_a_key_not_replayed_yet_is_checked_on_the_primary(
+        database_url: str, replica_url: str, analyst_key: str, engine: Engine) -> None:
+    """A key created a moment ago is not on the replica yet: its 401 there is not the answer,
+    the primary's is (the replica stays in: its lag is under this app's limit)."""
+    settings = make_settings(database_url)
+    settings.database = DatabaseSettings(url=database_url, read_urls=[replica_url],
+                                         max_replica_lag_seconds=300, replica_check_seconds=0.2)
+    standby = psycopg2.connect(replica_url.replace("+psycopg2", ""))
+    standby.autocommit = True
+    try:
+        with TestClient(create_app(settings)) as client:
+            _until(client.app.state.replicas.available, what="the replica is healthy")  # type: ignore[attr-defined]
+            with standby.cursor() as cur:
+                cur.execute("SELECT pg_wal_replay_pause()")
+            with Session(engine) as session:
+                _, fresh = key_service.create("analyst", label="tests:replica-fresh",
+                                              actor="tests", session=session)
+            answer = client.get(ITEMS, params={"limit": 1}, headers={"X-API-Key": fresh})
+            assert answer.status_code == 200 and _role(answer) == "primary"
+            one = client.get(f"{ITEMS}/{answer.json()['features'][0]['id']}",
+                             headers={"X-API-Key": fresh})
+            assert one.status_code == 200 and _role(one) == "primary"
+            known = client.get(ITEMS, params={"limit": 1}, headers={"X-API-Key": analyst_key})
+            assert known.status_code == 200 and _role(known) == "replica"
+            wrong = client.get(ITEMS, headers={"X-API-Key": fresh[:-4] + "xxxx"})
+            assert wrong.status_code == 401  # still refused: by the primary too
+    finally:
+        with standby.cursor() as cur:
+            cur.execute("SELECT pg_wal_replay_resume()")
+        standby.close()
 
 
 def test_a_stopped_replica_gives_no_5xx(routed: TestClient, replica_port: int) -> None:
