@@ -148,13 +148,17 @@ def db_status(
 @clear_errors
 def replica_up(
     port: Annotated[int, typer.Option(help="port of the replica (must be free)")],
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="make it again from a new base backup (one that cannot catch up)")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Make a streaming hot standby of the local cluster (pg_basebackup -R) beside it, in
-    .data/replicas/port-P, and start it on --port (an existing one is started again)."""
+    """Make a streaming hot standby of the local cluster (pg_basebackup -R, with a replication
+    slot) beside it, in .data/replicas/port-P, and start it on --port (an existing one is
+    started again and catches up)."""
     from cli import replicas
 
-    info = replicas.up(port)
+    info = replicas.up(port, fresh=fresh)
     if as_json:
         print(json.dumps(info))
     else:
@@ -170,6 +174,15 @@ def replica_down(port: Annotated[int, typer.Option(help="port of the replica")])
     from cli import replicas
 
     print("replica stopped" if replicas.down(port) else "replica was not running")
+
+
+@replica_app.command("remove")
+@clear_errors
+def replica_remove(port: Annotated[int, typer.Option(help="port of the replica")]) -> None:
+    """Stop a replica, drop its replication slot on the primary and delete its folder."""
+    from cli import replicas
+
+    print("replica removed" if replicas.remove(port) else "no replica on that port")
 
 
 @app.command()

@@ -36,8 +36,55 @@ def is_replica(cluster: Cluster) -> bool:
     return (cluster.pgdata / "standby.signal").exists()
 
 
-def up(port: int) -> dict[str, Any]:
-    """Make (or restart) the hot standby of the local cluster on `port`; return where it is."""
+#: WAL a stopped replica's slot may hold on the primary; past it the slot is given up (and the
+#: replica must be made again: `replica up --fresh`)
+SLOT_WAL_KEEP = "2GB"
+
+
+def _primary_sql(home: Cluster, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = backups._connect(pgcluster.database_url(home))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.close()
+
+
+def _drop_slot(home: Cluster, port: int) -> None:
+    _primary_sql(home, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                       "WHERE slot_name = %s AND NOT active", (_name(port),))
+
+
+def _cap_slots(home: Cluster) -> None:
+    """A slot keeps the WAL its replica has not received, so a stopped replica catches up when
+    started again; capped, so a forgotten one cannot fill the primary's disk."""
+    (current,), = _primary_sql(home, "SELECT current_setting('max_slot_wal_keep_size')")
+    if current == "-1":
+        _primary_sql(home, f"ALTER SYSTEM SET max_slot_wal_keep_size = '{SLOT_WAL_KEEP}'")
+        _primary_sql(home, "SELECT pg_reload_conf()")
+
+
+def remove(port: int) -> bool:
+    """Stop the replica on `port`, drop its slot on the primary and delete its folder."""
+    cluster = replica_cluster(port)
+    if not (cluster.pgdata / "PG_VERSION").exists() and not cluster.root.exists():
+        return False
+    pgcluster.down(cluster)
+    home = pgcluster.default_cluster()
+    if pgcluster.is_running(home):
+        _drop_slot(home, port)
+    target = cluster.pgdata
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    if target != cluster.root / "pg":  # a link to a folder the server user can reach
+        shutil.rmtree(target, ignore_errors=True)
+    return True
+
+
+def up(port: int, *, fresh: bool = False) -> dict[str, Any]:
+    """Make (or restart) the hot standby of the local cluster on `port`; return where it is.
+    `fresh`: make it again from a new base backup (one that cannot catch up any more)."""
     home = pgcluster.default_cluster()
     if port == home.port:
         raise ProvisionError(f"port {port} is the primary's; choose another --port")
@@ -46,6 +93,8 @@ def up(port: int) -> dict[str, Any]:
                              "'truce db up' (a remote primary: see docs/replicas.md)")
     cluster = replica_cluster(port)
     bindir = pgcluster.ensure_packages()
+    if fresh:
+        remove(port)
     if pgcluster.is_running(cluster):
         return {**_where(cluster), "created": False}
     if pgcluster._port_in_use(port):
@@ -59,10 +108,12 @@ def up(port: int) -> dict[str, Any]:
         if cluster.pgdata.exists():
             shutil.rmtree(cluster.pgdata)
         cluster.pgdata.mkdir(mode=0o700, parents=True)
+        _cap_slots(home)
+        _drop_slot(home, port)  # a slot left by an earlier replica on this port
         done = subprocess.run(
             [str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(home.port), "-U", user,
              "-D", str(cluster.pgdata), "-X", "stream", "-c", "fast", "-R", "-w",
-             "-l", _name(port)],
+             "-C", "-S", _name(port), "-l", _name(port)],
             capture_output=True, text=True, env={**os.environ, "PGPASSWORD": password})
         if done.returncode != 0:
             shutil.rmtree(cluster.pgdata, ignore_errors=True)

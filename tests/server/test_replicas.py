@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -65,8 +64,8 @@ def replica_port(database_url: str, analyst_key: str) -> Iterator[int]:
     info = json.loads(_truce("db", "replica", "up", "--port", str(port), "--json").stdout)
     assert info["port"] == port and info["created"]
     yield port
-    _truce("db", "replica", "down", "--port", str(port))
-    shutil.rmtree(Path(info["data_dir"]).parent, ignore_errors=True)
+    _truce("db", "replica", "remove", "--port", str(port))  # its slot on the primary too
+    assert not Path(info["data_dir"]).exists()
 
 
 @pytest.fixture(scope="module")
