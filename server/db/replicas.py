@@ -141,13 +141,9 @@ class ReplicaSet:
         if not self.replicas:
             return
         self._stop.clear()  # an app's lifespan may be entered again
-        self._primary = psycopg2.connect(_dsn(self.settings.url), connect_timeout=5,
-                                         application_name="truce-replica-check")
-        self._primary.autocommit = True
-        with self._primary.cursor() as cur:
-            cur.execute("SELECT system_identifier::text FROM pg_control_system()")
-            self._system_id = cur.fetchone()[0]
-        self._sample_primary()
+        if not self._sample_primary():
+            log.warning("the primary does not answer: the read replicas are checked once it "
+                        "does (until then every read goes to the primary)")
         for replica in self.replicas:
             try:
                 self._check(replica, at_start=True)
@@ -214,11 +210,15 @@ class ReplicaSet:
                                                  application_name="truce-replica-check")
                 self._primary.autocommit = True
             with self._primary.cursor() as cur:
+                if self._system_id is None:
+                    cur.execute("SELECT system_identifier::text FROM pg_control_system()")
+                    self._system_id = cur.fetchone()[0]
                 cur.execute("SELECT pg_current_wal_lsn()::text")
                 position = _lsn(cur.fetchone()[0])
         except psycopg2.Error:
             with contextlib.suppress(Exception):
-                self._primary.close()
+                if self._primary is not None:
+                    self._primary.close()
             return False
         if position is not None:
             self._samples.append((time.monotonic(), position))
@@ -236,6 +236,9 @@ class ReplicaSet:
 
     def _check(self, replica: Replica, *, at_start: bool, sampled: bool = True) -> None:
         if replica.refused is not None:
+            return
+        if self._system_id is None:  # nothing to compare it with yet
+            self.mark_down(replica, "the primary does not answer")
             return
         try:
             if replica.probe is None or replica.probe.closed:

@@ -245,3 +245,14 @@ def test_the_replica_is_beside_the_primary(replica_port: int) -> None:
     home = pgcluster.default_cluster()
     replica = replicas.replica_cluster(replica_port)
     assert replicas.is_replica(replica) and replica.root.is_relative_to(home.root)
+
+
+def test_a_primary_down_at_start_does_not_stop_the_api(replica_url: str) -> None:
+    """The replicas are checked once the primary answers; meanwhile the API starts (its
+    liveness does not need the database) and takes no read from an unverified replica."""
+    unreachable = "postgresql://nobody:x@127.0.0.1:1/none"
+    settings = make_settings(unreachable)
+    settings.database = DatabaseSettings(url=unreachable, read_urls=[replica_url])
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health/live").status_code == 200
+        assert not client.app.state.replicas.available()  # type: ignore[attr-defined]
