@@ -1,11 +1,12 @@
 """Which database node serves a request, and `Server-Timing: db;desc=primary|replica` saying so.
 
-A read (GET, HEAD) may go to a read replica (server.db.replicas), unless it needs the primary:
-the readiness probe (it checks the primary's schema), and any read by a caller who wrote within
-the last few seconds (read-your-writes: a write's caller, by its API key's id or, without a key,
-its address, reads from the primary for `read_your_writes_seconds` after the write ends, long
-enough for a healthy replica to have replayed it). Everything else (writes, and the key checks
-and reads made while writing) goes to the primary.
+A read (GET, HEAD, and the POSTs that only ask a question) may go to a read replica
+(server.db.replicas), unless it needs the primary: the readiness probe (it checks the primary's
+schema), and any read by a caller who wrote within the last few seconds (read-your-writes: a
+write's caller, by its API key's id or, without a key, its address, reads from the primary for
+`read_your_writes_seconds` after the write ends, long enough for a healthy replica to have
+replayed it). Everything else (writes, and the key checks and reads made while writing) goes to
+the primary.
 
 The memory of recent writers is per process: with several API processes, a caller's read can
 reach another process than its write; a replica then answers it only when its lag is under the
@@ -13,6 +14,7 @@ limit (see docs/replicas.md)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +24,8 @@ from server.security import keys
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 PRIMARY_PATHS = frozenset({"/health/ready"})
+#: POSTs that only read (a question sent as a body): they may go to a replica too
+READ_ONLY_POSTS = re.compile(r"^/analysis/deconfliction$|^/rasters/[^/]+/statistics$")
 MAX_WRITERS = 100_000  # remembered writers; past it, the expired ones are dropped
 
 
@@ -66,7 +70,8 @@ class ReplicaRoutingMiddleware:
             await self.app(scope, receive, send)
             return
         who = writer(scope)
-        reading = scope["method"] in SAFE
+        reading = scope["method"] in SAFE or (
+            scope["method"] == "POST" and READ_ONLY_POSTS.match(scope["path"]) is not None)
         wants = (reading and bool(self.replicas.replicas) and scope["path"] not in PRIMARY_PATHS
                  and not self.writers.recent(who))
         if not reading:
@@ -127,7 +132,8 @@ class ReplicaRoutingMiddleware:
 
 
 class _Replayable:
-    """A GET's request messages, recorded on the first run and given again on the second."""
+    """A read's request messages (a question's body), recorded on the first run and given
+    again on the second."""
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive

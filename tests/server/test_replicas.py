@@ -124,6 +124,15 @@ def test_metrics_give_each_replica_its_health_and_lag(routed: TestClient,
     assert f":{replica_port}/" in replica and up == 1 and 0 <= lag[replica] < 1
 
 
+def test_a_question_posted_is_answered_by_the_replica(routed: TestClient) -> None:
+    question = {"type": "Point", "coordinates": [36.72, 34.73]}
+    answer = routed.post("/analysis/deconfliction", json={"geometry": question},
+                         headers={"X-API-Key": ""})
+    assert answer.status_code == 200 and _role(answer) == "replica", answer.text
+    # asking is not writing: the next read is still the replica's
+    assert _role(routed.get(ITEMS, params={"limit": 1}, headers={"X-API-Key": ""})) == "replica"
+
+
 def test_a_writer_reads_its_own_writes(routed: TestClient, analyst_key: str) -> None:
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.51, 34.51]},
                "properties": {"occurred_at": "2016-03-02T00:00:00Z", "event_type": "shelling"}}
