@@ -22,6 +22,9 @@ app = typer.Typer(help="Truce: ceasefire situation monitoring (PostGIS, OGC API,
 db_app = typer.Typer(help="The project-local PostgreSQL + PostGIS cluster under .data/.",
                      no_args_is_help=True)
 etl_app = typer.Typer(help="Load data files into PostGIS (ETL jobs).", no_args_is_help=True)
+replica_app = typer.Typer(help="Streaming hot standbys of the local cluster (read replicas).",
+                          no_args_is_help=True)
+db_app.add_typer(replica_app, name="replica")
 app.add_typer(db_app, name="db")
 app.add_typer(etl_app, name="etl")
 app.add_typer(keys_cli.app, name="keys")
@@ -130,9 +133,56 @@ def db_restore(
 
 @db_app.command("status")
 @clear_errors
-def db_status() -> None:
-    """Say whether the local cluster exists and runs, and where."""
-    print(json.dumps(pgcluster.status(pgcluster.default_cluster()), indent=2))
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object (one line)")] = False,
+) -> None:
+    """Say whether the local cluster exists and runs, and where; and each replica's port and
+    lag (as the primary sees it)."""
+    from cli import replicas
+
+    info = {**pgcluster.status(pgcluster.default_cluster()), "replicas": replicas.describe()}
+    print(json.dumps(info) if as_json else json.dumps(info, indent=2))
+
+
+@replica_app.command("up")
+@clear_errors
+def replica_up(
+    port: Annotated[int, typer.Option(help="port of the replica (must be free)")],
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="make it again from a new base backup (one that cannot catch up)")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Make a streaming hot standby of the local cluster (pg_basebackup -R, with a replication
+    slot) beside it, in .data/replicas/port-P, and start it on --port (an existing one is
+    started again and catches up)."""
+    from cli import replicas
+
+    info = replicas.up(port, fresh=fresh)
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(f"replica running on port {info['port']}, data in {info['data_dir']} "
+              f"(read URL: the primary's with port {info['port']}; stop: truce db replica down "
+              f"--port {info['port']})")
+
+
+@replica_app.command("down")
+@clear_errors
+def replica_down(port: Annotated[int, typer.Option(help="port of the replica")]) -> None:
+    """Stop a replica (its data stays; `replica up` starts it again and it catches up)."""
+    from cli import replicas
+
+    print("replica stopped" if replicas.down(port) else "replica was not running")
+
+
+@replica_app.command("remove")
+@clear_errors
+def replica_remove(port: Annotated[int, typer.Option(help="port of the replica")]) -> None:
+    """Stop a replica, drop its replication slot on the primary and delete its folder."""
+    from cli import replicas
+
+    print("replica removed" if replicas.remove(port) else "no replica on that port")
 
 
 @app.command()

@@ -17,11 +17,13 @@ from server.admission import Admission, AdmissionMiddleware, InFlightMiddleware
 from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
+from server.db.replicas import ReplicaSet, RoutedAsyncReads, RoutedSessions
 from server.errors import install_error_handlers
 from server.fast_path import FastPathMiddleware
 from server.http_methods import HeadAndVaryMiddleware
 from server.metrics import RequestMetrics
 from server.openapi import install_openapi
+from server.replica_routing import RecentWriters, ReplicaRoutingMiddleware
 from server.request_guard import RequestGuardMiddleware
 from server.request_id import RequestIdMiddleware
 from server.routes import alerts as alerts_routes
@@ -67,11 +69,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         probe = make_engine(settings.database.model_copy(update={"pool_size": 1}))
         app.state.probe_sessionmaker = make_sessionmaker(probe)
         cql2.warm_up()
+        replicas: ReplicaSet = app.state.replicas
+        replicas.start()  # a URL that is not a standby of this primary: refused here
+        # reads that may go to a healthy replica do (server.replica_routing decides which)
+        app.state.sessionmaker = RoutedSessions(app.state.sessionmaker, replicas, "sessions")
+        app.state.read_sessionmaker = RoutedSessions(app.state.read_sessionmaker, replicas,
+                                                     "read_sessions")
+        app.state.async_reads = RoutedAsyncReads(app.state.async_reads, replicas)
         gc.collect()
         gc.freeze()  # what startup built is permanent: no collection walks it again
         yield
         gc.unfreeze()
         await app.state.async_reads.close()
+        replicas.stop()
         reads.dispose()
         probe.dispose()
         engine.dispose()
@@ -92,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.acted_as = ActedAs()
     install_error_handlers(app)
     install_openapi(app)
+    app.state.replicas = ReplicaSet(settings.database)
+    # innermost: only the routes' reads may go to a replica (a middleware's never do)
+    app.add_middleware(ReplicaRoutingMiddleware, replicas=app.state.replicas,
+                       writers=RecentWriters(settings.database.ryw_seconds()))
     app.add_middleware(CompressionMiddleware, minimum_size=settings.api.compress_min_bytes,
                        gzip_level=settings.api.gzip_level,
                        brotli_quality=settings.api.brotli_quality)

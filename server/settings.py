@@ -25,6 +25,28 @@ class DatabaseSettings(BaseSettings):
     analysis_timeout_ms: int = Field(
         15_000, ge=100, description="the same budget for /analysis/ requests")
     pool_size: int = Field(8, ge=1, le=100)
+    read_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="hot standbys of the primary (comma-separated URLs): "
+        "reads that do not need the primary go to a healthy one (see docs/replicas.md)")
+    max_replica_lag_seconds: float = Field(
+        5.0, gt=0, description="a replica further behind the primary than this takes no reads")
+    read_your_writes_seconds: float | None = Field(
+        None, ge=0, description="after a write, the same key's (or address's) reads go to the "
+        "primary this long (None: the lag limit plus one replica check)")
+    replica_check_seconds: float = Field(
+        1.0, gt=0, le=60, description="how often each replica's health and lag are checked")
+
+    @field_validator("read_urls", mode="before")
+    @classmethod
+    def _url_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
+
+    @field_validator("read_urls")
+    @classmethod
+    def _read_urls(cls, value: list[str]) -> list[str]:
+        return [cls._postgres_only(url) for url in value]
 
     @field_validator("url")
     @classmethod
@@ -36,6 +58,12 @@ class DatabaseSettings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg2://" + value.removeprefix("postgresql://")
         return value
+
+    def ryw_seconds(self) -> float:
+        """How long a writer's reads stay on the primary after its write."""
+        if self.read_your_writes_seconds is not None:
+            return self.read_your_writes_seconds
+        return self.max_replica_lag_seconds + self.replica_check_seconds
 
 
 class ApiSettings(BaseSettings):

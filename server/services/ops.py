@@ -110,5 +110,14 @@ def metrics_text(state: Any) -> str:
     admission = getattr(state, "admission", None)
     if admission is not None:
         admission.write(out)
+    replicas = getattr(state, "replicas", None)
+    rows = replicas.status() if replicas is not None else []
+    out.family("truce_db_replica_healthy", "gauge", "1 when a read replica takes reads (it "
+               "answers and its lag is under the limit)",
+               [({"replica": r["replica"]}, 1 if r["healthy"] else 0) for r in rows])
+    out.family("truce_db_replica_lag_seconds", "gauge", "how far each read replica's replay is "
+               "behind the primary (unknown while it does not answer: left out)",
+               [({"replica": r["replica"]}, r["lag_seconds"]) for r in rows
+                if r["lag_seconds"] is not None])
     _database(out, getattr(state, "sessionmaker", None))
     return out.text()
