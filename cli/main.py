@@ -151,7 +151,8 @@ def _print_summary(summaries: list[Any], as_json: bool,
     if as_json:
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                 "reasons": s.reasons, "repaired": s.repaired, "duplicates": s.duplicates,
+                 "reasons": s.reasons, "repaired": s.repaired, "repairs": s.repairs,
+                 "duplicates": s.duplicates,
                  "error": s.error, "method": s.method, "fallback": s.fallback,
                  "layer": s.layer, "path": s.path, "warnings": s.warnings}
                 for s in summaries]

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from etl import dedupe, interrupt
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
-from etl.loaders import postgis, review
+from etl.loaders import postgis, repairs, review
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
@@ -51,6 +51,8 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     repaired: int = 0
+    #: rule -> rows this run repaired (each repair is in etl_repairs: `truce etl runs show`)
+    repairs: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     method: str = "rows"  # "copy": the set-based path loaded it; "rows": the row-wise path
@@ -273,6 +275,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             if fast is not None:
                 summary.read, summary.quarantined = fast.read, fast.quarantined
                 summary.repaired, summary.method = fast.repaired, "copy"
+                summary.repairs = dict(fast.repairs)
                 reasons.update(fast.reasons)
                 if dry_run:
                     summary.loaded = fast.accepted
@@ -292,6 +295,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
+            repaired: list[dict[str, Any]] = []
+            rules: Counter[str] = Counter(summary.repairs)
             staged = 0
             if not dry_run and fast is None:
                 postgis.begin_stage(conn, job.spec)
@@ -303,9 +308,11 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     postgis.quarantine(conn, rejected, run_id=run_id, layer=job.layer,
                                        source=source, source_path=summary.path,
                                        sha256=digest)
+                    repairs.record(conn, repaired, run_id=run_id)
                 staged += len(accepted)
                 accepted.clear()
                 rejected.clear()
+                repaired.clear()
 
             transform = job.transform
             for raw in records:
@@ -336,6 +343,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                         seen.add(key)
                         if result.repairs:
                             summary.repaired += 1
+                            fixed = repairs.describe(result.repairs, values, raw.number)
+                            repairs.tally(rules, fixed)
+                            repaired.extend(fixed)
                         accepted.append(values)
                         if len(accepted) >= BATCH:
                             flush()
@@ -357,11 +367,15 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if dry_run:
                     summary.loaded += staged
                 else:
-                    summary.repaired += postgis.repaired_count(conn, job.spec)
+                    made_valid = repairs.polygons(conn, job.spec, run_id=run_id)
+                    summary.repaired += made_valid
+                    if made_valid:
+                        rules[repairs.MADE_VALID] += made_valid
                     _merge(conn, job, summary, source=source, run_id=run_id, staged=staged,
                            options=ctx.options)
                     review.resolve_accepted(conn, loaded_keys, layer=job.layer, source=source,
                                              run_id=run_id)
+                summary.repairs = dict(rules)
                 if progress:
                     progress(summary.read)
         summary.status = "completed"
@@ -390,7 +404,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         # nothing was written: `read` says how far the run got, the rest is 0
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
         summary.duplicates = summary.quarantined = 0
-        summary.reasons = {}
+        summary.reasons, summary.repairs = {}, {}
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,
                            counts={"read": summary.read, "loaded": summary.loaded,

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from etl.gazetteer import INVISIBLE_CHARS, Gazetteer
-from etl.loaders import copy_csv
+from etl.loaders import copy_csv, repairs
 from etl.records import Context
 from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
 from etl.transforms import acled, checks, generic, hxl, ucdp
@@ -50,6 +50,7 @@ class FastOutcome:
     repaired: int
     reasons: dict[str, int]
     quarantined: int
+    repairs: dict[str, int] = field(default_factory=dict)  # rule -> accepted rows repaired
 
 
 def _parse(parse: Any, value: str) -> tuple[str, Any, bool]:
@@ -367,7 +368,7 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
         SELECT r.line, v.source_id,
                CASE WHEN cardinality(a.reasons) = 0 THEN '{{}}'::text[]
                     ELSE pg_temp.etl_uniq(a.reasons) END AS reasons,
-               o.outcome IN ('swap', 'geocoded') AS repaired,
+               o.outcome IN ('swap', 'geocoded') AS repaired, o.outcome,
                CASE WHEN tl.field IS NULL THEN gz.detail
                     ELSE coalesce(gz.detail, '{{}}') || jsonb_build_object('field', tl.field)
                END AS detail, {fields}, {LON_LAT}
@@ -395,6 +396,7 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
         "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
         **{f"field_{i}": name for i, name in enumerate(f.fields)}})
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
+    fixed = repairs.from_checked(conn, copy_csv.CHECKED, run_id=None if dry_run else run_id)
     if not dry_run:
         names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced
         raw_json = "jsonb_build_object(" + ", ".join(
@@ -405,7 +407,7 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
                             names={f"name_{i}": name for i, name in enumerate(names)},
                             sha256=ctx.options.get("file_sha256"))
         copy_csv.stage_accepted(conn, layer, staged)
-    return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)
+    return FastOutcome(read, accepted, repaired, reason_counts, read - accepted, fixed)
 
 
 def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
@@ -427,6 +429,9 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     ]
     start, end = _good_date("ds"), _good_date("de")
     reasons.append(f"CASE WHEN {end} < {start} THEN '{checks.INCONSISTENT_DATES}' END")
+    low, best, high = _good_count("low"), _good_count("best"), _good_count("high")
+    reasons.append(f"CASE WHEN {low} > {best} OR {best} > {high} OR {low} > {high} "
+                   f"THEN '{checks.INCONSISTENT_FATALITIES}' END")
     fields = f"""
         {start} AS occurred_at,
         CASE WHEN {end} IS DISTINCT FROM {start} THEN {end} END AS occurred_until,

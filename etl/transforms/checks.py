@@ -35,6 +35,9 @@ NOT_A_POINT = "not_a_point"
 NOT_AN_AREA = "not_an_area"
 UNREADABLE_FEATURE = "unreadable_feature"
 FIELD_TOO_LONG = "field_too_long"
+INCONSISTENT_FATALITIES = "inconsistent_fatalities"
+TRUNCATED_RECORD = "truncated_record"
+AMBIGUOUS_DATE = "ambiguous_date"
 
 UNKNOWN_PLACE = "unknown_place_name"
 AMBIGUOUS_PLACE = "ambiguous_place_name"
@@ -210,6 +213,15 @@ def check_order(start: datetime | None, end: datetime | None, reasons: list[str]
     """An end before its start is quarantined, not stored."""
     if start is not None and end is not None and end < start:
         reasons.append(INCONSISTENT_DATES)
+
+
+def check_fatalities(low: int | None, best: int | None, high: int | None,
+                     reasons: list[str]) -> None:
+    """`low <= best <= high` among the counts given (a cut or mistyped count is quarantined as
+    `inconsistent_fatalities`, not stored)."""
+    given = [n for n in (low, best, high) if n is not None]
+    if any(a > b for a, b in zip(given, given[1:], strict=False)):
+        reasons.append(INCONSISTENT_FATALITIES)
 
 
 def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],

@@ -32,7 +32,7 @@ def test_ogrinfo_reads_features_and_count(live_server: str, analyst_key: str) ->
                            f"OAPIF:{live_server}/collections/incidents",
                            "incidents"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert "Feature Count: 6170" in done.stdout
+    assert "Feature Count: 6155" in done.stdout
     assert "event_type" in done.stdout
 
 
