@@ -120,7 +120,8 @@ def parse_since(value: str | None) -> datetime | None:
 def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
               mapping: dict[str, Any] | None, since: datetime | None, show_progress: bool,
               engine: Any = None, invalid_geometry: str = "repair",
-              source_layer: str | None = None, encoding: str | None = None) -> Any:
+              source_layer: str | None = None, encoding: str | None = None,
+              date_order: str | None = None) -> Any:
     """Load a file, or an http(s) URL streamed to a temporary file first (size cap, timeout and
     the internal addresses it may reach from TRUCE_ETL_URL_*; the run records the URL, redacted,
     as its source path). `source_layer`: the layer of a vector file to read (checked before the
@@ -135,6 +136,12 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
         options["invalid_geometry"] = invalid_geometry
     if source_layer is not None:
         options["source_layer"] = source_layer
+    if date_order is not None:
+        from etl.transforms.dates import ORDERS
+
+        if date_order not in ORDERS:
+            raise ValueError(f"--date-order must be one of {', '.join(ORDERS)}")
+        options["date_order"] = date_order
     if encoding is not None:
         from etl.sources.encoding import check_name
 

@@ -207,6 +207,9 @@ def etl_load(
     encoding: Annotated[str | None, typer.Option(
         help="the CSV file's text encoding (utf-8, cp1252, latin-1, cp1256, utf-16); detected "
              "from the whole file when not given")] = None,
+    date_order: Annotated[str | None, typer.Option(
+        help="dmy|mdy|ymd: how d/m/y dates are read; decided per date column from the dates "
+             "that read one way only when not given")] = None,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
@@ -230,7 +233,7 @@ def etl_load(
                     since=etl_commands.parse_since(since),
                     show_progress=not as_json and etl_commands.stdout_is_terminal(),
                     invalid_geometry=invalid_geometry, source_layer=source_layer,
-                    encoding=encoding)
+                    encoding=encoding, date_order=date_order)
             if not no_alerts and summary.status != "interrupted":
                 alerts = alerts_cli.after_load(summary, dry_run=dry_run)
         except interrupt.Interrupted as exc:

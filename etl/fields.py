@@ -127,7 +127,8 @@ ACLED = (
 
 
 def _tags(names: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> tuple[Field, ...]:
-    return tuple(Field(tags[0], "hashtag", name in required, also=tags[1:], note=name)
+    return tuple(Field(tags[0], "date" if name.endswith("_at") else "hashtag",
+                       name in required, also=tags[1:], note=name)
                  for name, tags in names.items())
 
 

@@ -21,14 +21,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from etl import dedupe, interrupt
+from etl.fields import fields_of
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
+from etl.jobs.fast import RowWise
 from etl.loaders import postgis, repairs, review
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
 from etl.sources.tabular import ENCODING_FIELD, SourceError, SourceWarning
-from etl.transforms import checks
+from etl.transforms import checks, dates
 from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
@@ -97,13 +99,50 @@ def _options(job: Job, engine: Engine, options: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _mapped(raw: RawRecord, mapping: dict[str, str]) -> RawRecord:
-    """Rename columns: mapping is {target field: column in the file}."""
+def _mapped(raw: RawRecord, mapping: dict[str, Any]) -> RawRecord:
+    """Rename columns: mapping is {target field: column in the file}, or for a date
+    {target: {year: column, month: column, day: column}} (missing parts: a year or a month)."""
     fields = dict(raw.fields)
     for target, column in mapping.items():
-        if column in raw.fields:
+        if isinstance(column, dict):
+            parts = [raw.fields.get(column[p]) if p in column else None
+                     for p in ("year", "month", "day")]
+            fields[target] = dates.from_parts(*[checks.text(p) for p in parts])
+        elif column in raw.fields:
             fields[target] = raw.fields[column]
     return RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
+
+
+def has_parts(mapping: dict[str, Any] | None) -> bool:
+    return any(isinstance(v, dict) for v in (mapping or {}).values())
+
+
+def _read(job: Job, path: Path, options: dict[str, Any]) -> Iterator[RawRecord]:
+    layer = options.get("source_layer")
+    encoding = options.get("encoding")
+    return (job.read(path, layer=layer) if layer is not None else
+            job.read(path, encoding=encoding) if encoding else job.read(path))
+
+
+def date_orders(job: Job, path: Path, options: dict[str, Any],
+                mapping: dict[str, Any] | None) -> tuple[dict[str, str], list[str]]:
+    """The day/month order of the file's ambiguous d/m/y dates, decided once per date column
+    from a first pass over the file (etl.transforms.dates.orders_of), and the warnings."""
+    if options.get("date_order"):
+        return {}, []
+    names = {n.lower() for f in fields_of(job.layer, job.format) if f.type == "date"
+             for n in (f.name, *f.also)}
+    columns: dict[str, set[str]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for raw in _read(job, path, options):
+            if mapping:
+                raw = _mapped(raw, mapping)
+            for name, value in raw.fields.items():
+                if name.lower() in names and isinstance(value, str) \
+                        and dates.day_month(value) is not None:
+                    columns.setdefault(name, set()).add(value)
+    return dates.orders_of({k: sorted(v) for k, v in columns.items()})
 
 
 def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_id: int,
@@ -121,16 +160,18 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
 
 
 def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
-          run_id: int, source: str, mapping: dict[str, str] | None, dry_run: bool) -> Any:
+          run_id: int, source: str, mapping: dict[str, Any] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
     row-wise path must take the file. A dry run only counts (and is rolled back too). An
     error the SQL path did not foresee is logged and kept in `summary.fallback`."""
-    if job.fast is None or not path.is_file():
+    if job.fast is None or not path.is_file() or has_parts(mapping):
         return None
     savepoint = conn.begin_nested()
     try:
         outcome = job.fast(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
                            dry_run=dry_run)
+    except RowWise:  # a file the SQL path leaves to the reference path by design
+        outcome = None
     except Exception as exc:  # anything the SQL path did not foresee: the reference path decides
         summary.fallback = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         log.warning("%s: the set-based path failed (%s); loading row by row", job.name,
@@ -229,7 +270,7 @@ def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
 
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
-        options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
+        options: dict[str, Any] | None = None, mapping: dict[str, Any] | None = None,
         progress: Callable[[int], None] | None = None, row_wise: bool = False,
         label: str | None = None, settings: EtlSettings | None = None) -> RunSummary:
     """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
@@ -276,6 +317,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 summary.read, summary.quarantined = fast.read, fast.quarantined
                 summary.repaired, summary.method = fast.repaired, "copy"
                 summary.repairs = dict(fast.repairs)
+                summary.warnings.extend(fast.warnings)
                 reasons.update(fast.reasons)
                 if dry_run:
                     summary.loaded = fast.accepted
@@ -286,11 +328,10 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     progress(summary.read)
                 records: Any = ()
             else:
-                layer = (options or {}).get("source_layer")
-                encoding = (options or {}).get("encoding")
-                records = _watched(job.read(path, layer=layer) if layer is not None else
-                                   job.read(path, encoding=encoding) if encoding else
-                                   job.read(path), summary)
+                orders, warned = date_orders(job, path, options or {}, mapping)
+                summary.warnings.extend(warned)
+                ctx.options["date_orders"] = orders
+                records = _watched(_read(job, path, options or {}), summary)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
             accepted: list[dict[str, Any]] = []

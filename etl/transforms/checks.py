@@ -12,6 +12,8 @@ import shapely
 from etl.gazetteer import INVISIBLE, Gazetteer
 from etl.records import Context
 
+from . import dates
+
 # Reason codes (stable: analysts filter the quarantine by them).
 MISSING_ID = "missing_source_id"
 MISSING_COORDS = "missing_coordinates"
@@ -71,11 +73,13 @@ def key(value: Any) -> str | None:
     return text(INVISIBLE.sub("", str(value)))
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """ISO 8601 (date or date-time) or a few common day-first forms; naive means UTC."""
+def parse_datetime(value: Any, order: str = dates.AUTO) -> datetime | None:
+    """ISO 8601 (date or date-time), d/m/y or m/d/y (in `order`: etl.transforms.dates), or a
+    few common forms; Arabic-Indic and Persian digits read; naive means UTC."""
     raw = text(value)
     if raw is None:
         return None
+    raw = dates.to_iso(raw, order)
     parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -164,8 +168,13 @@ def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool =
         if required:
             reasons.append(MISSING_DATE)
         return None
+    order = ctx.options.get("date_order") or (ctx.options.get("date_orders") or {}).get(
+        dates.key(str(value)), dates.AUTO)
+    if order == dates.CONFLICT:
+        reasons.append(AMBIGUOUS_DATE)
+        return None
     try:
-        parsed = parse_datetime(value)
+        parsed = parse_datetime(value, order)
     except ValueError:
         reasons.append(BAD_DATE)
         return None

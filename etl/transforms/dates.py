@@ -2,8 +2,9 @@
 column (from the values that can only be read one way, or `--date-order`), Arabic-Indic and
 Persian digits, and dates of a year or a month (a period: its first and last instant).
 
-Both load paths use these rules: the row-wise path rewrites a column's d/m/y values to ISO
-before the transform (etl.runner), the set-based path parses its distinct values with them."""
+Both load paths use these rules: the row-wise path decides from a first pass over the file
+(etl.runner.date_orders) and checks.check_date reads each value in its order; the set-based
+path decides from each date column's distinct values (etl.jobs.fast)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 ORDERS = ("dmy", "mdy", "ymd")
 CONFLICT = "conflict"  # evidence both ways: the ambiguous values are quarantined
+AUTO = "auto"  # the one reading a value allows (25/03 is day first); day first when both
+UNSETTLED = ("no date shows its day/month order (every d/m/y value reads both ways): read as "
+             "day first; give --date-order mdy if it is month first")
 
 # Arabic-Indic (U+0660..U+0669) and Persian / extended (U+06F0..U+06F9) digits -> ASCII
 _DIGITS = str.maketrans({**{chr(0x0660 + i): str(i) for i in range(10)},
@@ -73,20 +77,50 @@ def ambiguous(value: str) -> bool:
     return parts is not None and parts[0] != parts[1] and parts[0] <= 12 and parts[1] <= 12
 
 
+def key(value: str) -> str:
+    """The form a value is looked up by in a run's orders (etl.runner.date_orders)."""
+    return western(value).strip()
+
+
 def to_iso(value: str, order: str) -> str:
-    """A d/m/y-shaped value as ISO (YYYY-MM-DD) in `order`; a value that cannot be read in it
-    (13 as a month, a year-last value in a ymd file) is left as written with a mark that no
-    date parser reads; other forms unchanged. Under CONFLICT, values read one way only."""
+    """A d/m/y-shaped value as ISO (YYYY-MM-DD) read in `order` (AUTO: the reading it allows);
+    a value that cannot be read in it (13 as a month, a year-last value in a ymd file) becomes
+    text no date parser reads; other forms unchanged (with ASCII digits)."""
     parts = day_month(value)
     if parts is None:
-        return western(value) if value != western(value) else value
+        return western(value)
     first, second, year = parts
-    if order == CONFLICT:
-        order = "dmy" if first > 12 else "mdy"
+    if order in (AUTO, CONFLICT):
+        order = "mdy" if second > 12 >= first else "dmy"
     if order == "ymd":
         return f"not y/m/d: {value}"
     day, month = (first, second) if order == "dmy" else (second, first)
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def orders_of(columns: dict[str, list[str]], forced: str | None = None
+              ) -> tuple[dict[str, str], list[str]]:
+    """From each date column's distinct values: the order of every ambiguous value (CONFLICT:
+    its column shows both orders, or two columns read it two ways) and the warnings; the
+    other values take the one reading they allow."""
+    by_value: dict[str, str] = {}
+    warned: list[str] = []
+    if forced:
+        return by_value, warned
+    for name, values in columns.items():
+        seen = evidence(values)
+        order = decide(seen)
+        doubtful = [v for v in values if ambiguous(v)]
+        if order == CONFLICT and doubtful:
+            warned.append(f"column {name} has dates day first (25/03/2017) and month first "
+                          f"(03/25/2017): its {len(doubtful)} dates that read both ways are "
+                          "quarantined as ambiguous_date; give --date-order dmy|mdy")
+        elif not seen and doubtful and UNSETTLED not in warned:
+            warned.append(UNSETTLED)
+        for v in doubtful:
+            if by_value.setdefault(key(v), order) != order:
+                by_value[key(v)] = CONFLICT
+    return by_value, warned
 
 
 def period(value: str) -> tuple[datetime, datetime, str] | None:
