@@ -81,23 +81,47 @@ def check_mapping(job: Any, path: Path, mapping: dict[str, Any] | None,
         raise fields.MappingError(problems)
 
 
+def progress_line(rows: int, fraction: float | None, phase: str | None, elapsed: float
+                  ) -> str:
+    """What the progress display says: rows read, rows/s, and when the file's size tells it,
+    the percent done and the time left; `phase` once the rows are read (checking, writing)."""
+    rate = rows / elapsed if elapsed > 0 else 0.0
+    said = f"{rows:,} rows read, {rate:,.0f} rows/s"
+    if phase:
+        return f"{said}; {phase}"
+    if fraction is not None and 0 < fraction < 1:
+        left = elapsed * (1 - fraction) / fraction
+        said += f", {fraction:.0%}, {_duration(left)} left"
+    return said
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 @contextmanager
-def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rows/s progress display on a terminal; nothing otherwise."""
+def progress_bar(enabled: bool, label: str) -> Iterator[Callable[..., None] | None]:
+    """A load's progress on a terminal (refreshed several times a second, on stderr, gone at
+    the end); nothing otherwise (so --json and pipes are unchanged)."""
     if not enabled:
         yield None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                  TextColumn("{task.completed:,.0f} rows"), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(label, total=None, rate="")
+                  TextColumn("{task.fields[said]}"), TimeElapsedColumn(), transient=True,
+                  console=Console(stderr=True), refresh_per_second=4) as bar:
+        task = bar.add_task(label, total=None, said="starting")
         start = time.perf_counter()
 
-        def update(rows: int) -> None:
-            rate = rows / max(time.perf_counter() - start, 1e-6)
-            bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+        def update(rows: int, fraction: float | None = None, phase: str | None = None) -> None:
+            bar.update(task, said=progress_line(rows, fraction, phase,
+                                                time.perf_counter() - start))
 
         yield update
 

@@ -12,7 +12,7 @@ import json
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
 from etl.jobs.fast import RowWise
 from etl.loaders import postgis, repairs, review
+from etl.progress import Meter, Progress
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
@@ -271,9 +272,10 @@ def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
         options: dict[str, Any] | None = None, mapping: dict[str, Any] | None = None,
-        progress: Callable[[int], None] | None = None, row_wise: bool = False,
+        progress: Progress | None = None, row_wise: bool = False,
         label: str | None = None, settings: EtlSettings | None = None) -> RunSummary:
-    """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
+    """Run `job` over `path`. `progress(rows read, fraction done or None, phase or None)` is
+    called a few times a second while rows are read (etl.progress), on both paths.
     `label`: where the file came from, when not `path` (a URL downloaded to `path`).
     `settings`: the load's time limits (TRUCE_ETL_*; read from the environment when None).
 
@@ -303,6 +305,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                       options={"max_field_chars": max_chars,
                                **_options(job, engine, {**(options or {}),
                                                         "file_sha256": digest})})
+        meter = Meter(progress, path) if progress else None
+        ctx.options["meter"] = meter
         world = replace(ctx, aoi=WORLD)
         with engine.begin() as conn, interrupt.cancellable(conn.connection.dbapi_connection):
             postgis.guard_session(conn, run_id=run_id,
@@ -324,8 +328,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 else:
                     _merge(conn, job, summary, source=source, run_id=run_id,
                            staged=fast.accepted, options=ctx.options)
-                if progress:
-                    progress(summary.read)
+                if meter:
+                    meter.done(summary.read)
                 records: Any = ()
             else:
                 orders, warned = date_orders(job, path, options or {}, mapping)
@@ -358,6 +362,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             transform = job.transform
             for raw in records:
                 summary.read += 1
+                if meter:
+                    meter.row(summary.read)
                 if ENCODING_FIELD in raw.fields:
                     fields = dict(raw.fields)
                     raw = RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
@@ -390,8 +396,6 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                         accepted.append(values)
                         if len(accepted) >= BATCH:
                             flush()
-                            if progress:
-                                progress(summary.read)
                         continue
                     result_reasons: tuple[str, ...] = (DUPLICATE_ID,)
                     detail: dict[str, Any] = {"source_id": values.get("source_id")}
@@ -404,6 +408,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                  "reasons": result_reasons, "detail": detail,
                                  "source_id": detail.get("source_id")})
             if fast is None:
+                if meter:
+                    meter.phase(summary.read, "writing")
                 flush()
                 if dry_run:
                     summary.loaded += staged
@@ -417,8 +423,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     review.resolve_accepted(conn, loaded_keys, layer=job.layer, source=source,
                                              run_id=run_id)
                 summary.repairs = dict(rules)
-                if progress:
-                    progress(summary.read)
+                if meter:
+                    meter.done(summary.read)
         summary.status = "completed"
         if summary.read == 0:
             summary.status = "empty"

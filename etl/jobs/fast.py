@@ -168,9 +168,13 @@ def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
         return None
     if not layout.detected.clean:  # rows to quarantine as encoding_error: the row-wise path's
         return None
+    meter = ctx.options.get("meter")
     copied = copy_csv.copy_raw(conn, path, encoding=layout.encoding,
                                skip_bytes=layout.skip_bytes, delimiter=layout.delimiter,
-                               columns=len(layout.columns), header_row=layout.header_row)
+                               columns=len(layout.columns), header_row=layout.header_row,
+                               seen=meter.copied if meter is not None else None)
+    if meter is not None and copied is not None:
+        meter.phase(copied.rows, "checking")
     if copied is None:
         return None
     columns = {name: i + 1 for i, name in enumerate(layout.columns)}

@@ -13,7 +13,7 @@ number is still the line it ends on, as csv.reader reports it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 from etl.loaders.postgis import AGAIN, ONE_ENTRY
 
 RAW = "etl_raw"
+COPY_CHUNK = 1 << 20  # bytes COPY reads at a time (and the progress it tells)
 CHECKED = "etl_checked"
 # What Python's str.strip() strips: the characters for which str.isspace() is true. ASCII_SPACE
 # suffices for a file holding none of the others (most files; a shorter set trims faster); else
@@ -63,8 +64,23 @@ def _physical_lines(path: Path, encoding: str) -> tuple[int, bool, bool]:
     return lines + (1 if last and last[-1:] != b"\n" else 0), bare_cr, odd
 
 
+class _Counted:
+    """A file COPY reads, telling `seen(bytes, lines)` as it goes (a load's progress)."""
+
+    def __init__(self, handle: Any, seen: Callable[[int, int], None]) -> None:
+        self.handle, self.seen, self.done, self.lines = handle, seen, 0, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.handle.read(size)
+        self.done += len(chunk)
+        self.lines += chunk.count(b"\n")
+        self.seen(self.done, self.lines)
+        return chunk
+
+
 def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, delimiter: str,
-             columns: int, header_row: bool) -> Copied | None:
+             columns: int, header_row: bool,
+             seen: Callable[[int, int], None] | None = None) -> Copied | None:
     """COPY `path` into etl_raw(line, c1..cN) (line = the row's line number in the file);
     return the number of rows and the whitespace to strip, or None when the row-wise path must
     read this file instead."""
@@ -85,10 +101,12 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
     try:
         with open(path, "rb") as handle:
             handle.seek(skip_bytes)
+            source = handle if seen is None else _Counted(
+                handle, lambda done, lines: seen(done, max(lines - int(header_row), 0)))
             cursor.copy_expert(
                 f"COPY {RAW} ({names}) FROM STDIN WITH (FORMAT csv, DELIMITER "
                 f"{_literal(delimiter)}, HEADER {'true' if header_row else 'false'}, "
-                f"ENCODING '{pg_encoding}')", handle, size=1 << 20)
+                f"ENCODING '{pg_encoding}')", source, size=COPY_CHUNK)
         rows = int(cursor.rowcount)
     except Exception:  # a row COPY cannot read as csv.reader would: the row-wise path decides
         savepoint.rollback()
