@@ -30,7 +30,7 @@ from etl.progress import Meter, Progress
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
-from etl.sources.tabular import ENCODING_FIELD, SourceError, SourceWarning
+from etl.sources.tabular import ENCODING_FIELD, UNTERMINATED, SourceError, SourceWarning
 from etl.transforms import checks, dates
 from server.settings import EtlSettings
 
@@ -203,6 +203,19 @@ def too_long_id(result: Accepted | Rejected, key_fields: list[str], raw: RawReco
                                                    "field": long[0]})
     return Rejected(tuple(dict.fromkeys([*result.reasons, checks.FIELD_TOO_LONG])),
                     {**result.detail, "field": long[0]})
+
+
+def cut(result: Accepted | Rejected, how: str, line: int, said: list[str]
+        ) -> Accepted | Rejected:
+    """The file's last record, without a line end: `truncated_record` when it is incomplete by
+    the format's rules (a quote never closed, fewer fields, a value its column cannot hold:
+    any failed check), else loaded with a warning naming it as possibly cut."""
+    if isinstance(result, Rejected):
+        return Rejected((checks.TRUNCATED_RECORD, *result.reasons), result.detail)
+    if how == "open_quote":
+        return Rejected((checks.TRUNCATED_RECORD,), {"source_id": result.values.get("source_id")})
+    said.append(checks.cut_warning(line))
+    return result
 
 
 def _watched(records: Iterator[RawRecord], summary: RunSummary) -> Iterator[RawRecord]:
@@ -379,6 +392,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                                  max_chars)
                             if type(result) is Accepted:
                                 loaded_keys.append(row)
+                if UNTERMINATED in raw.fields:
+                    result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
+                                 summary.warnings)
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:

@@ -119,6 +119,7 @@ class _File:
                  rename: Callable[[str], str] = str) -> None:
         self.layout = layout
         self.space = space  # the whitespace str.strip() would strip from this file's values
+        self.unterminated = False  # no line end after the last row (copy_csv.Copied)
         self.fields = fields
         self.index = {rename(name): column for name, column in fields.items()}
 
@@ -178,7 +179,9 @@ def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
     if copied is None:
         return None
     columns = {name: i + 1 for i, name in enumerate(layout.columns)}
-    return _File(layout, copied.space, _mapped(columns, mapping), rename)
+    f = _File(layout, copied.space, _mapped(columns, mapping), rename)
+    f.unterminated = copied.unterminated
+    return f
 
 
 def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None, *, ctx: Context
@@ -200,7 +203,9 @@ def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None, *, c
                       f"OR (r.line = :line AND NOT :is_data) OR NOT ({f.not_blank()})"),
                  {"line": line, "is_data": is_data})
     by_tag = {t: f.fields[h] for t, h in zip(tags, header, strict=False) if t}
-    return _File(f.layout, f.space, _mapped(by_tag, mapping))
+    tagged = _File(f.layout, f.space, _mapped(by_tag, mapping))
+    tagged.unterminated = f.unterminated
+    return tagged
 
 
 def _tag_row(header: list[str], fields: dict[str, int], rows: list[tuple[int, list[str | None]]]
@@ -431,6 +436,10 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
         "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID,
         "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
         **{f"field_{i}": name for i, name in enumerate(f.fields)}})
+    if f.unterminated:
+        line = copy_csv.cut_last(conn, checks.TRUNCATED_RECORD)
+        if line is not None:
+            warnings = [*(warnings or []), checks.cut_warning(line)]
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
     fixed = repairs.from_checked(conn, copy_csv.CHECKED, run_id=None if dry_run else run_id)
     if not dry_run:

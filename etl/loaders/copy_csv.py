@@ -46,6 +46,7 @@ def text_sql(value: str, space: str) -> str:
 class Copied:
     rows: int
     space: str  # ASCII_SPACE or ALL_SPACE: what the file's values need stripped
+    unterminated: bool = False  # no line end after the last row (it may be cut)
 
 
 def _physical_lines(path: Path, encoding: str) -> tuple[int, bool, bool]:
@@ -87,6 +88,9 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
     if encoding not in PG_ENCODINGS:
         return None
     lines, bare_cr, odd_space = _physical_lines(path, encoding)
+    with open(path, "rb") as handle:
+        handle.seek(max(path.stat().st_size - 1, 0))
+        ends_open = handle.read(1) not in (b"\n", b"")
     if bare_cr or lines <= int(header_row):
         return None
     cols = ", ".join(f"c{i} text" for i in range(1, columns + 1))
@@ -125,7 +129,7 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
         """))
         if conn.execute(text(f"SELECT max(line) FROM {RAW}")).scalar() != lines:
             return None
-    return Copied(rows, ALL_SPACE if odd_space else ASCII_SPACE)
+    return Copied(rows, ALL_SPACE if odd_space else ASCII_SPACE, ends_open)
 
 
 def _literal(delimiter: str) -> str:
@@ -185,6 +189,20 @@ def check(conn: Connection, select_sql: str, params: dict[str, Any]) -> None:
               WHERE k > 1) d
         WHERE c.line = d.line
     """), {"dup": params["duplicate_code"]})
+
+
+def cut_last(conn: Connection, code: str) -> int | None:
+    """The file's last row had no line end: when a check failed, it is quarantined with
+    `code` (truncated_record) first; the line of the last row when it passed (it is loaded
+    with a warning), else None."""
+    row = conn.execute(text(f"""
+        UPDATE {CHECKED} c SET reasons = CASE WHEN c.reasons = '{{}}' THEN c.reasons
+                                              ELSE array_prepend(CAST(:code AS text), c.reasons)
+                                         END
+        WHERE c.line = (SELECT max(line) FROM {RAW})
+        RETURNING c.line, c.reasons = '{{}}'
+    """), {"code": code}).first()
+    return int(row[0]) if row is not None and row[1] else None
 
 
 def counts(conn: Connection) -> tuple[int, int, int, dict[str, int]]:

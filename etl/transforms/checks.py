@@ -224,6 +224,12 @@ def check_order(start: datetime | None, end: datetime | None, reasons: list[str]
         reasons.append(INCONSISTENT_DATES)
 
 
+def cut_warning(line: int) -> str:
+    """The warning of a last record without a line end that passed every check."""
+    return (f"line {line}, the last, has no line end: the file may have been cut there; the "
+            "row was loaded as written (check its last value)")
+
+
 def check_fatalities(low: int | None, best: int | None, high: int | None,
                      reasons: list[str]) -> None:
     """`low <= best <= high` among the counts given (a cut or mistyped count is quarantined as

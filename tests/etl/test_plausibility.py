@@ -39,3 +39,47 @@ def test_low_best_high_must_be_in_order(engine: Engine, sample_loaded: list, tmp
     assert (summary.read, summary.loaded, summary.quarantined) == (8, 4, 4), summary
     assert _reasons(engine, summary.run_id) == {
         k: ["inconsistent_fatalities"] for k in ("high-low", "low-high", "no-best", "no-low")}
+
+
+HEADER = "source_id,occurred_at,event_type,fatalities,lat,lon,notes\n"
+WHOLE = "ok-1,2016-06-01,shelling,1,34.73,36.71,fine\n"
+
+
+@pytest.mark.parametrize("row_wise", [False, True])
+@pytest.mark.parametrize(("last", "loaded", "reasons"), [
+    ("cut-1,2016-06-01,shelling,13,34.73,36.71,fine", 2, {}),  # complete by the rules: warned
+    ("cut-1,2016-06-01,shelling,13,34.73,36.71", 1,  # fewer fields
+     {"cut-1": ["truncated_record", "wrong_column_count"]}),
+    ('cut-1,2016-06-01,shelling,13,34.73,36.71,"an open quo', 1,  # a quote never closed
+     {"cut-1": ["truncated_record"]}),
+    ("cut-1,2016-06-01,shelling,13,34.73,36.", 1,  # fewer fields again (the notes are gone)
+     {"cut-1": ["truncated_record", "wrong_column_count"]}),
+    ("cut-1,2016-0", 1, {"cut-1": ["truncated_record", "wrong_column_count",
+                                    "missing_coordinates", "unparseable_date",
+                                    "missing_required_field"]}),
+    ("cut-1,2016-06-01,shelling,1x,34.73,36.71,n", 1,  # a value its column cannot hold
+     {"cut-1": ["truncated_record", "unparseable_number"]}),
+])
+def test_a_last_record_without_a_line_end(engine: Engine, sample_loaded: list, tmp_path: Path,
+                                          row_wise: bool, last: str, loaded: int,
+                                          reasons: dict[str, list[str]]) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_text(HEADER + WHOLE + last)  # no line end after the last record
+    summary = run(find_job("incidents", "csv", path), path, engine, now=NOW,
+                  source=f"etlt_cut_{int(row_wise)}", row_wise=row_wise)
+    assert summary.status == "completed", summary
+    assert (summary.read, summary.loaded, summary.quarantined) == (2, loaded, 2 - loaded)
+    assert _reasons(engine, summary.run_id) == reasons
+    cut_warned = [w for w in summary.warnings if "line 3, the last, has no line end" in w]
+    assert len(cut_warned) == (1 if not reasons else 0), summary.warnings
+
+
+@pytest.mark.parametrize("row_wise", [False, True])
+def test_a_whole_file_with_its_line_end_is_not_warned(engine: Engine, sample_loaded: list,
+                                                      tmp_path: Path, row_wise: bool) -> None:
+    path = tmp_path / "whole.csv"
+    path.write_text(HEADER + WHOLE)
+    summary = run(find_job("incidents", "csv", path), path, engine, now=NOW,
+                  source=f"etlt_whole_{int(row_wise)}", row_wise=row_wise)
+    assert summary.loaded == 1 and summary.warnings == []
+    assert summary.method == ("rows" if row_wise else "copy")
