@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +126,38 @@ def _read(job: Job, path: Path, options: dict[str, Any]) -> Iterator[RawRecord]:
             job.read(path, encoding=encoding) if encoding else job.read(path))
 
 
+PEEK = 1_000  # rows looked at for d/m/y dates before a first pass over the file is made
+
+
+def _peek(records: Iterator[RawRecord]) -> tuple[list[RawRecord], Exception | None]:
+    """The first PEEK records, and the error that ended the reading before them (raised
+    again once the rows read before it are counted)."""
+    head: list[RawRecord] = []
+    try:
+        head.extend(islice(records, PEEK))
+    except Exception as exc:  # the run reports it after counting the rows it read
+        return head, exc
+    return head, None
+
+
+def _raising(exc: Exception) -> Iterator[RawRecord]:
+    raise exc
+    yield  # a generator
+
+
+def _date_names(job: Job) -> set[str]:
+    """The (lower case) field names the job reads dates from."""
+    return {n.lower() for f in fields_of(job.layer, job.format) if f.type == "date"
+            for n in (f.name, *f.also)}
+
+
 def date_orders(job: Job, path: Path, options: dict[str, Any],
                 mapping: dict[str, Any] | None) -> tuple[dict[str, str], list[str]]:
     """The day/month order of the file's ambiguous d/m/y dates, decided once per date column
     from a first pass over the file (etl.transforms.dates.orders_of), and the warnings."""
     if options.get("date_order"):
         return {}, []
-    names = {n.lower() for f in fields_of(job.layer, job.format) if f.type == "date"
-             for n in (f.name, *f.also)}
+    names = _date_names(job)
     columns: dict[str, set[str]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -339,18 +364,27 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if dry_run:
                     summary.loaded = fast.accepted
                 else:
+                    if meter:
+                        meter.phase(summary.read, "writing")
                     _merge(conn, job, summary, source=source, run_id=run_id,
                            staged=fast.accepted, options=ctx.options)
                 if meter:
                     meter.done(summary.read)
                 records: Any = ()
             else:
-                orders, warned = date_orders(job, path, options or {}, mapping)
-                summary.warnings.extend(warned)
-                ctx.options["date_orders"] = orders
                 records = _watched(_read(job, path, options or {}), summary)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
+                # the first pass that decides the day/month order is made only for a file
+                # whose first rows hold a d/m/y date (an ISO file is read once)
+                head, failed = _peek(records)
+                names = _date_names(job)
+                if any(dates.day_month(str(v)) is not None for r in head
+                       for k, v in r.fields.items() if k.lower() in names):
+                    orders, warned = date_orders(job, path, options or {}, mapping)
+                    summary.warnings.extend(warned)
+                    ctx.options["date_orders"] = orders
+                records = chain(head, _raising(failed) if failed is not None else records)
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
             repaired: list[dict[str, Any]] = []

@@ -153,3 +153,15 @@ def test_date_order_option_is_checked(database_url: str, monkeypatch: pytest.Mon
     done = CliRunner().invoke(app, ["etl", "load", str(path), "--layer", "incidents",
                                     "--date-order", "ydm", "--json", "--no-alerts"])
     assert done.exit_code == 2 and "--date-order" in json.loads(done.stdout)["error"]
+
+
+@pytest.mark.parametrize("row_wise", [False, True])
+def test_a_file_that_never_shows_its_order_is_read_day_first_with_a_warning(
+        engine: Engine, sample_loaded: list, tmp_path: Path, row_wise: bool) -> None:
+    path = tmp_path / "unsettled.csv"
+    path.write_text(HEADER + _row("a", "03/04/2017") + _row("b", "05/06/2017"))
+    source = f"etlt_dates_unsettled_{int(row_wise)}"
+    summary = _load(engine, path, source, row_wise)
+    assert summary.loaded == 2 and summary.method == ("rows" if row_wise else "copy")
+    assert _dates(engine, source)["a"][0] == "2017-04-03"
+    assert [w for w in summary.warnings if "--date-order mdy" in w], summary.warnings

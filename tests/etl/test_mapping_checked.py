@@ -98,3 +98,34 @@ def test_a_good_mapping_loads(cli: CliRunner, sample_loaded: list, tmp_path: Pat
                             str(mapping), "--source", "etlt_map_good", "--json", "--no-alerts"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["loaded"] == 1
+
+
+AWSD = ("Incident ID,Year,Month,Day,Country Code,Country,Region,District,City,Total killed,"
+        "Total wounded,Means of attack,Attack context,Location,Latitude,Longitude,Actor type,"
+        "Actor name,Details,Verified\n"
+        "2981,2016,3,14,SY,Syrian Arab Republic,Homs,Homs,Homs,2,1,Shooting,Ambush,Road,"
+        "34.73,36.71,Unknown,Unknown,Convoy hit near the café,Yes\n"
+        "2990,2016,4,,SY,Syrian Arab Republic,Tartus,Tartus,Tartûs,0,3,Shelling,Combat/Crossfire,"
+        "Office,34.89,35.89,State,Unknown,Office damaged,Yes\n")
+
+
+def test_the_readme_mapping_loads_an_aid_worker_security_export(
+        cli: CliRunner, engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block.startswith("# awsd.yaml")
+    mapping = tmp_path / "awsd.yaml"
+    mapping.write_text(block, encoding="utf-8")
+    path = tmp_path / "security_incidents.csv"
+    path.write_bytes(AWSD.encode("latin-1"))
+    done = cli.invoke(app, ["etl", "load", str(path), "--layer", "incidents", "--mapping",
+                            str(mapping), "--source", "etlt_awsd", "--json", "--no-alerts"])
+    assert done.exit_code == 0, done.output
+    body = json.loads(done.stdout)
+    assert (body["read"], body["loaded"], body["quarantined"]) == (2, 2, 0), body
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text(
+            "SELECT source_id, (time_precision, fatalities, event_type, location_name) "
+            "FROM incidents WHERE source = 'etlt_awsd'")).all())
+    assert rows["2981"] == "(day,2,shooting,Homs)"
+    assert rows["2990"] == "(month,0,shelling,Tartûs)"
