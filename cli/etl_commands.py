@@ -213,7 +213,7 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
                              f"{', '.join(missing)}; check --format (or give a --mapping)")
     engine = engine or config.engine()
     reap_runs(engine)
-    with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
+    with progress_bar(show_progress, path.name) as progress:
         return run(job, path, engine, source=source, dry_run=dry_run,
                    mapping=mapping, options=options, progress=progress, label=label)
 

@@ -429,6 +429,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 if UNTERMINATED in raw.fields:
                     result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
                                  summary.warnings)
+                    raw = RawRecord(raw.number, {k: v for k, v in raw.fields.items()
+                                                 if k != UNTERMINATED},
+                                    raw.geometry_wkb, raw.srid)  # kept as the file has it
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:

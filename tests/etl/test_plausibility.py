@@ -70,6 +70,10 @@ def test_a_last_record_without_a_line_end(engine: Engine, sample_loaded: list, t
     assert summary.status == "completed", summary
     assert (summary.read, summary.loaded, summary.quarantined) == (2, loaded, 2 - loaded)
     assert _reasons(engine, summary.run_id) == reasons
+    with engine.connect() as conn:  # the raw row as the file has it, on both paths
+        raws = conn.execute(text("SELECT raw FROM quarantine WHERE etl_run_id = :r"),
+                            {"r": summary.run_id}).scalars().all()
+    assert all("__unterminated__" not in r for r in raws)
     cut_warned = [w for w in summary.warnings if "line 3, the last, has no line end" in w]
     assert len(cut_warned) == (1 if not reasons else 0), summary.warnings
 
