@@ -43,16 +43,23 @@ def clear_errors_json(as_json: bool) -> Iterator[None]:
     try:
         yield
     except (pgcluster.ProvisionError, config.ConfigError, TruceError, ValueError) as exc:
-        _fail(as_json, str(exc))
+        _fail(as_json, str(exc), getattr(exc, "problems", None))
     except OSError as exc:  # a file that cannot be opened: its name and the system's reason
         name = getattr(exc, "filename", None)
         _fail(as_json, f"{name or 'a file'}: {exc.strerror or exc}")
 
 
-def _fail(as_json: bool, message: str) -> None:
+def _fail(as_json: bool, message: str, problems: list[str] | None = None) -> None:
+    """`problems`: every problem found (a mapping's), each on its line and in the JSON."""
     if as_json:
         print(json.dumps({"run_id": None, "status": "failed", "read": 0, "loaded": 0,
                           "updated": 0, "unchanged": 0, "quarantined": 0, "reasons": {},
-                          "error": message, "warnings": []}))
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+                          "error": message, "warnings": [],
+                          **({"problems": problems} if problems else {})}))
+    if problems and len(problems) > 1:
+        err.print(f"[red]error:[/red] {len(problems)} problem(s)", highlight=False)
+        for problem in problems:
+            err.print(f"  - {problem}", highlight=False, markup=False)
+    else:
+        err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2) from None

@@ -23,46 +23,105 @@ from cli.interrupts import reap_runs
 quarantine_app = typer.Typer(help="Review rejected rows: list, show one, export, accept, "
                                   "discard.", no_args_is_help=True)
 
+runs_app = typer.Typer(help="Load runs: show one, with the repairs it made.",
+                       no_args_is_help=True)
 
-def read_mapping(path: Path | None) -> dict[str, str] | None:
-    """A YAML or JSON file: {target field: column in the file}."""
+
+def read_mapping(path: Path | None) -> dict[str, Any] | None:
+    """A YAML or JSON file: {target field: column in the file}, or for a date
+    {target: {year: column, month: column, day: column}}. MappingError (exit 2) lists every
+    problem of its shape; its targets and columns are checked against the job and the file by
+    `load_file`, before any row is read."""
+    from etl.fields import MappingError
+
     if path is None:
         return None
     import yaml
 
     if not path.is_file():
-        raise ValueError(f"--mapping: no such file: {path}")
+        raise MappingError([f"--mapping: no such file: {path}"])
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise ValueError(f"--mapping: {path.name} is not a YAML or JSON mapping{line}: write one "
-                         "`target: column` per line") from None
+        raise MappingError([f"--mapping: {path.name} is not a YAML or JSON mapping{line}: "
+                            "write one `target: column` per line"]) from None
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"{path}: a mapping is an object of target field -> column name")
+    if not isinstance(data, dict) or not data:
+        raise MappingError([f"--mapping: {path.name}: a mapping is an object of target field "
+                            "-> column name"])
+    problems = [f"--mapping: {k}: give a column name (or, for a date, year/month/day columns)"
+                for k, v in data.items()
+                if not isinstance(v, str) and not (
+                    isinstance(v, dict) and all(isinstance(c, str) for c in v.values()))]
+    if problems:
+        raise MappingError(problems)
     return {str(k): v for k, v in data.items()}
 
 
+def check_mapping(job: Any, path: Path, mapping: dict[str, Any] | None,
+                  encoding: str | None) -> None:
+    """The mapping's targets and columns against the job and the file's header (CSV), before
+    a run starts: MappingError listing every problem."""
+    from etl import fields
+    from etl.sources.tabular import SourceError, sniff_csv
+
+    if not mapping:
+        return
+    columns: list[str] | None = None
+    if job.format in ("csv", "acled", "ucdp") and path.is_file():
+        try:
+            columns = sniff_csv(path, None, encoding).columns
+        except SourceError:
+            columns = None  # the run says why it cannot read the file
+    problems = fields.check(mapping, layer=job.layer, fmt=job.format, columns=columns)
+    if problems:
+        raise fields.MappingError(problems)
+
+
+def progress_line(rows: int, fraction: float | None, phase: str | None, elapsed: float
+                  ) -> str:
+    """What the progress display says: rows read, rows/s, and when the file's size tells it,
+    the percent done and the time left; `phase` once the rows are read (checking, writing)."""
+    rate = rows / elapsed if elapsed > 0 else 0.0
+    said = f"{rows:,} rows read, {rate:,.0f} rows/s"
+    if phase:
+        return f"{said}; {phase}"
+    if fraction is not None and 0 < fraction < 1:
+        left = elapsed * (1 - fraction) / fraction
+        said += f", {fraction:.0%}, {_duration(left)} left"
+    return said
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 @contextmanager
-def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rows/s progress display on a terminal; nothing otherwise."""
+def progress_bar(enabled: bool, label: str) -> Iterator[Callable[..., None] | None]:
+    """A load's progress on a terminal (refreshed several times a second, on stderr, gone at
+    the end); nothing otherwise (so --json and pipes are unchanged)."""
     if not enabled:
         yield None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                  TextColumn("{task.completed:,.0f} rows"), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(label, total=None, rate="")
+                  TextColumn("{task.fields[said]}"), TimeElapsedColumn(), transient=True,
+                  console=Console(stderr=True), refresh_per_second=4) as bar:
+        task = bar.add_task(label, total=None, said="starting")
         start = time.perf_counter()
 
-        def update(rows: int) -> None:
-            rate = rows / max(time.perf_counter() - start, 1e-6)
-            bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+        def update(rows: int, fraction: float | None = None, phase: str | None = None) -> None:
+            bar.update(task, said=progress_line(rows, fraction, phase,
+                                                time.perf_counter() - start))
 
         yield update
 
@@ -83,9 +142,10 @@ def parse_since(value: str | None) -> datetime | None:
 
 
 def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry_run: bool,
-              mapping: dict[str, str] | None, since: datetime | None, show_progress: bool,
+              mapping: dict[str, Any] | None, since: datetime | None, show_progress: bool,
               engine: Any = None, invalid_geometry: str = "repair",
-              source_layer: str | None = None, encoding: str | None = None) -> Any:
+              source_layer: str | None = None, encoding: str | None = None,
+              date_order: str | None = None) -> Any:
     """Load a file, or an http(s) URL streamed to a temporary file first (size cap, timeout and
     the internal addresses it may reach from TRUCE_ETL_URL_*; the run records the URL, redacted,
     as its source path). `source_layer`: the layer of a vector file to read (checked before the
@@ -100,6 +160,12 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
         options["invalid_geometry"] = invalid_geometry
     if source_layer is not None:
         options["source_layer"] = source_layer
+    if date_order is not None:
+        from etl.transforms.dates import ORDERS
+
+        if date_order not in ORDERS:
+            raise ValueError(f"--date-order must be one of {', '.join(ORDERS)}")
+        options["date_order"] = date_order
     if encoding is not None:
         from etl.sources.encoding import check_name
 
@@ -124,7 +190,7 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
 
 
 def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run: bool,
-                mapping: dict[str, str] | None, options: dict[str, Any], show_progress: bool,
+                mapping: dict[str, Any] | None, options: dict[str, Any], show_progress: bool,
                 engine: Any, label: str | None = None) -> Any:
     from etl.jobs import check_source_layer, find_job, missing_columns
     from etl.runner import CSV_FORMATS, run
@@ -139,6 +205,7 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
         check_source_layer(job, path, options["source_layer"])
     if "encoding" in options and job.format not in CSV_FORMATS:
         raise ValueError(f"--encoding applies to CSV files; {path.name} is read as {job.format}")
+    check_mapping(job, path, mapping, options.get("encoding"))
     if fmt != "auto":
         missing = missing_columns(job, path, encoding=options.get("encoding"), mapping=mapping)
         if missing:
@@ -146,7 +213,7 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
                              f"{', '.join(missing)}; check --format (or give a --mapping)")
     engine = engine or config.engine()
     reap_runs(engine)
-    with progress_bar(show_progress, f"{job.name} {path.name}") as progress:
+    with progress_bar(show_progress, path.name) as progress:
         return run(job, path, engine, source=source, dry_run=dry_run,
                    mapping=mapping, options=options, progress=progress, label=label)
 
@@ -283,6 +350,65 @@ def quarantine_discard(
     _review(quarantine_id, reason, "discarded", as_json)
 
 
+def fields_list(
+    layer: Annotated[str, typer.Option(help="incidents|agreement_areas|aid_deliveries|"
+                                            "admin_areas|settlements")],
+    fmt: Annotated[str, typer.Option("--format", help="the file's format (csv: any other "
+                                                      "table; hxl: hashtags)")] = "csv",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every target field a --mapping may name for a layer: type, vocabulary, whether a row
+    needs it, and the other column names it is read from."""
+    from etl import fields
+
+    found = fields.fields_of(layer, fmt)
+    if as_json:
+        print(json.dumps({"layer": layer, "format": fmt,
+                          "fields": [f.as_dict() for f in found]}))
+        return
+    table = Table("field", "type", "required", "vocabulary", "also read from", "note")
+    for f in found:
+        table.add_row(f.name, f.type, "yes" if f.required else "", ", ".join(f.vocabulary),
+                      ", ".join(f.also), f.note)
+    Console().print(table)
+
+
+def runs_show(
+    run_id: Annotated[int, typer.Argument(help="the run's id (`etl load` prints it)")],
+    limit: Annotated[int, typer.Option(help="at most this many repairs listed")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one run: its counts, and every repair it made to a row (line, field, value before
+    and after, rule)."""
+    from etl.loaders import repairs
+
+    engine = config.engine()
+    reap_runs(engine)
+    with engine.connect() as conn:
+        row = repairs.run_row(conn, run_id)
+        if row is None:
+            raise ValueError(f"no run {run_id}")
+        row["repairs"] = repairs.counts(conn, run_id)
+        listed = repairs.repair_rows(conn, run_id, limit=limit)
+    if as_json:
+        print(json.dumps({**_jsonable(row), "repair_rows": listed}, default=str))
+        return
+    console = Console()
+    for name in ("id", "status", "job", "layer", "source", "source_path", "started_at",
+                 "finished_at", "rows_read", "rows_loaded", "rows_updated", "rows_unchanged",
+                 "rows_quarantined", "rows_repaired", "error"):
+        if row.get(name) is not None:
+            console.print(f"{name}: {row[name]}", highlight=False, markup=False)
+    if not listed:
+        console.print("no repairs", highlight=False)
+        return
+    table = Table("line", "source id", "field", "before", "after", "rule")
+    for r in listed:
+        table.add_row(str(r["line"] or ""), str(r["source_id"] or ""), r["field"],
+                      str(r["value_before"] or ""), str(r["value_after"] or ""), r["rule"])
+    console.print(table)
+
+
 def raster(
     path: Annotated[Path, typer.Argument(help="a GeoTIFF (or any raster GDAL reads)")],
     name: Annotated[str, typer.Option(help="catalog name (unique)")],
@@ -405,6 +531,9 @@ def register(etl_app: typer.Typer, wrap: Callable[[Any], Any]) -> None:
     quarantine_app.command("accept")(wrap(quarantine_accept))
     quarantine_app.command("discard")(wrap(quarantine_discard))
     etl_app.add_typer(quarantine_app, name="quarantine")
+    runs_app.command("show")(wrap(runs_show))
+    etl_app.command("fields")(wrap(fields_list))
+    etl_app.add_typer(runs_app, name="runs")
     etl_app.command("raster")(wrap(raster))
     etl_app.command("watch")(wrap(watch))
 

@@ -201,7 +201,8 @@ def _print_summary(summaries: list[Any], as_json: bool,
     if as_json:
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                 "reasons": s.reasons, "repaired": s.repaired, "duplicates": s.duplicates,
+                 "reasons": s.reasons, "repaired": s.repaired, "repairs": s.repairs,
+                 "duplicates": s.duplicates,
                  "error": s.error, "method": s.method, "fallback": s.fallback,
                  "layer": s.layer, "path": s.path, "warnings": s.warnings}
                 for s in summaries]
@@ -209,12 +210,8 @@ def _print_summary(summaries: list[Any], as_json: bool,
             rows[-1]["alerts"] = alerts
         print(json.dumps(rows[0] if len(rows) == 1 else rows))
         return
-    table = Table("run", "layer", "file", "status", "read", "loaded", "updated", "unchanged",
-                  "quarantined")
-    for s in summaries:
-        table.add_row(str(s.run_id), s.layer, Path(s.path).name, s.status, str(s.read),
-                      str(s.loaded), str(s.updated), str(s.unchanged), str(s.quarantined))
-    Console(width=None if sys.stdout.isatty() else 140).print(table)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(summary_table(summaries, console.width))
     for s in summaries:
         if s.error:
             err.print(f"[red]{Path(s.path).name}: {s.error}[/red]", highlight=False)
@@ -227,6 +224,32 @@ def _print_summary(summaries: list[Any], as_json: bool,
                       f"set-based path failed: {s.fallback}[/yellow]", highlight=False)
     if alerts is not None:
         print(alerts_cli.describe(alerts))
+
+
+def summary_table(summaries: list[Any], width: int = 80) -> Table:
+    """The runs' counts, one row each, fitting an 80-column terminal: the file's name (cut
+    with an ellipsis when long) over its status and layer, then the counts."""
+    from rich import box
+
+    names = ("read", "loaded", "updated", "unchanged", "quarantined")
+    rows = [[str(s.run_id or "-"), f"{Path(s.path).name}\n{s.status}, {s.layer}",
+             *(f"{getattr(s, n):,}" for n in names)] for s in summaries]
+
+    def widest(i: int, header: str) -> int:  # numbers are never cut
+        return max([len(header), *(len(r[i]) for r in rows)])
+
+    widths = [widest(0, "run"), 0, *(widest(i, n) for i, n in enumerate(names, start=2))]
+    # the file's column takes what the others leave of the line (a gap of 2 between columns)
+    widths[1] = max(12, min(32, width - sum(widths) - 2 * (len(widths) - 1)))
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, show_edge=False)
+    table.add_column("run", no_wrap=True, width=widths[0])
+    table.add_column("file / status, layer", overflow="ellipsis", no_wrap=True,
+                     width=widths[1])
+    for i, name in enumerate(names, start=2):
+        table.add_column(name, justify="right", no_wrap=True, width=widths[i])
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 @etl_app.command("load")
@@ -256,6 +279,9 @@ def etl_load(
     encoding: Annotated[str | None, typer.Option(
         help="the CSV file's text encoding (utf-8, cp1252, latin-1, cp1256, utf-16); detected "
              "from the whole file when not given")] = None,
+    date_order: Annotated[str | None, typer.Option(
+        help="dmy|mdy|ymd: how d/m/y dates are read; decided per date column from the dates "
+             "that read one way only when not given")] = None,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
@@ -279,7 +305,7 @@ def etl_load(
                     since=etl_commands.parse_since(since),
                     show_progress=not as_json and etl_commands.stdout_is_terminal(),
                     invalid_geometry=invalid_geometry, source_layer=source_layer,
-                    encoding=encoding)
+                    encoding=encoding, date_order=date_order)
             if not no_alerts and summary.status != "interrupted":
                 alerts = alerts_cli.after_load(summary, dry_run=dry_run)
         except interrupt.Interrupted as exc:

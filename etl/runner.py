@@ -12,23 +12,27 @@ import json
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from etl import dedupe, interrupt
+from etl.fields import fields_of
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
-from etl.loaders import postgis, review
+from etl.jobs.fast import RowWise
+from etl.loaders import postgis, repairs, review
+from etl.progress import Meter, Progress
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
-from etl.sources.tabular import ENCODING_FIELD, SourceError, SourceWarning
-from etl.transforms import checks
+from etl.sources.tabular import ENCODING_FIELD, UNTERMINATED, SourceError, SourceWarning
+from etl.transforms import checks, dates
 from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
@@ -51,6 +55,8 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     repaired: int = 0
+    #: rule -> rows this run repaired (each repair is in etl_repairs: `truce etl runs show`)
+    repairs: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     method: str = "rows"  # "copy": the set-based path loaded it; "rows": the row-wise path
@@ -95,13 +101,74 @@ def _options(job: Job, engine: Engine, options: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _mapped(raw: RawRecord, mapping: dict[str, str]) -> RawRecord:
-    """Rename columns: mapping is {target field: column in the file}."""
+def _mapped(raw: RawRecord, mapping: dict[str, Any]) -> RawRecord:
+    """Rename columns: mapping is {target field: column in the file}, or for a date
+    {target: {year: column, month: column, day: column}} (missing parts: a year or a month)."""
     fields = dict(raw.fields)
     for target, column in mapping.items():
-        if column in raw.fields:
+        if isinstance(column, dict):
+            parts = [raw.fields.get(column[p]) if p in column else None
+                     for p in ("year", "month", "day")]
+            fields[target] = dates.from_parts(*[checks.text(p) for p in parts])
+        elif column in raw.fields:
             fields[target] = raw.fields[column]
     return RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
+
+
+def has_parts(mapping: dict[str, Any] | None) -> bool:
+    return any(isinstance(v, dict) for v in (mapping or {}).values())
+
+
+def _read(job: Job, path: Path, options: dict[str, Any]) -> Iterator[RawRecord]:
+    layer = options.get("source_layer")
+    encoding = options.get("encoding")
+    return (job.read(path, layer=layer) if layer is not None else
+            job.read(path, encoding=encoding) if encoding else job.read(path))
+
+
+PEEK = 1_000  # rows looked at for d/m/y dates before a first pass over the file is made
+
+
+def _peek(records: Iterator[RawRecord]) -> tuple[list[RawRecord], Exception | None]:
+    """The first PEEK records, and the error that ended the reading before them (raised
+    again once the rows read before it are counted)."""
+    head: list[RawRecord] = []
+    try:
+        head.extend(islice(records, PEEK))
+    except Exception as exc:  # the run reports it after counting the rows it read
+        return head, exc
+    return head, None
+
+
+def _raising(exc: Exception) -> Iterator[RawRecord]:
+    raise exc
+    yield  # a generator
+
+
+def _date_names(job: Job) -> set[str]:
+    """The (lower case) field names the job reads dates from."""
+    return {n.lower() for f in fields_of(job.layer, job.format) if f.type == "date"
+            for n in (f.name, *f.also)}
+
+
+def date_orders(job: Job, path: Path, options: dict[str, Any],
+                mapping: dict[str, Any] | None) -> tuple[dict[str, str], list[str]]:
+    """The day/month order of the file's ambiguous d/m/y dates, decided once per date column
+    from a first pass over the file (etl.transforms.dates.orders_of), and the warnings."""
+    if options.get("date_order"):
+        return {}, []
+    names = _date_names(job)
+    columns: dict[str, set[str]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for raw in _read(job, path, options):
+            if mapping:
+                raw = _mapped(raw, mapping)
+            for name, value in raw.fields.items():
+                if name.lower() in names and isinstance(value, str) \
+                        and dates.day_month(value) is not None:
+                    columns.setdefault(name, set()).add(value)
+    return dates.orders_of({k: sorted(v) for k, v in columns.items()})
 
 
 def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_id: int,
@@ -119,16 +186,18 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
 
 
 def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
-          run_id: int, source: str, mapping: dict[str, str] | None, dry_run: bool) -> Any:
+          run_id: int, source: str, mapping: dict[str, Any] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
     row-wise path must take the file. A dry run only counts (and is rolled back too). An
     error the SQL path did not foresee is logged and kept in `summary.fallback`."""
-    if job.fast is None or not path.is_file():
+    if job.fast is None or not path.is_file() or has_parts(mapping):
         return None
     savepoint = conn.begin_nested()
     try:
         outcome = job.fast(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
                            dry_run=dry_run)
+    except RowWise:  # a file the SQL path leaves to the reference path by design
+        outcome = None
     except Exception as exc:  # anything the SQL path did not foresee: the reference path decides
         summary.fallback = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         log.warning("%s: the set-based path failed (%s); loading row by row", job.name,
@@ -159,6 +228,19 @@ def too_long_id(result: Accepted | Rejected, key_fields: list[str], raw: RawReco
                                                    "field": long[0]})
     return Rejected(tuple(dict.fromkeys([*result.reasons, checks.FIELD_TOO_LONG])),
                     {**result.detail, "field": long[0]})
+
+
+def cut(result: Accepted | Rejected, how: str, line: int, said: list[str]
+        ) -> Accepted | Rejected:
+    """The file's last record, without a line end: `truncated_record` when it is incomplete by
+    the format's rules (a quote never closed, fewer fields, a value its column cannot hold:
+    any failed check), else loaded with a warning naming it as possibly cut."""
+    if isinstance(result, Rejected):
+        return Rejected((checks.TRUNCATED_RECORD, *result.reasons), result.detail)
+    if how == "open_quote":
+        return Rejected((checks.TRUNCATED_RECORD,), {"source_id": result.values.get("source_id")})
+    said.append(checks.cut_warning(line))
+    return result
 
 
 def _watched(records: Iterator[RawRecord], summary: RunSummary) -> Iterator[RawRecord]:
@@ -227,10 +309,11 @@ def unexpected_error(path: Path, exc: Exception, run_id: int | None) -> str:
 
 def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         dry_run: bool = False, now: datetime | None = None,
-        options: dict[str, Any] | None = None, mapping: dict[str, str] | None = None,
-        progress: Callable[[int], None] | None = None, row_wise: bool = False,
+        options: dict[str, Any] | None = None, mapping: dict[str, Any] | None = None,
+        progress: Progress | None = None, row_wise: bool = False,
         label: str | None = None, settings: EtlSettings | None = None) -> RunSummary:
-    """Run `job` over `path`. `progress(rows_read)` is called every few thousand rows.
+    """Run `job` over `path`. `progress(rows read, fraction done or None, phase or None)` is
+    called a few times a second while rows are read (etl.progress), on both paths.
     `label`: where the file came from, when not `path` (a URL downloaded to `path`).
     `settings`: the load's time limits (TRUCE_ETL_*; read from the environment when None).
 
@@ -260,6 +343,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                       options={"max_field_chars": max_chars,
                                **_options(job, engine, {**(options or {}),
                                                         "file_sha256": digest})})
+        meter = Meter(progress, path) if progress else None
+        ctx.options["meter"] = meter
         world = replace(ctx, aoi=WORLD)
         with engine.begin() as conn, interrupt.cancellable(conn.connection.dbapi_connection):
             postgis.guard_session(conn, run_id=run_id,
@@ -273,25 +358,37 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             if fast is not None:
                 summary.read, summary.quarantined = fast.read, fast.quarantined
                 summary.repaired, summary.method = fast.repaired, "copy"
+                summary.repairs = dict(fast.repairs)
+                summary.warnings.extend(fast.warnings)
                 reasons.update(fast.reasons)
                 if dry_run:
                     summary.loaded = fast.accepted
                 else:
+                    if meter:
+                        meter.phase(summary.read, "writing")
                     _merge(conn, job, summary, source=source, run_id=run_id,
                            staged=fast.accepted, options=ctx.options)
-                if progress:
-                    progress(summary.read)
+                if meter:
+                    meter.done(summary.read)
                 records: Any = ()
             else:
-                layer = (options or {}).get("source_layer")
-                encoding = (options or {}).get("encoding")
-                records = _watched(job.read(path, layer=layer) if layer is not None else
-                                   job.read(path, encoding=encoding) if encoding else
-                                   job.read(path), summary)
+                records = _watched(_read(job, path, options or {}), summary)
                 if mapping:
                     records = (_mapped(r, mapping) for r in records)
+                # the first pass that decides the day/month order is made only for a file
+                # whose first rows hold a d/m/y date (an ISO file is read once)
+                head, failed = _peek(records)
+                names = _date_names(job)
+                if any(dates.day_month(str(v)) is not None for r in head
+                       for k, v in r.fields.items() if k.lower() in names):
+                    orders, warned = date_orders(job, path, options or {}, mapping)
+                    summary.warnings.extend(warned)
+                    ctx.options["date_orders"] = orders
+                records = chain(head, _raising(failed) if failed is not None else records)
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
+            repaired: list[dict[str, Any]] = []
+            rules: Counter[str] = Counter(summary.repairs)
             staged = 0
             if not dry_run and fast is None:
                 postgis.begin_stage(conn, job.spec)
@@ -303,13 +400,17 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     postgis.quarantine(conn, rejected, run_id=run_id, layer=job.layer,
                                        source=source, source_path=summary.path,
                                        sha256=digest)
+                    repairs.record(conn, repaired, run_id=run_id)
                 staged += len(accepted)
                 accepted.clear()
                 rejected.clear()
+                repaired.clear()
 
             transform = job.transform
             for raw in records:
                 summary.read += 1
+                if meter:
+                    meter.row(summary.read)
                 if ENCODING_FIELD in raw.fields:
                     fields = dict(raw.fields)
                     raw = RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
@@ -325,6 +426,12 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                                  max_chars)
                             if type(result) is Accepted:
                                 loaded_keys.append(row)
+                if UNTERMINATED in raw.fields:
+                    result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
+                                 summary.warnings)
+                    raw = RawRecord(raw.number, {k: v for k, v in raw.fields.items()
+                                                 if k != UNTERMINATED},
+                                    raw.geometry_wkb, raw.srid)  # kept as the file has it
                 if type(result) is Accepted:
                     values = result.values
                     if result.merged:
@@ -336,11 +443,12 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                         seen.add(key)
                         if result.repairs:
                             summary.repaired += 1
+                            fixed = repairs.describe(result.repairs, values, raw.number)
+                            repairs.tally(rules, fixed)
+                            repaired.extend(fixed)
                         accepted.append(values)
                         if len(accepted) >= BATCH:
                             flush()
-                            if progress:
-                                progress(summary.read)
                         continue
                     result_reasons: tuple[str, ...] = (DUPLICATE_ID,)
                     detail: dict[str, Any] = {"source_id": values.get("source_id")}
@@ -353,17 +461,23 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                  "reasons": result_reasons, "detail": detail,
                                  "source_id": detail.get("source_id")})
             if fast is None:
+                if meter:
+                    meter.phase(summary.read, "writing")
                 flush()
                 if dry_run:
                     summary.loaded += staged
                 else:
-                    summary.repaired += postgis.repaired_count(conn, job.spec)
+                    made_valid = repairs.polygons(conn, job.spec, run_id=run_id)
+                    summary.repaired += made_valid
+                    if made_valid:
+                        rules[repairs.MADE_VALID] += made_valid
                     _merge(conn, job, summary, source=source, run_id=run_id, staged=staged,
                            options=ctx.options)
                     review.resolve_accepted(conn, loaded_keys, layer=job.layer, source=source,
                                              run_id=run_id)
-                if progress:
-                    progress(summary.read)
+                summary.repairs = dict(rules)
+                if meter:
+                    meter.done(summary.read)
         summary.status = "completed"
         if summary.read == 0:
             summary.status = "empty"
@@ -390,7 +504,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         # nothing was written: `read` says how far the run got, the rest is 0
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
         summary.duplicates = summary.quarantined = 0
-        summary.reasons = {}
+        summary.reasons, summary.repairs = {}, {}
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,
                            counts={"read": summary.read, "loaded": summary.loaded,

@@ -160,7 +160,7 @@ HXL_HEAD_ROWS = 100
 
 
 def missing_columns(job: Job, path: Path, *, encoding: str | None = None,
-                    mapping: dict[str, str] | None = None) -> list[str]:
+                    mapping: dict[str, Any] | None = None) -> list[str]:
     """The required columns (ACLED, UCDP) or hashtags (HXL) the file's header lacks (each named
     by its first alternative); [] for other formats or a file the run must judge itself."""
     import csv

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from etl.gazetteer import INVISIBLE_CHARS, Gazetteer
-from etl.loaders import copy_csv
+from etl.loaders import copy_csv, repairs
 from etl.records import Context
 from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
 from etl.transforms import acled, checks, generic, hxl, ucdp
+from etl.transforms import dates as day_month
 
 DUPLICATE_ID = "duplicate_source_id_in_file"
 # plain decimals PostgreSQL and Python read alike: no exponent, and at most PLAIN_CHARS characters,
@@ -43,6 +44,11 @@ STAGED_AID = ["source_id", "delivered_at", "method", "cargo_type", "quantity", "
 HXL_PREAMBLE_ROWS = 100  # the tag row is looked for in the file's first rows
 
 
+class RowWise(Exception):  # noqa: N818 - not an error: a decision
+    """The file is the row-wise path's by design (dates whose day/month order its columns
+    disagree on, or dates of a year or a month): the runner loads it row by row, silently."""
+
+
 @dataclass(frozen=True)
 class FastOutcome:
     read: int
@@ -50,6 +56,8 @@ class FastOutcome:
     repaired: int
     reasons: dict[str, int]
     quarantined: int
+    repairs: dict[str, int] = field(default_factory=dict)  # rule -> accepted rows repaired
+    warnings: list[str] = field(default_factory=list)
 
 
 def _parse(parse: Any, value: str) -> tuple[str, Any, bool]:
@@ -111,6 +119,7 @@ class _File:
                  rename: Callable[[str], str] = str) -> None:
         self.layout = layout
         self.space = space  # the whitespace str.strip() would strip from this file's values
+        self.unterminated = False  # no line end after the last row (copy_csv.Copied)
         self.fields = fields
         self.index = {rename(name): column for name, column in fields.items()}
 
@@ -160,13 +169,19 @@ def _copy(conn: Connection, path: Path, headers: dict[int, list[str]] | None,
         return None
     if not layout.detected.clean:  # rows to quarantine as encoding_error: the row-wise path's
         return None
+    meter = ctx.options.get("meter")
     copied = copy_csv.copy_raw(conn, path, encoding=layout.encoding,
                                skip_bytes=layout.skip_bytes, delimiter=layout.delimiter,
-                               columns=len(layout.columns), header_row=layout.header_row)
+                               columns=len(layout.columns), header_row=layout.header_row,
+                               seen=meter.copied if meter is not None else None)
+    if meter is not None and copied is not None:
+        meter.phase(copied.rows, "checking")
     if copied is None:
         return None
     columns = {name: i + 1 for i, name in enumerate(layout.columns)}
-    return _File(layout, copied.space, _mapped(columns, mapping), rename)
+    f = _File(layout, copied.space, _mapped(columns, mapping), rename)
+    f.unterminated = copied.unterminated
+    return f
 
 
 def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None, *, ctx: Context
@@ -188,7 +203,9 @@ def _copy_hxl(conn: Connection, path: Path, mapping: dict[str, str] | None, *, c
                       f"OR (r.line = :line AND NOT :is_data) OR NOT ({f.not_blank()})"),
                  {"line": line, "is_data": is_data})
     by_tag = {t: f.fields[h] for t, h in zip(tags, header, strict=False) if t}
-    return _File(f.layout, f.space, _mapped(by_tag, mapping))
+    tagged = _File(f.layout, f.space, _mapped(by_tag, mapping))
+    tagged.unterminated = f.unterminated
+    return tagged
 
 
 def _tag_row(header: list[str], fields: dict[str, int], rows: list[tuple[int, list[str | None]]]
@@ -204,15 +221,39 @@ def _tag_row(header: list[str], fields: dict[str, int], rows: list[tuple[int, li
     return None
 
 
+def _date_order(conn: Connection, ctx: Context, dates: list[str], values: list[str],
+                warnings: list[str]) -> Callable[[str], str]:
+    """The order each d/m/y value is read in (etl.transforms.dates.orders_of over each date
+    column's distinct values, as the row-wise path decides); RowWise when a value is
+    ambiguous_date (the row-wise path quarantines it with its other reasons)."""
+    forced = ctx.options.get("date_order")
+    if forced or not any(day_month.day_month(v) is not None for v in values):
+        return lambda _v: str(forced or day_month.AUTO)
+    columns = {str(i): [v for v in copy_csv.distinct_values(conn, [expression])
+                        if day_month.day_month(v) is not None]
+               for i, expression in enumerate(dates)}
+    by_value, warned = day_month.orders_of({k: v for k, v in columns.items() if v})
+    if day_month.CONFLICT in by_value.values():
+        raise RowWise("dates whose day/month order the file does not settle")
+    warnings.extend(warned)
+    return lambda v: by_value.get(day_month.key(v), day_month.AUTO)
+
+
 def _lookups(conn: Connection, ctx: Context, *, dates: list[str], counts: list[str],
-             lon: str, lat: str, place: tuple[str, str] | None = None) -> None:
+             lon: str, lat: str, place: tuple[str, str] | None = None,
+             periods: bool = False) -> list[str]:
     """Values parsed by the reference functions, once per distinct value (SQL expressions over
     etl_raw `r`): etl_lk_date, etl_lk_count, etl_lk_coord (coordinates that are not plain
     decimals) and etl_lk_place (`place`: name and admin area of rows without coordinates, when
     the job geocodes: the gazetteer's candidates)."""
     date_values = copy_csv.distinct_values(conn, dates)
-    copy_csv.lookup_table(conn, "etl_lk_date", "timestamptz",
-                          [_parse(checks.parse_datetime, v) for v in date_values])
+    warnings: list[str] = []
+    order = _date_order(conn, ctx, dates, date_values, warnings)
+    if periods and any(day_month.period(v) is not None for v in date_values):
+        raise RowWise("dates of a year or a month")
+    copy_csv.lookup_table(conn, "etl_lk_date", "timestamptz", [
+        _parse(lambda v: checks.parse_datetime(v, order(v)), v)
+        for v in date_values])
     count_values = copy_csv.distinct_values(conn, counts)
     copy_csv.lookup_table(conn, "etl_lk_count", "bigint",
                           [_count(v) for v in count_values])
@@ -236,6 +277,7 @@ def _lookups(conn: Connection, ctx: Context, *, dates: list[str], counts: list[s
                            "v text PRIMARY KEY, found int, lon float8, lat float8, detail jsonb",
                            places)
     _uniq_function(conn)
+    return warnings
 
 
 def _place_key(lon: str, lat: str, name: str, admin: str) -> str:
@@ -367,7 +409,7 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
         SELECT r.line, v.source_id,
                CASE WHEN cardinality(a.reasons) = 0 THEN '{{}}'::text[]
                     ELSE pg_temp.etl_uniq(a.reasons) END AS reasons,
-               o.outcome IN ('swap', 'geocoded') AS repaired,
+               o.outcome IN ('swap', 'geocoded') AS repaired, o.outcome,
                CASE WHEN tl.field IS NULL THEN gz.detail
                     ELSE coalesce(gz.detail, '{{}}') || jsonb_build_object('field', tl.field)
                END AS detail, {fields}, {LON_LAT}
@@ -384,8 +426,8 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
 
 
 def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *, run_id: int,
-            source: str, dry_run: bool, layer: str = "incidents", staged: list[str] = STAGED
-            ) -> FastOutcome:
+            source: str, dry_run: bool, layer: str = "incidents", staged: list[str] = STAGED,
+            warnings: list[str] | None = None) -> FastOutcome:
     """Rules applied, rejected rows quarantined, accepted ones staged for the upsert (a dry run
     only counts)."""
     aoi = ctx.aoi
@@ -394,7 +436,12 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
         "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID,
         "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
         **{f"field_{i}": name for i, name in enumerate(f.fields)}})
+    if f.unterminated:
+        line = copy_csv.cut_last(conn, checks.TRUNCATED_RECORD)
+        if line is not None:
+            warnings = [*(warnings or []), checks.cut_warning(line)]
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
+    fixed = repairs.from_checked(conn, copy_csv.CHECKED, run_id=None if dry_run else run_id)
     if not dry_run:
         names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced
         raw_json = "jsonb_build_object(" + ", ".join(
@@ -405,7 +452,8 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
                             names={f"name_{i}": name for i, name in enumerate(names)},
                             sha256=ctx.options.get("file_sha256"))
         copy_csv.stage_accepted(conn, layer, staged)
-    return FastOutcome(read, accepted, repaired, reason_counts, read - accepted)
+    return FastOutcome(read, accepted, repaired, reason_counts, read - accepted, fixed,
+                       warnings or [])
 
 
 def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
@@ -415,7 +463,7 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     f = _copy(conn, path, headers, mapping, ctx=ctx)
     if f is None:
         return None
-    _lookups(conn, ctx, dates=[f.txt("date_start"), f.txt("date_end")],
+    warned = _lookups(conn, ctx, dates=[f.txt("date_start"), f.txt("date_end")],
              counts=[f.txt("best"), f.txt("low"), f.txt("high")], lon=f.txt("longitude"),
              lat=f.txt("latitude"))
     event_type = _case(f.stripped("type_of_violence"), ucdp.EVENT_TYPES, "NULL")
@@ -427,6 +475,9 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
     ]
     start, end = _good_date("ds"), _good_date("de")
     reasons.append(f"CASE WHEN {end} < {start} THEN '{checks.INCONSISTENT_DATES}' END")
+    low, best, high = _good_count("low"), _good_count("best"), _good_count("high")
+    reasons.append(f"CASE WHEN {low} > {best} OR {best} > {high} OR {low} > {high} "
+                   f"THEN '{checks.INCONSISTENT_FATALITIES}' END")
     fields = f"""
         {start} AS occurred_at,
         CASE WHEN {end} IS DISTINCT FROM {start} THEN {end} END AS occurred_until,
@@ -452,7 +503,8 @@ def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, s
         LEFT JOIN etl_lk_count low ON low.v = v.low
         LEFT JOIN etl_lk_count high ON high.v = v.high"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   warnings=warned)
 
 
 def _acled_timestamp(value: str) -> tuple[str, Any, bool]:
@@ -478,7 +530,7 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
         return None
     lon, lat, place = f.txt("longitude"), f.txt("latitude"), f.txt("location")
     admin = f"CASE WHEN {f.given('admin2')} THEN {f.txt('admin2')} ELSE {f.txt('admin1')} END"
-    _lookups(conn, ctx, dates=[f.txt("event_date")], counts=[f.txt("fatalities")], lon=lon,
+    warned = _lookups(conn, ctx, dates=[f.txt("event_date")], counts=[f.txt("fatalities")], lon=lon,
              lat=lat, place=(place, admin))
     stamps = copy_csv.distinct_values(conn, [f.txt("timestamp")])
     copy_csv.lookup_table(conn, "etl_lk_stamp", "timestamptz",
@@ -522,7 +574,8 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields,
                      geocode=True)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   warnings=warned)
 
 
 def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
@@ -534,7 +587,7 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
     if f is None:
         return None
     lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
-    _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
+    warned = _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
              counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin))
     _slugs(conn, f.tag(*hxl.EVENT_TYPE), hxl.slug)
     source_id = _hashed_ids(conn, f.key(f.tag(*hxl.INCIDENT_ID)), hxl.INCIDENT_ROW, f)
@@ -559,7 +612,8 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
         LEFT JOIN etl_lk_count killed ON killed.v = v.killed
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   warnings=warned)
 
 
 def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
@@ -572,8 +626,8 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
         return None
     lon, lat = f.first(generic.LON), f.first(generic.LAT)
     place, admin = f.first(generic.PLACE), f.first(generic.ADMIN)
-    _lookups(conn, ctx, dates=[f.first(generic.OCCURRED)], counts=[f.first(generic.KILLED)],
-             lon=lon, lat=lat, place=(place, admin))
+    warned = _lookups(conn, ctx, dates=[f.first(generic.OCCURRED)], counts=[f.first(generic.KILLED)],
+             lon=lon, lat=lat, place=(place, admin), periods=True)
     _slugs(conn, f.first(generic.EVENT_TYPE), generic.slug)
     reasons = [
         f"CASE WHEN v.source_id IS NULL THEN '{checks.MISSING_ID}' END", POINT_REASON,
@@ -597,7 +651,8 @@ def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int
         LEFT JOIN etl_lk_count killed ON killed.v = v.killed
         LEFT JOIN etl_lk_slug slug ON slug.v = v.event_type"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
-    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run)
+    return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   warnings=warned)
 
 
 def _method(value: str) -> tuple[str, Any, bool]:
@@ -615,7 +670,7 @@ def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: in
     if f is None:
         return None
     lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
-    _lookups(conn, ctx, dates=[f.tag(*hxl.DELIVERED)], counts=[f.tag(*hxl.REACHED)], lon=lon,
+    warned = _lookups(conn, ctx, dates=[f.tag(*hxl.DELIVERED)], counts=[f.tag(*hxl.REACHED)], lon=lon,
              lat=lat, place=(place, admin))
     methods = copy_csv.distinct_values(conn, [f.tag(*hxl.METHOD)])
     copy_csv.lookup_table(conn, "etl_lk_method", "text", [_method(v) for v in methods])
@@ -644,4 +699,5 @@ def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: in
         LEFT JOIN etl_lk_sector sector ON sector.v = v.sector"""
     select = _select(f, values=values, joins=joins, reasons=reasons, fields=fields, geocode=True)
     return _finish(conn, f, select, path, ctx, run_id=run_id, source=source, dry_run=dry_run,
+                   warnings=warned,
                    layer="aid_deliveries", staged=STAGED_AID)

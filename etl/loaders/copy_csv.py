@@ -13,7 +13,7 @@ number is still the line it ends on, as csv.reader reports it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 from etl.loaders.postgis import AGAIN, ONE_ENTRY
 
 RAW = "etl_raw"
+COPY_CHUNK = 1 << 20  # bytes COPY reads at a time (and the progress it tells)
 CHECKED = "etl_checked"
 # What Python's str.strip() strips: the characters for which str.isspace() is true. ASCII_SPACE
 # suffices for a file holding none of the others (most files; a shorter set trims faster); else
@@ -45,6 +46,7 @@ def text_sql(value: str, space: str) -> str:
 class Copied:
     rows: int
     space: str  # ASCII_SPACE or ALL_SPACE: what the file's values need stripped
+    unterminated: bool = False  # no line end after the last row (it may be cut)
 
 
 def _physical_lines(path: Path, encoding: str) -> tuple[int, bool, bool]:
@@ -63,14 +65,32 @@ def _physical_lines(path: Path, encoding: str) -> tuple[int, bool, bool]:
     return lines + (1 if last and last[-1:] != b"\n" else 0), bare_cr, odd
 
 
+class _Counted:
+    """A file COPY reads, telling `seen(bytes, lines)` as it goes (a load's progress)."""
+
+    def __init__(self, handle: Any, seen: Callable[[int, int], None]) -> None:
+        self.handle, self.seen, self.done, self.lines = handle, seen, 0, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.handle.read(size)
+        self.done += len(chunk)
+        self.lines += chunk.count(b"\n")
+        self.seen(self.done, self.lines)
+        return chunk
+
+
 def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, delimiter: str,
-             columns: int, header_row: bool) -> Copied | None:
+             columns: int, header_row: bool,
+             seen: Callable[[int, int], None] | None = None) -> Copied | None:
     """COPY `path` into etl_raw(line, c1..cN) (line = the row's line number in the file);
     return the number of rows and the whitespace to strip, or None when the row-wise path must
     read this file instead."""
     if encoding not in PG_ENCODINGS:
         return None
     lines, bare_cr, odd_space = _physical_lines(path, encoding)
+    with open(path, "rb") as handle:
+        handle.seek(max(path.stat().st_size - 1, 0))
+        ends_open = handle.read(1) not in (b"\n", b"")
     if bare_cr or lines <= int(header_row):
         return None
     cols = ", ".join(f"c{i} text" for i in range(1, columns + 1))
@@ -85,10 +105,12 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
     try:
         with open(path, "rb") as handle:
             handle.seek(skip_bytes)
+            source = handle if seen is None else _Counted(
+                handle, lambda done, lines: seen(done, max(lines - int(header_row), 0)))
             cursor.copy_expert(
                 f"COPY {RAW} ({names}) FROM STDIN WITH (FORMAT csv, DELIMITER "
                 f"{_literal(delimiter)}, HEADER {'true' if header_row else 'false'}, "
-                f"ENCODING '{pg_encoding}')", handle, size=1 << 20)
+                f"ENCODING '{pg_encoding}')", source, size=COPY_CHUNK)
         rows = int(cursor.rowcount)
     except Exception:  # a row COPY cannot read as csv.reader would: the row-wise path decides
         savepoint.rollback()
@@ -107,7 +129,7 @@ def copy_raw(conn: Connection, path: Path, *, encoding: str, skip_bytes: int, de
         """))
         if conn.execute(text(f"SELECT max(line) FROM {RAW}")).scalar() != lines:
             return None
-    return Copied(rows, ALL_SPACE if odd_space else ASCII_SPACE)
+    return Copied(rows, ALL_SPACE if odd_space else ASCII_SPACE, ends_open)
 
 
 def _literal(delimiter: str) -> str:
@@ -167,6 +189,20 @@ def check(conn: Connection, select_sql: str, params: dict[str, Any]) -> None:
               WHERE k > 1) d
         WHERE c.line = d.line
     """), {"dup": params["duplicate_code"]})
+
+
+def cut_last(conn: Connection, code: str) -> int | None:
+    """The file's last row had no line end: when a check failed, it is quarantined with
+    `code` (truncated_record) first; the line of the last row when it passed (it is loaded
+    with a warning), else None."""
+    row = conn.execute(text(f"""
+        UPDATE {CHECKED} c SET reasons = CASE WHEN c.reasons = '{{}}' THEN c.reasons
+                                              ELSE array_prepend(CAST(:code AS text), c.reasons)
+                                         END
+        WHERE c.line = (SELECT max(line) FROM {RAW})
+        RETURNING c.line, c.reasons = '{{}}'
+    """), {"code": code}).first()
+    return int(row[0]) if row is not None and row[1] else None
 
 
 def counts(conn: Connection) -> tuple[int, int, int, dict[str, int]]:

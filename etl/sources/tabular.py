@@ -14,6 +14,11 @@ from etl.sources.encoding import Detected, EncodingError, detect, text_lines
 # the field read_csv adds to a row with a line its encoding cannot decode (or with a NUL): the
 # runner quarantines the row as `encoding_error` (the value is the encoding)
 ENCODING_FIELD = "__encoding__"
+# the field read_csv adds to the file's last record when no line end follows it: "open_quote"
+# (a quoted value never closed: the record is cut) or "no_line_end" (it may be); the runner
+# quarantines the first as `truncated_record`, and the second when any check fails, else
+# loads it with a warning
+UNTERMINATED = "__unterminated__"
 
 
 class SourceError(ValueError):
@@ -53,10 +58,12 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None,
     _no_field_limit()
     header = layout.columns
     bad: set[int] = set()
-    reader = csv.reader(text_lines(path, layout.detected, bad), delimiter=layout.delimiter)
+    tail = _Tail(text_lines(path, layout.detected, bad))
+    reader = csv.reader(tail, delimiter=layout.delimiter)
     if layout.header_row:
         next(reader, None)
     previous = reader.line_num
+    pending: RawRecord | None = None  # one record behind: the last is known when it ends
     for row in reader:
         first, previous = previous + 1, reader.line_num
         broken = bool(bad) and any(n in bad for n in range(first, previous + 1))
@@ -67,7 +74,31 @@ def read_csv(path: Path, headers: dict[int, list[str]] | None = None,
             fields["__columns__"] = str(len(row))
         if broken:
             fields[ENCODING_FIELD] = layout.encoding
-        yield RawRecord(number=reader.line_num, fields=fields)
+        if pending is not None:
+            yield pending
+        pending = RawRecord(number=reader.line_num, fields=fields)
+    if pending is not None:
+        if pending.number == tail.lines and not tail.last.endswith(("\n", "\r")):
+            pending.fields[UNTERMINATED] = "open_quote" if tail.quotes % 2 else "no_line_end"
+        yield pending
+
+
+class _Tail:
+    """The lines csv.reader reads, counted: how many, the last one, the quote characters."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.source, self.lines, self.last, self.quotes = lines, 0, "", 0
+
+    def __iter__(self) -> _Tail:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.source)
+        self.lines += 1
+        self.last = line
+        if '"' in line:
+            self.quotes += line.count('"')
+        return line
 
 
 @dataclass(frozen=True)
@@ -148,7 +179,7 @@ def read_hxl(path: Path, encoding: str | None = None) -> Iterator[RawRecord]:
                 continue
         fields = {tag: record.fields.get(h) for tag, h in zip(tags, header_seen or [], strict=False)
                   if tag}
-        for mark in ("__columns__", ENCODING_FIELD):
+        for mark in ("__columns__", ENCODING_FIELD, UNTERMINATED):
             if mark in record.fields:
                 fields[mark] = record.fields[mark]
         yield RawRecord(number=record.number, fields=fields)

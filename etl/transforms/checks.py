@@ -12,6 +12,8 @@ import shapely
 from etl.gazetteer import INVISIBLE, Gazetteer
 from etl.records import Context
 
+from . import dates
+
 # Reason codes (stable: analysts filter the quarantine by them).
 MISSING_ID = "missing_source_id"
 MISSING_COORDS = "missing_coordinates"
@@ -35,6 +37,9 @@ NOT_A_POINT = "not_a_point"
 NOT_AN_AREA = "not_an_area"
 UNREADABLE_FEATURE = "unreadable_feature"
 FIELD_TOO_LONG = "field_too_long"
+INCONSISTENT_FATALITIES = "inconsistent_fatalities"
+TRUNCATED_RECORD = "truncated_record"
+AMBIGUOUS_DATE = "ambiguous_date"
 
 UNKNOWN_PLACE = "unknown_place_name"
 AMBIGUOUS_PLACE = "ambiguous_place_name"
@@ -68,11 +73,13 @@ def key(value: Any) -> str | None:
     return text(INVISIBLE.sub("", str(value)))
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """ISO 8601 (date or date-time) or a few common day-first forms; naive means UTC."""
+def parse_datetime(value: Any, order: str = dates.AUTO) -> datetime | None:
+    """ISO 8601 (date or date-time), d/m/y or m/d/y (in `order`: etl.transforms.dates), or a
+    few common forms; Arabic-Indic and Persian digits read; naive means UTC."""
     raw = text(value)
     if raw is None:
         return None
+    raw = dates.to_iso(raw, order)
     parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -161,8 +168,13 @@ def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool =
         if required:
             reasons.append(MISSING_DATE)
         return None
+    order = ctx.options.get("date_order") or (ctx.options.get("date_orders") or {}).get(
+        dates.key(str(value)), dates.AUTO)
+    if order == dates.CONFLICT:
+        reasons.append(AMBIGUOUS_DATE)
+        return None
     try:
-        parsed = parse_datetime(value)
+        parsed = parse_datetime(value, order)
     except ValueError:
         reasons.append(BAD_DATE)
         return None
@@ -210,6 +222,21 @@ def check_order(start: datetime | None, end: datetime | None, reasons: list[str]
     """An end before its start is quarantined, not stored."""
     if start is not None and end is not None and end < start:
         reasons.append(INCONSISTENT_DATES)
+
+
+def cut_warning(line: int) -> str:
+    """The warning of a last record without a line end that passed every check."""
+    return (f"line {line}, the last, has no line end: the file may have been cut there; the "
+            "row was loaded as written (check its last value)")
+
+
+def check_fatalities(low: int | None, best: int | None, high: int | None,
+                     reasons: list[str]) -> None:
+    """`low <= best <= high` among the counts given (a cut or mistyped count is quarantined as
+    `inconsistent_fatalities`, not stored)."""
+    given = [n for n in (low, best, high) if n is not None]
+    if any(a > b for a, b in zip(given, given[1:], strict=False)):
+        reasons.append(INCONSISTENT_FATALITIES)
 
 
 def check_vocab(value: Any, allowed: tuple[str, ...], reasons: list[str],

@@ -31,6 +31,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     if event_type is None:
         reasons.append(checks.BAD_VOCAB)
     checks.check_order(start, end, reasons)
+    checks.check_fatalities(low, best, high, reasons)
     if reasons:
         return Rejected(tuple(dict.fromkeys(reasons)), {"source_id": source_id})
     assert point is not None

@@ -32,7 +32,7 @@ def test_ogrinfo_reads_features_and_count(live_server: str, analyst_key: str) ->
                            f"OAPIF:{live_server}/collections/incidents",
                            "incidents"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert "Feature Count: 6170" in done.stdout
+    assert "Feature Count: 6155" in done.stdout
     assert "event_type" in done.stdout
 
 
@@ -48,7 +48,7 @@ def test_ogr2ogr_copies_a_filtered_collection_to_geopackage(live_server: str, an
     assert done.returncode == 0, done.stderr
     info = subprocess.run(["ogrinfo", "-ro", "-so", str(out), "incidents"], capture_output=True,
                           text=True, timeout=60, check=True).stdout
-    assert "Feature Count: 169" in info
+    assert "Feature Count: 168" in info
 
 
 def test_owslib_lists_collections_and_items(live_server: str) -> None:

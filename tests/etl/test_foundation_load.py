@@ -10,19 +10,26 @@ from etl import sample
 from etl.jobs import find_job
 from etl.runner import run
 
+# UCDP's own rows whose counts contradict each other (low <= best <= high fails: issue 13)
+INCONSISTENT = {"ged_syria_2016_H1.csv": 9, "ged_syria_2016_H2.csv": 6}
+
 
 def test_every_sample_file_loads_with_nothing_quarantined(sample_loaded: list) -> None:
     for summary in sample_loaded:
         assert summary.status == "completed", summary
-        assert summary.quarantined == 0, (summary.path, summary.reasons)
-        assert summary.read == summary.loaded + summary.updated + summary.unchanged
+        expected = INCONSISTENT.get(Path(summary.path).name, 0)
+        assert summary.quarantined == expected, (summary.path, summary.reasons)
+        assert summary.reasons == ({"inconsistent_fatalities": expected} if expected else {})
+        assert summary.read == (summary.loaded + summary.updated + summary.unchanged
+                                + summary.quarantined)
 
 
 def test_rerunning_every_job_changes_nothing(engine: Engine, sample_loaded: list) -> None:
     for summary in sample.load_all(engine):
         assert summary.status == "completed"
-        assert (summary.loaded, summary.updated, summary.quarantined) == (0, 0, 0), summary
-        assert summary.unchanged == summary.read
+        expected = INCONSISTENT.get(Path(summary.path).name, 0)
+        assert (summary.loaded, summary.updated, summary.quarantined) == (0, 0, expected), summary
+        assert summary.unchanged == summary.read - expected
 
 
 def test_aid_deliveries_are_linked_to_areas_and_settlements(engine: Engine,

@@ -42,7 +42,7 @@ def test_etl_writes_are_audited_and_the_chain_verifies(database_url: str, engine
     with engine.connect() as conn:
         actors = conn.execute(text("SELECT count(*) FROM audit_log WHERE table_name = "
                                    "'incidents' AND actor LIKE 'etl:run/%'")).scalar_one()
-    assert actors >= 6170
+    assert actors >= 6155
     code, out = _verify_cli(database_url)
     assert code == 0 and json.loads(out)["ok"] is True
 

@@ -11,7 +11,7 @@ def test_health_reports_postgis_and_rows_in_every_layer(client: TestClient) -> N
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["postgis"].startswith("3.")
-    assert body["layers"]["incidents"] == 6170
+    assert body["layers"]["incidents"] == 6155
     assert body["layers"]["admin_areas"] == 1 + 14 + 62 + 272 + 414
     assert body["layers"]["settlements"] == 308
     assert all(count > 0 for count in body["layers"].values())

@@ -7,7 +7,7 @@ from .aid_deliveries import aid_deliveries
 from .alerts import alert_cursor, alert_deliveries, alert_subscriptions, alerts
 from .audit import audit_blocks, audit_log
 from .base import metadata
-from .etl_runs import etl_runs, quarantine, quarantine_reviews
+from .etl_runs import etl_repairs, etl_runs, quarantine, quarantine_reviews
 from .incident_duplicates import event_type_classes, incident_duplicates
 from .incidents import incidents
 from .parties import parties
@@ -27,6 +27,7 @@ __all__ = [
     "alert_deliveries",
     "alert_subscriptions",
     "alerts",
+    "etl_repairs",
     "etl_runs",
     "event_type_classes",
     "incident_duplicates",

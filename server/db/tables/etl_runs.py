@@ -89,3 +89,19 @@ quarantine_reviews = Table(
     Column("reviewed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(vocabulary("action", REVIEWS), name="action"),
 )
+
+# every repair a load made to a row (a swapped lon/lat, a geocoded point, a polygon made
+# valid): the value before and after, and the rule (`truce etl runs show`; migration 14r)
+etl_repairs = Table(
+    "etl_repairs",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("etl_run_id", BigInteger, ForeignKey("etl_runs.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("record_number", Integer),
+    Column("source_id", Text),
+    Column("field", Text, nullable=False),
+    Column("value_before", Text),
+    Column("value_after", Text),
+    Column("rule", Text, nullable=False),
+)
