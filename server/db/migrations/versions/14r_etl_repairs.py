@@ -5,7 +5,7 @@ each changes what the file said, so each is kept with its run, the row's line, t
 value before and after, and the rule that made it (`truce etl runs show ID`).
 
 Revision ID: 14r_etl_repairs
-Revises: 14a_released_incident_indexes
+Revises: 14b_layer_max_ids
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "14r_etl_repairs"
-down_revision: str | None = "14a_released_incident_indexes"
+down_revision: str | None = "14b_layer_max_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
