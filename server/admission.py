@@ -28,7 +28,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.metrics import Exposition
-from server.security.limits import route_group, send_json
+from server.security.limits import app_path, route_group, send_json
 from server.settings import LIGHT_COST, ApiSettings
 
 #: paths never queued: answered from memory or by the probes
@@ -148,10 +148,7 @@ class AdmissionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):]
+        path = app_path(scope)
         if path in _UNQUEUED_PATHS or path.startswith(_UNQUEUED_PREFIXES):
             await self.app(scope, receive, send)
             return
@@ -191,10 +188,7 @@ class InFlightMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):]
+        path = app_path(scope)
         if path in _PROBES:
             await self.app(scope, receive, send)
             return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.security.limits import app_path
 from server.static_files import CachedStaticFiles
 
 _LIVE = json.dumps({"status": "live"}, separators=(",", ":")).encode()
@@ -41,10 +42,7 @@ class FastPathMiddleware:
                 or any(name in _KEY_HEADERS for name, _ in scope.get("headers", [])):
             await self.app(scope, receive, send)  # a presented key is checked on every path
             return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):]
+        path = app_path(scope)
         if path == "/health/live":
             scope["route"] = _LIVE_ROUTE
             await send({"type": "http.response.start", "status": 200, "headers": [

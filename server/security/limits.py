@@ -219,13 +219,17 @@ _EXPORT_FORMATS = frozenset({"csv", "hxl", "gpkg", "fgb"})
 _EXPORT_MEDIA = ("text/csv", "application/geopackage+sqlite3", "application/flatgeobuf")
 
 
+def app_path(scope: Scope) -> str:
+    """The request's path inside the app (without a `root_path` it is mounted under)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def route_group(scope: Scope, headers: Headers) -> str:
     """The group of `settings.ROUTE_COSTS` a request belongs to, by its path (and, for items,
     the format asked for with `f=` or Accept)."""
-    path: str = scope["path"]
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root):]
+    path = app_path(scope)
     if _TILE.search(path):
         return "tiles"
     for group, pattern in _GROUPS:
