@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +108,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, for real clients and the browser."""
+@contextmanager
+def serving(app: FastAPI, **options: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port (in a thread) while the block runs."""
     port = _free_port()
-    settings = make_settings(database_url)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", **uvicorn_options(settings.api)))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -121,9 +121,19 @@ def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, sample_loaded: list[object]) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for real clients and the browser."""
+    settings = make_settings(database_url)
+    with serving(create_app(settings), **uvicorn_options(settings.api)) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

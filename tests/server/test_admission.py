@@ -7,13 +7,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 
@@ -21,25 +18,8 @@ from server.admission import Lane
 from server.main import create_app, per_worker
 from server.security.limits import route_group
 from server.settings import LIGHT_COST, ROUTE_COSTS, SecuritySettings
-from tests.conftest import UNLIMITED, _free_port, make_settings
+from tests.conftest import UNLIMITED, make_settings, serving
 from tests.server.test_ops import parse, value
-
-
-@contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def gated_app(database_url: str, gate: threading.Event, **api: Any) -> FastAPI:
@@ -105,7 +85,7 @@ def test_heavy_lane_sheds_at_once_and_light_requests_still_pass(database_url: st
             assert value(metrics, "truce_admission_in_progress", lane="light") >= 1  # /metrics
             assert value(metrics, "truce_admission_queued", lane="heavy") == 0
 
-    with served(app) as base:
+    with serving(app) as base:
         asyncio.run(crowd(base))
 
 
@@ -136,7 +116,7 @@ def test_light_lane_sheds_when_its_queue_is_full_or_waited_too_long(database_url
             assert [r.status_code for r in await asyncio.gather(*held)] == [200] * 5
             assert (await client.get("/conformance")).status_code == 200
 
-    with served(app) as base:
+    with serving(app) as base:
         asyncio.run(crowd(base))
     assert lane.in_progress == 0 and lane.queued == 0
 
@@ -190,7 +170,7 @@ def test_health_live_answers_while_dozens_of_slow_requests_hold_every_thread(
             gate.set()
             assert [r.status_code for r in await asyncio.gather(*held)] == [200] * 42
 
-    with served(app) as base:
+    with serving(app) as base:
         asyncio.run(crowd(base))
 
 
@@ -238,6 +218,6 @@ def test_past_the_in_flight_cap_even_files_are_refused_but_not_the_probes(
             assert value(metrics, "truce_requests_refused_in_flight_total") == 1
             assert value(metrics, "truce_requests_in_flight_limit") == 3
 
-    with served(app) as base:
+    with serving(app) as base:
         asyncio.run(crowd(base))
     assert admission.in_flight == 0

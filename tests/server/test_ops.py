@@ -7,13 +7,11 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -24,7 +22,7 @@ from server.main import create_app
 from server.request_id import JsonLogFormatter
 from server.services import keys as key_service
 from server.settings import DatabaseSettings, SecuritySettings
-from tests.conftest import UNLIMITED, _free_port, make_settings
+from tests.conftest import UNLIMITED, make_settings, serving
 
 UNREACHABLE = "postgresql://nobody:x@127.0.0.1:1/none"
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -138,23 +136,10 @@ def test_metrics_need_an_admin_key_off_this_machine(ops_client: TestClient,
 
 
 def test_metrics_from_loopback_but_not_through_a_proxy(ops_app: FastAPI) -> None:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(ops_app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    try:
-        base = f"http://127.0.0.1:{port}"
+    with serving(ops_app) as base:
         assert httpx.get(f"{base}/metrics").status_code == 200
         proxied = httpx.get(f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
         assert proxied.status_code == 401
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_request_id_is_kept_when_safe_else_made(ops_client: TestClient,
