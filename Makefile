@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint bench stop db clean
+.PHONY: help run test lint bench stop db clean basemap
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint: $(STAMP) ## ruff, mypy and the import rules
 
 bench: db ## Benchmarks against the reference tools (slow: builds 1,000,000 incidents)
 	$(PY) -m bench
+
+basemap: $(STAMP) ## Rebuild the shipped offline basemap (web/static/basemap) from tools/basemap/data
+	$(PY) tools/basemap/build.py
 
 stop: ## Stop the local database
 	@test -x $(TRUCE) && $(TRUCE) db down || true

@@ -22,7 +22,19 @@ from server.openapi import install_openapi
 from server.request_guard import RequestGuardMiddleware
 from server.request_id import RequestIdMiddleware
 from server.routes import alerts as alerts_routes
-from server.routes import analysis, changes, collections, docs, health, ops, rasters, reports, sitrep, tiles
+from server.routes import (
+    analysis,
+    basemaps,
+    changes,
+    collections,
+    docs,
+    health,
+    ops,
+    rasters,
+    reports,
+    sitrep,
+    tiles,
+)
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
 from server.security.cors import CORSMiddleware
@@ -89,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # outermost: every answer (a 429, a 413 too) is counted, timed and carries X-Request-Id
     app.add_middleware(RequestIdMiddleware, metrics=app.state.request_metrics)
     app.include_router(alerts_routes.router)
-    for module in (health, ops, collections, transactions_routes, tiles, rasters, analysis, sitrep,
-                   reports, changes, docs):
+    for module in (health, ops, collections, transactions_routes, tiles, rasters, basemaps, analysis,
+                   sitrep, reports, changes, docs):
         app.include_router(module.router)
     if settings.api.web_dir and Path(settings.api.web_dir).is_dir():
         app.mount("/static", KeyCheckedApp(CachedStaticFiles(directory=settings.api.web_dir)),
