@@ -52,6 +52,9 @@ def test_the_first_view_has_countries_capitals_and_water_in_three_languages(clie
     places = {f["properties"]["name_en"]: f["properties"] for f in layers["places"]["features"]}
     assert places["Damascus"]["name_ar"] == "دمشق" and places["Damascus"]["name_ru"] == "Дамаск"
     assert places["Homs"]["name_ar"] == "حمص" and places["Homs"]["capital"] == 1
+    governorates = {f["properties"]["pcode"]: f["properties"]
+                    for f in layers["governorate_labels"]["features"]}
+    assert governorates["SY04"]["name_ar"] == "حمص" and governorates["SY04"]["name_ru"] == "Хомс"
     assert layers["borders"]["features"] and layers["rivers"]["features"]
     assert layers["governorates"]["features"] and layers["water"]["features"]
     # a lower zoom thins the places: the governorate capitals only

@@ -59,7 +59,10 @@ def _countries() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 def _governorates() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     adm1 = gpd.read_file(SAMPLE / "cod_ab" / "syr_admin1.shp")
     lines = gpd.GeoDataFrame({"pcode": adm1["PCODE"]}, geometry=adm1.geometry.boundary, crs=adm1.crs)
-    labels = gpd.GeoDataFrame({"pcode": adm1["PCODE"], "name_en": adm1["NAME_EN"], "name_ar": adm1["NAME_AR"]},
+    with (SAMPLE / "geonames" / "governorate_capitals.csv").open(encoding="utf-8") as f:
+        russian = {r["pcode"]: r["governorate_ru"] for r in csv.DictReader(f)}
+    labels = gpd.GeoDataFrame({"pcode": adm1["PCODE"], "name_en": adm1["NAME_EN"], "name_ar": adm1["NAME_AR"],
+                               "name_ru": [russian.get(c) for c in adm1["PCODE"]]},
                               geometry=adm1.geometry.representative_point(), crs=adm1.crs)
     adm2 = gpd.read_file(SAMPLE / "cod_ab" / "syr_admin2.shp")
     return lines, labels, adm2
