@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 1
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint bench stop db clean
+.PHONY: help run test lint bench stop db clean basemap
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ lint: $(STAMP) ## ruff, mypy and the import rules
 
 bench: db ## Benchmarks against the reference tools (slow: builds 1,000,000 incidents)
 	$(PY) -m bench
+
+basemap: $(STAMP) ## Rebuild the shipped offline basemap (web/static/basemap) from tools/basemap/data
+	$(PY) tools/basemap/build.py
 
 stop: ## Stop the local database
 	@test -x $(TRUCE) && $(TRUCE) db down || true

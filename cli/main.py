@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli import alerts as alerts_cli
 from cli import audit as audit_cli
+from cli import basemap as basemap_cli
 from cli import config, etl_commands, pgcluster, report
 from cli import keys as keys_cli
 from cli.errors import clear_errors, clear_errors_json, err
@@ -31,6 +32,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(report.app, name="report")
+app.add_typer(basemap_cli.app, name="basemap")
 
 
 @app.callback()

@@ -27,7 +27,19 @@ from server.replica_routing import RecentWriters, ReplicaRoutingMiddleware
 from server.request_guard import RequestGuardMiddleware
 from server.request_id import RequestIdMiddleware
 from server.routes import alerts as alerts_routes
-from server.routes import analysis, changes, collections, docs, health, ops, rasters, reports, sitrep, tiles
+from server.routes import (
+    analysis,
+    basemaps,
+    changes,
+    collections,
+    docs,
+    health,
+    ops,
+    rasters,
+    reports,
+    sitrep,
+    tiles,
+)
 from server.routes import transactions as transactions_routes
 from server.security.acted_as import ActedAs
 from server.security.cors import CORSMiddleware
@@ -134,8 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # outermost: every answer (a 429, a 413 too) is counted, timed and carries X-Request-Id
     app.add_middleware(RequestIdMiddleware, metrics=app.state.request_metrics)
     app.include_router(alerts_routes.router)
-    for module in (health, ops, collections, transactions_routes, tiles, rasters, analysis, sitrep,
-                   reports, changes, docs):
+    for module in (health, ops, collections, transactions_routes, tiles, rasters, basemaps, analysis,
+                   sitrep, reports, changes, docs):
         app.include_router(module.router)
     if static is not None:
         app.mount("/static", KeyCheckedApp(static), name="static")

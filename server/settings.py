@@ -161,6 +161,14 @@ class RasterSettings(BaseSettings):
     sources: dict[str, str] = Field(default_factory=dict, description="raster name -> file path")
 
 
+class BasemapSettings(BaseSettings):
+    """Where basemaps added with `truce basemap add` (PMTiles files) are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCE_BASEMAP_")
+
+    directory: str = ".data/basemaps"
+
+
 class AnalysisSettings(BaseSettings):
     """Limits and defaults of the /analysis/ questions."""
 
@@ -364,6 +372,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     raster: RasterSettings = Field(default_factory=RasterSettings)
+    basemap: BasemapSettings = Field(default_factory=BasemapSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

@@ -3,14 +3,11 @@ same name key within `merge_within_m` metres, default 5 km, is merged: not loade
 
 from __future__ import annotations
 
-import re
-
 from etl.gazetteer import Gazetteer
+from etl.place_names import arabic_name, capitals
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
-
-_ARABIC = re.compile(r"[\u0600-\u06FF]")
 
 
 def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
@@ -35,7 +32,8 @@ def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
         return Accepted({"source_id": source_id}, merged=True)  # already known from another source
     alternates_raw = f.get("alternatenames") or ""
     alternates = [a.strip() for a in str(alternates_raw).split("|") if a.strip()]
-    arabic = next((a for a in alternates if _ARABIC.search(a)), None)
+    capital = capitals().get(geonames_id or "")
+    arabic = arabic_name(alternates, official=capital["name_ar"] if capital else None, main=name or "")
     return Accepted(
         {
             "source_id": source_id,

@@ -1,4 +1,5 @@
-"""GET /api.html: the API reference, a page of the viewer's static files rendering /api.
+"""GET /api.html: the API reference, a page of the viewer's static files rendering /api; GET /report:
+the violation report page (a form posting to POST /reports).
 
 FastAPI's Swagger UI page loads its script and styles from a CDN and runs an inline script: it
 neither works offline nor passes the server's Content-Security-Policy. This page is served from
@@ -22,4 +23,12 @@ def api_docs(settings: SettingsDep) -> FileResponse:
     page = Path(settings.api.web_dir or "") / "apidocs" / "index.html"
     if not settings.api.web_dir or not page.is_file():
         raise NotFoundError("the API reference page is served with the viewer (TRUCE_API_WEB_DIR)")
+    return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/report", include_in_schema=False)
+def report_page(settings: SettingsDep) -> FileResponse:
+    page = Path(settings.api.web_dir or "") / "report" / "index.html"
+    if not settings.api.web_dir or not page.is_file():
+        raise NotFoundError("the report page is served with the viewer (TRUCE_API_WEB_DIR)")
     return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 # style layer -> (paint property, full opacity) at the panel's default opacities
 HELD = {
-    "shaded_relief": ("raster-opacity", 1.0),
+    "shaded_relief": ("raster-opacity", 0.35),  # a subtle layer over the basemap's land
     "agreement_areas-line": ("line-opacity", 0.8),
     "admin_areas-line": ("line-opacity", 0.7),
     "settlements-circle": ("circle-opacity", 1.0),

@@ -7,8 +7,11 @@ import { initDraw, toWkt } from "./js/draw.js";
 import { initExport } from "./js/export.js";
 import { cqlFilter, incidentParams, initFilters, seriesFilter } from "./js/filters.js";
 import { initHistogram } from "./js/histogram.js";
-import { date as dateOf, initI18n, initLanguageSwitch, num, t } from "./js/i18n.js";
-import { initSettlementLabels } from "./js/labels.js";
+import { date as dateOf, initI18n, initLanguageSwitch, lang, num, t } from "./js/i18n.js";
+import {
+  BASEMAP_SOURCE, GLYPHS, RTL_PLUGIN, SHIPPED, basemapSource, chosenBasemap, genericLayers, isBasemapLayer,
+  regionLayers, rememberBasemap,
+} from "./js/basemap.js";
 import {
   CLICKABLE, FIRST_PICTURE, OPACITY_PAINT, absoluteUrl, datetimeParam, incidentColour, multiTileUrl, perFeature,
   sourceSpec, style, styleLayerIds, styleLayers,
@@ -206,6 +209,48 @@ function compilePrograms(map, layers) {
   }
 }
 
+/**
+ * The basemap choice: shown when the server has more than the shipped basemap (an operator added
+ * one with `truce basemap add`); the choice is remembered in this browser.
+ */
+async function initBasemapChoice(map) {
+  let listed = [];
+  try {
+    const res = await fetch("/basemaps", { headers: { Accept: "application/json" } });
+    if (res.ok) listed = (await res.json()).basemaps ?? [];
+  } catch { /* offline: the shipped one stays */ }
+  const select = document.getElementById("basemap-select");
+  const names = listed.map((b) => b.name);
+  if (!select || names.length < 2) return;
+  select.replaceChildren(...listed.map((b) => {
+    const option = document.createElement("option");
+    option.value = b.name;
+    option.textContent = b.name === SHIPPED ? t("basemap.shipped") : b.name;
+    return option;
+  }));
+  select.closest("[hidden]")?.removeAttribute("hidden");
+  function use(name) {
+    const entry = listed.find((b) => b.name === name);
+    if (!entry) return;
+    const style = map.getStyle();
+    const firstData = style.layers.find((l) => !isBasemapLayer(l.id))?.id;
+    for (const layer of style.layers) if (isBasemapLayer(layer.id)) map.removeLayer(layer.id);
+    map.removeSource(BASEMAP_SOURCE);
+    map.addSource(BASEMAP_SOURCE, basemapSource(name));
+    const next = name === SHIPPED ? regionLayers(lang) : genericLayers(entry.vector_layers ?? [], lang);
+    for (const layer of next.below) map.addLayer(layer, firstData);
+    const relief = map.getLayer("shaded_relief") ? style.layers[style.layers.findIndex((l) => l.id === "shaded_relief") + 1]?.id : firstData;
+    for (const layer of next.lines) map.addLayer(layer, map.getLayer(relief) ? relief : undefined);
+    for (const layer of next.labels) map.addLayer(layer);
+    select.value = name;
+    rememberBasemap(name);
+  }
+  select.addEventListener("change", () => use(select.value));
+  const kept = chosenBasemap(names);
+  select.value = kept;
+  if (kept !== SHIPPED) use(kept);
+}
+
 async function main() {
   await initI18n(); // the catalogues were asked for when i18n.js was read
   initLanguageSwitch(document.getElementById("lang-select"));
@@ -263,9 +308,22 @@ async function main() {
     paint: { "line-color": perFeature(PALETTE.blue), "line-width": 4, "line-opacity": 0.95 },
   });
 
+  // The basemap: sea and land under everything, water and borders above the relief, labels on top.
+  const base = regionLayers(lang);
+  sources[BASEMAP_SOURCE] = basemapSource(SHIPPED);
+  const aboveRelief = layers.findIndex((l) => l.id === "shaded_relief") + 1;
+  layers.splice(aboveRelief, 0, ...base.lines);
+  layers.unshift(...base.below);
+  layers.push(...base.labels);
+  // Arabic labels need shaping and right-to-left ordering: MapLibre's plugin, from this host, loaded
+  // when a label first needs it.
+  if (maplibregl.getRTLTextPluginStatus?.() === "unavailable") {
+    maplibregl.setRTLTextPlugin(absoluteUrl(RTL_PLUGIN), true).catch((err) => console.warn("RTL text plugin", err)); // eslint-disable-line no-console
+  }
+
   const map = new maplibregl.Map({
     container: "map",
-    style: style(sources, layers),
+    style: style(sources, layers, absoluteUrl(GLYPHS)),
     center: state.center,
     zoom: state.zoom,
     minZoom: 3,
@@ -578,7 +636,7 @@ async function main() {
   });
 
   // --- search, view changes, pasted links ----------------------------------------------------
-  initSettlementLabels(map, maplibregl, () => state.layers.includes("settlements"));
+  initBasemapChoice(map);
   initSearch(document.getElementById("search"), (place) => {
     map.flyTo({ center: place.coordinates, zoom: Math.max(map.getZoom(), 11) });
     details.show("settlements", place.id, { name: place.name, name_ar: place.nameAr, population: place.population });

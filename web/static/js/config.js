@@ -17,6 +17,9 @@ export const PALETTE = Object.freeze({
 
 export const INITIAL_VIEW = Object.freeze({ center: [38.5, 35.0], zoom: 6 });
 
+/** The area of interest [west, south, east, north] (the ETL's SYRIA_AOI): reports outside it are refused. */
+export const AREA_OF_INTEREST = Object.freeze([35.4, 32.1, 42.6, 37.5]);
+
 /** Used when /collections does not say (or cannot be reached). */
 export const DEFAULT_TIME_RANGE = Object.freeze({ start: "2016-01-01", end: "2016-12-31" });
 

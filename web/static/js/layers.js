@@ -100,7 +100,7 @@ export function styleLayers(id, opts) {
     // No fade-in: each raster tile would redraw the whole map for 300 ms (in software WebGL, a
     // few hundred ms a frame).
     case "shaded_relief":
-      return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": 1, "raster-fade-duration": 0 } }];
+      return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": RELIEF, "raster-fade-duration": 0 } }];
     case "population":
       return [{ id: "population", type: "raster", ...from(id), paint: { "raster-opacity": 0.6, "raster-fade-duration": 0 } }];
     case "admin_areas":
@@ -162,9 +162,12 @@ export function styleLayers(id, opts) {
   }
 }
 
+/** The relief is a subtle layer over the basemap's land (at the slider's full opacity). */
+const RELIEF = 0.35;
+
 /** Paint properties scaled by a layer's opacity slider, with their full-opacity values. */
 export const OPACITY_PAINT = {
-  shaded_relief: [["shaded_relief", "raster-opacity", 1]],
+  shaded_relief: [["shaded_relief", "raster-opacity", RELIEF]],
   population: [["population", "raster-opacity", 1]],
   admin_areas: [["admin_areas-line", "line-opacity", 1]],
   agreement_areas: [["agreement_areas-fill", "fill-opacity", 0.45], ["agreement_areas-line", "line-opacity", 1]],
@@ -214,11 +217,11 @@ export function sourceSpec(src, url, tileJson = null) {
 }
 
 /**
- * A style with no glyphs and no sprite (nothing is fetched from anywhere but this origin): `sources`
+ * A style with no sprite; glyphs (when given) from this host, like everything else: `sources`
  * (id -> spec) and `layers` as given. No background layer: the map's container paints that colour
  * (style.css), which saves MapLibre a shader program. Paint changes (opacity) apply at once: a
  * fading transition would redraw the map for its whole duration.
  */
-export function style(sources = {}, layers = []) {
-  return { version: 8, sources, layers, transition: { duration: 0, delay: 0 } };
+export function style(sources = {}, layers = [], glyphs = undefined) {
+  return { version: 8, sources, layers, ...(glyphs ? { glyphs } : {}), transition: { duration: 0, delay: 0 } };
 }

@@ -1,4 +1,4 @@
-// Settlement search (English or Arabic name). The gazetteer is small (hundreds of places), so it is
+// Settlement search (English, Arabic, Russian or any alternate name the gazetteer has). The gazetteer is small (hundreds of places), so it is
 // fetched once, on first use, from the settlements collection and searched in the browser.
 
 import { api } from "./config.js";
@@ -7,12 +7,32 @@ import { fetchJSON } from "./status.js";
 import { placeName } from "./vocab.js";
 
 const MAX_RESULTS = 10;
-// Arabic: drop diacritics and tatweel, unify alef forms, so "حلب" finds "حَلَب".
+// Accent- and hamza-insensitive, like the ETL's name key: drop Latin accents, Arabic diacritics and
+// tatweel, unify alef forms (so "ادلب" finds "إدلب"), ta marbuta and alif maqsura; drop spaces,
+// hyphens and apostrophes and collapse doubled letters (so "Deir Ezzor" finds "Deir ez-Zor").
 const normalise = (s) => String(s ?? "")
   .toLowerCase()
   .normalize("NFKD")
   .replace(/[\u0300-\u036f\u064b-\u065f\u0670\u0640]/g, "")
-  .replace(/[\u0622\u0623\u0625]/g, "\u0627");
+  .replace(/[\u0622\u0623\u0625\u0671]/g, "\u0627")
+  .replace(/\u0629/g, "\u0647")
+  .replace(/\u0649/g, "\u064a")
+  .replace(/[\s'’‘ʿʾ`´".,()_-]+/g, "")
+  .replace(/(.)\1+/gu, "$1");
+
+function alternates(props) {
+  const value = props.alternate_names;
+  if (Array.isArray(value)) return value;
+  if (typeof value === "string") {
+    try {
+      const parsed = JSON.parse(value);
+      return Array.isArray(parsed) ? parsed : [value];
+    } catch {
+      return value.replace(/^\{|\}$/g, "").split(/[,|]/);
+    }
+  }
+  return [];
+}
 
 export function initSearch(form, onPick) {
   const input = form.querySelector("input");
@@ -31,7 +51,9 @@ export function initSearch(form, onPick) {
         nameAr: f.properties.name_ar,
         population: Number(f.properties.population) || 0,
         coordinates: f.geometry.coordinates,
-        key: `${normalise(f.properties.name)} ${normalise(f.properties.name_ar)}`,
+        nameRu: f.properties.name_ru,
+        key: [f.properties.name, f.properties.name_ar, f.properties.name_ru, ...alternates(f.properties)]
+          .map(normalise).filter(Boolean).join("|"),
       }));
     return gazetteer;
   }
@@ -40,7 +62,7 @@ export function initSearch(form, onPick) {
     results.replaceChildren(...matches.map((place) => {
       const button = document.createElement("button");
       button.type = "button";
-      const shown = placeName({ name: place.name, name_ar: place.nameAr });
+      const shown = placeName({ name: place.name, name_ar: place.nameAr, name_ru: place.nameRu });
       button.textContent = [shown, place.name, place.nameAr].filter((n, i, all) => n && all.indexOf(n) === i).join(" · ");
       button.addEventListener("click", () => {
         results.replaceChildren();
