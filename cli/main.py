@@ -206,6 +206,13 @@ def etl_load(
     encoding: Annotated[str | None, typer.Option(
         help="the CSV file's text encoding (utf-8, cp1252, latin-1, cp1256, utf-16); detected "
              "from the whole file when not given")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="the coordinate system of the file's coordinates (EPSG:3857, EPSG:32637 ...), "
+             "when they are not lon/lat; a file that is not in lon/lat fails naming it")] = None,
+    allow_outside: Annotated[bool, typer.Option(
+        "--allow-outside", help="load rows outside the area of interest "
+                                "(TRUCE_ETL_AREA_OF_INTEREST) instead of quarantining them; "
+                                "their lines are listed in the warnings")] = False,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
@@ -229,7 +236,7 @@ def etl_load(
                     since=etl_commands.parse_since(since),
                     show_progress=not as_json and etl_commands.stdout_is_terminal(),
                     invalid_geometry=invalid_geometry, source_layer=source_layer,
-                    encoding=encoding)
+                    encoding=encoding, crs=crs, allow_outside=allow_outside)
             if not no_alerts and summary.status != "interrupted":
                 alerts = alerts_cli.after_load(summary, dry_run=dry_run)
         except interrupt.Interrupted as exc:
