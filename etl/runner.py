@@ -215,8 +215,9 @@ def _reprojected(records: Iterator[RawRecord], srid: int) -> Iterator[RawRecord]
 
 
 def _context_options(engine: Engine, summary: RunSummary, options: dict[str, Any],
-                     limits: EtlSettings) -> tuple[Any, dict[str, Any]]:
-    """The area of interest (etl/aoi.py) and what the checks read of it and of --crs."""
+                     limits: EtlSettings, *, vector: bool) -> tuple[Any, dict[str, Any]]:
+    """The area of interest (etl/aoi.py) and what the checks read of it and of --crs (a vector
+    file's features are reprojected as read: _reprojected; a table's x/y by the checks)."""
     with engine.connect() as conn:
         area, warning = area_of_interest.resolve(conn, limits.area_of_interest,
                                                  limits.area_of_interest_buffer_km)
@@ -227,7 +228,7 @@ def _context_options(engine: Engine, summary: RunSummary, options: dict[str, Any
     if options.get("crs"):
         srid = crs.parse(str(options["crs"]))
         extra["crs_srid"] = srid
-        if srid != 4326:
+        if srid != 4326 and not vector:
             extra["crs_transform"] = crs.to_lon_lat(srid)
     return area, extra
 
@@ -308,7 +309,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
         signature.check(path, job.format)
         max_chars = EtlSettings().max_field_chars
         try:
-            area, extra = _context_options(engine, summary, options or {}, limits)
+            area, extra = _context_options(engine, summary, options or {}, limits,
+                                           vector=job.format in VECTOR_FORMATS)
         except ValueError as exc:
             raise SourceError(str(exc)) from exc
         ctx = Context(source=source, now=now or datetime.now(UTC), aoi=area,
