@@ -126,7 +126,7 @@ def _check_coordinates(ctx: Context, summary: RunSummary) -> None:
     """A file whose coordinates are not lon/lat fails whole, naming --crs (etl.transforms.crs)."""
     tally = ctx.options.get("coordinate_tally")
     if isinstance(tally, checks.CoordinateTally):
-        wrong = crs.problem(tally, ctx.aoi, Path(summary.path).name)
+        wrong = crs.problem(tally, ctx.aoi, Path(summary.path).name, summary.read)
         if wrong is not None:
             raise SourceError(wrong)
 

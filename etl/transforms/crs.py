@@ -72,11 +72,14 @@ def guess(samples: list[tuple[float, float]], aoi: AreaOfInterest | None) -> int
     return None
 
 
-def problem(tally: CoordinateTally, aoi: AreaOfInterest | None, name: str) -> str | None:
+def problem(tally: CoordinateTally, aoi: AreaOfInterest | None, name: str, read: int
+            ) -> str | None:
     """Why the file's coordinates are not lon/lat, naming `--crs EPSG:XXXX`, or None: every point
-    beyond lon/lat, or every point outside the area of interest as a known projection explains."""
+    beyond lon/lat, or every point outside the area of interest as a known projection explains,
+    in a file whose rows (at least half of the `read`) mostly give coordinates (rows placed by
+    name do not count: a typo among them is only that row's problem)."""
     bad = tally.out_of_range + tally.outside
-    if tally.judged == 0 or bad < tally.judged:
+    if tally.judged == 0 or bad < tally.judged or tally.judged * 2 < read:
         return None
     srid = guess(tally.samples, aoi)
     if srid is not None:

@@ -177,3 +177,15 @@ def test_cli_names_crs_and_loads_with_it(database_url: str, sample_loaded: list,
     bad = subprocess.run([*args, "--crs", "metres"], capture_output=True, text=True, timeout=180,
                          env=env)
     assert bad.returncode == 2 and "EPSG" in bad.stdout + bad.stderr
+
+
+def test_one_bad_point_among_rows_placed_by_name_is_that_rows_problem(
+        engine: Engine, sample_loaded: list, tmp_path: Path) -> None:
+    path = tmp_path / "mostly_named.csv"
+    path.write_text("id,date_start,type,location_name,x,y\n"
+                    "N-1,2016-03-01,Battles,Raju,,\nN-2,2016-03-01,Battles,Raju,,\n"
+                    "N-3,2016-03-01,Battles,,3671.37,3473.24\n")
+    summary = run(find_job("incidents", "csv", path), path, engine, source="etlt_crs_named",
+                  mapping=MAPPING)
+    assert (summary.status, summary.loaded) == ("completed", 2), summary
+    assert summary.reasons == {"coordinates_out_of_range": 1}
