@@ -67,6 +67,15 @@ def test_admin1_filter_finds_loaded_incidents(client: TestClient, engine: Engine
     features = response.json()["features"]
     assert len(features) >= 500
     assert {f["properties"].get("admin1_pcode") for f in features} == {"SY04"}
+    with engine.connect() as conn:
+        aid = conn.execute(text("SELECT count(*) FROM aid_deliveries WHERE admin1_pcode = 'SY04' "
+                                "AND source = 'illustrative_aid_deliveries'")).scalar_one()
+    response = client.get("/collections/aid_deliveries/items",
+                          params={"filter": "admin1_pcode='SY04'", "limit": 1000})
+    assert response.status_code == 200, response.text
+    delivered = response.json()["features"]
+    assert aid > 0 and len(delivered) == aid
+    assert {f["properties"]["admin1_pcode"] for f in delivered} == {"SY04"}
 
 
 def test_admin_pcodes_are_recomputed_when_admin_areas_are_loaded(
