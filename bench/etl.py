@@ -2,7 +2,7 @@
 
 `python -m bench etl [--rows N] [--repeat 3] [--format ucdp|acled|geojson|kml] [--profile] [--keep]
 [--no-readers]`
-generates N synthetic incidents (gaussian clusters around 50 towns inside Syria's bounding box plus 5%
+generates N synthetic incidents (gaussian clusters around 50 towns inside Syria's outline plus 5%
 uniform noise, dates 2016-02-27..2016-12-31) as a UCDP-like or ACLED-like CSV or a GeoJSON
 FeatureCollection (the generic incident fields; read in batches, so its peak RSS is the reader's
 streaming at work), then loads it into a fresh
@@ -45,6 +45,39 @@ HEADER = ["id", "type_of_violence", "conflict_name", "side_a", "side_b", "where_
           "where_coordinates", "latitude", "longitude", "event_clarity", "date_prec",
           "date_start", "date_end", "low", "best", "high", "source_headline"]
 BBOX = (35.7, 32.3, 42.4, 37.3)
+# Syria's outline (the sample's COD-AB admin level 0, simplified, 3 km inside its border): the
+# generated events lie in the country, as the loader's area of interest requires
+SYRIA = ((35.95, 35.43), (35.77, 35.59), (35.88, 35.74), (35.85, 35.84), (35.99, 35.9),
+         (36.0, 35.85), (36.18, 35.79), (36.24, 35.93), (36.4, 35.98), (36.43, 36.2),
+         (36.73, 36.24), (36.63, 36.35), (36.58, 36.5), (36.69, 36.81), (36.97, 36.74),
+         (37.09, 36.59), (37.48, 36.61), (38.25, 36.88), (38.55, 36.81), (38.72, 36.68),
+         (39.23, 36.64), (39.85, 36.73), (40.79, 37.09), (41.56, 37.06), (41.99, 37.13),
+         (42.22, 37.28), (42.33, 37.21), (42.35, 37.08), (41.92, 36.69), (41.82, 36.62),
+         (41.4, 36.55), (41.27, 36.37), (41.23, 36.05), (41.35, 35.83), (41.36, 35.64),
+         (41.25, 35.5), (41.2, 35.25), (41.21, 34.79), (40.99, 34.44), (38.78, 33.4),
+         (36.83, 32.35), (36.42, 32.41), (36.22, 32.56), (36.1, 32.55), (35.95, 32.75),
+         (35.8, 32.79), (35.67, 32.73), (35.71, 33.24), (35.68, 33.28), (36.08, 33.55),
+         (36.08, 33.59), (35.98, 33.66), (36.09, 33.79), (36.41, 33.81), (36.41, 33.85),
+         (36.33, 33.92), (36.44, 34.02), (36.54, 34.02), (36.66, 34.2), (36.58, 34.44),
+         (36.46, 34.53), (36.41, 34.54), (36.49, 34.62), (36.48, 34.66), (36.32, 34.71),
+         (36.26, 34.66), (36.0, 34.67), (35.91, 34.91), (36.0, 35.26), (35.95, 35.43))
+
+
+def in_syria(lon: float, lat: float) -> bool:
+    """Whether (lon, lat) lies inside SYRIA (ray casting)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(SYRIA, SYRIA[1:], strict=False):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _inside(rng: random.Random, draw: Any) -> tuple[float, float]:
+    """`draw(rng)` (a lon/lat pair) again until it lies in Syria."""
+    while True:
+        lon, lat = draw(rng)
+        if in_syria(lon, lat):
+            return lon, lat
 START = date(2016, 2, 27)
 DAYS = (date(2016, 12, 31) - START).days + 1
 ACTORS = ["Government of Syria", "Syrian insurgents", "IS", "SDF", "Civilians"]
@@ -68,7 +101,8 @@ def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
         ucdp.unlink()
         return
     rng = random.Random(seed)
-    towns = [(rng.uniform(BBOX[0] + 0.5, BBOX[2] - 0.5), rng.uniform(BBOX[1] + 0.3, BBOX[3] - 0.3),
+    towns = [(*_inside(rng, lambda r: (r.uniform(BBOX[0] + 0.5, BBOX[2] - 0.5),
+                                        r.uniform(BBOX[1] + 0.3, BBOX[3] - 0.3))),
               rng.uniform(0.02, 0.25)) for _ in range(50)]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -78,11 +112,12 @@ def generate(path: Path, rows: int, seed: int = 7, fmt: str = "ucdp") -> None:
             writer.writerow(HXL_TAGS)
         for i in range(rows):
             if rng.random() < 0.05:
-                lon, lat = rng.uniform(BBOX[0], BBOX[2]), rng.uniform(BBOX[1], BBOX[3])
+                lon, lat = _inside(rng, lambda r: (r.uniform(BBOX[0], BBOX[2]),
+                                                   r.uniform(BBOX[1], BBOX[3])))
             else:
                 tlon, tlat, sigma = towns[rng.randrange(50)]
-                lon = min(max(rng.gauss(tlon, sigma), BBOX[0]), BBOX[2])
-                lat = min(max(rng.gauss(tlat, sigma), BBOX[1]), BBOX[3])
+                lon, lat = _inside(rng, lambda r, t=tlon, u=tlat, g=sigma: (r.gauss(t, g),
+                                                                            r.gauss(u, g)))
             day = (START + timedelta(days=rng.randrange(DAYS))).isoformat()
             best = rng.randrange(0, 12)
             if fmt == "hxl":

@@ -145,7 +145,8 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
               mapping: dict[str, Any] | None, since: datetime | None, show_progress: bool,
               engine: Any = None, invalid_geometry: str = "repair",
               source_layer: str | None = None, encoding: str | None = None,
-              date_order: str | None = None) -> Any:
+              date_order: str | None = None, crs: str | None = None,
+              allow_outside: bool = False) -> Any:
     """Load a file, or an http(s) URL streamed to a temporary file first (size cap, timeout and
     the internal addresses it may reach from TRUCE_ETL_URL_*; the run records the URL, redacted,
     as its source path). `source_layer`: the layer of a vector file to read (checked before the
@@ -170,6 +171,12 @@ def load_file(path: Path | str, *, layer: str, fmt: str, source: str | None, dry
         from etl.sources.encoding import check_name
 
         options["encoding"] = check_name(encoding)
+    if crs is not None:
+        from etl.transforms.crs import parse
+
+        options["crs"] = f"EPSG:{parse(crs)}"
+    if allow_outside:
+        options["allow_outside"] = True
     if isinstance(path, str) and is_url(path):
         import tempfile
 

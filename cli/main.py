@@ -284,6 +284,13 @@ def etl_load(
     date_order: Annotated[str | None, typer.Option(
         help="dmy|mdy|ymd: how d/m/y dates are read; decided per date column from the dates "
              "that read one way only when not given")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="the coordinate system of the file's coordinates (EPSG:3857, EPSG:32637 ...), "
+             "when they are not lon/lat; a file that is not in lon/lat fails naming it")] = None,
+    allow_outside: Annotated[bool, typer.Option(
+        "--allow-outside", help="load rows outside the area of interest "
+                                "(TRUCE_ETL_AREA_OF_INTEREST) instead of quarantining them; "
+                                "their lines are listed in the warnings")] = False,
 ) -> None:
     """Load one file (or URL) into a layer; bad rows go to quarantine with their reasons.
     A completed incidents load then runs the alerts (retry due webhooks, match, deliver; the
@@ -307,7 +314,8 @@ def etl_load(
                     since=etl_commands.parse_since(since),
                     show_progress=not as_json and etl_commands.stdout_is_terminal(),
                     invalid_geometry=invalid_geometry, source_layer=source_layer,
-                    encoding=encoding, date_order=date_order)
+                    encoding=encoding, date_order=date_order, crs=crs,
+                    allow_outside=allow_outside)
             if not no_alerts and summary.status != "interrupted":
                 alerts = alerts_cli.after_load(summary, dry_run=dry_run)
         except interrupt.Interrupted as exc:

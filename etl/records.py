@@ -6,8 +6,37 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Syria and a margin: lon/lat bounds of the area of interest, (minx, miny, maxx, maxy).
-SYRIA_AOI = (35.4, 32.1, 42.6, 37.5)
+import shapely
+
+
+@dataclass(frozen=True)
+class AreaOfInterest:
+    """Where rows may lie (lon/lat WKB): `core` the polygon (the loaded admin level 0 areas by
+    default, etl/aoi.py), `outer` it buffered by `buffer_km`, `inner` it shrunk by as much.
+    A point is inside when `outer` holds it; "well inside" when `inner` does."""
+
+    core_wkb: bytes
+    outer_wkb: bytes
+    inner_wkb: bytes
+    buffer_km: float
+    label: str
+    _geoms: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def geom(self, which: str) -> Any:
+        """The shapely geometry (prepared) of `core`, `outer` or `inner`."""
+        found = self._geoms.get(which)
+        if found is None:
+            found = shapely.from_wkb(getattr(self, f"{which}_wkb"))
+            shapely.prepare(found)
+            self._geoms[which] = found
+        return found
+
+    def holds(self, lon: float, lat: float, which: str = "outer") -> bool:
+        return bool(shapely.intersects_xy(self.geom(which), lon, lat))
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        minx, miny, maxx, maxy = (float(b) for b in self.geom("outer").bounds)
+        return minx, miny, maxx, maxy
 
 
 @dataclass(frozen=True)
@@ -27,6 +56,7 @@ class Accepted:
     values: dict[str, Any]
     repairs: tuple[str, ...] = ()
     merged: bool = False  # the record is already known (e.g. the same settlement): nothing to write
+    flags: tuple[str, ...] = ()  # loaded, but said (outside the area of interest, --allow-outside)
 
 
 @dataclass(frozen=True)
@@ -39,9 +69,10 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Context:
-    """What a transform may know besides the record: the source name, the AOI and 'now'."""
+    """What a transform may know besides the record: the source name, the area of interest
+    (None: everywhere) and 'now'."""
 
     source: str
     now: datetime
-    aoi: tuple[float, float, float, float] = SYRIA_AOI
+    aoi: AreaOfInterest | None = None
     options: dict[str, Any] = field(default_factory=dict)

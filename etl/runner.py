@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from etl import aoi as area_of_interest
 from etl import dedupe, interrupt
 from etl.fields import fields_of
 from etl.gazetteer import Gazetteer, Place
@@ -32,7 +33,7 @@ from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
 from etl.sources.tabular import ENCODING_FIELD, UNTERMINATED, SourceError, SourceWarning
-from etl.transforms import checks, dates
+from etl.transforms import checks, crs, dates
 from server.settings import EtlSettings
 
 log = logging.getLogger("truce.etl")
@@ -40,7 +41,8 @@ log = logging.getLogger("truce.etl")
 DUPLICATE_ID = "duplicate_source_id_in_file"
 BATCH = 50_000
 CSV_FORMATS = ("acled", "ucdp", "hxl", "csv")
-WORLD = (-180.0, -90.0, 180.0, 90.0)
+VECTOR_FORMATS = ("geojson", "gpkg", "shp", "kml")
+FLAGGED_LINES = 20  # the lines a warning about flagged rows names
 @dataclass
 class RunSummary:
     run_id: int | None
@@ -175,6 +177,8 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
            staged: int, options: dict[str, Any]) -> None:
     inserted, updated = postgis.merge(conn, job.spec, source=source, run_id=run_id,
                                       staged=staged)
+    if job.layer == "admin_areas" and (inserted or updated):
+        postgis.recompute_admin_pcodes(conn)
     summary.loaded += inserted
     summary.updated += updated
     summary.unchanged += staged - inserted - updated
@@ -185,12 +189,23 @@ def _merge(conn: Connection, job: Job, summary: RunSummary, *, source: str, run_
                                          hours=options.get("duplicate_hours"))
 
 
+def _check_coordinates(ctx: Context, summary: RunSummary) -> None:
+    """A file whose coordinates are not lon/lat fails whole, naming --crs (etl.transforms.crs)."""
+    tally = ctx.options.get("coordinate_tally")
+    if isinstance(tally, checks.CoordinateTally):
+        wrong = crs.problem(tally, ctx.aoi, Path(summary.path).name, summary.read)
+        if wrong is not None:
+            raise SourceError(wrong)
+
+
 def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
           run_id: int, source: str, mapping: dict[str, Any] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
-    row-wise path must take the file. A dry run only counts (and is rolled back too). An
-    error the SQL path did not foresee is logged and kept in `summary.fallback`."""
-    if job.fast is None or not path.is_file() or has_parts(mapping):
+    row-wise path must take the file (always with --crs or --allow-outside). A dry run only
+    counts (and is rolled back too). An error the SQL path did not foresee is logged and kept in
+    `summary.fallback`."""
+    if job.fast is None or not path.is_file() or has_parts(mapping) or ctx.options.get("crs") \
+            or ctx.options.get("allow_outside"):
         return None
     savepoint = conn.begin_nested()
     try:
@@ -261,6 +276,43 @@ def _watched(records: Iterator[RawRecord], summary: RunSummary) -> Iterator[RawR
     for warning in others:
         warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                warning.lineno)
+
+
+def _reprojected(records: Iterator[RawRecord], srid: int) -> Iterator[RawRecord]:
+    """Vector features whose coordinates are in EPSG:`srid` (--crs), whatever the file said,
+    in lon/lat."""
+    import numpy
+    import shapely
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(f"EPSG:{srid}", "EPSG:4326", always_xy=True)
+    for raw in records:
+        wkb = raw.geometry_wkb
+        if wkb is not None:
+            geom = shapely.transform(shapely.from_wkb(wkb),
+                                     lambda xy: numpy.column_stack(
+                                         transformer.transform(xy[:, 0], xy[:, 1])))
+            wkb = bytes(shapely.to_wkb(geom))
+        yield RawRecord(raw.number, raw.fields, wkb, 4326)
+
+
+def _context_options(engine: Engine, summary: RunSummary, options: dict[str, Any],
+                     limits: EtlSettings, *, vector: bool) -> tuple[Any, dict[str, Any]]:
+    """The area of interest (etl/aoi.py) and what the checks read of it and of --crs (a vector
+    file's features are reprojected as read: _reprojected; a table's x/y by the checks)."""
+    with engine.connect() as conn:
+        area, warning = area_of_interest.resolve(conn, limits.area_of_interest,
+                                                 limits.area_of_interest_buffer_km)
+    if warning and summary.layer in ("incidents", "aid_deliveries", "settlements",
+                                     "agreement_areas"):
+        summary.warnings.append(warning)
+    extra: dict[str, Any] = {"aoi": area, "coordinate_tally": checks.CoordinateTally()}
+    if options.get("crs"):
+        srid = crs.parse(str(options["crs"]))
+        extra["crs_srid"] = srid
+        if srid != 4326 and not vector:
+            extra["crs_transform"] = crs.to_lon_lat(srid)
+    return area, extra
 
 
 def unreadable(raw: RawRecord) -> Rejected | None:
@@ -339,13 +391,19 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     try:
         signature.check(path, job.format)
         max_chars = EtlSettings().max_field_chars
-        ctx = Context(source=source, now=now or datetime.now(UTC),
-                      options={"max_field_chars": max_chars,
+        try:
+            area, extra = _context_options(engine, summary, options or {}, limits,
+                                           vector=job.format in VECTOR_FORMATS)
+        except ValueError as exc:
+            raise SourceError(str(exc)) from exc
+        ctx = Context(source=source, now=now or datetime.now(UTC), aoi=area,
+                      options={"max_field_chars": max_chars, **extra,
                                **_options(job, engine, {**(options or {}),
                                                         "file_sha256": digest})})
         meter = Meter(progress, path) if progress else None
         ctx.options["meter"] = meter
-        world = replace(ctx, aoi=WORLD)
+        world = replace(ctx, aoi=None)
+        flagged: list[int] = []
         with engine.begin() as conn, interrupt.cancellable(conn.connection.dbapi_connection):
             postgis.guard_session(conn, run_id=run_id,
                                   statement_timeout_s=limits.statement_timeout_seconds,
@@ -361,6 +419,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 summary.repairs = dict(fast.repairs)
                 summary.warnings.extend(fast.warnings)
                 reasons.update(fast.reasons)
+                _check_coordinates(ctx, summary)
                 if dry_run:
                     summary.loaded = fast.accepted
                 else:
@@ -385,6 +444,8 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     summary.warnings.extend(warned)
                     ctx.options["date_orders"] = orders
                 records = chain(head, _raising(failed) if failed is not None else records)
+                if ctx.options.get("crs_srid") and job.format in VECTOR_FORMATS:
+                    records = _reprojected(records, int(ctx.options["crs_srid"]))
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
             repaired: list[dict[str, Any]] = []
@@ -441,7 +502,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                         values.get(k) for k in key_fields)
                     if key not in seen:
                         seen.add(key)
-                        if result.repairs:
+                        if checks.OUTSIDE_ALLOWED in result.repairs:
+                            flagged.append(raw.number)
+                        if set(result.repairs) - {checks.OUTSIDE_ALLOWED}:
                             summary.repaired += 1
                             fixed = repairs.describe(result.repairs, values, raw.number)
                             repairs.tally(rules, fixed)
@@ -461,6 +524,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                  "reasons": result_reasons, "detail": detail,
                                  "source_id": detail.get("source_id")})
             if fast is None:
+                _check_coordinates(ctx, summary)
                 if meter:
                     meter.phase(summary.read, "writing")
                 flush()
@@ -478,6 +542,13 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 summary.repairs = dict(rules)
                 if meter:
                     meter.done(summary.read)
+        if flagged:
+            lines = ", ".join(str(n) for n in flagged[:FLAGGED_LINES])
+            more = f" and {len(flagged) - FLAGGED_LINES} more" if len(flagged) > FLAGGED_LINES \
+                else ""
+            summary.warnings.append(
+                f"{len(flagged)} rows outside the area of interest were loaded "
+                f"(--allow-outside): lines {lines}{more}")
         summary.status = "completed"
         if summary.read == 0:
             summary.status = "empty"

@@ -210,6 +210,12 @@ class EtlSettings(BaseSettings):
     max_field_chars: int = Field(
         10_000, ge=256, description="a row or feature with a longer value (any field) is "
                                     "quarantined as field_too_long, whatever the load path")
+    area_of_interest: str = Field(
+        "", description="where loaded rows must lie: unset, the loaded admin level 0 areas; admin "
+                        "P-codes (`SY,LB`); a GeoJSON polygon file; or `everywhere`")
+    area_of_interest_buffer_km: float = Field(
+        5.0, ge=0, description="the area of interest grows by this much: a point this close to "
+                               "its border is inside")
     statement_timeout_seconds: float = Field(
         3600, ge=0, description="a load's statement running longer is cancelled and the run "
                                 "fails, rolled back (0: no limit)")

@@ -37,10 +37,11 @@ PLAIN_CHARS = 47
 STAGED = ["source_id", "occurred_at", "occurred_until", "time_precision", "reported_at",
           "event_type", "sub_event_type", "actor1", "actor2", "fatalities", "fatalities_low",
           "fatalities_high", "geo_precision", "location_name", "notes", "verification_status",
-          "sensitivity", "lon", "lat"]
+          "sensitivity", "lon", "lat", "gazetteer_id AS settlement_id"]
 STAGED_AID = ["source_id", "delivered_at", "method", "cargo_type", "quantity", "unit",
               "organisation", "location_name", "notes", "geonames_ref", "agreement_area_ref",
-              "lon", "lat"]
+              "lon", "lat", "gazetteer_id::text AS gazetteer_ref"]
+AOI = "etl_aoi"  # the area of interest's parts (core, outer, inner), GiST-indexed
 HXL_PREAMBLE_ROWS = 100  # the tag row is looked for in the file's first rows
 
 
@@ -269,12 +270,14 @@ def _lookups(conn: Connection, ctx: Context, *, dates: list[str], counts: list[s
             found = gazetteer.candidates(name, admin)
             one = found[0] if len(found) == 1 else None
             places.append({
-                "v": key, "found": len(found), "lon": one.lon if one else None,
+                "v": key, "found": len(found), "id": one.id if one else None,
+                "lon": one.lon if one else None,
                 "lat": one.lat if one else None,
                 "detail": None if one else {"place": name,
                                             "candidates": [p.as_detail() for p in found[:10]]}})
     copy_csv.records_table(conn, "etl_lk_place",
-                           "v text PRIMARY KEY, found int, lon float8, lat float8, detail jsonb",
+                           "v text PRIMARY KEY, found int, id int, lon float8, lat float8, "
+                           "detail jsonb",
                            places)
     _uniq_function(conn)
     return warnings
@@ -312,8 +315,34 @@ def _point_values(lon: str, lat: str, place: str, admin: str) -> str:
 INCIDENT_DEFAULTS = """NULL::timestamptz AS occurred_until, 'day'::text AS time_precision"""
 
 
-def _inside(x: str, y: str) -> str:
-    return f"({x} BETWEEN :minx AND :maxx AND {y} BETWEEN :miny AND :maxy)"
+def _inside(x: str, y: str, kind: str = "outer") -> str:
+    """Whether the point (x, y) lies in the area of interest's `kind` (etl_aoi; :everywhere
+    when there is none): its box first, then its parts."""
+    return (f"(:everywhere OR ({x} BETWEEN :minx AND :maxx AND {y} BETWEEN :miny AND :maxy "
+            f"AND EXISTS (SELECT 1 FROM {AOI} a WHERE a.kind = '{kind}' AND ST_Intersects(a.geom, "
+            f"ST_SetSRID(ST_MakePoint({x}, {y}), 4326)))))")
+
+
+def _in_range(x: str, y: str) -> str:
+    return f"({x} BETWEEN -180 AND 180 AND {y} BETWEEN -90 AND 90)"
+
+
+def _area_table(conn: Connection, ctx: Context) -> dict[str, Any]:
+    """etl_aoi: the area of interest cut in small parts (ST_Subdivide), and the bound values
+    _inside reads."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {AOI}"))
+    conn.execute(text(f"CREATE TEMP TABLE {AOI} (kind text, geom geometry) ON COMMIT DROP"))
+    aoi = ctx.aoi
+    if aoi is None:
+        return {"everywhere": True, "minx": -180, "miny": -90, "maxx": 180, "maxy": 90}
+    for kind in ("core", "outer", "inner"):
+        conn.execute(text(f"INSERT INTO {AOI} SELECT :kind, ST_Subdivide(g, 64) FROM "
+                          "ST_SetSRID(ST_GeomFromWKB(:wkb), 4326) g WHERE NOT ST_IsEmpty(g)"),
+                     {"kind": kind, "wkb": getattr(aoi, f"{kind}_wkb")})
+    conn.execute(text(f"CREATE INDEX ON {AOI} USING gist (geom)"))
+    conn.execute(text(f"ANALYZE {AOI}"))
+    minx, miny, maxx, maxy = aoi.bounds()
+    return {"everywhere": False, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
 def _number(value: str, is_plain: str) -> str:
@@ -336,13 +365,14 @@ POINT = f"""
     CROSS JOIN LATERAL (SELECT CASE
         WHEN v.lon_t IS NULL OR v.lat_t IS NULL THEN '{checks.MISSING_COORDS}'
         WHEN p.xbad OR p.ybad THEN '{checks.BAD_COORDS}'
-        WHEN p.x = p.y AND p.x <> 'NaN' THEN '{checks.LON_EQUALS_LAT}'
-        WHEN NOT (p.x BETWEEN -180 AND 180 AND p.y BETWEEN -90 AND 90) THEN
-          CASE WHEN p.y BETWEEN -180 AND 180 AND p.x BETWEEN -90 AND 90
-                    AND {_inside("p.y", "p.x")} THEN 'swap'
+        WHEN NOT {_in_range("p.x", "p.y")} THEN
+          CASE WHEN {_in_range("p.y", "p.x")} AND {_inside("p.y", "p.x")} THEN 'swap'
                ELSE '{checks.OUT_OF_RANGE}' END
         WHEN NOT {_inside("p.x", "p.y")} THEN
-          CASE WHEN {_inside("p.y", "p.x")} THEN 'swap' ELSE '{checks.OUTSIDE_AOI}' END
+          CASE WHEN {_in_range("p.y", "p.x")} AND {_inside("p.y", "p.x")} THEN 'swap'
+               ELSE '{checks.OUTSIDE_AOI}' END
+        WHEN NOT :everywhere AND {_in_range("p.y", "p.x")} AND {_inside("p.y", "p.x", "inner")}
+             AND NOT {_inside("p.x", "p.y", "core")} THEN '{checks.AMBIGUOUS_COORDS}'
         ELSE 'ok' END AS outcome OFFSET 0) g
 """
 # checks.locate: a row with no coordinates and a place name takes the gazetteer's point (v.place_key
@@ -412,7 +442,9 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
                o.outcome IN ('swap', 'geocoded') AS repaired, o.outcome,
                CASE WHEN tl.field IS NULL THEN gz.detail
                     ELSE coalesce(gz.detail, '{{}}') || jsonb_build_object('field', tl.field)
-               END AS detail, {fields}, {LON_LAT}
+               END AS detail, {fields}, {LON_LAT},
+               CASE o.outcome WHEN 'geocoded' THEN gz.id END AS gazetteer_id,
+               o.outcome AS point_outcome
         FROM {copy_csv.RAW} r
         CROSS JOIN LATERAL (SELECT {values}) v
         {joins}
@@ -430,10 +462,9 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
             warnings: list[str] | None = None) -> FastOutcome:
     """Rules applied, rejected rows quarantined, accepted ones staged for the upsert (a dry run
     only counts)."""
-    aoi = ctx.aoi
+    area = _area_table(conn, ctx)
     copy_csv.check(conn, select, {
-        "now": ctx.now, "plain": PLAIN_DECIMAL, "minx": aoi[0], "miny": aoi[1],
-        "maxx": aoi[2], "maxy": aoi[3], "duplicate_code": DUPLICATE_ID,
+        "now": ctx.now, "plain": PLAIN_DECIMAL, **area, "duplicate_code": DUPLICATE_ID,
         "max_field": int(ctx.options.get("max_field_chars") or 2**31 - 1),
         **{f"field_{i}": name for i, name in enumerate(f.fields)}})
     if f.unterminated:
@@ -442,6 +473,7 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
             warnings = [*(warnings or []), checks.cut_warning(line)]
     read, accepted, repaired, reason_counts = copy_csv.counts(conn)
     fixed = repairs.from_checked(conn, copy_csv.CHECKED, run_id=None if dry_run else run_id)
+    _tally(conn, ctx)
     if not dry_run:
         names = list(f.fields)  # as in the row's dict; names are data: bound, not spliced
         raw_json = "jsonb_build_object(" + ", ".join(
@@ -454,6 +486,29 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
         copy_csv.stage_accepted(conn, layer, staged)
     return FastOutcome(read, accepted, repaired, reason_counts, read - accepted, fixed,
                        warnings or [])
+
+
+def _tally(conn: Connection, ctx: Context) -> None:
+    """checks.CoordinateTally of the checked rows (the row-wise path's check_point keeps it)."""
+    tally = ctx.options.get("coordinate_tally")
+    if not isinstance(tally, checks.CoordinateTally):
+        return
+    judged = ("'ok', 'swap', " f"'{checks.OUT_OF_RANGE}', '{checks.OUTSIDE_AOI}', "
+              f"'{checks.AMBIGUOUS_COORDS}'")
+    bad = f"('{checks.OUT_OF_RANGE}', '{checks.OUTSIDE_AOI}')"
+    counts = conn.execute(text(f"""
+        SELECT count(*) FILTER (WHERE point_outcome IN ({judged})),
+               count(*) FILTER (WHERE point_outcome = '{checks.OUT_OF_RANGE}'),
+               count(*) FILTER (WHERE point_outcome = '{checks.OUTSIDE_AOI}')
+        FROM {copy_csv.CHECKED}""")).one()
+    tally.judged += int(counts[0])
+    tally.out_of_range += int(counts[1])
+    tally.outside += int(counts[2])
+    room = max(0, tally.SAMPLES - len(tally.samples))
+    tally.samples += [(float(x), float(y)) for x, y in conn.execute(text(
+        f"SELECT lon, lat FROM {copy_csv.CHECKED} WHERE point_outcome IN {bad} "
+        "AND lon <> 'NaN' AND lat <> 'NaN' AND lon::text NOT LIKE '%Infinity' "
+        "AND lat::text NOT LIKE '%Infinity' ORDER BY line LIMIT :n"), {"n": room}).tuples()]
 
 
 def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,

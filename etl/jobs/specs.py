@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from etl.loaders.spec import Col, TableSpec
 
+# the admin areas (levels 1-3) containing the staged point, by their parts (migration 11a)
+_ADMIN = ("(SELECT p.pcode FROM admin_area_parts p WHERE p.admin_level = {level} AND "
+          "ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326)) "
+          "ORDER BY p.pcode LIMIT 1)")
+ADMIN_PCODES = tuple(Col(f"admin{n}_pcode", expr=_ADMIN.format(level=n)) for n in (1, 2, 3))
+
 INCIDENTS = TableSpec(
     "incidents",
     (
@@ -12,6 +18,7 @@ INCIDENTS = TableSpec(
         Col("sub_event_type"), Col("actor1"), Col("actor2"), Col("fatalities", "int"),
         Col("fatalities_low", "int"), Col("fatalities_high", "int"), Col("geo_precision"),
         Col("location_name"), Col("notes"), Col("verification_status"), Col("sensitivity"),
+        Col("settlement_id", "int"), *ADMIN_PCODES,
     ),
 )
 
@@ -19,7 +26,7 @@ SETTLEMENTS = TableSpec(
     "settlements",
     (
         Col("source_id"), Col("name"), Col("name_ar"), Col("alternate_names", "text[]"),
-        Col("geonames_id", "bigint"), Col("population", "int"),
+        Col("geonames_id", "bigint"), Col("population", "int"), *ADMIN_PCODES,
     ),
 )
 
@@ -53,13 +60,16 @@ AID_DELIVERIES = TableSpec(
         Col("source_id"), Col("delivered_at", "timestamptz"), Col("method"), Col("cargo_type"),
         Col("quantity", "numeric"), Col("unit"), Col("organisation"), Col("location_name"),
         Col("notes"),
-        Col("settlement_id", expr="(SELECT st.id FROM settlements st WHERE st.geonames_id = "
-                                  "NULLIF(s.geonames_ref, '')::bigint ORDER BY st.id LIMIT 1)",
+        Col("settlement_id", expr="coalesce((SELECT st.id FROM settlements st WHERE "
+                                  "st.geonames_id = NULLIF(s.geonames_ref, '')::bigint ORDER BY "
+                                  "st.id LIMIT 1), NULLIF(s.gazetteer_ref, '')::int)",
             staged_as="geonames_ref"),
         Col("agreement_area_id", expr="(SELECT a.id FROM agreement_areas a WHERE a.source_id = "
                                       "s.agreement_area_ref ORDER BY a.id LIMIT 1)",
             staged_as="agreement_area_ref"),
+        *ADMIN_PCODES,
     ),
+    extra_staged=("gazetteer_ref",),  # the settlement a geocoded row took
 )
 
 # UCDP files without a header row (candidate events): the columns by count.

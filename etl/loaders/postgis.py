@@ -344,6 +344,25 @@ def resolve_quarantine(conn: Connection, *, layer: str, source: str, run_id: int
     )
 
 
+_CONTAINING = ("(SELECT p.pcode FROM admin_area_parts p WHERE p.admin_level = {level} "
+               "AND ST_Intersects(p.geom, o.geom) ORDER BY p.pcode LIMIT 1) AS a{level}")
+
+
+def recompute_admin_pcodes(conn: Connection) -> None:
+    """Admin areas were (re)loaded: every incident, aid delivery and settlement takes the P-codes
+    (levels 1-3) of the areas now containing it, set-based; rows whose P-codes stay are not
+    written."""
+    for table in ("incidents", "aid_deliveries", "settlements"):
+        found = ", ".join(_CONTAINING.format(level=n) for n in (1, 2, 3))
+        conn.execute(text(f"""
+            UPDATE {table} t SET admin1_pcode = n.a1, admin2_pcode = n.a2, admin3_pcode = n.a3
+            FROM {table} o CROSS JOIN LATERAL (SELECT {found}) n
+            WHERE o.id = t.id
+              AND (t.admin1_pcode, t.admin2_pcode, t.admin3_pcode)
+                  IS DISTINCT FROM (n.a1, n.a2, n.a3)
+        """))  # noqa: S608 - table names from a fixed list
+
+
 def gazetteer_rows(conn: Connection) -> list[dict[str, Any]]:
     """Settlements with their names and the names of the admin areas holding them."""
     rows = conn.execute(text("""

@@ -24,10 +24,12 @@ class TableSpec:
     # "point": staged lon/lat; "polygon": staged WKB hex + srid; "reference": an admin area's
     # polygon by staged P-code, else a buffer of buffer_m metres around the staged lon/lat.
     geometry: str = "point"
+    extra_staged: tuple[str, ...] = ()  # more staged fields the columns' expressions read
 
     @property
     def staged_fields(self) -> list[str]:
         fields = [c.staged_as or c.name for c in self.columns if c.expr is None or c.staged_as]
+        fields += list(self.extra_staged)
         fields += {"point": ["lon", "lat"], "polygon": ["geom_wkb", "srid"],
                    "reference": ["geom_pcode", "lon", "lat", "buffer_m"]}[self.geometry]
         return fields

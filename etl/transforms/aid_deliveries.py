@@ -48,6 +48,7 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "geonames_ref": checks.key(f.get("geonames_id")),
             "agreement_area_ref": checks.key(f.get("agreement_area")),
             "notes": checks.text(f.get("notes")),
+            "gazetteer_ref": detail.get("gazetteer_id"),  # the settlement geocoding took
             "lon": point[0],
             "lat": point[1],
         },

@@ -20,7 +20,7 @@ MISSING_COORDS = "missing_coordinates"
 BAD_COORDS = "unparseable_coordinates"
 OUT_OF_RANGE = "coordinates_out_of_range"
 OUTSIDE_AOI = "outside_area_of_interest"
-LON_EQUALS_LAT = "lon_equals_lat"
+AMBIGUOUS_COORDS = "ambiguous_coordinates"
 BAD_DATE = "unparseable_date"
 FUTURE_DATE = "date_in_future"
 MISSING_DATE = "missing_date"
@@ -47,6 +47,8 @@ UNKNOWN_PCODE = "unknown_pcode"
 
 SWAPPED_REPAIR = "swapped_lat_lon_repaired"
 GEOCODED = "geocoded_from_gazetteer"
+#: an accepted row's flag: outside the area of interest, loaded with --allow-outside
+OUTSIDE_ALLOWED = "outside_area_of_interest_allowed"
 
 #: The longest id taken (ids are indexed: PostgreSQL's index entries hold ~2,700 bytes).
 MAX_ID_LENGTH = 256
@@ -127,13 +129,52 @@ def parse_float(value: Any) -> float | None:
     return number
 
 
-def _inside(lon: float, lat: float, aoi: tuple[float, float, float, float]) -> bool:
-    return aoi[0] <= lon <= aoi[2] and aoi[1] <= lat <= aoi[3]
+def _in_range(lon: float, lat: float) -> bool:
+    return -180 <= lon <= 180 and -90 <= lat <= 90
+
+
+class CoordinateTally:
+    """What a run's coordinates looked like (ctx.options["coordinate_tally"]): how many rows had
+    their point or area judged, how many lay beyond lon/lat or outside the area of interest, and
+    some of those as written, so the runner can tell a file not in lon/lat (etl.transforms.crs)."""
+
+    SAMPLES = 500
+
+    def __init__(self) -> None:
+        self.judged = 0
+        self.out_of_range = 0
+        self.outside = 0
+        self.samples: list[tuple[float, float]] = []
+
+    def add(self, lon: float, lat: float, reason: str | None) -> None:
+        self.judged += 1
+        if reason == OUT_OF_RANGE:
+            self.out_of_range += 1
+        elif reason == OUTSIDE_AOI:
+            self.outside += 1
+        else:
+            return
+        if len(self.samples) < self.SAMPLES and math.isfinite(lon) and math.isfinite(lat):
+            self.samples.append((lon, lat))
+
+
+def _tally(ctx: Context, lon: float, lat: float, reason: str | None) -> None:
+    tally = ctx.options.get("coordinate_tally")
+    if isinstance(tally, CoordinateTally):
+        tally.add(lon, lat, reason)
 
 
 def check_point(lon_raw: Any, lat_raw: Any, ctx: Context,
                 reasons: list[str], repairs: list[str]) -> tuple[float, float] | None:
-    """Validate a lon/lat pair; repair a swap when only the swapped point is in the AOI."""
+    """Validate a lon/lat pair against the area of interest (ctx.aoi; None: everywhere).
+
+    Inside (the area buffered) is taken as given, unless it lies in the border band (outside
+    the area itself) while its swap lies well inside (the area shrunk by the buffer): then the
+    row is `ambiguous_coordinates`. Outside, a swap is repaired only when the swapped point is
+    inside; otherwise `outside_area_of_interest` (beyond lon/lat: `coordinates_out_of_range`).
+    With ctx.options["allow_outside"], a point outside (in lon/lat range) is loaded, flagged
+    OUTSIDE_ALLOWED in `repairs` (the runner counts it as a flag, not a repair).
+    ctx.options["crs_transform"] turns the pair into lon/lat first (--crs)."""
     if text(lon_raw) is None or text(lat_raw) is None:
         reasons.append(MISSING_COORDS)
         return None
@@ -143,22 +184,33 @@ def check_point(lon_raw: Any, lat_raw: Any, ctx: Context,
         reasons.append(BAD_COORDS)
         return None
     assert lon is not None and lat is not None
-    if lon == lat:
-        reasons.append(LON_EQUALS_LAT)
-        return None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        if -180 <= lat <= 180 and -90 <= lon <= 90 and _inside(lat, lon, ctx.aoi):
-            repairs.append(SWAPPED_REPAIR)
-            return lat, lon
-        reasons.append(OUT_OF_RANGE)
-        return None
-    if not _inside(lon, lat, ctx.aoi):
-        if _inside(lat, lon, ctx.aoi):
-            repairs.append(SWAPPED_REPAIR)
-            return lat, lon
-        reasons.append(OUTSIDE_AOI)
-        return None
-    return lon, lat
+    to_lon_lat = ctx.options.get("crs_transform")
+    if callable(to_lon_lat):
+        lon, lat = to_lon_lat(lon, lat)
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            reasons.append(OUT_OF_RANGE)
+            return None
+    aoi = ctx.aoi
+    given = _in_range(lon, lat) and (aoi is None or aoi.holds(lon, lat))
+    if given:
+        if aoi is not None and _in_range(lat, lon) and not aoi.holds(lon, lat, "core") \
+                and aoi.holds(lat, lon, "inner"):
+            reasons.append(AMBIGUOUS_COORDS)
+            _tally(ctx, lon, lat, AMBIGUOUS_COORDS)
+            return None
+        _tally(ctx, lon, lat, None)
+        return lon, lat
+    if _in_range(lat, lon) and (aoi is None or aoi.holds(lat, lon)):
+        repairs.append(SWAPPED_REPAIR)
+        _tally(ctx, lon, lat, None)
+        return lat, lon
+    reason = OUTSIDE_AOI if _in_range(lon, lat) else OUT_OF_RANGE
+    _tally(ctx, lon, lat, reason)
+    if reason == OUTSIDE_AOI and ctx.options.get("allow_outside"):
+        repairs.append(OUTSIDE_ALLOWED)
+        return lon, lat
+    reasons.append(reason)
+    return None
 
 
 def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool = True,
@@ -292,8 +344,8 @@ def check_area(wkb: bytes, srid: int | None, ctx: Context, reasons: list[str],
                detail: dict[str, Any], *, aoi: bool = True) -> bool:
     """A polygon feature is an area: a point, a line or a flat polygon (no area, which the loader
     would store as MULTIPOLYGON EMPTY) is `not_an_area`; an area beyond lon/lat
-    `coordinates_out_of_range`; with `aoi`, an area not touching ctx.aoi
-    `outside_area_of_interest`. Whether it passed."""
+    `coordinates_out_of_range`; with `aoi`, an area not touching ctx.aoi (buffered)
+    `outside_area_of_interest` (loaded with ctx.options["allow_outside"]). Whether it passed."""
     try:
         geom = shapely.from_wkb(wkb)
         area = 0.0 if geom.is_empty else float(shapely.make_valid(geom).area)
@@ -306,16 +358,24 @@ def check_area(wkb: bytes, srid: int | None, ctx: Context, reasons: list[str],
         detail["geometry_type"] = geom.geom_type
         return False
     try:
-        minx, miny, maxx, maxy = (float(b) for b in _lon_lat(geom, srid).bounds)
+        lon_lat = _lon_lat(geom, srid)
+        minx, miny, maxx, maxy = (float(b) for b in lon_lat.bounds)
     except Exception:  # pyproj's errors: a CRS that cannot be turned into lon/lat
-        minx = miny = maxx = maxy = math.inf
+        lon_lat, minx = None, math.inf
+        miny = maxx = maxy = math.inf
+    point = geom.representative_point()
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         reasons.append(OUT_OF_RANGE)
+        _tally(ctx, float(point.x), float(point.y), OUT_OF_RANGE)
         return False
-    box = ctx.aoi
-    if aoi and (maxx < box[0] or minx > box[2] or maxy < box[1] or miny > box[3]):
-        reasons.append(OUTSIDE_AOI)
-        return False
+    if aoi and ctx.aoi is not None and not ctx.aoi.geom("outer").intersects(lon_lat):
+        inside = lon_lat.representative_point()
+        _tally(ctx, float(inside.x), float(inside.y), OUTSIDE_AOI)
+        if not ctx.options.get("allow_outside"):
+            reasons.append(OUTSIDE_AOI)
+            return False
+    else:
+        _tally(ctx, minx, miny, None)
     return True
 
 
@@ -352,6 +412,7 @@ def locate(lon_raw: Any, lat_raw: Any, place: Any, admin: Any, ctx: Context,
     found = gazetteer.candidates(name, text(admin))
     if len(found) == 1:
         repairs.append(GEOCODED)
+        detail["gazetteer_id"] = found[0].id  # the settlement taken (settlement_id)
         return (found[0].lon, found[0].lat), True
     reasons.append(UNKNOWN_PLACE if not found else AMBIGUOUS_PLACE)
     detail["place"] = name

@@ -88,6 +88,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "notes": checks.text(f.get("notes")),
             "verification_status": "reported",
             "sensitivity": "public",
+            "settlement_id": detail.get("gazetteer_id"),  # the settlement geocoding took
             "lon": point[0],
             "lat": point[1],
         },

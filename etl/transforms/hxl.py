@@ -116,6 +116,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "notes": checks.text(tag(f, *NOTES)),
             "verification_status": "reported",
             "sensitivity": "public",
+            "settlement_id": detail.get("gazetteer_id"),  # the settlement geocoding took
             "lon": point[0],
             "lat": point[1],
         },
@@ -155,6 +156,7 @@ def to_aid_delivery(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "geonames_ref": None,
             "agreement_area_ref": None,
             "notes": checks.text(tag(f, *ACTIVITY)),
+            "gazetteer_ref": detail.get("gazetteer_id"),  # the settlement geocoding took
             "lon": point[0],
             "lat": point[1],
         },

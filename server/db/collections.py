@@ -56,7 +56,7 @@ COLLECTIONS: dict[str, Collection] = {
             {"source_id": "string", "delivered_at": "datetime", "method": "string",
              "cargo_type": "string", "quantity": "number", "unit": "string",
              "organisation": "string", "location_name": "string", "settlement_id": "integer",
-             "agreement_area_id": "integer", **_PROVENANCE},
+             "agreement_area_id": "integer", "admin1_pcode": "string", **_PROVENANCE},
             time_column="delivered_at",
         ),
         Collection(

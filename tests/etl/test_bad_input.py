@@ -82,11 +82,13 @@ def test_arabic_names_are_stored_as_written_in_every_encoding(
 
 def test_lon_equals_lat_is_quarantined(engine: Engine, sample_loaded: list, tmp_path: Path
                                        ) -> None:
-    # Khan Touman in the aid-worker data: 36.0, 36.0 instead of 36.98, 36.23 or so
+    # Khan Touman in the aid-worker data: 36.0, 36.0 instead of 36.98, 36.23 or so. lon == lat
+    # is no longer a reason by itself (issue 13: Raju is at 36.667, 36.667); this point is
+    # refused because it lies in Turkey, outside the loaded country
     path = tmp_path / "khan_touman.csv"
     path.write_text(AID_HEADER + "\nK-1,2016-05-01,convoy,food,5,tonnes,WFP,36.0,36.0\n")
     summary = _aid(path, engine, "etlt_bad_lon_lat")
-    assert summary.reasons == {"lon_equals_lat": 1} and summary.loaded == 0
+    assert summary.reasons == {"outside_area_of_interest": 1} and summary.loaded == 0
 
 
 def test_same_file_twice_changes_nothing(engine: Engine, sample_loaded: list, tmp_path: Path

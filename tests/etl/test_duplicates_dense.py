@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from bench.etl import in_syria
 from etl import dedupe
 from etl.jobs import find_job
 from etl.runner import RunSummary, run
@@ -55,10 +56,16 @@ def _crowded(prefix: str) -> list[str]:
 
 
 def _spread(prefix: str, seed: int) -> list[str]:
+    """Reports spread over the year and the country (inside Syria: the area of interest)."""
     rng = random.Random(seed)
-    return [f"{prefix}{i},2022-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d},shelling,"
-            f"{rng.uniform(32.5, 37.0):.5f},{rng.uniform(36.0, 42.0):.5f},1\n"
-            for i in range(PER_SOURCE)]
+    rows = []
+    for i in range(PER_SOURCE):
+        day = f"2022-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        lat, lon = rng.uniform(32.5, 37.0), rng.uniform(36.0, 42.0)
+        while not in_syria(lon, lat):
+            lat, lon = rng.uniform(32.5, 37.0), rng.uniform(36.0, 42.0)
+        rows.append(f"{prefix}{i},{day},shelling,{lat:.5f},{lon:.5f},1\n")
+    return rows
 
 
 def test_crowded_reports_cost_no_more_than_spread_ones(engine: Engine, sample_loaded: list,

@@ -32,11 +32,11 @@ from etl.jobs import find_job
 from etl.runner import run
 from tests.server import analysis_data as data
 
-LON, LAT = 39.53, 33.63
+LON, LAT = 39.53, 33.93  # empty desert inside Syria (the loader's area of interest)
 SOURCES = ("test_dedupe_a", "test_dedupe_b")
 PCODE = "TESTDEDUPE4"
 WINDOW = "2019-05-01T00:00:00Z/2019-07-31T23:59:59Z"
-BBOX = "39.3,33.4,39.9,33.9"
+BBOX = "39.3,33.7,39.9,34.2"
 AT = "2019-08-01T00:00:00Z"
 HEADER = "source_id,occurred_at,event_type,lat,lon,fatalities\n"
 

@@ -37,6 +37,9 @@ aid_deliveries = Table(
     Column("agreement_area_id", Integer, ForeignKey("agreement_areas.id", ondelete="SET NULL"),
            index=True),
     Column("notes", Text),
+    Column("admin1_pcode", Text),  # of the admin areas containing it (14b)
+    Column("admin2_pcode", Text),
+    Column("admin3_pcode", Text),
     Column("geom", Geometry("POINT", srid=4326, spatial_index=True), nullable=False),
     *provenance_columns(),
     UniqueConstraint("source", "source_id"),

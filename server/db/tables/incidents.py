@@ -41,9 +41,12 @@ incidents = Table(
     Column("fatalities_high", Integer),
     Column("geo_precision", Text, nullable=False, server_default="exact"),
     Column("location_name", Text),
-    Column("admin1_pcode", Text),
+    Column("admin1_pcode", Text, index=True),
     Column("admin2_pcode", Text),
     Column("admin3_pcode", Text),
+    # the gazetteer entry a geocoded row took (14b)
+    Column("settlement_id", Integer, ForeignKey("settlements.id", ondelete="SET NULL"),
+           index=True),
     Column("notes", Text),
     Column("verification_status", Text, nullable=False, server_default="reported", index=True),
     Column("sensitivity", Text, nullable=False, server_default="public"),

@@ -4,7 +4,7 @@ A swapped lon/lat put back, a point taken from the gazetteer, an invalid polygon
 each changes what the file said, so each is kept with its run, the row's line, the field, the
 value before and after, and the rule that made it (`truce etl runs show ID`).
 
-Revision ID: 14r_etl_repairs
+Revision ID: 14c_etl_repairs
 Revises: 14b_layer_max_ids
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "14r_etl_repairs"
+revision: str = "14c_etl_repairs"
 down_revision: str | None = "14b_layer_max_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
