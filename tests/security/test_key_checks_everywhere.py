@@ -52,7 +52,8 @@ def test_revoked_and_expired_keys_are_401_on_the_paths_that_took_them(
 
 _VALUES = {"collection_id": "incidents", "feature_id": "1", "z": "0", "x": "0", "y": "0",
            "name": "shaded_relief", "fmt": "png", "area_id": "1", "report_id": "1",
-           "incident_id": "1", "subscription_id": "1", "tile_matrix_set_id": "WebMercatorQuad"}
+           "incident_id": "1", "subscription_id": "1", "tile_matrix_set_id": "WebMercatorQuad",
+           "fontstack": "DejaVu Sans", "glyph_range": "0-255"}
 
 
 def _urls(client: TestClient) -> list[tuple[str, str]]:

@@ -190,10 +190,11 @@ def test_a_prepared_page_keeps_its_plan(database_url: str, sample_loaded: list[o
     from server.db.collections import COLLECTIONS
     from server.queries import features
     from server.security.release import Release
+    from server.services.features import COUNT_CAP
 
     c = COLLECTIONS["incidents"]
     sql, params = features._page_with_meta_sql(c, features.ItemQuery(**query),  # type: ignore[arg-type]
-                                               Release("TRUE"), None)
+                                               Release("TRUE"), None, count_cap=COUNT_CAP)
     name = prepared.statement(sql, params).name
 
     async def run() -> tuple[int, int]:
