@@ -185,7 +185,7 @@ def _host_port(raw: str, entry: str) -> tuple[str, int | None]:
         raise ValueError(f"{raw!r} is not a host, host:port, [IPv6]:port, CIDR or *.domain")
     if port_text is None:
         return _literal(host) or host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not port_text.isdecimal() or not 0 < int(port_text) < 65536:
         raise ValueError(f"{raw!r}: the port must be 1-65535")
     return _literal(host) or host, int(port_text)
 

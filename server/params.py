@@ -130,7 +130,7 @@ def parse_crs(raw: str | None) -> str:
     upper = value.upper()
     if upper in ("CRS84", "OGC:CRS84"):
         return CRS84
-    if upper.startswith("EPSG:") and upper[5:].isdigit():
+    if upper.startswith("EPSG:") and upper[5:].isdecimal():
         value = epsg_uri(int(upper[5:]))
     value = value.replace("https://", "http://")
     if value not in SUPPORTED_CRS:

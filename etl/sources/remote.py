@@ -164,7 +164,7 @@ def fetch(url: str, directory: Path, *, max_bytes: int, timeout: float,
                                   max_redirects=max_redirects)
     with closing(conn), response:
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        if declared and declared.isdecimal() and int(declared) > max_bytes:
             raise SourceError(f"{shown}: {int(declared):,} bytes is more than the "
                               f"{max_bytes:,}-byte limit (TRUCE_ETL_URL_MAX_BYTES)")
         name = _name(final)
@@ -196,7 +196,7 @@ def fetch(url: str, directory: Path, *, max_bytes: int, timeout: float,
             partial.unlink(missing_ok=True)
             raise SourceError(f"{shown}: the download broke off after {size:,} bytes: "
                               f"{exc}") from None
-    if declared and declared.isdigit() and size < int(declared):
+    if declared and declared.isdecimal() and size < int(declared):
         partial.unlink(missing_ok=True)
         raise SourceError(f"{shown}: the download ended after {size:,} of {int(declared):,} bytes")
     if not suffix:

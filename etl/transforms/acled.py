@@ -28,7 +28,7 @@ def _timestamp(value: object) -> datetime | None:
     raw = checks.text(value)
     if raw is None:
         return None
-    if raw.isdigit():
+    if raw.isdecimal():
         return datetime.fromtimestamp(int(raw), UTC)
     return checks.parse_datetime(raw)
 

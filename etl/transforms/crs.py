@@ -20,7 +20,7 @@ EXPLAINS = 0.9
 def parse(value: str) -> int:
     """`EPSG:3857` (or `3857`) -> 3857; ValueError naming the form expected."""
     raw = value.strip().upper().removeprefix("EPSG:")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise ValueError(f"--crs {value!r}: give an EPSG code, e.g. --crs EPSG:3857")
     from pyproj import CRS
     from pyproj.exceptions import CRSError

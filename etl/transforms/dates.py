@@ -169,6 +169,6 @@ def from_parts(year: str | None, month: str | None, day: str | None) -> str | No
         return None
     if not m:
         return y
-    if not (y.isdigit() and m.isdigit() and (not d or d.isdigit())):
+    if not (y.isdecimal() and m.isdecimal() and (not d or d.isdecimal())):
         return "-".join(p for p in parts if p) + " (parts)"
     return f"{int(y):04d}-{int(m):02d}" + (f"-{int(d):02d}" if d else "")

@@ -40,7 +40,7 @@ def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "name": name,
             "name_ar": arabic,
             "alternate_names": alternates,
-            "geonames_id": int(geonames_id) if geonames_id and geonames_id.isdigit() else None,
+            "geonames_id": int(geonames_id) if geonames_id and geonames_id.isdecimal() else None,
             "population": population or None,
             "lon": point[0],
             "lat": point[1],

@@ -51,7 +51,7 @@ def list_param(raw: str | None) -> list[str] | None:
 
 
 def id_list(raw: str | None) -> list[int] | None:
-    return [int(v) for v in list_param(raw) or [] if v.isdigit()] or None
+    return [int(v) for v in list_param(raw) or [] if v.isdecimal()] or None
 
 
 def json_reply(body: Any) -> Response:

@@ -481,7 +481,7 @@ async def get_item(
     query = ItemQuery(srid=srid, flip=flip, decimals=decimals)
     raw_key = presented_key(request)
     key_id, guess = acted_as(request).guess(raw_key)
-    if guess is None or not feature_id.isdigit() or len(feature_id) > 18:
+    if guess is None or not feature_id.isdecimal() or len(feature_id) > 18:
         return await run_in_threadpool(_item_reply, request, c, feature_id, query, crs_uri,
                                        raw_key)
     # ONE statement on the event loop: the key's row, the layer version and the feature as

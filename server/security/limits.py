@@ -242,7 +242,7 @@ def route_group(scope: Scope, headers: Headers) -> str:
         if f in _EXPORT_FORMATS or (f is None and any(m in accept for m in _EXPORT_MEDIA)):
             return "exports"
         limit = next((v for k, v in query if k == "limit"), "")
-        if limit.isdigit() and int(limit) > LARGE_PAGE:
+        if limit.isdecimal() and int(limit) > LARGE_PAGE:
             return "large_pages"
         if scope.get("method", "GET") in ("GET", "HEAD"):
             return "pages"

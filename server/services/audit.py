@@ -32,7 +32,7 @@ def history(collection_id: str, feature_id: str, asof: datetime | None, *, sessi
     """Every recorded change of one feature, oldest first; with `asof`, only changes up to then,
     and `state` is the feature as it stood at that time (None if it did not exist then)."""
     c = feed_collection(collection_id)
-    if not feature_id.isdigit():
+    if not feature_id.isdecimal():
         raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
     entries = q.history(c.table, feature_id, asof, session=session)
     if not entries and asof is None:

@@ -382,7 +382,7 @@ def link_header(tail: bytes) -> str:
 
 
 def feature_id_of(c: Collection, feature_id: str) -> int:
-    if not feature_id.isdigit() or len(feature_id) > 18:
+    if not feature_id.isdecimal() or len(feature_id) > 18:
         raise NotFoundError(f"no feature {feature_id!r} in {c.id}: ids are integers")
     return int(feature_id)
 

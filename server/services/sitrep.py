@@ -93,7 +93,7 @@ def parse_lang(raw: str | None) -> str:
 
 def _area_id(raw: str | int) -> int:
     text = str(raw).strip()
-    if not text.isdigit():
+    if not text.isdecimal():
         raise NotFoundError(f"no agreement area {raw!r}: area ids are integers; "
                             "see /collections/agreement_areas/items")
     return int(text)

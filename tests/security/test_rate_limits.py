@@ -200,3 +200,15 @@ def test_an_answer_charged_after_it_ran_can_leave_a_debt() -> None:
     assert buckets.take("a", 1, now=1.0) == pytest.approx(6.0)  # the debt is waited out
     assert buckets.charge("a", 1000, now=1.0) == -10  # never more than a burst of debt
     assert buckets.level("b", now=0.0) == 10
+
+
+def test_a_limit_of_unicode_digits_is_grouped_not_a_crash() -> None:
+    """`limit=²` is a digit to str.isdigit but not a number to int(): the route group decides
+    without raising (the route itself then answers 400)."""
+    from starlette.datastructures import Headers
+
+    from server.security.limits import route_group
+
+    scope = {"path": "/collections/incidents/items", "query_string": "limit=²".encode(),
+             "headers": [], "method": "GET"}
+    assert route_group(scope, Headers(raw=[])) == "pages"

@@ -30,6 +30,7 @@ def _path_values(client: TestClient, analyst_key: str) -> dict[str, str]:
     fid = client.get(ITEMS, params={"limit": 1}).json()["features"][0]["id"]
     return {"collection_id": "incidents", "feature_id": str(fid), "z": "6", "y": "25",
             "x": "38", "tile_matrix_set_id": "WebMercatorQuad", "name": "shaded_relief",
+            "fontstack": "DejaVu Sans", "glyph_range": "0-255",
             "fmt": "png", "area_id": "1", "report_id": "1", "incident_id": str(fid),
             "subscription_id": "1"}
 

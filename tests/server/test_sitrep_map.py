@@ -118,7 +118,7 @@ def test_explicit_period_and_buffer_are_used(client: TestClient, engine: Engine)
     assert "Period: 2016-03-01 00:00 to 2016-03-31 23:59 UTC" in response.text
 
 
-@pytest.mark.parametrize("area", ["999999", "not-a-number"])
+@pytest.mark.parametrize("area", ["999999", "not-a-number", "\u00b2"])  # a superscript: isdigit, not int
 def test_unknown_area_is_404_json(client: TestClient, area: str) -> None:
     response = client.get(URL.format(area))
     assert response.status_code == 404
