@@ -186,8 +186,13 @@ export function initDetails(root, range) {
     raw.textContent = JSON.stringify({ id: properties.id, properties, geometry }, null, 2);
   }
 
-  /** Governorate › district › sub-district: from the record's pcodes, else where its point lies. */
+  /** Governorate › district › sub-district: where its point lies, else from the record's
+   * pcodes (a collection may publish only some of the three). */
   async function admins(p, geometry) {
+    if (geometry?.type === "Point") {
+      const names = (await adminAreasAt(geometry.coordinates)).map(placeName).filter(Boolean);
+      if (names.length) return names.join(" › ");
+    }
     const codes = [p.admin1_pcode, p.admin2_pcode, p.admin3_pcode].filter(Boolean);
     if (codes.length) {
       const names = await Promise.all(codes.map(async (code) => {
@@ -196,8 +201,7 @@ export function initDetails(root, range) {
       }));
       return names.join(" › ");
     }
-    if (geometry?.type !== "Point") return "";
-    return (await adminAreasAt(geometry.coordinates)).map(placeName).filter(Boolean).join(" › ");
+    return "";
   }
 
   /** Open the panel for a feature; show the tile's attributes at once, then the full record. */
