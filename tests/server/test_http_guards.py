@@ -11,11 +11,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from server.main import create_app
 from server.serving import uvicorn_options
-from tests.conftest import _free_port, make_settings
+from tests.conftest import make_settings, serving
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.0
@@ -30,18 +29,9 @@ def guarded(database_url: str, sample_loaded: list[object]) -> Iterator[tuple[st
                              body_timeout_seconds=BODY_TIMEOUT,
                              max_connections_per_client=PER_CLIENT)
     settings.security.max_body_bytes = MAX_BODY
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", **uvicorn_options(settings.api)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield ("127.0.0.1", port)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings), **uvicorn_options(settings.api)) as base:
+        host, port = base.removeprefix("http://").split(":")
+        yield (host, int(port))
 
 
 def _connect(address: tuple[str, int]) -> socket.socket:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine, text
 
@@ -25,7 +23,7 @@ from server.deps import SessionDep
 from server.main import create_app
 from server.request_guard import RequestGuardMiddleware
 from server.settings import DatabaseSettings
-from tests.conftest import _free_port, make_settings
+from tests.conftest import make_settings, serving
 
 
 def _app(database_url: str, **database: Any) -> FastAPI:
@@ -62,18 +60,8 @@ def _app(database_url: str, **database: Any) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def served(database_url: str, sample_loaded: list[object]) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(_app(database_url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(_app(database_url)) as base:
+        yield base.removeprefix("http://")
 
 
 def _running(engine: Engine, marker: str) -> int:

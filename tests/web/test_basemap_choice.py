@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from server.main import create_app
 from server.serving import uvicorn_options
 from server.settings import BasemapSettings
-from tests.conftest import _free_port, make_settings
+from tests.conftest import make_settings, serving
 from tests.server.test_basemaps import TRUCE, _pmtiles
 from tests.web.pages import Page
 
@@ -36,18 +33,8 @@ def served_with_extract(database_url: str, sample_loaded: list[object],
     assert done.returncode == 0, done.stderr
     settings = make_settings(database_url)
     settings.basemap = BasemapSettings(directory=str(folder))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", **uvicorn_options(settings.api)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings), **uvicorn_options(settings.api)) as base:
+        yield base
 
 
 def test_an_added_basemap_is_chosen_and_remembered(browser: Any, served_with_extract: str) -> None:
