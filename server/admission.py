@@ -24,7 +24,6 @@ import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.metrics import Exposition
@@ -152,23 +151,27 @@ class AdmissionMiddleware:
         if path in _UNQUEUED_PATHS or path.startswith(_UNQUEUED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        cost = self.costs[route_group(scope, Headers(scope=scope))]
+        cost = self.costs[route_group(scope)]
         if cost == 0:  # the probes
             await self.app(scope, receive, send)
             return
         lane = self.admission.heavy if cost > LIGHT_COST else self.admission.light
         if not await lane.enter(self.admission.wait):
-            retry = str(lane.retry_after)
             kind = "heavy " if lane is self.admission.heavy else ""
-            await send_json(send, 503, {
-                "code": "overloaded",
-                "description": f"the server is busy with other {kind}requests; retry in "
-                               f"{retry} s"}, [(b"retry-after", retry.encode())])
+            await _overloaded(send, f"the server is busy with other {kind}requests",
+                              lane.retry_after)
             return
         try:
             await self.app(scope, receive, send)
         finally:
             lane.leave()
+
+
+async def _overloaded(send: Send, why: str, retry_after: int) -> None:
+    """503 with Retry-After: the one answer of a refused request, whichever limit refused it."""
+    await send_json(send, 503, {"code": "overloaded",
+                                "description": f"{why}; retry in {retry_after} s"},
+                    [(b"retry-after", str(retry_after).encode())])
 
 
 _PROBES = frozenset({"/health/live", "/health/ready"})
@@ -195,9 +198,7 @@ class InFlightMiddleware:
         admission = self.admission
         if admission.in_flight >= admission.max_in_flight:
             admission.refused_in_flight += 1
-            await send_json(send, 503, {
-                "code": "overloaded", "description": "the server is answering as many requests "
-                "as it can; retry in 1 s"}, [(b"retry-after", b"1")])
+            await _overloaded(send, "the server is answering as many requests as it can", 1)
             return
         admission.in_flight += 1
         try:

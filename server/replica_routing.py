@@ -69,6 +69,9 @@ class ReplicaRoutingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self.replicas.replicas:  # no replica configured: every request is the primary's
+            await self.app(scope, receive, _primary_role(send))
+            return
         who = writer(scope)
         reading = scope["method"] in SAFE or (
             scope["method"] == "POST" and READ_ONLY_POSTS.match(scope["path"]) is not None)
@@ -129,6 +132,18 @@ class ReplicaRoutingMiddleware:
                 await send(message)
             return False
         return True
+
+
+_PRIMARY_TIMING = (b"server-timing", b"db;desc=primary")
+
+
+def _primary_role(send: Send) -> Send:
+    async def send_with_role(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), _PRIMARY_TIMING]}
+        await send(message)
+
+    return send_with_role
 
 
 class _Replayable:

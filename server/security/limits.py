@@ -226,9 +226,20 @@ def app_path(scope: Scope) -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-def route_group(scope: Scope, headers: Headers) -> str:
+_ROUTE_GROUP = "truce.route_group"
+
+
+def route_group(scope: Scope) -> str:
     """The group of `settings.ROUTE_COSTS` a request belongs to, by its path (and, for items,
-    the format asked for with `f=` or Accept)."""
+    the format asked for with `f=` or Accept). Worked out once per request: the rate limiter
+    and the admission lanes both ask."""
+    group: str | None = scope.get(_ROUTE_GROUP)
+    if group is None:
+        group = scope[_ROUTE_GROUP] = _route_group(scope)
+    return group
+
+
+def _route_group(scope: Scope) -> str:
     path = app_path(scope)
     if _TILE.search(path):
         return "tiles"
@@ -238,7 +249,7 @@ def route_group(scope: Scope, headers: Headers) -> str:
     if _ITEMS.search(path):
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
         f = next((v.lower() for k, v in query if k == "f"), None)
-        accept = headers.get("accept", "").lower()
+        accept = Headers(scope=scope).get("accept", "").lower()
         if f in _EXPORT_FORMATS or (f is None and any(m in accept for m in _EXPORT_MEDIA)):
             return "exports"
         limit = next((v for k, v in query if k == "limit"), "")
@@ -303,7 +314,7 @@ class RateLimitMiddleware:
         headers = Headers(scope=scope)
         raw = keys.presented(headers.get("x-api-key"), headers.get("authorization"))
         key_id = self.verified.verified_id(raw) if raw else None
-        cost = self.costs[route_group(scope, headers)]
+        cost = self.costs[route_group(scope)]
         if key_id is not None:
             buckets, caller = self.keyed, key_id
         else:

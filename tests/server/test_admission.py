@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.datastructures import Headers
 
 from server.admission import Lane
 from server.main import create_app, per_worker
@@ -187,7 +186,7 @@ def test_each_worker_applies_its_share_of_the_rate_limits() -> None:
 def test_large_pages_are_heavy_by_their_route_cost() -> None:
     def group(query: bytes) -> str:
         scope = {"path": "/collections/incidents/items", "query_string": query, "headers": []}
-        return route_group(scope, Headers(raw=[]))
+        return route_group(scope)
 
     assert group(b"limit=1000") == "pages"  # light: charged by its rows once answered
     assert group(b"limit=10000") == "large_pages"
