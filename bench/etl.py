@@ -280,11 +280,13 @@ def main(argv: list[str] | None = None) -> None:
         print("slowest statements of the last load (seconds, with their triggers):")
         for seconds, sql in profile:
             print(f"  {seconds:7.2f}  {sql}")
-    print(f"truce etl load : {m_ours:7.2f} s  {args.rows / m_ours:10,.0f} rows/s  "
-          f"peak RSS {peak:.0f} MB ({args.format})")
-    print(f"truce rerun    : {statistics.median(reruns):7.2f} s  (idempotent: 0 loaded, 0 updated)")
-    print(f"ogr2ogr        : {m_theirs:7.2f} s  {args.rows / m_theirs:10,.0f} rows/s")
-    print(f"ratio truce/ogr2ogr: {m_ours / m_theirs:.2f} (target <= 1.0; median of {args.repeat})")
+    print(f"\n{args.rows:,} incidents as {args.format}; medians of {args.repeat} runs\n")
+    print("| load | seconds | rows/s | note |")
+    print("|---|---:|---:|---|")
+    print(f"| truce etl load | {m_ours:.2f} | {args.rows / m_ours:,.0f} | peak RSS {peak:.0f} MB |")
+    print(f"| truce rerun | {statistics.median(reruns):.2f} | | idempotent: 0 loaded, 0 updated |")
+    print(f"| ogr2ogr | {m_theirs:.2f} | {args.rows / m_theirs:,.0f} | |")
+    print(f"| ratio truce / ogr2ogr | {m_ours / m_theirs:.2f} | | target <= 1.0 |")
 
 
 if __name__ == "__main__":

@@ -101,10 +101,12 @@ def run(url: str, first: Path, reload: Path, fmt: str) -> list[tuple[str, dict[s
         phases.append(("reload", _phase(base, key, url, reload, fmt)))
     finally:
         stop(server)
-    print(f"readers during a load (GET {PAGE}, analyst key, one client thread):")
+    print(f"\nreaders during a load (GET {PAGE}, analyst key, one client thread):\n")
+    print("| phase | idle p95 ms | p95 ms during the load | max ms | ratio | requests | errors "
+          "| load s | loaded | updated |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in phases:
-        print(f"  {name:10}: idle p95 {r['idle_p95']:8.1f} ms | during the load p95 "
-              f"{r['p95']:8.1f} ms, max {r['max']:8.1f} ms ({r['requests']:.0f} requests, "
-              f"{r['errors']:.0f} errors; load {r['load_seconds']:.1f}s, {r['loaded']:,.0f} "
-              f"loaded, {r['updated']:,.0f} updated) | ratio {r['ratio']:.2f}")
+        print(f"| {name} | {r['idle_p95']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | "
+              f"{r['ratio']:.2f} | {r['requests']:.0f} | {r['errors']:.0f} | "
+              f"{r['load_seconds']:.1f} | {r['loaded']:,.0f} | {r['updated']:,.0f} |")
     return phases
