@@ -139,8 +139,8 @@ def backup(to: Path | None) -> tuple[Backup, bool]:
     cluster = pgcluster.default_cluster()
     if not pgcluster.is_running(cluster):
         raise ProvisionError(f"the local cluster ({cluster.pgdata}) is not running: "
-                             "start it with 'truce db up' (a remote database: see the README, "
-                             "Operations)")
+                             "start it with 'truce db up' (a remote database: see "
+                             "docs/operations.md)")
     url = pgcluster.database_url(cluster)
     restarted = ensure_archiving(cluster, url)
     started_at, = _query(url, "SELECT now()")
