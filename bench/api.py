@@ -9,7 +9,7 @@ clients, the ratios, and the time of the same page or tile as one SQL statement 
 The floor is timed once after every request of this API's 1-client load (outside the request's
 timing and outside the seconds req/s divides by): on a shared 2-core machine the load changes
 from one minute to the next, and a floor measured alone before the load (still printed, `SQL ms
-alone`) was up to 1.6x off the one of the same seconds, so the ratio measured mostly the noise.
+alone`) was far off the one of the same seconds, so the ratio measured mostly the noise.
 
 This API is asked with an analyst key (it then answers what tipg answers: every row, exact); an
 anonymous caller gets released incidents only (a third of the synthetic rows), snapped and

@@ -264,7 +264,7 @@ def _one_run(browser: Any, base: str, shot: Path | None) -> dict[str, Any]:
                 origin: performance.timeOrigin}; }""")
     origin.append(nav["origin"])
     # Shader programs MapLibre compiled for the first picture (its private cache; each costs
-    # 0.1-1 s of main thread in SwiftShader)
+    # main-thread time in SwiftShader)
     programs = page.evaluate("() => Object.keys(window.truceMap.painter?.cache ?? {}).length")
     page.wait_for_timeout(300)
     until_idle = [r for r in requests if r.start - nav["origin"] <= marks.get("truce:idle", 1e12)]

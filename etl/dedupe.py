@@ -16,7 +16,7 @@ their earlier links are dropped; a rerun that writes nothing changes nothing. Th
 from a hash join on (day, grid cell) keys: cells at least `distance_m` wide, each report of the run
 keyed on its 3x3 neighbouring cells and the days of its span grown by `hours`, the other reports on
 their own cell and days. A GiST index on the points cannot filter on time: in a town with a year of
-reports it returns them all for every report (1.6 ms a report on the bench data); the keys find the
+reports it returns them all for every report; the keys find the
 few of the same days, so the cost grows with the rows, not with their density.
 
 Where reports crowd (hundreds at one place on one day), every report of the run would still be

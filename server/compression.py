@@ -7,8 +7,8 @@ already compressed and pass untouched, as do responses that carry a Content-Enco
 bodies under `minimum_size`. `chosen_encoding` is the negotiation, shared with the ETag code so
 that each encoding of a representation has its own strong ETag.
 
-gzip is deflate by ISA-L (`isal`, the same gzip format zlib reads): a 650 KB page of 1,000
-GeoJSON features compresses in ~0.3 ms (zlib level 1: ~4 ms, and a 15% larger body)."""
+gzip is deflate by ISA-L (`isal`, the same gzip format zlib reads): much cheaper than zlib at
+its fastest level, with a smaller body (figures in docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ _COMPRESSIBLE = ("text/", "application/json", "application/geo+json", "applicati
                  "application/vnd.mapbox-vector-tile", "application/x-protobuf",
                  "application/geopackage+sqlite3", "application/flatgeobuf", "image/svg+xml")
 _THREAD_MINIMUM = 128 * 1024  # larger chunks compress in a worker thread, off the event loop
-#: `compress` joins parts smaller than this in all first: ISA-L fed a few bytes then under ~32 KB
-#: more without a flush between compresses them 2-9x worse (a 7 KB page to 4.4 KB, not 0.8 KB)
+#: `compress` joins parts smaller than this in all first: ISA-L fed a few bytes, then a small
+#: rest without a flush between, compresses them far worse (docs/BENCHMARKS.md)
 _JOIN_BELOW = 128 * 1024
 
 
@@ -88,7 +88,7 @@ class _Brotli:
 
 def isal_level(gzip_level: int) -> int:
     """ISA-L's level (0-3) for a zlib-style gzip level (1-9): 1 is ISA-L 1, anything higher
-    ISA-L 2 (its level 3 is ten times slower here and no smaller)."""
+    ISA-L 2 (its level 3 is much slower and no smaller)."""
     return 1 if gzip_level <= 1 else 2
 
 

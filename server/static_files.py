@@ -2,9 +2,9 @@
 in memory (keyed by path, size and modification time, so an edited
 file is compressed again), with a Cache-Control header and an ETag of its own per encoding.
 
-The response middleware would otherwise compress the 800 KB map library on every request, chunk by
-chunk (~0.1 s of CPU); here it is done once, whole (197 KB in brotli instead of 212 KB; a higher
-level saves little more and costs seconds). Vendored libraries may be cached for a day;
+The response middleware would otherwise compress the map library on every request, chunk by
+chunk; here it is done once, whole (smaller than chunk by chunk; a higher level saves little more
+and costs far more CPU). Vendored libraries may be cached for a day;
 the viewer's own files are revalidated every time (a 304 when unchanged), so an update shows at
 once.
 

@@ -1,6 +1,6 @@
 """KML and KMZ read as a stream: the XML is parsed element by element (xml.etree's iterparse, expat)
 and every Placemark is dropped from the tree once read, so memory stays bounded whatever the size
-of the file (GDAL's KML drivers hold the whole document, ~12x the file's size).
+of the file (GDAL's KML drivers hold the whole document, many times the file's size).
 
 A Placemark gives its `Name`, `description`, `id`, `timestamp` / `begin` / `end` (as written),
 every ExtendedData field (Data values as text, SchemaData typed by its Schema's SimpleField), and

@@ -1,6 +1,6 @@
 """Server-side prepared statements for hot single-statement reads (feature by id): PostgreSQL
-plans such a statement once per connection instead of on every request (planning costs ~3x the
-execution of a primary-key look-up). psycopg2 does not prepare by itself, so this does it by
+plans such a statement once per connection instead of on every request (planning costs more
+than executing a primary-key look-up). psycopg2 does not prepare by itself, so this does it by
 name: `PREPARE truce_<hash of the SQL>` once per pooled connection (remembered in the
 connection's info), then `EXECUTE` with the values bound by the driver. Used only on autocommit
 connections, where a failed PREPARE cannot abort a transaction; anything unpreparable runs as

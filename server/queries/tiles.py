@@ -37,10 +37,10 @@ PYRAMIDS = {"incidents": ("incident_tile_cells", "incident_tile_kinds")}
 PYRAMID_DIMS = ("event_type", "verification_status", "sensitivity")
 # Point layers thinned at low zooms: collection -> (column, {zoom: minimum value}); zooms below the
 # first listed take its minimum, zooms past the last listed every row. (A z6 tile of every
-# settlement is ~130 KB of overlapping dots; the larger towns say where things are.)
+# settlement is mostly overlapping dots; the larger towns say where things are.)
 # Polygons and lines are simplified to half a screen pixel of a 512 px tile (EXTENT / 512 = 8 tile
-# units a pixel): at z6 the 2,000 bench areas' outlines keep ~20% fewer vertices, which the
-# renderer pays for in every frame. At the viewer's source maxzoom (14), whose tiles are
+# units a pixel): low-zoom outlines keep fewer vertices, which the renderer pays for in every
+# frame. At the viewer's source maxzoom (14), whose tiles are
 # overzoomed beyond it, one tile unit, as before.
 SIMPLIFY_UNITS = 4
 SIMPLIFY_FINE_FROM_ZOOM = 14

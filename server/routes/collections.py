@@ -42,9 +42,8 @@ from server.static_files import OWN_CACHE, MemoryFiles
 router = APIRouter(tags=["features"])
 _PAGES = MemoryFiles()  # the viewer's page, answered at /
 GEOJSON = "application/geo+json"
-#: brotli compresses a page this large in a worker thread, not on the event loop (2.5 ms for a
-#: page of 1,000 features on an idle machine, ~9 ms under load, would hold every other request
-#: back; ISA-L's gzip takes ~0.3 ms)
+#: brotli compresses a page this large in a worker thread, not on the event loop: on the loop it
+#: would hold every other request back for as long; ISA-L's gzip is cheap enough to stay there
 _BROTLI_ON_THE_LOOP_BYTES = 64 * 1024
 _DEFAULT_LIMIT = ApiSettings.model_fields["default_limit"].default
 _MAX_LIMIT = ApiSettings.model_fields["max_limit"].default

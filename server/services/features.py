@@ -194,9 +194,9 @@ def planned(c: Collection, query: q.ItemQuery, rel: Release, ver: LayerVersion, 
     """A filtered page in id order either walks the id index until `limit` rows match (cheap
     when matches are common) or finds the matches by their filter's index and sorts them (cheap
     when they are few). The planner guesses the walk from the fraction alone and is very wrong
-    when the matches sit together at one end of the ids (a place loaded in one batch): 0.3 s
-    instead of 15 ms for a town's bbox on 1M rows. So ask it how many rows match (EXPLAIN, no
-    rows read) and sort them when they are under 1/SPARSE of the table."""
+    when the matches sit together at one end of the ids (a place loaded in one batch): it then
+    walks most of the index for a town's bbox. So ask it how many rows match (EXPLAIN, no rows
+    read) and sort them when they are under 1/SPARSE of the table."""
     if (not query.filtered or len(q.page_keys(c, query)) > 1
             or ver.row_count < _PLAN_MIN_ROWS):
         return query
@@ -345,7 +345,7 @@ def page_parts(c: Collection, query: q.ItemQuery, rel: Release, found: q.Page, *
                estimate: int | None = None) -> tuple[bytes, bytes, bytes]:
     """The FeatureCollection's bytes in three parts (head, the features, tail with counts and
     links): a caller compresses them one after the other or joins them, one copy of the page
-    either way (each copy of 650 KB costs ~0.5 ms in a server's fresh memory)."""
+    either way (copying a large page is not free)."""
     returned, body = found.returned, found.body
     matched = _number_matched(query, found, ver, rel)
     self_url = f"{base_url}?{urlencode(params)}" if params else base_url
