@@ -38,7 +38,7 @@ def _append(changes: str) -> str:
     """Dynamic SQL appending the rows of `changes` (row_id, before, after, actor) to the chain.
 
     $1 is the current head hash, $2 the action, $3 the table; __COLS__ is the select list that
-    turns a row into JSON (geometry as hex EWKB: to_jsonb's geometry cast is ~10x slower)."""
+    turns a row into JSON (geometry as hex EWKB: to_jsonb's geometry cast is much slower)."""
     return f"""
       INSERT INTO audit_log (seq, at, actor, action, table_name, row_id, before, after,
                              prev_hash, hash)

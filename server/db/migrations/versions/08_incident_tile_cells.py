@@ -1,8 +1,8 @@
 """A maintained pyramid of incident counts per Web Mercator grid cell, for fast low-zoom tiles.
 
 A vector tile at zoom z aggregates its points into 64 x 64 cells, i.e. the cells of grid level
-z + 6 (2^(z+6) cells across the world). Aggregating ~500,000 points live for one z6 tile takes
-~1 s; `incident_tile_cells` keeps, for every level from 6 (tiles at z0) to 16 (tiles at z10),
+z + 6 (2^(z+6) cells across the world). Aggregating hundreds of thousands of points live for one
+low-zoom tile is too slow for a map; `incident_tile_cells` keeps, for every level from 6 (tiles at z0) to 16 (tiles at z10),
 each cell's point count, coordinate sums (for the mean position) and smallest id, split by
 event_type, verification_status and sensitivity (so equality filters on those, and release rules
 on them, are answered from the pyramid too). A tile then reads at most 4,096 cells x the
@@ -13,7 +13,7 @@ level only; coarser levels are the finest cell index shifted right (exact: floor
 == floor(a * 2^(16 - k))). Statement-level triggers with transition tables keep it current: one
 set-based roll-up per statement (finest level grouped once, each coarser level grouped from the
 one below), merged as an UPDATE of the cells present and a plain INSERT of the others (ON
-CONFLICT costs ~3x a plain insert); writers are serialised by an advisory lock; deletions subtract and drop emptied cells; an UPDATE only
+CONFLICT costs more than a plain insert); writers are serialised by an advisory lock; deletions subtract and drop emptied cells; an UPDATE only
 moves rows whose position or counted categories changed. `min_id` is a representative id: after
 deletions it may name a deleted row. `incident_tile_cells_rebuild()` rebuilds it from scratch
 (for loads that disable triggers).

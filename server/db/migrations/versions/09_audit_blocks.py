@@ -1,8 +1,8 @@
 """The audit log sealed set-wise: per-entry content hashes and a chain of per-statement blocks.
 
 Migration 07 chained every entry to the one before it (hash = sha256(prev_hash || payload)): a
-running aggregate, i.e. one SQL-function call per row in strict order (~25 us/row plus a sort of
-the statement's rows by id), which made the audit trigger the largest cost of a bulk load.
+running aggregate, i.e. one SQL-function call per row in strict order (plus a sort of the
+statement's rows by id), which made the audit trigger the largest cost of a bulk load.
 
 From here on:
 - each entry's `hash` = sha256(audit_entry_text(entry)): its own canonical content (seq, time,

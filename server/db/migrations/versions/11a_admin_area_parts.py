@@ -3,8 +3,7 @@
 
 Obfuscating a released incident to the centroid of the admin area containing it is a
 point-in-polygon test per row shown. Against the COD-AB polygons themselves (sub-districts have
-~500 vertices on average, up to ~15,000) that costs ~150 us per row, i.e. seconds for a low-zoom
-tile. `admin_area_parts` holds every area cut by ST_Subdivide into pieces of at most 64 vertices
+~500 vertices on average, up to ~15,000) is too slow, row by row, for a low-zoom tile. `admin_area_parts` holds every area cut by ST_Subdivide into pieces of at most 64 vertices
 (GiST-indexed), with the whole area's pcode, level and centroid (GiST-indexed too: the areas
 whose centroid falls in a box bound where the points shown in that box come from, which is the
 index prefilter of tiles and bbox queries). Statement-level triggers with transition tables keep it current: inserted areas

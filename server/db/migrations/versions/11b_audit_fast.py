@@ -1,10 +1,10 @@
 """The audit trigger's per-row work made cheaper; the log, its hashes and verify are unchanged.
 
-Profiling a 200,000-row ETL insert (auto_explain with triggers) put ~70% of the upsert's time in
+Profiling a large ETL insert (auto_explain with triggers) put most of the upsert's time in
 `incidents_audit_ins`. Two costs there were not inherent to auditing:
 
 - `audit_entry_tail()` was declared IMMUTABLE while calling `to_json()` (STABLE), so the planner
-  could not inline it and ran it through the SQL-function executor once per row (~10 us/row).
+  could not inline it and ran it through the SQL-function executor once per row.
   Declared STABLE (what it is), it is inlined into the trigger's statement and into
   `truce audit verify`. The text it returns, so every hash, is the same.
 - the actor was recomputed per row from `current_setting()` and `session_user`; it is now
