@@ -28,8 +28,7 @@ import { placeName, label as vocab } from "./js/vocab.js";
 const maplibregl = window.maplibregl;
 // MapLibre's own worker count (half the cores: one on a two-core machine), started now, while
 // /collections is fetched, not when the map is created. A second worker on two cores competed with
-// the main thread and the renderer: in 4 and 5 alternating runs of `python -m bench viewer --runs 3`,
-// first frame median 2.03 s with two workers, 1.79 s with one; all layers 2.55 s and 2.40 s.
+// the main thread and the renderer (docs/BENCHMARKS.md, the viewer).
 maplibregl.prewarm();
 
 /** The period the time-aware collections cover, from their temporal extents. */
@@ -178,15 +177,15 @@ function watchMap(map) {
 }
 
 // The order of the style's sources, which is the order MapLibre asks its one worker for their tiles:
-// the incidents first (points, parsed in tens of ms), the reference layers' polygons and lines last
-// (their tiles took the worker 0.3-0.5 s, which the first frame with data waited for).
+// the incidents first (points, quick to parse), the reference layers' polygons and lines last
+// (their tiles take the worker much longer, and the first frame with data waited for them).
 const LOAD_ORDER = ["events", "shaded_relief", "reference"];
 const byLoadOrder = (a, b) => LOAD_ORDER.indexOf(a.id) - LOAD_ORDER.indexOf(b.id);
 
 /**
  * Compile the shader programs of `layers` ([style layer id, MapLibre program name]) now, while this
  * thread waits for the worker, instead of in the frame that first draws them: software WebGL spends
- * 0.1-0.3 s on each, on this thread. MapLibre compiles a program when a layer is first drawn; this
+ * long on each, on this thread. MapLibre compiles a program when a layer is first drawn; this
  * builds it the way that draw would (its painter's cache, keyed by the layer's paint properties)
  * from an empty bucket of the layer. Internals of the vendored MapLibre 4.7.1: on any other version,
  * or if anything is missing, it does nothing and MapLibre compiles the program when it draws.
@@ -368,9 +367,9 @@ async function main() {
   const firstIdle = new Promise((resolve) => { map.once("idle", resolve); });
 
   // The panel, time line, filters, histogram and draw tool are built once the map has drawn its
-  // first data: built in the frame that asks the worker for the first tiles (as before), they
-  // kept the main thread 0.3-0.6 s while the worker's first tiles came back, and the frame that
-  // draws them waited (software WebGL, two cores); built before the style, they held it back.
+  // first data: built in the frame that asks the worker for the first tiles, they kept the main
+  // thread busy while the worker's first tiles came back, and the frame that draws them waited
+  // (software WebGL, two cores); built before the style, they held it back.
   await Promise.race([
     firstData,
     firstIdle, // a map with no data to draw

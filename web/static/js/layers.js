@@ -47,7 +47,7 @@ const isCluster = [">", ["to-number", ["coalesce", ["get", "point_count"], 1], 1
  * `value` for every feature, written as a per-feature expression. MapLibre compiles one shader
  * program per layer type and per set of paint properties that vary by feature; a layer that
  * states a property as a constant needs its own program. Software WebGL (this project's headless
- * Chromium, SwiftShader) spends 0.1-1 s compiling each one, on the main thread, before the first
+ * Chromium, SwiftShader) spends long compiling each one, on the main thread, before the first
  * frame: stating these per feature lets the circle layers share one program, and the fill and
  * line layers one each (bench/viewer.py counts them).
  */
@@ -97,8 +97,8 @@ const admin = (id, level) => [
  */
 export function styleLayers(id, opts) {
   switch (id) {
-    // No fade-in: each raster tile would redraw the whole map for 300 ms (in software WebGL, a
-    // few hundred ms a frame).
+    // No fade-in: each raster tile would redraw the whole map for the length of the fade (in
+    // software WebGL, every one of those frames is costly).
     case "shaded_relief":
       return [{ id: "shaded_relief", type: "raster", ...from(id), paint: { "raster-opacity": RELIEF, "raster-fade-duration": 0 } }];
     case "population":
@@ -183,7 +183,7 @@ export const styleLayerIds = (id) => styleLayers(id, { adminLevel: 1, colourBy: 
  * The style layers of the first picture: the agreement areas' fill and the incidents. Every other
  * switched-on layer (the relief, area outlines, admin boundaries, settlements, aid deliveries) is
  * shown right after that picture is drawn: MapLibre compiles each kind of layer's shader program
- * before drawing it (0.1-1 s each in software WebGL; the relief's raster program and its clipping
+ * before drawing it (costly in software WebGL; the relief's raster program and its clipping
  * masks as well) and uploads the relief's textures.
  */
 export const FIRST_PICTURE = ["agreement_areas-fill", "incidents-circle"];
