@@ -128,10 +128,11 @@ def body(output: str) -> str:
 
 def section(run: Run) -> str:
     command = " ".join(["python -m bench", run.name, *run.argv])
-    took = (run.finished - run.started).total_seconds() / 60
+    seconds = (run.finished - run.started).total_seconds()
+    took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
     return (f"<!-- bench:{run.name} -->\n## {run.name}\n\n"
             f"`{command}`, {run.started:%Y-%m-%d %H:%M}-{run.finished:%H:%M} UTC "
-            f"({took:.0f} min); {run.where}.\n\n{body(run.output)}<!-- /bench:{run.name} -->\n")
+            f"({took}); {run.where}.\n\n{body(run.output)}<!-- /bench:{run.name} -->\n")
 
 
 def replace(document: str, name: str, new: str) -> str:
