@@ -13,7 +13,7 @@ from rich.console import Console
 
 app = typer.Typer(help="Basemaps: add a local PMTiles extract (e.g. OpenStreetMap) the viewer can "
                        "show instead of the shipped one.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
 
 
 def _fail(message: str) -> None:

@@ -14,7 +14,7 @@ from rich.console import Console
 from cli import config, pgcluster
 
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
 
 
 def clear_errors(func: F) -> F:

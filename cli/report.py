@@ -12,7 +12,7 @@ from cli import config
 
 app = typer.Typer(help="Situation reports: standalone files to hand to partners.",
                   no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
 
 
 @app.command("area")

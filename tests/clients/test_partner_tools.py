@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,16 +353,21 @@ def test_every_answer_carries_the_ratelimit_headers(partner_server: Partner,
 
 
 def test_heavy_analysis_is_still_refused(partner_server: Partner, partner_key: str) -> None:
+    """100 analysis requests at once cost 500 tokens against a burst of 200: some are refused
+    whatever the machine's speed (one after another, a slow machine refills the bucket between
+    them). The others are answered, or refused by the admission lanes while busy."""
     headers = {"X-API-Key": partner_key}
-    refused = None
-    for _ in range(300):
-        r = httpx.get(f"{partner_server.url}/analysis/nearest",
-                      params={"lon": 36.7, "lat": 34.7}, headers=headers)
-        if r.status_code == 429:
-            refused = r
-            break
-        assert r.status_code == 200, r.text
-    assert refused is not None, "300 analysis requests in a row were never refused"
+
+    def ask(_: int) -> httpx.Response:
+        return httpx.get(f"{partner_server.url}/analysis/nearest",
+                         params={"lon": 36.7, "lat": 34.7}, headers=headers, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        answers = list(pool.map(ask, range(100)))
+    assert all(r.status_code in (200, 429, 503) for r in answers), \
+        sorted({(r.status_code, r.text[:200]) for r in answers})
+    refused = next((r for r in answers if r.status_code == 429), None)
+    assert refused is not None, "100 analysis requests at once were never refused"
     assert refused.json()["code"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["RateLimit-Limit"] == "200"
