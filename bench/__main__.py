@@ -3,7 +3,8 @@ figures and ratios. Not part of "all": `python -m bench fuzz [--runs N]`, a host
 against the ETL; `python -m bench dedupe [--rows N]`, duplicate matching at crowded places;
 `python -m bench crowd [--clients 50,200,800]`, a crowd on the public map; `python -m bench
 repro`, issue 17's reproductions replayed against a served Truce, each a precise 4xx or a bounded
-answer in time.
+answer in time; `python -m bench scale [--rows 10000000]`, the same questions at 1M and 10M
+incidents and the read path scaled out to 2 processes and a replica.
 
 `--markdown` (anywhere on the line) also writes what each benchmark printed into its section of
 docs/BENCHMARKS.md; `--markdown=PATH` into PATH, `--markdown=-` prints the sections (see
@@ -17,7 +18,7 @@ import sys
 from bench import markdown
 
 ALL = ("api", "etl", "analysis", "viewer")
-ON_DEMAND = ("fuzz", "dedupe", "crowd", "repro")
+ON_DEMAND = ("fuzz", "dedupe", "crowd", "repro", "scale")
 
 
 def main() -> None:

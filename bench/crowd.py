@@ -70,13 +70,20 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], int]:
+        return await self.request("GET", path, headers)
+
+    async def request(self, method: str, path: str, headers: dict[str, str],
+                      body: bytes = b"") -> tuple[int, dict[str, str], int]:
+        """Status, headers (lower-case names) and body size of `method path` (with `body`)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port,
                                                                      limit=1 << 20)
         assert self.reader is not None
+        if body:
+            headers = {**headers, "Content-Length": str(len(body))}
         lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{lines}\r\n"
-                          .encode("latin-1"))
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                          f"{lines}\r\n".encode("latin-1") + body)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
