@@ -12,15 +12,16 @@ towns. The summaries are kept as in production: the per-area per-day summary and
 version by their statement triggers as the rows go in, the tile cells rebuilt after; only the
 audit trigger is off while the synthetic rows go in (the ETL row below runs with it).
 
-At each size, `truce serve` (1 process, tile cache off) is asked by one keep-alive client with a
-planner key for `--seconds` per row: items in a 0.5 degree bbox at the busiest town (limit
-1,000), items in one week (limit 1,000), the last cursor page of 10,000, vector tiles z6-z12
-around the towns, deconfliction of one point (2 km), per-area counts over every area (all time
-and June). Then the ETL's throughput: `--etl-rows` UCDP rows (default a tenth of --base-rows)
-loaded by the project's job (validation, staged upsert, duplicate matching, audit) into the
-database at that size, then deleted again. Printed: p50 / p95 ms and req/s per size (ETL:
-seconds and rows/s), side by side, with the growth (p50 at the full size over p50 at the base;
-ETL: rows/s at the base over rows/s at the full size).
+At each size the same `truce serve` (1 process, tile cache off; rate limits off, and requests past
+the admission budgets queue instead of a 503: the bench measures what the read path carries,
+bench/crowd.py the refusals) is asked by one keep-alive client with a planner key for `--seconds`
+per row: items in a 0.5 degree bbox at the densest town (limit 1,000), items in one week (limit
+1,000), the last cursor page of 10,000, vector tiles z6-z12 around the towns, deconfliction of one
+point (2 km), per-area counts over every area (all time and June). Then the ETL's throughput:
+`--etl-rows` UCDP rows (default a tenth of --base-rows) loaded by the project's job (validation,
+staged upsert, duplicate matching, audit) into the database at that size, then deleted again.
+Printed: p50 / p95 ms and req/s per size (ETL: seconds and rows/s), side by side, with the growth
+(p50 at the full size over p50 at the base; ETL: rows/s at the base over rows/s at the full size).
 
 Then the scale-out, on the full set: `--clients` (16) keep-alive clients asking a read mix (the
 bbox and week pages, the tiles, features by id) of 1 API process on the primary, of 2 processes
