@@ -272,7 +272,8 @@ def _read_mix(engine: Any, scenarios: dict[str, list[Ask]]) -> list[Ask]:
     with engine.connect() as conn:
         total = int(conn.execute(text("SELECT count(*) FROM incidents")).scalar_one())
         ids = [int(r[0]) for r in conn.execute(text(
-            "SELECT id FROM incidents TABLESAMPLE BERNOULLI (:pct) LIMIT 100"),
+            "SELECT id FROM (SELECT id FROM incidents TABLESAMPLE BERNOULLI (:pct)) s "
+            "ORDER BY random() LIMIT 100"),  # from the whole table, not its first pages
             {"pct": min(100.0, 20_000 / max(1, total))})]
     pages = [a for label, asks in scenarios.items() if label.startswith("items ")
              and "cursor" not in label for a in asks]
