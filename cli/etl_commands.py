@@ -62,21 +62,29 @@ def read_mapping(path: Path | None) -> dict[str, Any] | None:
 
 
 def check_mapping(job: Any, path: Path, mapping: dict[str, Any] | None,
-                  encoding: str | None) -> None:
-    """The mapping's targets and columns against the job and the file's header (CSV), before
-    a run starts: MappingError listing every problem."""
+                  encoding: str | None, source_layer: str | None = None) -> None:
+    """The mapping's targets and columns against the job and the file's columns (a CSV's
+    header, the field names of a vector file's features), before a run starts: MappingError
+    listing every problem. `source_layer`: the vector file's layer the run reads."""
     from etl import fields
+    from etl.runner import VECTOR_FORMATS
     from etl.sources.tabular import SourceError, sniff_csv
+    from etl.sources.vector import columns as vector_columns
 
     if not mapping:
         return
     columns: list[str] | None = None
+    where = "the file's header"
     if job.format in ("csv", "acled", "ucdp") and path.is_file():
         try:
             columns = sniff_csv(path, None, encoding).columns
         except SourceError:
             columns = None  # the run says why it cannot read the file
-    problems = fields.check(mapping, layer=job.layer, fmt=job.format, columns=columns)
+    elif job.format in VECTOR_FORMATS and path.exists():
+        columns = vector_columns(path, source_layer)
+        where = "the fields of the file's features"
+    problems = fields.check(mapping, layer=job.layer, fmt=job.format, columns=columns,
+                            where=where)
     if problems:
         raise fields.MappingError(problems)
 
@@ -212,7 +220,7 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
         check_source_layer(job, path, options["source_layer"])
     if "encoding" in options and job.format not in CSV_FORMATS:
         raise ValueError(f"--encoding applies to CSV files; {path.name} is read as {job.format}")
-    check_mapping(job, path, mapping, options.get("encoding"))
+    check_mapping(job, path, mapping, options.get("encoding"), options.get("source_layer"))
     if fmt != "auto":
         missing = missing_columns(job, path, encoding=options.get("encoding"), mapping=mapping)
         if missing:
@@ -386,7 +394,8 @@ def runs_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one run: its counts, and every repair it made to a row (line, field, value before
-    and after, rule)."""
+    and after, rule), with the rows it loaded outside the area of interest (--allow-outside:
+    rule outside_area_of_interest_allowed, counted as rows_outside_allowed)."""
     from etl.loaders import repairs
 
     engine = config.engine()
@@ -396,6 +405,7 @@ def runs_show(
         if row is None:
             raise ValueError(f"no run {run_id}")
         row["repairs"] = repairs.counts(conn, run_id)
+        row["rows_outside_allowed"] = row["repairs"].pop(repairs.OUTSIDE_ALLOWED, 0)
         listed = repairs.repair_rows(conn, run_id, limit=limit)
     if as_json:
         print(json.dumps({**_jsonable(row), "repair_rows": listed}, default=str))
@@ -403,17 +413,26 @@ def runs_show(
     console = Console()
     for name in ("id", "status", "job", "layer", "source", "source_path", "started_at",
                  "finished_at", "rows_read", "rows_loaded", "rows_updated", "rows_unchanged",
-                 "rows_quarantined", "rows_repaired", "error"):
+                 "rows_quarantined", "rows_repaired", "rows_outside_allowed", "error"):
         if row.get(name) is not None:
             console.print(f"{name}: {row[name]}", highlight=False, markup=False)
-    if not listed:
+    fixed = [r for r in listed if r["rule"] != repairs.OUTSIDE_ALLOWED]
+    outside = [r for r in listed if r["rule"] == repairs.OUTSIDE_ALLOWED]
+    if not fixed:
         console.print("no repairs", highlight=False)
-        return
-    table = Table("line", "source id", "field", "before", "after", "rule")
-    for r in listed:
-        table.add_row(str(r["line"] or ""), str(r["source_id"] or ""), r["field"],
-                      str(r["value_before"] or ""), str(r["value_after"] or ""), r["rule"])
-    console.print(table)
+    else:
+        table = Table("line", "source id", "field", "before", "after", "rule")
+        for r in fixed:
+            table.add_row(str(r["line"] or ""), str(r["source_id"] or ""), r["field"],
+                          str(r["value_before"] or ""), str(r["value_after"] or ""), r["rule"])
+        console.print(table)
+    if outside:
+        console.print("loaded outside the area of interest (--allow-outside):", highlight=False)
+        table = Table("line", "source id", "field", "value")
+        for r in outside:
+            table.add_row(str(r["line"] or ""), str(r["source_id"] or ""), r["field"],
+                          str(r["value_after"] or ""))
+        console.print(table)
 
 
 def raster(

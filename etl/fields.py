@@ -166,10 +166,11 @@ def _known(layer: str, fmt: str) -> dict[str, Field]:
     return {name.lower(): f for f in fields_of(layer, fmt) for name in (f.name, *f.also)}
 
 
-def check(mapping: dict[str, Any], *, layer: str, fmt: str, columns: list[str] | None
-          ) -> list[str]:
-    """Every problem of `mapping` for the (layer, format) job over a file whose header is
-    `columns` (None: not known before reading, e.g. a vector file)."""
+def check(mapping: dict[str, Any], *, layer: str, fmt: str, columns: list[str] | None,
+          where: str = "the file's header") -> list[str]:
+    """Every problem of `mapping` for the (layer, format) job over a file whose columns are
+    `columns` (a CSV's header, the field names of a vector file's features: `where` says
+    which; None: not known before reading, a file the run must judge)."""
     known = _known(layer, fmt)
     hashtags = fmt == "hxl"
     problems: list[str] = []
@@ -196,6 +197,7 @@ def check(mapping: dict[str, Any], *, layer: str, fmt: str, columns: list[str] |
         if columns is not None and not hashtags:
             for name in names:
                 if name not in header:
-                    problems.append(f"{target}: column {name!r} is not in the file's header "
-                                    f"({', '.join(columns[:12])}{' ...' if len(columns) > 12 else ''})")
+                    listed = ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else "")
+                    problems.append(f"{target}: column {name!r} is not in {where} "
+                                    f"({listed or 'none'})")
     return problems

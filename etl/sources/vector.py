@@ -414,3 +414,38 @@ def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iter
                     wkb = reproject(wkb)
                 number += 1
                 yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=srid)
+
+
+# what a reader adds to a record that the file does not hold as a field
+_MARKERS = (geojson.UNREADABLE, "feature", kml.GEOMETRY_ERROR)
+
+
+def columns(path: Path, layer: str | None = None) -> list[str] | None:
+    """The field names of a vector file's features, every name any feature has, in the order
+    first met: what a mapping's columns are checked against before a run. GDAL's schema for
+    the files it reads (a GeoPackage, a Shapefile, a large GeoJSON); one pass over the others
+    (a KML, a GeoJSON sequence or small collection, whose features each have their own
+    properties). None when the file cannot be read: the run says why."""
+    suffix = path.suffix.lower()
+    try:
+        whole = kml.is_kml(path) or (layer is None and suffix in (
+            ".json", ".geojson", *geojson.SEQUENCE_SUFFIXES) and (
+                geojson.is_sequence(path) or path.stat().st_size <= geojson.MAX_COLLECTION_BYTES))
+        if whole:
+            names: dict[str, None] = {}
+            read = 0
+            for record in read_vector(path, layer):
+                read += 1
+                names.update(dict.fromkeys(k for k in record.fields if k not in _MARKERS))
+            return list(names) if read else None  # no feature: the run says it is empty
+        found: dict[str, None] = {}
+        with gdal_guard.only(_gdal_format(path)):
+            for target, name in _layers(path, layer):
+                info = pyogrio.read_info(target, layer=name,
+                                         **dbf_encoding.open_options(path, target))
+                found.update(dict.fromkeys(str(f) for f in info["fields"]))
+        return list(found)
+    except SourceError:
+        return None
+    except Exception:  # GDAL's errors are many: the run reads the file and says why
+        return None
