@@ -204,7 +204,7 @@ def _print_summary(summaries: list[Any], as_json: bool,
         rows = [{"run_id": s.run_id, "status": s.status, "read": s.read, "loaded": s.loaded,
                  "updated": s.updated, "unchanged": s.unchanged, "quarantined": s.quarantined,
                  "reasons": s.reasons, "repaired": s.repaired, "repairs": s.repairs,
-                 "duplicates": s.duplicates,
+                 "outside_allowed": s.outside_allowed, "duplicates": s.duplicates,
                  "error": s.error, "method": s.method, "fallback": s.fallback,
                  "layer": s.layer, "path": s.path, "warnings": s.warnings}
                 for s in summaries]

@@ -51,12 +51,13 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class Accepted:
-    """A record ready to load: column values (geometry as lon/lat or WKB hex + srid)."""
+    """A record ready to load: column values (geometry as lon/lat or WKB hex + srid), and the
+    rules that repaired it (checks.OUTSIDE_ALLOWED among them: a flag, loaded outside the area
+    of interest with --allow-outside)."""
 
     values: dict[str, Any]
     repairs: tuple[str, ...] = ()
     merged: bool = False  # the record is already known (e.g. the same settlement): nothing to write
-    flags: tuple[str, ...] = ()  # loaded, but said (outside the area of interest, --allow-outside)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ class RunSummary:
     fallback: str | None = None
     #: what the run read past and says so (a shapefile's declared code page ignored)
     warnings: list[str] = field(default_factory=list)
+    #: rows outside the area of interest loaded with --allow-outside, each recorded in
+    #: etl_repairs (rule outside_area_of_interest_allowed: `truce etl runs show` lists them)
+    outside_allowed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -502,11 +505,14 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                         values.get(k) for k in key_fields)
                     if key not in seen:
                         seen.add(key)
-                        if checks.OUTSIDE_ALLOWED in result.repairs:
+                        if checks.OUTSIDE_ALLOWED in result.repairs:  # a flag, not a repair
                             flagged.append(raw.number)
-                        if set(result.repairs) - {checks.OUTSIDE_ALLOWED}:
+                            repaired.extend(repairs.describe((checks.OUTSIDE_ALLOWED,), values,
+                                                             raw.number))
+                        fixes = tuple(r for r in result.repairs if r != checks.OUTSIDE_ALLOWED)
+                        if fixes:
                             summary.repaired += 1
-                            fixed = repairs.describe(result.repairs, values, raw.number)
+                            fixed = repairs.describe(fixes, values, raw.number)
                             repairs.tally(rules, fixed)
                             repaired.extend(fixed)
                         accepted.append(values)
@@ -542,6 +548,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 summary.repairs = dict(rules)
                 if meter:
                     meter.done(summary.read)
+        summary.outside_allowed = len(flagged)
         if flagged:
             lines = ", ".join(str(n) for n in flagged[:FLAGGED_LINES])
             more = f" and {len(flagged) - FLAGGED_LINES} more" if len(flagged) > FLAGGED_LINES \
@@ -574,7 +581,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
     if summary.status in ("failed", "interrupted"):
         # nothing was written: `read` says how far the run got, the rest is 0
         summary.loaded = summary.updated = summary.unchanged = summary.repaired = 0
-        summary.duplicates = summary.quarantined = 0
+        summary.duplicates = summary.quarantined = summary.outside_allowed = 0
         summary.reasons, summary.repairs = {}, {}
     if not dry_run and summary.run_id is not None:
         postgis.finish_run(engine, summary.run_id, status=summary.status, error=summary.error,

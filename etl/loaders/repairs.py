@@ -16,6 +16,9 @@ from etl.loaders.spec import TableSpec
 SWAPPED = "swapped_lat_lon_repaired"  # checks.SWAPPED_REPAIR (loaders do not import transforms)
 GEOCODED = "geocoded_from_gazetteer"  # checks.GEOCODED
 MADE_VALID = "invalid_geometry_repaired"
+#: checks.OUTSIDE_ALLOWED: not a repair but a flag, kept with the repairs so that `truce etl
+#: runs show` lists every row loaded outside the area of interest (--allow-outside)
+OUTSIDE_ALLOWED = "outside_area_of_interest_allowed"
 POINT_FIELD = "lon,lat"
 _POLYGON = "ST_SetSRID(ST_GeomFromWKB(decode(s.geom_wkb, 'hex')), s.srid::int)"
 
@@ -26,7 +29,8 @@ def _number(value: Any) -> str:
 
 def describe(rules: tuple[str, ...], values: dict[str, Any], number: int
              ) -> list[dict[str, Any]]:
-    """The repairs of one accepted row (its transform's rule codes) as etl_repairs rows."""
+    """The repairs of one accepted row (its transform's rule codes) as etl_repairs rows; an
+    area (no lon/lat) flagged OUTSIDE_ALLOWED names its geometry."""
     out = []
     lon, lat = values.get("lon"), values.get("lat")
     point = (f"{_number(lon)},{_number(lat)}" if lon is not None and lat is not None else None)
@@ -34,8 +38,10 @@ def describe(rules: tuple[str, ...], values: dict[str, Any], number: int
         before: str | None = None
         if rule == SWAPPED and point is not None:
             before = f"{_number(lat)},{_number(lon)}"  # as the file gave them
-        out.append({"number": number, "source_id": values.get("source_id"),
-                    "field": POINT_FIELD if rule in (SWAPPED, GEOCODED) else "",
+        field = POINT_FIELD if rule in (SWAPPED, GEOCODED) else ""
+        if rule == OUTSIDE_ALLOWED:
+            field = POINT_FIELD if point is not None else "geometry"
+        out.append({"number": number, "source_id": values.get("source_id"), "field": field,
                     "before": before, "after": point, "rule": rule})
     return out
 
@@ -90,6 +96,7 @@ def polygons(conn: Connection, spec: TableSpec, *, run_id: int) -> int:
 
 
 def counts(conn: Connection, run_id: int) -> dict[str, int]:
+    """{rule: rows} of the run's etl_repairs rows, the OUTSIDE_ALLOWED flag included."""
     return {str(k): int(v) for k, v in conn.execute(text(
         "SELECT rule, count(*) FROM etl_repairs WHERE etl_run_id = :id GROUP BY rule "
         "ORDER BY rule"), {"id": run_id}).tuples().all()}

@@ -42,9 +42,10 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
                                future=True)
     checks.check_order(eff_from, eff_to, reasons)
     detail: dict[str, Any] = {}
+    flags: list[str] = []  # loaded outside the area of interest (--allow-outside)
     if raw.geometry_wkb is None:
         reasons.append(checks.MISSING_GEOMETRY)
-    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail):
+    elif checks.check_area(raw.geometry_wkb, raw.srid, ctx, reasons, detail, flags=flags):
         checks.check_polygon(raw.geometry_wkb, ctx, reasons, detail)
     try:
         parties = _parties(f.get("parties"))
@@ -69,5 +70,6 @@ def to_agreement_area(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             "notes": checks.text(f.get("notes") or f.get("description")),
             "geom_wkb": raw.geometry_wkb.hex(),
             "srid": raw.srid or 4326,
-        }
+        },
+        tuple(flags),
     )

@@ -341,11 +341,13 @@ def _stacked(transformer: Any, xy: Any) -> Any:
 
 
 def check_area(wkb: bytes, srid: int | None, ctx: Context, reasons: list[str],
-               detail: dict[str, Any], *, aoi: bool = True) -> bool:
+               detail: dict[str, Any], *, aoi: bool = True,
+               flags: list[str] | None = None) -> bool:
     """A polygon feature is an area: a point, a line or a flat polygon (no area, which the loader
     would store as MULTIPOLYGON EMPTY) is `not_an_area`; an area beyond lon/lat
     `coordinates_out_of_range`; with `aoi`, an area not touching ctx.aoi (buffered)
-    `outside_area_of_interest` (loaded with ctx.options["allow_outside"]). Whether it passed."""
+    `outside_area_of_interest` (loaded with ctx.options["allow_outside"], flagged OUTSIDE_ALLOWED
+    in `flags`). Whether it passed."""
     try:
         geom = shapely.from_wkb(wkb)
         area = 0.0 if geom.is_empty else float(shapely.make_valid(geom).area)
@@ -374,6 +376,8 @@ def check_area(wkb: bytes, srid: int | None, ctx: Context, reasons: list[str],
         if not ctx.options.get("allow_outside"):
             reasons.append(OUTSIDE_AOI)
             return False
+        if flags is not None:
+            flags.append(OUTSIDE_ALLOWED)
     else:
         _tally(ctx, minx, miny, None)
     return True
