@@ -480,6 +480,10 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     raw = RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
                     result: Accepted | Rejected = Rejected((ENCODING_ERROR,), {
                         "encoding": fields.pop(ENCODING_FIELD), "line": raw.number})
+                elif raw.fields.get(UNTERMINATED) == geojson.CUT:  # nothing of it is whole
+                    result = Rejected((checks.TRUNCATED_RECORD,), {
+                        "source_id": None, "feature_index": raw.number - 1,
+                        "problem": "the file ends inside this feature"})
                 else:
                     result = unreadable(raw) or too_long_id(transform(raw, ctx), key_fields,
                                                             raw, max_chars)
@@ -491,8 +495,9 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                             if type(result) is Accepted:
                                 loaded_keys.append(row)
                 if UNTERMINATED in raw.fields:
-                    result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
-                                 summary.warnings)
+                    if raw.fields[UNTERMINATED] != geojson.CUT:
+                        result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
+                                     summary.warnings)
                     raw = RawRecord(raw.number, {k: v for k, v in raw.fields.items()
                                                  if k != UNTERMINATED},
                                     raw.geometry_wkb, raw.srid)  # kept as the file has it

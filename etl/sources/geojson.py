@@ -22,38 +22,63 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from .cut_json import Cut, cut_collection, cut_short
 from .kml import Batch
-from .tabular import SourceError
+from .tabular import UNTERMINATED, SourceError
 
 #: The field that marks a feature that could not be read (its reason as text).
 UNREADABLE = "__unreadable__"
+#: UNTERMINATED's value on a feature the end of the file cuts (cut_json.py): the runner
+#: quarantines it as `truncated_record`, its text as far as it goes kept as "feature"
+CUT = "inside_feature"
 #: The largest FeatureCollection read here (it is parsed whole: ~10 times its size in memory).
 MAX_COLLECTION_BYTES = 32 << 20
 _GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
                "GeometryCollection")
 
 
-def collection(path: Path) -> list[Any] | None:
+def collection(path: Path) -> tuple[list[Any], str | None] | None:
     """The features of a FeatureCollection (or a lone Feature or geometry) small enough to parse
-    whole and without a `crs` member; None when GDAL must read the file."""
+    whole and without a `crs` member, and what to say of the file; None when GDAL must read it.
+    A collection the end of the file cuts (cut_json.py) gives its whole features, then the one
+    the end falls in as a cut_json.Cut, and a warning that the file was cut."""
     if path.stat().st_size > MAX_COLLECTION_BYTES:
         return None
+    with open(path, "rb") as handle:
+        data = handle.read()
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
+        document = json.loads(data)
     except (ValueError, RecursionError):
-        return None  # GDAL's reading says what is wrong, in its words
+        return _cut(path, data)
     if not isinstance(document, dict) or "crs" in document:
         return None
     kind = document.get("type")
     if kind == "FeatureCollection":
         features = document.get("features")
-        return features if isinstance(features, list) else None
+        return (features, None) if isinstance(features, list) else None
     if kind == "Feature":
-        return [document]
+        return [document], None
     if kind in _GEOMETRIES:
-        return [{"type": "Feature", "properties": {}, "geometry": document}]
+        return [{"type": "Feature", "properties": {}, "geometry": document}], None
     return None
+
+
+def _cut(path: Path, data: bytes) -> tuple[list[Any], str] | None:
+    """A FeatureCollection the end of the file cuts, with what to say; None for a file broken
+    otherwise (GDAL's reading says what is wrong, in its words)."""
+    found = cut_collection(data)
+    if found is None:
+        return None
+    features, inside = found
+    whole = len(features) - inside
+    if inside:
+        return features, (f"{path.name} ends inside feature {whole + 1}: the file was cut "
+                          f"short; that feature is quarantined (truncated_record), the {whole} "
+                          "before it are read, and any after it are missing: send the whole "
+                          "file")
+    return features, (f"{path.name} ends before its FeatureCollection closes, after feature "
+                      f"{whole}: the file may have been cut short and features after it be "
+                      "missing: check that it is whole")
 
 
 def _value(value: Any) -> Any:
@@ -76,6 +101,8 @@ def record(feature: Any) -> Feature:
     import shapely
     from shapely.geometry import shape
 
+    if isinstance(feature, Cut):
+        return {UNTERMINATED: CUT, "feature": feature.text[:2000]}, None
     if not isinstance(feature, dict):
         return _unreadable(f"not a GeoJSON object but a {type(feature).__name__}",
                            feature)
@@ -119,18 +146,27 @@ class Reader:
 FIELDS = "__fields__"
 
 
-def sequence(lines: Iterable[tuple[int, bytes]]) -> Iterator[Any]:
+def sequence(lines: Iterable[tuple[int, bytes]], cut_at_end: bool = False) -> Iterator[Any]:
     """The features of a GeoJSON sequence's lines ((line number, text)); a line that is not a
-    Feature (or a bare geometry) is left out (the caller counts them)."""
+    Feature (or a bare geometry) is left out (the caller counts them), but with `cut_at_end`
+    (no line end follows the last line) a last line the end of the file cuts is a
+    cut_json.Cut."""
+    unparsed: bytes | None = None  # the line before, if it did not parse
     for _, line in lines:
+        unparsed = None
         try:
             feature = json.loads(line)
         except (ValueError, RecursionError):
+            unparsed = line if cut_at_end else None
             continue
         if isinstance(feature, dict) and feature.get("type") in _GEOMETRIES:
             feature = {"type": "Feature", "properties": {}, "geometry": feature}
         if isinstance(feature, dict) and feature.get("type") == "Feature":
             yield feature
+    if unparsed is not None:
+        text = unparsed.decode("utf-8", errors="replace")
+        if cut_short(text):
+            yield Cut(text)
 
 
 SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl")
@@ -153,6 +189,15 @@ def is_sequence(path: Path) -> bool:
     except ValueError:
         return b'"Feature"' in first and b'"FeatureCollection"' not in first
     return isinstance(parsed, dict) and parsed.get("type") in ("Feature", *_GEOMETRIES)
+
+
+def unterminated(path: Path) -> bool:
+    """Whether no line end follows the file's last line (the end may cut it)."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) not in (b"\n", b"\r")
 
 
 def lines(path: Path) -> Iterator[tuple[int, bytes]]:

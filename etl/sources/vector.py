@@ -5,6 +5,7 @@ Shapefile (zipped or not) through GDAL (pyogrio); KML and KMZ with the streaming
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -15,7 +16,7 @@ import pyogrio
 from etl.records import RawRecord
 
 from . import dbf_encoding, gdal_guard, geojson, kml, signature
-from .tabular import SourceError
+from .tabular import UNTERMINATED, SourceError, SourceWarning
 
 
 def _srid(crs: str | None) -> int | None:
@@ -327,8 +328,12 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
             raise SourceError(f"{path.name} cannot be read as a vector file: its first line "
                               f"(line {first[0]}) is not a GeoJSON feature; export it again or "
                               "send the original file")
-    features = (geojson.sequence(geojson.lines(path)) if sequence
-                else geojson.collection(path) if fmt == "geojson" else None)
+    said: str | None = None
+    features: Any = None
+    if sequence:
+        features = geojson.sequence(geojson.lines(path), geojson.unterminated(path))
+    elif fmt == "geojson" and (found := geojson.collection(path)) is not None:
+        features, said = found
     if features is None:
         read = 0
         for record in _read_layer(path, str(path), None, 0):
@@ -340,9 +345,15 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
     for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
         for wkb, fields in zip(geometries, columns[0], strict=True):
             number += 1
+            if sequence and fields.get(UNTERMINATED) == geojson.CUT:
+                said = (f"{path.name} ends inside its last feature ({number}): the file was "
+                        "cut short; that feature is quarantined (truncated_record), the ones "
+                        "before it are read, and any after it are missing: send the whole file")
             yield RawRecord(number=number, fields=fields, geometry_wkb=wkb, srid=4326)
     if sequence:
         geojson.check_sequence(path, number)
+    if said:
+        warnings.warn(said, SourceWarning, stacklevel=2)
 
 
 def _read_kml(path: Path, layer: str | None) -> Iterator[RawRecord]:
@@ -417,7 +428,7 @@ def _read_layer(path: Path, target: str, layer: str | None, before: int) -> Iter
 
 
 # what a reader adds to a record that the file does not hold as a field
-_MARKERS = (geojson.UNREADABLE, "feature", kml.GEOMETRY_ERROR)
+_MARKERS = (geojson.UNREADABLE, "feature", kml.GEOMETRY_ERROR, UNTERMINATED)
 
 
 def columns(path: Path, layer: str | None = None) -> list[str] | None:

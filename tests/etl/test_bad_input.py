@@ -101,17 +101,20 @@ def test_same_file_twice_changes_nothing(engine: Engine, sample_loaded: list, tm
     assert (first.loaded, second.loaded, second.updated, second.unchanged) == (2, 0, 0, 2)
 
 
-def test_truncated_geojson_fails_cleanly(engine: Engine, sample_loaded: list, tmp_path: Path
-                                         ) -> None:
+def test_truncated_geojson_quarantines_the_cut_feature(engine: Engine, sample_loaded: list,
+                                                       tmp_path: Path) -> None:
     path = tmp_path / "truncated.geojson"
     full = json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.7, 34.7]},
-         "properties": {"source_id": "G", "date": "2016-03-01", "method": "convoy",
-                        "cargo_type": "food"}}] * 3})
-    path.write_text(full[: len(full) // 2])
+         "properties": {"source_id": f"G{i}", "date": "2016-03-01", "method": "convoy",
+                        "cargo_type": "food"}} for i in range(3)]})
+    path.write_text(full[: len(full) // 2])  # inside the second feature
     summary = _aid(path, engine, "etlt_bad_truncated", fmt="geojson")
-    assert summary.status == "failed" and "cannot be read" in (summary.error or "")
-    assert _count(engine, "aid_deliveries", "etlt_bad_truncated") == 0
+    assert (summary.status, summary.read, summary.loaded, summary.quarantined) == (
+        "completed", 2, 1, 1), summary
+    assert summary.reasons == {"truncated_record": 1}
+    assert any("ends inside feature 2" in w for w in summary.warnings), summary.warnings
+    assert _count(engine, "aid_deliveries", "etlt_bad_truncated") == 1
 
 
 def _shapefile(tmp_path: Path, name: str, crs: str | None) -> Path:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from etl import runner
 from etl.jobs import find_job
 from etl.runner import run
-from etl.sources import vector
+from etl.sources import geojson, vector
 
 COUNT = 7
 BATCH = 3
@@ -151,18 +151,38 @@ def _failed_run(engine: Engine, run_id: int | None) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def test_truncated_geojson_larger_than_a_batch_fails_with_nothing_left(
+def test_truncated_geojson_larger_than_a_batch_quarantines_the_cut_feature(
         engine: Engine, sample_loaded: list, tmp_path: Path, small_batches: list[int]) -> None:
+    """Read in Python (etl/sources/cut_json.py): the whole features load, the cut one is
+    quarantined; nothing after the cut is invented."""
+    path = tmp_path / "truncated.geojson"
+    _geojson(path)
+    whole = path.read_text()
+    path.write_text(whole[: len(whole) * 5 // 6])  # cut inside feature 6, in the last batch
+    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_stream_cut",
+                  mapping=MAPPING)
+    assert (summary.status, summary.read, summary.loaded, summary.quarantined) == (
+        "completed", 6, 5, 1), summary
+    assert summary.reasons == {"truncated_record": 1}
+    assert small_batches == [3, 3]
+    assert _incidents(engine, "etlt_stream_cut") == [f"T{i}" for i in range(5)]
+
+
+def test_truncated_geojson_gdal_reads_fails_with_nothing_left(
+        engine: Engine, sample_loaded: list, tmp_path: Path, small_batches: list[int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection GDAL streams (one too large to parse whole) cut short is refused whole."""
+    monkeypatch.setattr(geojson, "MAX_COLLECTION_BYTES", 0)
     path = tmp_path / "truncated.geojson"
     _geojson(path)
     whole = path.read_text()
     path.write_text(whole[: len(whole) * 5 // 6])  # cut inside the last batch
-    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_stream_cut",
+    summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_stream_cut2",
                   mapping=MAPPING)
     assert summary.status == "failed" and "cannot be read" in (summary.error or ""), summary
     assert (summary.loaded, summary.quarantined) == (0, 0)
     assert _failed_run(engine, summary.run_id)[0] == "failed"
-    assert _incidents(engine, "etlt_stream_cut") == []
+    assert _incidents(engine, "etlt_stream_cut2") == []
 
 
 @pytest.mark.parametrize("broken", ["last line cut", "a line in the middle", "first line cut"])
