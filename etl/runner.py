@@ -32,7 +32,13 @@ from etl.progress import Meter, Progress
 from etl.records import Accepted, Context, RawRecord, Rejected
 from etl.sources import geojson, signature
 from etl.sources.encoding import ENCODING_ERROR, EncodingError
-from etl.sources.tabular import ENCODING_FIELD, UNTERMINATED, SourceError, SourceWarning
+from etl.sources.tabular import (
+    CUT_FEATURE,
+    ENCODING_FIELD,
+    UNTERMINATED,
+    SourceError,
+    SourceWarning,
+)
 from etl.transforms import checks, crs, dates
 from server.settings import EtlSettings
 
@@ -480,7 +486,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                     raw = RawRecord(raw.number, fields, raw.geometry_wkb, raw.srid)
                     result: Accepted | Rejected = Rejected((ENCODING_ERROR,), {
                         "encoding": fields.pop(ENCODING_FIELD), "line": raw.number})
-                elif raw.fields.get(UNTERMINATED) == geojson.CUT:  # nothing of it is whole
+                elif raw.fields.get(UNTERMINATED) == CUT_FEATURE:  # nothing of it is whole
                     result = Rejected((checks.TRUNCATED_RECORD,), {
                         "source_id": None, "feature_index": raw.number - 1,
                         "problem": "the file ends inside this feature"})
@@ -495,7 +501,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                             if type(result) is Accepted:
                                 loaded_keys.append(row)
                 if UNTERMINATED in raw.fields:
-                    if raw.fields[UNTERMINATED] != geojson.CUT:
+                    if raw.fields[UNTERMINATED] != CUT_FEATURE:
                         result = cut(result, str(raw.fields[UNTERMINATED]), raw.number,
                                      summary.warnings)
                     raw = RawRecord(raw.number, {k: v for k, v in raw.fields.items()

@@ -24,13 +24,10 @@ from typing import Any
 
 from .cut_json import Cut, cut_collection, cut_short
 from .kml import Batch
-from .tabular import UNTERMINATED, SourceError
+from .tabular import CUT_FEATURE, UNTERMINATED, SourceError
 
 #: The field that marks a feature that could not be read (its reason as text).
 UNREADABLE = "__unreadable__"
-#: UNTERMINATED's value on a feature the end of the file cuts (cut_json.py): the runner
-#: quarantines it as `truncated_record`, its text as far as it goes kept as "feature"
-CUT = "inside_feature"
 #: The largest FeatureCollection read here (it is parsed whole: ~10 times its size in memory).
 MAX_COLLECTION_BYTES = 32 << 20
 _GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -102,7 +99,7 @@ def record(feature: Any) -> Feature:
     from shapely.geometry import shape
 
     if isinstance(feature, Cut):
-        return {UNTERMINATED: CUT, "feature": feature.text[:2000]}, None
+        return {UNTERMINATED: CUT_FEATURE, "feature": feature.text[:2000]}, None
     if not isinstance(feature, dict):
         return _unreadable(f"not a GeoJSON object but a {type(feature).__name__}",
                            feature)

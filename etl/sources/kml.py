@@ -16,19 +16,23 @@ from __future__ import annotations
 import math
 import re
 import struct
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from xml.etree.ElementTree import Element, iterparse
+from xml.etree.ElementTree import Element, ParseError, iterparse, tostring
 
 import shapely
 
-from .tabular import SourceError
+from .tabular import CUT_FEATURE, UNTERMINATED, SourceError, SourceWarning
 
 GEOMETRY_ERROR = "geometry_error"
+# expat's errors that only the end of the text gives (no element found: elements left open; an
+# unclosed token; a partial character; an unclosed CDATA section): the file was cut short there
+_CUT_CODES = (3, 5, 6, 20)
 _CONTAINERS = ("Document", "Folder")
 _FEATURES = ("Placemark", "Document", "Folder", "NetworkLink", "GroundOverlay", "PhotoOverlay",
              "ScreenOverlay")
@@ -102,6 +106,10 @@ class _Scan:
         self.path = path
         self.containers: list[_Container] = []
         self.schemas: dict[str, dict[str, str]] = {}
+        #: the Placemark the end of the file cuts (yielded last, as far as it goes)
+        self.cut: Element | None = None
+        #: what to say of a file cut short (None: it is whole)
+        self.said: str | None = None
 
     def placemarks(self) -> Iterator[tuple[int, Element]]:
         owners: list[int] = []  # the open containers' indexes, innermost last
@@ -109,53 +117,73 @@ class _Scan:
         depths: list[int] = []  # their depths
         features: list[int] = []  # how many features each holds so far
         depth = 0  # of the open elements
+        read = 0
         with _open(self.path) as stream:
-            for event, elem in iterparse(stream, events=("start", "end")):
-                if event == "start":
-                    depth += 1
+            try:
+                for event, elem in iterparse(stream, events=("start", "end")):
+                    if event == "start":
+                        depth += 1
+                        tag = _local(elem.tag)
+                        position = 0
+                        if depth == 1:
+                            if tag != "kml":
+                                raise SourceError(f"{self.path.name} is not a KML document (its root "
+                                                  f"element is <{tag}>)")
+                            self.containers.append(_Container())
+                        else:
+                            if depth == depths[-1] + 1 and tag in _FEATURES:
+                                position = features[-1]
+                                features[-1] += 1
+                            if tag not in _CONTAINERS:
+                                continue
+                            if not (tag == "Document" and depth == 2 and len(self.containers) == 1
+                                    and not self.containers[0].placemarks):  # else: the file's own
+                                self.containers.append(_Container(position=position))
+                        owners.append(len(self.containers) - 1)
+                        holders.append(elem)
+                        depths.append(depth)
+                        features.append(0)
+                        continue
+                    depth -= 1
+                    if elem is holders[-1]:  # a container ends
+                        owners.pop()
+                        holders.pop()
+                        depths.pop()
+                        features.pop()
+                        if holders and depth == depths[-1]:
+                            holders[-1].remove(elem)
+                        continue
+                    if depth != depths[-1]:
+                        continue  # inside a Placemark, a Style...: read with it
+                    # a child of the innermost open container: read, then dropped from the tree,
+                    # which keeps only the open containers
                     tag = _local(elem.tag)
-                    position = 0
-                    if depth == 1:
-                        if tag != "kml":
-                            raise SourceError(f"{self.path.name} is not a KML document (its root "
-                                              f"element is <{tag}>)")
-                        self.containers.append(_Container())
-                    else:
-                        if depth == depths[-1] + 1 and tag in _FEATURES:
-                            position = features[-1]
-                            features[-1] += 1
-                        if tag not in _CONTAINERS:
-                            continue
-                        if not (tag == "Document" and depth == 2 and len(self.containers) == 1
-                                and not self.containers[0].placemarks):  # else: the file's own
-                            self.containers.append(_Container(position=position))
-                    owners.append(len(self.containers) - 1)
-                    holders.append(elem)
-                    depths.append(depth)
-                    features.append(0)
-                    continue
-                depth -= 1
-                if elem is holders[-1]:  # a container ends
-                    owners.pop()
-                    holders.pop()
-                    depths.pop()
-                    features.pop()
-                    if holders and depth == depths[-1]:
-                        holders[-1].remove(elem)
-                    continue
-                if depth != depths[-1]:
-                    continue  # inside a Placemark, a Style...: read with it
-                # a child of the innermost open container: read, then dropped from the tree,
-                # which keeps only the open containers
-                tag = _local(elem.tag)
-                if tag == "Placemark":
+                    if tag == "Placemark":
+                        self.containers[owners[-1]].placemarks += 1
+                        read += 1
+                        yield owners[-1], elem
+                    elif tag == "Schema":
+                        self._schema(elem)
+                    elif tag == "name":
+                        self.containers[owners[-1]].name = (elem.text or "").strip() or None
+                    holders[-1].remove(elem)
+            except ParseError as exc:
+                if getattr(exc, "code", None) not in _CUT_CODES or not holders:
+                    raise
+                open_child = holders[-1][-1] if depth > depths[-1] and len(holders[-1]) else None
+                if open_child is not None and _local(open_child.tag) == "Placemark":
+                    self.cut = open_child
                     self.containers[owners[-1]].placemarks += 1
-                    yield owners[-1], elem
-                elif tag == "Schema":
-                    self._schema(elem)
-                elif tag == "name":
-                    self.containers[owners[-1]].name = (elem.text or "").strip() or None
-                holders[-1].remove(elem)
+                    read += 1
+                    self.said = (f"{self.path.name} ends inside Placemark {read}: the file was "
+                                 "cut short; that Placemark is quarantined (truncated_record), "
+                                 "the ones before it are read, and any after it are missing: "
+                                 "send the whole file")
+                    yield owners[-1], open_child
+                else:
+                    self.said = (f"{self.path.name} ends before its document closes, after "
+                                 f"Placemark {read}: the file may have been cut short and "
+                                 "Placemarks after it be missing: check that it is whole")
 
     def _schema(self, elem: Element) -> None:
         types = {str(f.get("name")): (f.get("type") or "string").lower() for f in elem
@@ -209,12 +237,19 @@ class KmlReader:
         self._container = container
         self._pending: tuple[int, dict[str, Any], bytes | None] | None = None
         self._error: Exception | None = None  # raised after the Placemarks read before it
+        self._warned = False
 
     def _next(self) -> tuple[int, dict[str, Any], bytes | None] | None:
         for owner, elem in self._placemarks:
             if self._container is None or owner == self._container:
+                if elem is self._scan.cut:  # nothing of it is whole: kept as written
+                    return owner, {UNTERMINATED: CUT_FEATURE,
+                                   "feature": tostring(elem, encoding="unicode")[:2000]}, None
                 fields, wkb = _record(elem, self._scan.schemas)
                 return owner, fields, wkb
+        if self._scan.said is not None and not self._warned:
+            self._warned = True
+            warnings.warn(self._scan.said, SourceWarning, stacklevel=2)
         return None
 
     def read_next_batch(self) -> Batch:
@@ -234,7 +269,7 @@ class KmlReader:
                 break
             if following is None:
                 break
-            if following[0] != owner:
+            if following[0] != owner or UNTERMINATED in following[1]:  # the cut one alone
                 self._pending = following
                 break
             rows.append(following[1])

@@ -19,6 +19,10 @@ ENCODING_FIELD = "__encoding__"
 # quarantines the first as `truncated_record`, and the second when any check fails, else
 # loads it with a warning
 UNTERMINATED = "__unterminated__"
+# its value on a feature of a GeoJSON or KML file that the end of the file cuts (the file was cut
+# short inside it: etl/sources/cut_json.py, kml.py): nothing of it is whole, the runner
+# quarantines it as `truncated_record`, its text as far as it goes kept as "feature"
+CUT_FEATURE = "inside_feature"
 
 
 class SourceError(ValueError):

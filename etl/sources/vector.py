@@ -16,7 +16,7 @@ import pyogrio
 from etl.records import RawRecord
 
 from . import dbf_encoding, gdal_guard, geojson, kml, signature
-from .tabular import UNTERMINATED, SourceError, SourceWarning
+from .tabular import CUT_FEATURE, UNTERMINATED, SourceError, SourceWarning
 
 
 def _srid(crs: str | None) -> int | None:
@@ -345,7 +345,7 @@ def _read_geojson(path: Path) -> Iterator[RawRecord]:
     for geometries, _, columns in _batches(path, geojson.Reader(features, BATCH), "", 0):
         for wkb, fields in zip(geometries, columns[0], strict=True):
             number += 1
-            if sequence and fields.get(UNTERMINATED) == geojson.CUT:
+            if sequence and fields.get(UNTERMINATED) == CUT_FEATURE:
                 said = (f"{path.name} ends inside its last feature ({number}): the file was "
                         "cut short; that feature is quarantined (truncated_record), the ones "
                         "before it are read, and any after it are missing: send the whole file")
@@ -445,9 +445,11 @@ def columns(path: Path, layer: str | None = None) -> list[str] | None:
         if whole:
             names: dict[str, None] = {}
             read = 0
-            for record in read_vector(path, layer):
-                read += 1
-                names.update(dict.fromkeys(k for k in record.fields if k not in _MARKERS))
+            with warnings.catch_warnings():  # the run says them
+                warnings.simplefilter("ignore", SourceWarning)
+                for record in read_vector(path, layer):
+                    read += 1
+                    names.update(dict.fromkeys(k for k in record.fields if k not in _MARKERS))
             return list(names) if read else None  # no feature: the run says it is empty
         found: dict[str, None] = {}
         with gdal_guard.only(_gdal_format(path)):
