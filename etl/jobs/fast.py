@@ -643,7 +643,8 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
         return None
     lon, lat, place, admin = f.tag(*hxl.LON), f.tag(*hxl.LAT), f.tag(*hxl.PLACE), f.tag(*hxl.ADMIN)
     warned = _lookups(conn, ctx, dates=[f.tag(*hxl.OCCURRED), f.tag(*hxl.REPORTED)],
-             counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin))
+             counts=[f.tag(*hxl.KILLED)], lon=lon, lat=lat, place=(place, admin),
+             periods=True)
     _slugs(conn, f.tag(*hxl.EVENT_TYPE), hxl.slug)
     source_id = _hashed_ids(conn, f.key(f.tag(*hxl.INCIDENT_ID)), hxl.INCIDENT_ROW, f)
     reasons = [

@@ -236,6 +236,20 @@ def check_date(value: Any, ctx: Context, reasons: list[str], *, required: bool =
     return parsed
 
 
+def check_when(value: Any, ctx: Context, reasons: list[str]
+               ) -> tuple[datetime | None, datetime | None, str]:
+    """An incident's date as (occurred_at, occurred_until, time_precision): a day is
+    (its instant, None, "day"); a year or a month (etl.transforms.dates.period) is its first
+    and last instant, "year" or "month" (the UCDP and ACLED convention)."""
+    span = dates.period(str(value)) if text(value) is not None else None
+    if span is None:
+        return check_date(value, ctx, reasons), None, "day"
+    occurred, until, precision = span
+    if occurred > ctx.now:
+        reasons.append(FUTURE_DATE)
+    return occurred, until, precision
+
+
 def _check_number(parse: Any, limit: float, value: Any, reasons: list[str]) -> Any:
     """`parse(value)` when it is a number from 0 to `limit`; else None and the reason."""
     try:

@@ -8,7 +8,7 @@ from typing import Any
 from etl.gazetteer import INVISIBLE
 from etl.records import Accepted, Context, RawRecord, Rejected
 
-from . import checks, dates
+from . import checks
 
 # The columns (lower case, after the mapping) each field is read from, in order of preference
 # (`first`); the set-based path in etl.jobs.fast reads the same lists.
@@ -52,15 +52,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
             lon, lat = first(f, *LON), first(f, *LAT)
         point, geocoded = checks.locate(lon, lat, first(f, *PLACE), first(f, *ADMIN), ctx,
                                         reasons, repairs, detail)
-    when = first(f, *OCCURRED)
-    span = dates.period(str(when)) if checks.text(when) is not None else None
-    until, precision = None, "day"
-    if span is None:
-        occurred = checks.check_date(when, ctx, reasons)
-    else:  # a year or a month: its first instant, and its last as occurred_until
-        occurred, until, precision = span
-        if occurred > ctx.now:
-            reasons.append(checks.FUTURE_DATE)
+    occurred, until, precision = checks.check_when(first(f, *OCCURRED), ctx, reasons)
     fatalities = checks.check_count(first(f, *KILLED), reasons)
     event_type = checks.text(first(f, *EVENT_TYPE))
     if event_type is None:

@@ -89,7 +89,7 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     event_type = checks.text(tag(f, *EVENT_TYPE))
     if event_type is None:
         reasons.append(checks.MISSING_FIELD)
-    occurred = checks.check_date(tag(f, *OCCURRED), ctx, reasons)
+    occurred, until, precision = checks.check_when(tag(f, *OCCURRED), ctx, reasons)
     point, geocoded = checks.locate(tag(f, *LON), tag(f, *LAT), tag(f, *PLACE), tag(f, *ADMIN),
                                     ctx, reasons, repairs, detail)
     killed = checks.check_count(tag(f, *KILLED), reasons)
@@ -101,8 +101,8 @@ def to_incident(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
         {
             "source_id": source_id,
             "occurred_at": occurred,
-            "occurred_until": None,
-            "time_precision": "day",
+            "occurred_until": until,
+            "time_precision": precision,
             "reported_at": checks.check_date(tag(f, *REPORTED), ctx, [], required=False),
             "event_type": slug(event_type),
             "sub_event_type": checks.text(tag(f, *SUB_EVENT)),

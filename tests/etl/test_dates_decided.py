@@ -165,3 +165,26 @@ def test_a_file_that_never_shows_its_order_is_read_day_first_with_a_warning(
     assert summary.loaded == 2 and summary.method == ("rows" if row_wise else "copy")
     assert _dates(engine, source)["a"][0] == "2017-04-03"
     assert [w for w in summary.warnings if "--date-order mdy" in w], summary.warnings
+
+
+@pytest.mark.parametrize("row_wise", [False, True])
+def test_a_year_or_a_month_is_a_period_in_hxl_too(engine: Engine, sample_loaded: list,
+                                                  tmp_path: Path, row_wise: bool) -> None:
+    """An HXL incident export's #date of a year or a month is its first and last instant, not
+    a failed date (the set-based path leaves such a file to the row-wise one)."""
+    path = tmp_path / "periods_hxl.csv"
+    path.write_text("Event ID,Date,Type,Lat,Lon\n#event+id,#date+occurred,#event+type,"
+                    "#geo+lat,#geo+lon\n"
+                    "year,2016,Shelling,34.73,36.71\nmonth,2016-02,Shelling,34.73,36.71\n"
+                    "day,2016-02-03,Shelling,34.73,36.71\nfuture,2099,Shelling,34.73,36.71\n")
+    source = f"etlt_dates_hxl_{int(row_wise)}"
+    summary = run(find_job("incidents", "hxl", path), path, engine, now=NOW, source=source,
+                  row_wise=row_wise)
+    assert (summary.status, summary.loaded, summary.method) == ("completed", 3, "rows"), summary
+    assert summary.reasons == {"date_in_future": 1}
+    got = _dates(engine, source)
+    assert got["year"] == ("2016-01-01", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                           "year")
+    assert got["month"] == ("2016-02-01", datetime(2016, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+                            "month")
+    assert got["day"] == ("2016-02-03", None, "day")
