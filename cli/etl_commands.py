@@ -224,7 +224,8 @@ def _load_local(path: Path, *, layer: str, fmt: str, source: str | None, dry_run
     if fmt != "auto":
         missing = missing_columns(job, path, encoding=options.get("encoding"), mapping=mapping)
         if missing:
-            raise ValueError(f"{path.name} is not a {fmt} file: its header lacks "
+            kind = {"acled": "an ACLED", "ucdp": "a UCDP GED", "hxl": "an HXL"}.get(fmt, fmt)
+            raise ValueError(f"{path.name} is not {kind} file: its header lacks "
                              f"{', '.join(missing)}; check --format (or give a --mapping)")
     engine = engine or config.engine()
     reap_runs(engine)

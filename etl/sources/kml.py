@@ -110,6 +110,8 @@ class _Scan:
         self.cut: Element | None = None
         #: what to say of a file cut short (None: it is whole)
         self.said: str | None = None
+        #: where the file's NetworkLinks point (Truce reads nothing outside the file)
+        self.links: list[str] = []
 
     def placemarks(self) -> Iterator[tuple[int, Element]]:
         owners: list[int] = []  # the open containers' indexes, innermost last
@@ -164,6 +166,8 @@ class _Scan:
                         yield owners[-1], elem
                     elif tag == "Schema":
                         self._schema(elem)
+                    elif tag == "NetworkLink":
+                        self.links.append(_href(elem))
                     elif tag == "name":
                         self.containers[owners[-1]].name = (elem.text or "").strip() or None
                     holders[-1].remove(elem)
@@ -238,6 +242,7 @@ class KmlReader:
         self._pending: tuple[int, dict[str, Any], bytes | None] | None = None
         self._error: Exception | None = None  # raised after the Placemarks read before it
         self._warned = False
+        self._read = 0
 
     def _next(self) -> tuple[int, dict[str, Any], bytes | None] | None:
         for owner, elem in self._placemarks:
@@ -246,10 +251,15 @@ class KmlReader:
                     return owner, {UNTERMINATED: CUT_FEATURE,
                                    "feature": tostring(elem, encoding="unicode")[:2000]}, None
                 fields, wkb = _record(elem, self._scan.schemas)
+                self._read += 1
                 return owner, fields, wkb
-        if self._scan.said is not None and not self._warned:
+        if not self._warned:
             self._warned = True
-            warnings.warn(self._scan.said, SourceWarning, stacklevel=2)
+            if self._scan.said is not None:
+                warnings.warn(self._scan.said, SourceWarning, stacklevel=2)
+            if self._scan.links and not self._read:
+                warnings.warn(_only_links(self._scan.path, self._scan.links), SourceWarning,
+                              stacklevel=2)
         return None
 
     def read_next_batch(self) -> Batch:
@@ -278,6 +288,23 @@ class KmlReader:
         for row in rows:
             keys.update(dict.fromkeys(row))
         return Batch(geometries, list(keys), [[row.get(k) for row in rows] for k in keys])
+
+
+def _href(link: Element) -> str:
+    """Where a NetworkLink points (its Link's or Url's href), as written."""
+    for child in link:
+        if _local(child.tag) in ("Link", "Url"):
+            href = _child(child, "href")
+            if href is not None and _text(href):
+                return str(_text(href))
+    return "nowhere"
+
+
+def _only_links(path: Path, links: list[str]) -> str:
+    shown = ", ".join(link[:120] for link in links[:3]) + (" ..." if len(links) > 3 else "")
+    return (f"{path.name} holds no Placemark, only {len(links)} NetworkLink(s) to other files "
+            f"({shown}): Truce reads nothing outside the file; download what they link to and "
+            "load that")
 
 
 def _text(elem: Element) -> str | None:
