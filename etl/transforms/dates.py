@@ -159,11 +159,17 @@ def _last(day: datetime) -> datetime:
     return day + timedelta(days=1, microseconds=-1)
 
 
+_whole = re.compile(r"(?<=\d)\.0*$")
+
+
 def from_parts(year: str | None, month: str | None, day: str | None) -> str | None:
     """A date built from a mapping's year/month/day columns, as text the date rules read:
     2017-03-05, or 2017-03 / 2017 when the month or the day is missing (a lower precision);
-    None without a year. A part that is not a number is kept, so the date is unparseable."""
-    parts = [western(p).strip() if p is not None else "" for p in (year, month, day)]
+    None without a year. A whole number written as a decimal (3.0: a spreadsheet's, a
+    GeoPackage's REAL column) is that number; a part that is not a number is kept, so the
+    date is unparseable."""
+    parts = [_whole.sub("", western(p).strip()) if p is not None else ""
+             for p in (year, month, day)]
     y, m, d = parts
     if not y:
         return None

@@ -188,3 +188,49 @@ def test_a_year_or_a_month_is_a_period_in_hxl_too(engine: Engine, sample_loaded:
     assert got["month"] == ("2016-02-01", datetime(2016, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
                             "month")
     assert got["day"] == ("2016-02-03", None, "day")
+
+
+@pytest.mark.parametrize("kind", ["geojson", "gpkg"])
+def test_a_date_built_from_parts_of_a_vector_file(engine: Engine, sample_loaded: list,
+                                                  tmp_path: Path, database_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  kind: str) -> None:
+    """Year/Month/Day as numbers (a GeoPackage's REAL columns give 3.0): the parts are whole
+    numbers, not text that no date rule reads; a part the file lacks is refused before a run."""
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    monkeypatch.setenv("TRUCE_DATABASE_URL", database_url)
+    rows = [("v-1", 2016.0, 3.0, 5.0), ("v-2", 2016.0, 3.0, None), ("v-3", 2016.0, None, None)]
+    path = tmp_path / f"parts.{kind}"
+    if kind == "geojson":
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.71, 34.73]},
+             "properties": {"Ref": ref, "Year": y, "Month": m, "Day": d, "Kind": "shelling"}}
+            for ref, y, m, d in rows]}))
+    else:
+        point = shapely.to_wkb(shapely.Point(36.71, 34.73))
+        pyogrio.raw.write(str(path), np.array([point] * 3, dtype=object), [
+            np.array([r[0] for r in rows], dtype=object),
+            *[np.array([np.nan if r[i] is None else r[i] for r in rows]) for i in (1, 2, 3)],
+            np.array(["shelling"] * 3, dtype=object)], ["Ref", "Year", "Month", "Day", "Kind"],
+            driver="GPKG", geometry_type="Point", crs="EPSG:4326")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("source_id: Ref\noccurred_at: {year: Year, month: Month, day: Dya}\n"
+                       "event_type: Kind\n")
+    source = f"etlt_dates_vparts_{kind}"
+    args = ["etl", "load", str(path), "--layer", "incidents", "--mapping", str(mapping),
+            "--source", source, "--json", "--no-alerts"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    assert "occurred_at: column 'Dya' is not in the fields" in refused.stdout
+    mapping.write_text(mapping.read_text().replace("Dya", "Day"))
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    body = json.loads(done.stdout)
+    assert (body["loaded"], body["quarantined"]) == (3, 0), body
+    got = _dates(engine, source)
+    assert got["v-1"] == ("2016-03-05", None, "day")
+    assert got["v-2"][0] == "2016-03-01" and got["v-2"][2] == "month"
+    assert got["v-3"][0] == "2016-01-01" and got["v-3"][2] == "year"
