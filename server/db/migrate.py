@@ -26,3 +26,16 @@ def head_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return set(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())
+
+
+#: tables the migrations do not own: PostGIS's own catalogue (CREATE EXTENSION postgis makes it)
+NOT_OURS = frozenset({"spatial_ref_sys"})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """What Alembic compares (autogenerate and the test comparing the tables with the migrated
+    database): everything but the tables PostGIS owns. Indexes on expressions (which SQLAlchemy
+    reflects without their expressions) Alembic skips by itself, and triggers and functions it
+    does not see; every other table, column, type, default, key and index must match."""
+    return not (type_ == "table" and name in NOT_OURS)

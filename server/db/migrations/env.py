@@ -6,15 +6,10 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from server.db.migrate import include_object
 from server.db.tables import metadata
 
 config = context.config
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    if type_ == "table" and reflected and compare_to is None:
-        return False  # tables PostGIS owns (spatial_ref_sys), not ours
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
@@ -25,7 +20,8 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,
-            include_object=_include_object,
+            include_object=include_object,
+            compare_server_default=True,
             process_revision_directives=alembic_helpers.writer,
             render_item=alembic_helpers.render_item,
         )

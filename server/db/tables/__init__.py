@@ -14,14 +14,23 @@ from .parties import parties
 from .rasters import rasters
 from .reports import reports, verification_steps
 from .settlements import settlements
+from .summaries import (
+    admin_area_parts,
+    area_incident_days,
+    incident_tile_cells,
+    incident_tile_kinds,
+    layer_versions,
+)
 
 __all__ = [
+    "admin_area_parts",
     "admin_areas",
     "api_keys",
     "audit_blocks",
     "audit_log",
     "agreement_area_history",
     "agreement_areas",
+    "area_incident_days",
     "aid_deliveries",
     "alert_cursor",
     "alert_deliveries",
@@ -31,7 +40,10 @@ __all__ = [
     "etl_runs",
     "event_type_classes",
     "incident_duplicates",
+    "incident_tile_cells",
+    "incident_tile_kinds",
     "incidents",
+    "layer_versions",
     "metadata",
     "parties",
     "quarantine",

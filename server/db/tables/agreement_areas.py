@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Table,
     Text,
@@ -55,11 +56,15 @@ agreement_area_history = Table(
            nullable=False, index=True),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now(),
            index=True),  # when Truce recorded the change
-    Column("effective_at", DateTime(timezone=True)),  # when it took effect, per the data (11e)
+    Column("effective_at", DateTime(timezone=True),
+           comment="when the change took effect according to the data (NULL: the data does not "
+                   "say); changed_at is when Truce recorded it"),  # (11e)
     Column("previous_status", Text),
     Column("status", Text, nullable=False),
     Column("geometry_changed", Boolean, nullable=False, server_default="false"),
     Column("reason", Text),
     Column("changed_by", Text),
     Column("etl_run_id", BigInteger, ForeignKey("etl_runs.id", ondelete="SET NULL")),
+    # an area's changes in time order (migration 05)
+    Index("ix_agreement_area_history_area_id_changed_at", "area_id", "changed_at"),
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     CheckConstraint,
     Column,
@@ -37,7 +38,7 @@ incident_duplicates = Table(
            nullable=False, index=True),
     Column("distance_m", Float, nullable=False),
     Column("hours_apart", Float, nullable=False),
-    Column("score", Float, nullable=False),
+    Column("score", REAL, nullable=False),
     Column("reason", Text, nullable=False),
     Column("etl_run_id", BigInteger, ForeignKey("etl_runs.id", ondelete="SET NULL"), index=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -62,8 +63,9 @@ area_superseded_incidents = Table(
     metadata,
     Column("area_id", Integer, ForeignKey("agreement_areas.id", ondelete="CASCADE"),
            primary_key=True),
-    Column("incident_id", BigInteger, ForeignKey("incidents.id", ondelete="CASCADE"),
-           primary_key=True, index=True),
+    # no foreign key to incidents: a deleted report's rows stay until its links' deletion
+    # regroups it, which takes them away from the summary
+    Column("incident_id", BigInteger, primary_key=True, index=True),
     Column("day", Date, nullable=False),
     Column("phase", Text, nullable=False),
     Column("event_type", Text, nullable=False),
