@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from etl.gazetteer import INVISIBLE_CHARS, Gazetteer
+from etl.jobs import specs
 from etl.loaders import copy_csv, repairs
+from etl.loaders.spec import TableSpec
 from etl.records import Context
 from etl.sources.tabular import CsvLayout, SourceError, hxl_tags, sniff_csv
 from etl.transforms import acled, checks, generic, hxl, ucdp
@@ -34,13 +36,19 @@ DUPLICATE_ID = "duplicate_source_id_in_file"
 # regex engine runs bounded repetitions like {1,15} several times slower)
 PLAIN_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 PLAIN_CHARS = 47
-STAGED = ["source_id", "occurred_at", "occurred_until", "time_precision", "reported_at",
-          "event_type", "sub_event_type", "actor1", "actor2", "fatalities", "fatalities_low",
-          "fatalities_high", "geo_precision", "location_name", "notes", "verification_status",
-          "sensitivity", "lon", "lat", "gazetteer_id AS settlement_id"]
-STAGED_AID = ["source_id", "delivered_at", "method", "cargo_type", "quantity", "unit",
-              "organisation", "location_name", "notes", "geonames_ref", "agreement_area_ref",
-              "lon", "lat", "gazetteer_id::text AS gazetteer_ref"]
+
+
+def staged(spec: TableSpec, sources: dict[str, str]) -> dict[str, str]:
+    """Each staged field of `spec` -> the SQL of its value over the checked rows: the checked
+    column of its name unless `sources` says otherwise (a field no format's rules make is NULL:
+    copy_csv.stage_accepted)."""
+    return {name: sources.get(name, name) for name in spec.staged_fields}
+
+
+#: the incident fields whose checked column has another name
+INCIDENT_SOURCES = {"settlement_id": "gazetteer_id"}
+STAGED = staged(specs.INCIDENTS, INCIDENT_SOURCES)
+STAGED_AID = staged(specs.AID_DELIVERIES, {"gazetteer_ref": "gazetteer_id::text"})
 AOI = "etl_aoi"  # the area of interest's parts (core, outer, inner), GiST-indexed
 HXL_PREAMBLE_ROWS = 100  # the tag row is looked for in the file's first rows
 
@@ -458,7 +466,7 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
 
 
 def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *, run_id: int,
-            source: str, dry_run: bool, layer: str = "incidents", staged: list[str] = STAGED,
+            source: str, dry_run: bool, layer: str = "incidents", staged: dict[str, str] = STAGED,
             warnings: list[str] | None = None) -> FastOutcome:
     """Rules applied, rejected rows quarantined, accepted ones staged for the upsert (a dry run
     only counts)."""

@@ -240,10 +240,20 @@ def quarantine(conn: Connection, raw_json: str, *, run_id: int, layer: str, sour
            "sha": sha256, **names})
 
 
-def stage_accepted(conn: Connection, table: str, fields: list[str]) -> None:
-    """The accepted rows become the loader's staging table (typed; merge's casts are no-ops)."""
+#: the checked rows' own columns, never staged under their names
+BOOKKEEPING = frozenset({"line", "reasons", "repaired", "outcome", "detail", "point_outcome",
+                         "gazetteer_id"})
+
+
+def stage_accepted(conn: Connection, table: str, fields: dict[str, str]) -> None:
+    """The accepted rows become the loader's staging table (typed; merge's casts are no-ops):
+    each field from its SQL over the checked rows; NULL for a field named after no checked
+    column (a target column the job's rules do not make)."""
+    checked = set(conn.execute(text(f"SELECT * FROM {CHECKED} LIMIT 0")).keys()) - BOOKKEEPING
+    values = [f"{sql} AS {name}" if sql != name else name if name in checked
+              else f"NULL::text AS {name}" for name, sql in fields.items()]
     conn.execute(text(f"DROP TABLE IF EXISTS stage_{table}"))
     conn.execute(text(
-        f"CREATE TEMP TABLE stage_{table} ON COMMIT DROP AS SELECT {', '.join(fields)} "
+        f"CREATE TEMP TABLE stage_{table} ON COMMIT DROP AS SELECT {', '.join(values)} "
         f"FROM {CHECKED} WHERE reasons = '{{}}' ORDER BY line"))  # ids follow the file's order
     conn.execute(text(f"DROP TABLE {CHECKED}; DROP TABLE {RAW}"))

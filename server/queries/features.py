@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from server.db.async_reads import AsyncReadPool
 from server.db.collections import Collection
-from server.db.tables import metadata
 from server.security.release import Release
 
 from . import cql2, prepared
@@ -55,7 +54,7 @@ class ItemQuery:
 def source(c: Collection, rel: Release) -> str:
     """FROM-clause SQL of the collection's rows as `rel` releases them (alias them `rel.alias`):
     the table itself when unrestricted."""
-    return rel.source(c.table, list(metadata.tables[c.table].c.keys()))
+    return rel.source(c.table, list(c.columns))
 
 
 def notes_sql(rel: Release, params: dict[str, Any]) -> list[tuple[str, str]]:
@@ -229,7 +228,7 @@ def _bucket_edge(c: Collection, q: ItemQuery, rel: Release, src: str, where: str
 
 
 def _nullable(c: Collection, name: str) -> bool:
-    return bool(metadata.tables[c.table].c[name].nullable)
+    return name not in c.not_null
 
 
 def _after(c: Collection, name: str, desc: bool, value: Any, b: Binder, *,

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-#: the columns a Part 4 write sets (besides geom); workflow columns are not among them
-COLUMNS = ("source_id", "occurred_at", "occurred_until", "time_precision", "reported_at",
-           "event_type", "sub_event_type", "actor1", "actor2", "fatalities", "fatalities_low",
-           "fatalities_high", "geo_precision", "location_name", "admin1_pcode", "admin2_pcode",
-           "admin3_pcode", "notes")
+from server.db.collections import COLLECTIONS
+
+#: the columns a Part 4 write sets (besides geom), read from the table; workflow columns are not
+#: among them
+COLUMNS = COLLECTIONS["incidents"].written
 SOURCE = "api"
 _POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)"
 

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from server.db.tables.incidents import (
-    GEO_PRECISIONS,
-    SENSITIVITIES,
-    TIME_PRECISIONS,
-    VERIFICATION_STATUSES,
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
 )
+from sqlalchemy import ARRAY, Column, DateTime, Integer, Numeric, String, Table
 
-TimePrecision = Literal[TIME_PRECISIONS]  # type: ignore[valid-type]
-GeoPrecision = Literal[GEO_PRECISIONS]  # type: ignore[valid-type]
-Status = Literal[VERIFICATION_STATUSES]  # type: ignore[valid-type]
-Sensitivity = Literal[SENSITIVITIES]  # type: ignore[valid-type]
+from server.db.collections import COLLECTIONS, Collection
+from server.db.tables.incidents import incidents
 
 #: sent back as read, never written by a client
 READ_ONLY = ("source", "etl_run_id", "created_at", "updated_at")
 #: moved only by POST /incidents/{id}/verification
-WORKFLOW = ("verification_status", "sensitivity")
+WORKFLOW = COLLECTIONS["incidents"].workflow
 PCODE = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_COUNT = 1_000_000
 
@@ -45,37 +45,75 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _count() -> Any:
+    return Field(None, ge=0, le=MAX_COUNT)
+
+
+def _text(length: int) -> Any:
+    return Field(None, max_length=length)
+
+
+#: the checks a write's property gets beyond its column's type (the columns not named here are
+#: checked by type, required when NOT NULL without a default)
+RULES: dict[str, tuple[Any, Any]] = {
+    "source_id": (str | None, Field(None, min_length=1, max_length=200,
+                                    description="the source's own id; generated when absent")),
+    "event_type": (str, Field(min_length=2, max_length=80, pattern=r"^[\w][\w \-/]*$")),
+    "sub_event_type": (str | None, _text(200)),
+    "actor1": (str | None, _text(200)),
+    "actor2": (str | None, _text(200)),
+    "fatalities": (int | None, _count()),
+    "fatalities_low": (int | None, _count()),
+    "fatalities_high": (int | None, _count()),
+    "location_name": (str | None, _text(200)),
+    **{f"admin{n}_pcode": (str | None, Field(None, pattern=PCODE)) for n in (1, 2, 3)},
+    "notes": (str | None, _text(10_000)),
+}
+
+
+def _python_type(column: Column) -> Any:  # type: ignore[type-arg]
+    kind = column.type
+    if isinstance(kind, ARRAY):
+        return list[str]
+    if isinstance(kind, DateTime):
+        return datetime
+    if isinstance(kind, Integer):
+        return int
+    if isinstance(kind, Numeric):
+        return float
+    if isinstance(kind, String):
+        return str
+    raise TypeError(f"column {column.name} of type {kind!r} has no property type: add one here")
+
+
+def _field(column: Column, vocabulary: tuple[str, ...] | None, workflow: bool  # type: ignore[type-arg]
+           ) -> tuple[Any, Any]:
+    """A column's property: its value type (a vocabulary is a Literal), optional unless the
+    column is NOT NULL without a constant default, its default the column's (workflow ones:
+    None, the current value)."""
+    if column.name in RULES:
+        return RULES[column.name]
+    kind = Literal[vocabulary] if vocabulary else _python_type(column)  # type: ignore[valid-type]
+    default = getattr(column.server_default, "arg", None)
+    if workflow or column.nullable:
+        return (kind | None, None)
+    if isinstance(default, str):
+        return (kind, TypeAdapter(kind).validate_python(default))  # type: ignore[arg-type]
+    return (kind, ...)
+
+
 class IncidentProperties(BaseModel):
     """Every writable column of an incident; anything else is refused (422)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    source_id: str | None = Field(None, min_length=1, max_length=200,
-                                  description="the source's own id; generated when absent")
-    occurred_at: datetime
-    occurred_until: datetime | None = None
-    time_precision: TimePrecision = "day"
-    reported_at: datetime | None = None
-    event_type: str = Field(min_length=2, max_length=80, pattern=r"^[\w][\w \-/]*$")
-    sub_event_type: str | None = Field(None, max_length=200)
-    actor1: str | None = Field(None, max_length=200)
-    actor2: str | None = Field(None, max_length=200)
-    fatalities: int | None = Field(None, ge=0, le=MAX_COUNT)
-    fatalities_low: int | None = Field(None, ge=0, le=MAX_COUNT)
-    fatalities_high: int | None = Field(None, ge=0, le=MAX_COUNT)
-    geo_precision: GeoPrecision = "exact"
-    location_name: str | None = Field(None, max_length=200)
-    admin1_pcode: str | None = Field(None, pattern=PCODE)
-    admin2_pcode: str | None = Field(None, pattern=PCODE)
-    admin3_pcode: str | None = Field(None, pattern=PCODE)
-    notes: str | None = Field(None, max_length=10_000)
-    verification_status: Status | None = None
-    sensitivity: Sensitivity | None = None
-
-    @field_validator("occurred_at", "occurred_until", "reported_at")
-    @classmethod
-    def _sane_time(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
+    if TYPE_CHECKING:  # (the fields are the table's columns: `properties_model`)
+        source_id: str | None
+        occurred_at: datetime
+        occurred_until: datetime | None
+        fatalities: int | None
+        fatalities_low: int | None
+        fatalities_high: int | None
 
     @model_validator(mode="after")
     def _consistent(self) -> IncidentProperties:
@@ -95,6 +133,25 @@ class IncidentProperties(BaseModel):
         return self.model_dump(exclude=set(WORKFLOW))
 
 
+def _sane_time(cls: Any, value: datetime | None) -> datetime | None:
+    return _utc(value)
+
+
+def properties_model(table: Table, c: Collection) -> type[IncidentProperties]:
+    """The properties of a write on `c` (stored in `table`): its written and workflow columns,
+    in the table's order, each checked by its type, its vocabulary and its `RULES`; times must be
+    sane (not in the future, not before 1946)."""
+    names = set(c.written) | set(c.workflow)
+    columns = [column for column in table.columns if column.name in names]
+    fields = {column.name: _field(column, c.vocabularies.get(column.name),
+                                  column.name in c.workflow) for column in columns}
+    times = [column.name for column in columns if isinstance(column.type, DateTime)]
+    validators = {"_sane_time": field_validator(*times)(_sane_time)} if times else {}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "IncidentProperties", __base__=IncidentProperties, __doc__=IncidentProperties.__doc__,
+        __validators__=validators, **fields)
+
+
 class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,17 +169,34 @@ class PointIn(BaseModel):
         return value[:2]
 
 
-class IncidentFeatureIn(BaseModel):
+class IncidentFeature(BaseModel):
     """A GeoJSON Feature: Point geometry (CRS84) and the incident's properties."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["Feature"]
-    id: int | str | None = None
-    geometry: PointIn
-    properties: IncidentProperties
-    links: list[dict[str, Any]] | None = None  # as read; ignored
-    bbox: list[float] | None = None  # as read; ignored
+    if TYPE_CHECKING:  # (the fields: `feature_model`)
+        type: Literal["Feature"]
+        id: int | str | None
+        geometry: PointIn
+        properties: IncidentProperties
+
+
+def feature_model(properties: type[IncidentProperties]) -> type[IncidentFeature]:
+    """The body of a write: a Feature whose properties are `properties`."""
+    fields: dict[str, Any] = {
+        "type": (Literal["Feature"], ...),
+        "id": (int | str | None, None),
+        "geometry": (PointIn, ...),
+        "properties": (properties, ...),
+        "links": (list[dict[str, Any]] | None, None),  # as read; ignored
+        "bbox": (list[float] | None, None),  # as read; ignored
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "IncidentFeatureIn", __base__=IncidentFeature, __doc__=IncidentFeature.__doc__,
+        **fields)
+
+
+IncidentFeatureIn = feature_model(properties_model(incidents, COLLECTIONS["incidents"]))
 
 
 def without_read_only(properties: Any) -> Any:

@@ -10,15 +10,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import BigInteger
 from sqlalchemy.orm import Session
 
 from server.db.async_reads import AsyncReadPool
 from server.db.collections import COLLECTIONS, Collection
-from server.db.tables import metadata
-from server.db.tables.agreement_areas import AREA_KINDS, AREA_STATUSES
-from server.db.tables.aid_deliveries import CARGO_TYPES, METHODS, UNITS
-from server.db.tables.incidents import GEO_PRECISIONS, TIME_PRECISIONS, VERIFICATION_STATUSES
 from server.errors import InvalidQueryError, NotFoundError
 from server.params import (
     CRS84,
@@ -62,8 +57,7 @@ def collection(collection_id: str) -> Collection:
 
 def integer_range(c: Collection, name: str) -> tuple[int, int]:
     """The values `c`'s integer column `name` can hold (integer or bigint)."""
-    column = metadata.tables[c.table].c.get(name)
-    bits = 63 if column is None or isinstance(column.type, BigInteger) else 31
+    bits = 63 if name not in c.columns or name in c.bigint else 31
     return -(2 ** bits), 2 ** bits - 1
 
 
@@ -80,7 +74,7 @@ def _typed(c: Collection, name: str, raw: str) -> Any:
             return float(raw)
     except ValueError:
         raise InvalidQueryError(f"{name} must be a number, not {raw!r}") from None
-    vocabulary = VOCABULARIES.get(c.id, {}).get(name)
+    vocabulary = c.vocabularies.get(name)
     if vocabulary and raw not in vocabulary:
         raise InvalidQueryError(f"{name} must be one of {', '.join(vocabulary)}",
                                 allowed=list(vocabulary))
@@ -509,13 +503,6 @@ _GEOMETRY_SCHEMA: dict[str, str] = {
 }
 
 
-#: the vocabularies of the properties that have one (the tables' CHECK constraints)
-VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
-    "incidents": {"time_precision": TIME_PRECISIONS, "geo_precision": GEO_PRECISIONS,
-                  "verification_status": VERIFICATION_STATUSES},
-    "agreement_areas": {"kind": AREA_KINDS, "status": AREA_STATUSES},
-    "aid_deliveries": {"method": METHODS, "cargo_type": CARGO_TYPES, "unit": UNITS},
-}
 #: constant properties a release adds (see security.release): what was obfuscated
 _NOTES: dict[str, dict[str, Any]] = {
     "location_obfuscated": {"type": "string", "description": "how the point was obfuscated "
@@ -531,7 +518,7 @@ def property_schema(c: Collection, name: str) -> dict[str, Any]:
     out: dict[str, Any] = {"title": name.replace("_", " "), **_SCHEMA[c.properties[name]]}
     if out["type"] == "integer":
         out["minimum"], out["maximum"] = integer_range(c, name)
-    vocabulary = VOCABULARIES.get(c.id, {}).get(name)
+    vocabulary = c.vocabularies.get(name)
     if vocabulary:
         out["enum"] = list(vocabulary)
     return out

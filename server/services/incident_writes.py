@@ -36,6 +36,7 @@ from server.queries.features import ItemQuery
 from server.schemas.incidents import (
     READ_ONLY,
     WORKFLOW,
+    IncidentFeature,
     IncidentFeatureIn,
     IncidentProperties,
     without_read_only,
@@ -90,7 +91,7 @@ def _json(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def parse_feature(raw: bytes) -> IncidentFeatureIn:
+def parse_feature(raw: bytes) -> IncidentFeature:
     """A GeoJSON Feature body, checked against the incidents schema (400 if not a Feature at
     all, 422 with every problem listed if its content is invalid)."""
     body = _json(raw)
@@ -154,7 +155,7 @@ def _check_pcodes(props: IncidentProperties, *, session: Session) -> None:
                               for level in unknown])
 
 
-def _check_id(feature: IncidentFeatureIn, feature_id: int | None) -> None:
+def _check_id(feature: IncidentFeature, feature_id: int | None) -> None:
     if feature.id is None:
         return
     if feature_id is None:
