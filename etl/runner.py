@@ -26,7 +26,7 @@ from etl import dedupe, interrupt
 from etl.fields import fields_of
 from etl.gazetteer import Gazetteer, Place
 from etl.jobs import Job
-from etl.jobs.fast import RowWise
+from etl.jobs.sql_load import RowWise
 from etl.loaders import postgis, repairs, review
 from etl.progress import Meter, Progress
 from etl.records import Accepted, Context, RawRecord, Rejected
@@ -207,18 +207,18 @@ def _check_coordinates(ctx: Context, summary: RunSummary) -> None:
             raise SourceError(wrong)
 
 
-def _fast(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
+def _sql_load(job: Job, conn: Connection, path: Path, ctx: Context, summary: RunSummary, *,
           run_id: int, source: str, mapping: dict[str, Any] | None, dry_run: bool) -> Any:
     """The job's set-based path in a savepoint: its outcome, or None (rolled back) when the
     row-wise path must take the file (always with --crs or --allow-outside). A dry run only
     counts (and is rolled back too). An error the SQL path did not foresee is logged and kept in
     `summary.fallback`."""
-    if job.fast is None or not path.is_file() or has_parts(mapping) or ctx.options.get("crs") \
+    if job.sql_load is None or not path.is_file() or has_parts(mapping) or ctx.options.get("crs") \
             or ctx.options.get("allow_outside"):
         return None
     savepoint = conn.begin_nested()
     try:
-        outcome = job.fast(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
+        outcome = job.sql_load(conn, path, ctx, run_id=run_id, source=source, mapping=mapping,
                            dry_run=dry_run)
     except RowWise:  # a file the SQL path leaves to the reference path by design
         outcome = None
@@ -420,22 +420,23 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                                   client_check_s=limits.client_check_seconds)
             # rows a reviewer accepted are loaded by the row-wise path, which knows them
             admitted = review.accepted_keys(conn, layer=job.layer, source=source)
-            fast = None if row_wise or admitted else _fast(job, conn, path, ctx, summary, run_id=run_id,
-                                               source=source, mapping=mapping, dry_run=dry_run)
-            if fast is not None:
-                summary.read, summary.quarantined = fast.read, fast.quarantined
-                summary.repaired, summary.method = fast.repaired, "copy"
-                summary.repairs = dict(fast.repairs)
-                summary.warnings.extend(fast.warnings)
-                reasons.update(fast.reasons)
+            loaded_by_sql = None if row_wise or admitted else _sql_load(
+                job, conn, path, ctx, summary, run_id=run_id, source=source, mapping=mapping,
+                dry_run=dry_run)
+            if loaded_by_sql is not None:
+                summary.read, summary.quarantined = loaded_by_sql.read, loaded_by_sql.quarantined
+                summary.repaired, summary.method = loaded_by_sql.repaired, "copy"
+                summary.repairs = dict(loaded_by_sql.repairs)
+                summary.warnings.extend(loaded_by_sql.warnings)
+                reasons.update(loaded_by_sql.reasons)
                 _check_coordinates(ctx, summary)
                 if dry_run:
-                    summary.loaded = fast.accepted
+                    summary.loaded = loaded_by_sql.accepted
                 else:
                     if meter:
                         meter.phase(summary.read, "writing")
                     _merge(conn, job, summary, source=source, run_id=run_id,
-                           staged=fast.accepted, options=ctx.options)
+                           staged=loaded_by_sql.accepted, options=ctx.options)
                 if meter:
                     meter.done(summary.read)
                 records: Any = ()
@@ -460,7 +461,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
             repaired: list[dict[str, Any]] = []
             rules: Counter[str] = Counter(summary.repairs)
             staged = 0
-            if not dry_run and fast is None:
+            if not dry_run and loaded_by_sql is None:
                 postgis.begin_stage(conn, job.spec)
 
             def flush() -> None:
@@ -540,7 +541,7 @@ def run(job: Job, path: Path, engine: Engine, *, source: str | None = None,
                 rejected.append({"number": raw.number, "raw": raw.fields,
                                  "reasons": result_reasons, "detail": detail,
                                  "source_id": detail.get("source_id")})
-            if fast is None:
+            if loaded_by_sql is None:
                 _check_coordinates(ctx, summary)
                 if meter:
                     meter.phase(summary.read, "writing")

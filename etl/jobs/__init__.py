@@ -25,7 +25,7 @@ from etl.transforms import (
     ucdp,
 )
 
-from . import fast, specs
+from . import specs, sql_load
 
 Reader = Callable[..., Iterator[RawRecord]]  # (path) or, vector files, (path, layer=name)
 Transform = Callable[[RawRecord, Context], Accepted | Rejected]
@@ -46,7 +46,7 @@ class Job:
     needs: tuple[str, ...] = ()
     # The set-based path (COPY + SQL rules), tried first; None from it means "use the row-wise
     # path" (the reference, which `transform` is).
-    fast: Callable[..., Any] | None = None
+    sql_load: Callable[..., Any] | None = None
 
 
 read_ucdp = partial(read_csv, headers=specs.UCDP_HEADERS)
@@ -56,13 +56,13 @@ JOBS: dict[tuple[str, str], Job] = {
     (j.layer, j.format): j
     for j in [
         Job("ucdp_ged", "incidents", "ucdp", read_ucdp, ucdp.to_incident, specs.INCIDENTS,
-            "ucdp_ged", fast=partial(fast.ucdp_incidents, headers=specs.UCDP_HEADERS)),
+            "ucdp_ged", sql_load=partial(sql_load.ucdp_incidents, headers=specs.UCDP_HEADERS)),
         Job("acled", "incidents", "acled", read_csv, acled.to_incident, specs.INCIDENTS, "acled",
-            GAZ, fast=fast.acled_incidents),
+            GAZ, sql_load=sql_load.acled_incidents),
         Job("hxl_incidents", "incidents", "hxl", read_hxl, hxl.to_incident, specs.INCIDENTS,
-            "hxl", GAZ, fast=fast.hxl_incidents),
+            "hxl", GAZ, sql_load=sql_load.hxl_incidents),
         Job("incidents_csv", "incidents", "csv", read_csv, generic.to_incident, specs.INCIDENTS,
-            "incidents", GAZ, fast=fast.generic_incidents),
+            "incidents", GAZ, sql_load=sql_load.generic_incidents),
         *[Job("incidents_vector", "incidents", fmt, read_vector, generic.to_incident,
               specs.INCIDENTS, "incidents", GAZ) for fmt in VECTOR_FORMATS],
         Job("geonames", "settlements", "csv", read_csv, geonames.to_settlement,
@@ -78,7 +78,7 @@ JOBS: dict[tuple[str, str], Job] = {
         Job("aid_csv", "aid_deliveries", "csv", read_csv, aid_deliveries.to_aid_delivery,
             specs.AID_DELIVERIES, "aid_deliveries", GAZ),
         Job("aid_hxl", "aid_deliveries", "hxl", read_hxl, hxl.to_aid_delivery,
-            specs.AID_DELIVERIES, "aid_deliveries", GAZ, fast=fast.hxl_aid_deliveries),
+            specs.AID_DELIVERIES, "aid_deliveries", GAZ, sql_load=sql_load.hxl_aid_deliveries),
         *[Job("aid_vector", "aid_deliveries", fmt, read_vector, aid_deliveries.to_aid_delivery,
               specs.AID_DELIVERIES, "aid_deliveries", GAZ) for fmt in VECTOR_FORMATS],
     ]

@@ -4,7 +4,7 @@ Persian digits, and dates of a year or a month (a period: its first and last ins
 
 Both load paths use these rules: the row-wise path decides from a first pass over the file
 (etl.runner.date_orders) and checks.check_date reads each value in its order; the set-based
-path decides from each date column's distinct values (etl.jobs.fast)."""
+path decides from each date column's distinct values (etl.jobs.sql_load)."""
 
 from __future__ import annotations
 

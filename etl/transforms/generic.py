@@ -11,7 +11,7 @@ from etl.records import Accepted, Context, RawRecord, Rejected
 from . import checks
 
 # The columns (lower case, after the mapping) each field is read from, in order of preference
-# (`first`); the set-based path in etl.jobs.fast reads the same lists.
+# (`first`); the set-based path in etl.jobs.sql_load reads the same lists.
 SOURCE_ID = ("source_id", "id", "event_id")
 LON, LAT = ("lon", "longitude", "x"), ("lat", "latitude", "y")
 PLACE = ("location_name", "location", "place")

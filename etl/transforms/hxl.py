@@ -18,7 +18,7 @@ SECTORS = {"food": "food", "fsl": "food", "health": "medical", "medical": "medic
 
 
 # The hashtags each field is read from, in order of preference (`tag`); the set-based path in
-# etl.jobs.fast reads the same lists.
+# etl.jobs.sql_load reads the same lists.
 INCIDENT_ID = ("#event+id", "#event+code", "#id")
 INCIDENT_ROW = ("#date", "#loc", "#geo+lat", "#geo+lon", "#event", "#affected")  # id when none
 EVENT_TYPE = ("#event+type", "#event+category", "#event")

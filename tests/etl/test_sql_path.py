@@ -119,7 +119,7 @@ def test_an_unforeseen_error_in_the_sql_path_is_reported_and_the_rows_still_load
         raise RuntimeError("simulated bug in the set-based path\nsecond line")
 
     with caplog.at_level("WARNING", logger="truce.etl"):
-        summary = run(replace(job, fast=broken), path, engine, source="etlt_fallback", now=NOW)
+        summary = run(replace(job, sql_load=broken), path, engine, source="etlt_fallback", now=NOW)
     assert summary.status == "completed" and summary.method == "rows"
     assert summary.fallback == "RuntimeError: simulated bug in the set-based path"
     assert summary.as_dict()["fallback"] == summary.fallback  # in the --json summary too

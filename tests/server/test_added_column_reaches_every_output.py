@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, create_engine, text
 from sqlalchemy.orm import Session
 
-from etl.jobs import fast, specs
+from etl.jobs import specs, sql_load
 from etl.loaders import copy_csv, postgis
 from etl.loaders.spec import Col
 from server.db.collections import EDITORIAL, Collection, collection
@@ -119,7 +119,7 @@ def test_the_etl_loads_it(added: Added) -> None:
     spec = specs.incidents_spec(added.table)
     assert Col("injured", "int") in spec.columns
     assert "injured" in spec.staged_fields
-    assert fast.staged(spec, fast.INCIDENT_SOURCES)["injured"] == "injured"
+    assert sql_load.staged(spec, sql_load.INCIDENT_SOURCES)["injured"] == "injured"
     row = {"source_id": "added-2", "occurred_at": datetime(2024, 1, 3, tzinfo=UTC),
            "time_precision": "day", "event_type": "shelling", "geo_precision": "exact",
            "verification_status": "reported", "sensitivity": "public", "lon": 35.6, "lat": 31.6,
@@ -131,7 +131,7 @@ def test_the_etl_loads_it(added: Added) -> None:
 
 def test_the_set_based_load_stages_it_empty_until_its_rules_make_it(added: Added) -> None:
     """The SQL rules of each format make the columns they know; a new one is staged NULL."""
-    staged = fast.staged(specs.incidents_spec(added.table), fast.INCIDENT_SOURCES)
+    staged = sql_load.staged(specs.incidents_spec(added.table), sql_load.INCIDENT_SOURCES)
     conn = added.conn
     conn.execute(text(f"CREATE TEMP TABLE {copy_csv.RAW} (line int)"))
     conn.execute(text(f"""CREATE TEMP TABLE {copy_csv.CHECKED} AS

@@ -59,7 +59,7 @@ class RowWise(Exception):  # noqa: N818 - not an error: a decision
 
 
 @dataclass(frozen=True)
-class FastOutcome:
+class SqlLoadOutcome:
     read: int
     accepted: int  # staged in stage_<table> for the upsert
     repaired: int
@@ -467,7 +467,7 @@ def _select(f: _File, *, values: str, joins: str, reasons: list[str], fields: st
 
 def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *, run_id: int,
             source: str, dry_run: bool, layer: str = "incidents", staged: dict[str, str] = STAGED,
-            warnings: list[str] | None = None) -> FastOutcome:
+            warnings: list[str] | None = None) -> SqlLoadOutcome:
     """Rules applied, rejected rows quarantined, accepted ones staged for the upsert (a dry run
     only counts)."""
     area = _area_table(conn, ctx)
@@ -492,7 +492,7 @@ def _finish(conn: Connection, f: _File, select: str, path: Path, ctx: Context, *
                             names={f"name_{i}": name for i, name in enumerate(names)},
                             sha256=ctx.options.get("file_sha256"))
         copy_csv.stage_accepted(conn, layer, staged)
-    return FastOutcome(read, accepted, repaired, reason_counts, read - accepted, fixed,
+    return SqlLoadOutcome(read, accepted, repaired, reason_counts, read - accepted, fixed,
                        warnings or [])
 
 
@@ -521,7 +521,7 @@ def _tally(conn: Connection, ctx: Context) -> None:
 
 def ucdp_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                    headers: dict[int, list[str]], mapping: dict[str, str] | None = None,
-                   dry_run: bool = False) -> FastOutcome | None:
+                   dry_run: bool = False) -> SqlLoadOutcome | None:
     """Load a UCDP GED CSV set-wise; None when the row-wise path must take it."""
     f = _copy(conn, path, headers, mapping, ctx=ctx)
     if f is None:
@@ -583,7 +583,7 @@ def _acled_name(name: str) -> str:
 
 def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                     mapping: dict[str, str] | None = None, dry_run: bool = False
-                    ) -> FastOutcome | None:
+                    ) -> SqlLoadOutcome | None:
     """Load an ACLED export set-wise, as `etl.transforms.acled` does (rows without coordinates
     geocoded); None when the row-wise path must take it (with `--since`)."""
     if ctx.options.get("since") is not None:
@@ -643,7 +643,7 @@ def acled_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, 
 
 def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                   mapping: dict[str, str] | None = None, dry_run: bool = False
-                  ) -> FastOutcome | None:
+                  ) -> SqlLoadOutcome | None:
     """Load an HXL-tagged incident CSV set-wise, as `etl.transforms.hxl.to_incident` does (rows
     without coordinates geocoded from the gazetteer); None when the row-wise path must take it."""
     f = _copy_hxl(conn, path, mapping, ctx=ctx)
@@ -682,7 +682,7 @@ def hxl_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, so
 
 def generic_incidents(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                       mapping: dict[str, str] | None = None, dry_run: bool = False
-                      ) -> FastOutcome | None:
+                      ) -> SqlLoadOutcome | None:
     """Load a CSV of incidents with a column mapping (or the default names) set-wise, as
     `etl.transforms.generic.to_incident` does; None when the row-wise path must take it."""
     f = _copy(conn, path, None, mapping, str.lower, ctx=ctx)
@@ -727,7 +727,7 @@ def _method(value: str) -> tuple[str, Any, bool]:
 
 def hxl_aid_deliveries(conn: Connection, path: Path, ctx: Context, *, run_id: int, source: str,
                        mapping: dict[str, str] | None = None, dry_run: bool = False
-                       ) -> FastOutcome | None:
+                       ) -> SqlLoadOutcome | None:
     """Load an HXL 3W CSV of aid deliveries set-wise, as `etl.transforms.hxl.to_aid_delivery`
     does (rows without coordinates geocoded); None when the row-wise path must take it."""
     f = _copy_hxl(conn, path, mapping, ctx=ctx)
