@@ -5,12 +5,13 @@ spellings sit side by side (`د مشق`, `دمشق`, `ladhqyہ`, `لاذقیہ`)
 
 Arabic: a candidate is written in Arabic letters only (hamza forms, ta marbuta and alif maqsura
 included; short-vowel marks allowed; space and hyphen between words), has no Persian, Urdu or
-Kurdish letter (پ چ ژ گ ک ی ہ ۃ ے ھ ە ۆ ...), and no stray space (no one-letter word, no leading,
-trailing or doubled space). An official Arabic name (OCHA's for the admin area a settlement is the
-seat of, or the governorate-capital table) wins. Otherwise a candidate that is another one with
-"مدينة " ("city of") in front is dropped, and of the rest the one whose consonants, read in Latin
-letters, are closest to the place's main (English) name is taken; on a tie the longer (the form
-with the article, `اللاذقية` over `لاذقية`).
+Kurdish letter (پ چ ژ گ ک ی ہ ۃ ے ھ ە ۆ ...), no Kurdish or Uyghur spelling in Arabic letters
+(a word that begins with ئ, an ى inside a word: Arabic writes alif maqsura only at a word's end),
+and no stray space (no one-letter word, no leading, trailing or doubled space). An official Arabic
+name (OCHA's for the admin area a settlement is the seat of, or the governorate-capital table) wins.
+Otherwise a candidate that is another one with "مدينة " ("city of") in front is dropped, and of
+the rest the one whose consonants, read in Latin letters, are closest to the place's main (English)
+name is taken; on a tie the longer (the form with the article, `اللاذقية` over `لاذقية`).
 
 Russian: a candidate is written in the Russian alphabet only (no і ї є ґ ј ә қ ӏ ...), does not end
 in a hard sign (pre-reform `Дамаскъ`) and has no stray space; the governorate-capital table wins,
@@ -70,11 +71,12 @@ CAPITALS_CSV = Path(__file__).parent / "sample" / "geonames" / "governorate_capi
 
 
 def is_arabic_name(value: str) -> bool:
-    """Arabic letters only, no Persian/Urdu letter, no one-letter word, no stray space."""
+    """Arabic letters only, no Persian/Urdu letter, no Kurdish or Uyghur spelling, no one-letter
+    word, no stray space."""
     if not _ARABIC_ONLY.match(value):
         return False
     words = re.split(r"[ -]", _AR_MARK.sub("", value))
-    return all(len(w) > 1 for w in words)
+    return all(len(w) > 1 and not w.startswith("ئ") and "ى" not in w[:-1] for w in words)
 
 
 def is_russian_name(value: str) -> bool:

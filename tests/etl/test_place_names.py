@@ -100,3 +100,11 @@ def test_geocoding_finds_alternate_names(query: str, expected: str) -> None:
     found = Gazetteer.build(entries).candidates(query)
     assert found and found[0].name == expected, (query, [p.name for p in found])
     assert name_key("ادلب") == name_key("إدلب")
+
+
+def test_the_arabic_rule_refuses_kurdish_and_uyghur_spellings() -> None:
+    # GeoNames' alternates for Amman and Tbilisi: Kurdish (a word-initial ئ) and Uyghur (ى
+    # inside a word) spellings in Arabic letters beside the Arabic one
+    assert not is_arabic_name("ئاممان") and not is_arabic_name("تبىلىسى")
+    assert arabic_name(["ئاممان", "عمان", "عمّان"], main="Amman") in ("عمان", "عمّان")
+    assert is_arabic_name("مصطفى") and is_arabic_name("أبو ظبي")  # a final ى stays Arabic

@@ -3,6 +3,7 @@ basemap an operator adds with `truce basemap add` (a small PMTiles file built he
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import subprocess
@@ -19,7 +20,7 @@ from pmtiles.writer import Writer
 
 from server.main import create_app
 from server.settings import BasemapSettings
-from tests.conftest import make_settings
+from tests.conftest import ROOT, make_settings
 
 TRUCE = [sys.executable, "-m", "cli.main"]
 
@@ -57,9 +58,16 @@ def test_the_first_view_has_countries_capitals_and_water_in_three_languages(clie
     assert governorates["SY04"]["name_ar"] == "حمص" and governorates["SY04"]["name_ru"] == "Хомс"
     assert layers["borders"]["features"] and layers["rivers"]["features"]
     assert layers["governorates"]["features"] and layers["water"]["features"]
-    # a lower zoom thins the places: the governorate capitals only
+    # a lower zoom thins the places: the governorate capitals and the neighbours' capitals only
     z4 = _layers(client, 4, 9, 6)
-    assert all(f["properties"]["capital"] == 1 for f in z4["places"]["features"])
+    abroad = {f["properties"]["name_en"] for f in z4["places"]["features"]
+              if f["properties"]["abroad"] == 1}
+    assert {"Beirut", "Amman", "Baghdad", "Ankara"} <= abroad
+    with (ROOT / "tools" / "basemap" / "data" / "neighbour_places.csv").open(encoding="utf-8") as f:
+        national_capitals = {r["name"] for r in csv.DictReader(f) if r["capital"] == "1"}
+    assert abroad <= national_capitals
+    assert all(f["properties"]["capital"] == 1 for f in z4["places"]["features"]
+               if f["properties"]["abroad"] == 0)
 
 
 def test_labels_at_high_zoom_and_204_outside(client: TestClient) -> None:

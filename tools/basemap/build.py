@@ -37,6 +37,8 @@ MAXZOOM = 10
 
 #: (min population, first zoom); governorate capitals from zoom 4.
 PLACE_CLASSES = [(200_000, 5), (50_000, 6), (15_000, 7), (3_000, 8), (0, 9)]
+#: the neighbouring countries' cities: (min population, first zoom); national capitals from zoom 4.
+NEIGHBOUR_CLASSES = [(1_000_000, 5), (300_000, 6), (100_000, 7)]
 
 
 def _countries() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -50,8 +52,13 @@ def _countries() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     labels = polys.copy()
     metric = labels.to_crs(3857)
     labels["area"] = metric.geometry.area
-    labels["geometry"] = [max(getattr(g, "geoms", [g]), key=lambda p: p.area).representative_point()
-                          for g in labels.geometry]
+    # a country's label at its largest part's inner point, or where the table puts it (Lebanon's
+    # would sit on Beirut and hide the city's name)
+    labels["geometry"] = [
+        Point(float(names[n]["label_lon"]), float(names[n]["label_lat"]))
+        if names.get(n, {}).get("label_lon") else
+        max(getattr(g, "geoms", [g]), key=lambda p: p.area).representative_point()
+        for n, g in zip(labels["name_en"], labels.geometry, strict=True)]
     labels = labels[labels["area"] > 2e9].drop(columns="area")
     return polys, labels
 
@@ -87,8 +94,34 @@ def _places(adm2: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 "name_ru": russian_name(alts, official=cap["name_ru"] if cap else None, main=r["name"]),
                 "population": int(r["population"] or 0),
                 "capital": 1 if cap else 0,
+                "abroad": 0,
                 "geometry": pt,
             })
+    return gpd.GeoDataFrame(rows, crs=4326)
+
+
+def _neighbour_places() -> gpd.GeoDataFrame:
+    """The neighbouring countries' cities (tools/basemap/data/neighbour_places.csv), named by the
+    same rule as Syria's places, a curated table (neighbour_names.csv) winning for capitals and
+    the largest cities. A city GeoNames gives no Arabic or no Russian name is left out: those are
+    city districts and suburbs that GeoNames lists as cities of their own."""
+    with (DATA / "neighbour_names.csv").open(encoding="utf-8") as f:
+        curated = {r["geonameid"]: r for r in csv.DictReader(f)}
+    rows = []
+    with (DATA / "neighbour_places.csv").open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            fixed = curated.get(r["geonameid"])
+            if fixed and fixed["show"] != "1":
+                continue
+            alts = [a for a in r["alternatenames"].split("|") if a]
+            name_ar = arabic_name(alts, official=fixed["name_ar"] if fixed else None, main=r["name"])
+            name_ru = russian_name(alts, official=fixed["name_ru"] if fixed else None, main=r["name"])
+            if not (name_ar and name_ru):
+                continue
+            rows.append({"name_en": r["name"], "name_ar": name_ar, "name_ru": name_ru,
+                         "population": int(r["population"]), "capital": 0, "abroad": 1,
+                         "national_capital": int(r["capital"]),
+                         "geometry": Point(float(r["longitude"]), float(r["latitude"]))})
     return gpd.GeoDataFrame(rows, crs=4326)
 
 
@@ -123,6 +156,17 @@ def build(out: Path = OUT) -> Path:
         if upper is not None:
             part = part[part["population"] < upper]
         layers[f"places_{i}"] = (part, "places", zoom, MAXZOOM)
+        upper = least
+    abroad = _neighbour_places()
+    layers["places_abroad_capitals"] = (abroad[abroad["national_capital"] == 1].drop(
+        columns="national_capital"), "places", 4, MAXZOOM)
+    rest_abroad = abroad[abroad["national_capital"] == 0].drop(columns="national_capital")
+    upper = None
+    for i, (least, zoom) in enumerate(NEIGHBOUR_CLASSES):
+        part = rest_abroad[rest_abroad["population"] >= least]
+        if upper is not None:
+            part = part[part["population"] < upper]
+        layers[f"places_abroad_{i}"] = (part, "places", zoom, MAXZOOM)
         upper = least
     with tempfile.TemporaryDirectory() as tmp:
         gpkg = Path(tmp) / "basemap.gpkg"

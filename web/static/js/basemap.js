@@ -21,6 +21,7 @@ const WATER_LINE = "#7fa9cc";
 const BORDER = "#7d6f8e";
 const GOVERNORATE = "#a397b2";
 const TEXT = "#3d3a35";
+const TEXT_ABROAD = "#6f6a72";
 const HALO = "rgba(255,255,255,0.9)";
 
 /** The label text: the name in `lang`, else the English one (else any name the feature has). */
@@ -96,7 +97,8 @@ export function regionLayers(lang) {
         "text-padding": 3,
         "text-max-width": 9,
       },
-      paint: { "text-color": TEXT, "text-halo-color": HALO, "text-halo-width": 1.4 } },
+      // the neighbouring countries' cities in a softer colour than Syria's own places
+      paint: { "text-color": ["case", ["==", ["get", "abroad"], 1], TEXT_ABROAD, TEXT], "text-halo-color": HALO, "text-halo-width": 1.4 } },
     { id: "basemap-country-labels", type: "symbol", ...src, "source-layer": "country_labels",
       layout: { "text-field": text, "text-font": BOLD, "text-size": ["interpolate", ["linear"], ["zoom"], 3, 11, 8, 16],
         "text-max-width": 7, "text-padding": 6, "text-letter-spacing": 0.08 },
