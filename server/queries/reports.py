@@ -22,6 +22,18 @@ def find_settlements(name: str, *, session: Session, limit: int = 5) -> list[dic
     return [dict(r) for r in rows.mappings()]
 
 
+def near_the_country(lon: float, lat: float, metres: float, *, session: Session) -> bool | None:
+    """Whether (lon, lat) lies within `metres` of the loaded admin level 0 areas; None when none
+    is loaded (nothing to check against)."""
+    return session.execute(text("""
+        SELECT CASE WHEN count(*) = 0 THEN NULL
+               ELSE bool_or(ST_DWithin(geom::geography,
+                                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :m))
+               END
+        FROM admin_areas WHERE admin_level = 0
+    """), {"lon": lon, "lat": lat, "m": metres}).scalar_one()
+
+
 def insert_report(values: dict[str, Any], *, session: Session) -> int:
     return int(session.execute(text("""
         INSERT INTO reports (key_id, org, occurred_at, event_type, description, reporting_party,

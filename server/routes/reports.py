@@ -28,7 +28,8 @@ FORM = ("application/x-www-form-urlencoded",)
 
 
 def _invalid(exc: ValidationError) -> InvalidQueryError:
-    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+              for e in exc.errors()]
     where = "; ".join(f"{'.'.join(e['loc']) or 'body'}: {e['msg']}" for e in errors)
     return InvalidQueryError(f"invalid report: {where}", errors=errors)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 STATUSES = ("reported", "under_review", "confirmed", "rejected", "duplicate")
 
@@ -32,7 +33,8 @@ class ReportIn(BaseModel):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         if value > datetime.now(UTC) + timedelta(hours=1):
-            raise ValueError("occurred_at is in the future")
+            # its own error type: the report page words the refusal in the reporter's language
+            raise PydanticCustomError("future_time", "occurred_at is in the future")
         if value.year < 1990:
             raise ValueError("occurred_at is before 1990")
         return value

@@ -23,6 +23,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset({"under_review"}),
     "duplicate": frozenset({"under_review"}),
 }
+#: a report's point must lie in the country the centre watches (the loaded admin level 0 areas)
+#: or this close to its border: the ETL's default area of interest and buffer
+AREA_BUFFER_M = 5_000.0
 #: what a report's submitter sees of it (identity and contact are the submitter's own)
 SUBMITTER_FIELDS = ("id", "status", "incident_id", "occurred_at", "event_type", "description",
                     "location_name", "lon", "lat", "attachments", "reporting_party", "contact",
@@ -33,6 +36,13 @@ def submit(report: ReportIn, principal: Principal, *, session: Session) -> dict[
     """Store the report, create its incident (reported, restricted); return id and status."""
     lon, lat, settlement_id, admin = report.lon, report.lat, None, {}
     location_name = report.location_name
+    if lon is not None and lat is not None \
+            and q.near_the_country(lon, lat, AREA_BUFFER_M, session=session) is False:
+        raise InvalidQueryError(
+            f"the place ({lon}, {lat}) lies outside the area the centre monitors (the country "
+            f"and {AREA_BUFFER_M / 1000:g} km around it); check the coordinates",
+            errors=[{"loc": ["lon", "lat"], "msg": "outside the area of interest",
+                     "type": "outside_area_of_interest"}])
     if report.settlement:
         found = q.find_settlements(report.settlement, session=session)
         if not found:

@@ -147,3 +147,35 @@ def test_verification_workflow_roles_transitions_and_duplicates(
             "AND row_id = :id AND action = 'update'"), {"id": str(first["incident_id"])}
         ).scalars().all()
     assert actors and all(a.startswith("key:") for a in actors)
+
+
+@pytest.mark.parametrize("body, kind", [
+    # Beirut: inside the page's rough rectangle around Syria, outside the country
+    ({"lon": 35.50, "lat": 33.89, "occurred_at": "2016-03-01"}, "outside_area_of_interest"),
+    ({"lon": 36.71, "lat": 34.73, "occurred_at": "2999-01-01"}, "future_time"),
+])
+def test_a_place_abroad_or_a_time_to_come_is_refused_with_its_kind(
+        client: TestClient, auth: Headers, engine: Engine, body: dict[str, Any],
+        kind: str) -> None:
+    before = (_count(engine, "reports"), _count(engine, "incidents"))
+    response = client.post("/reports", headers=auth("reporter"), json={
+        "event_type": "shelling", "description": "Shelling reported", **body})
+    assert response.status_code == 400, response.text
+    assert [e["type"] for e in response.json()["errors"]] == [kind]  # the page words it
+    assert (_count(engine, "reports"), _count(engine, "incidents")) == before
+
+
+def test_a_place_just_across_the_border_is_inside(client: TestClient, auth: Headers,
+                                                  engine: Engine) -> None:
+    with engine.connect() as conn:  # a point in the 3 km ring just outside the country
+        lon, lat = conn.execute(text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_Difference("
+            "ST_Buffer(geom::geography, 3000)::geometry, geom)) p FROM admin_areas"
+            " WHERE admin_level = 0 LIMIT 1) s")).one()
+        assert not conn.execute(text(
+            "SELECT bool_or(ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)))"
+            " FROM admin_areas WHERE admin_level = 0"), {"x": lon, "y": lat}).scalar_one()
+    response = client.post("/reports", headers=auth("reporter"), json={
+        "event_type": "shelling", "description": "Seen from the border", "lon": lon,
+        "lat": lat, "occurred_at": "2016-03-01"})
+    assert response.status_code == 201, response.text

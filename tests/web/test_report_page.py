@@ -80,6 +80,27 @@ def test_refusals_are_in_the_users_language(browser: Any, live_server: str, lang
         page.close()
 
 
+@pytest.mark.parametrize("lang", ["ar", "ru"])
+def test_the_servers_refusal_of_a_place_abroad_is_in_the_users_language(
+        browser: Any, live_server: str, reporter_key: str, lang: str) -> None:
+    cat = {**CATALOGUES["en"], **CATALOGUES[lang]}
+    page, requests, errors = _open(browser, live_server, lang)
+    try:
+        page.fill("#key-input", reporter_key)
+        page.click("#key-form button[type='submit']")
+        # Beirut: inside the page's rectangle around Syria, so only the server knows it is abroad
+        _fill(page, lat="33.89", lon="35.50")
+        with page.expect_response(lambda r: urlparse(r.url).path == "/reports") as answer:
+            page.click("#send")
+        assert answer.value.status == 400
+        page.wait_for_selector("#form-error:not([hidden])")
+        assert page.inner_text("#form-error") == cat["violation.error.outside_area"]
+        assert page.is_hidden("#result")
+        assert not [e for e in errors if "400" not in e], errors  # the refused POST only
+    finally:
+        page.close()
+
+
 def test_a_report_sent_from_the_page_is_reported_for_an_analyst(browser: Any, live_server: str,
                                                                   reporter_key: str,
                                                                   analyst_key: str) -> None:

@@ -118,6 +118,15 @@ export function readForm(form, now = new Date()) {
   return { body };
 }
 
+// The server's refusals that the page words itself, by the error's type in the answer.
+const REFUSALS = { outside_area_of_interest: "violation.error.outside_area", future_time: "violation.error.future" };
+
+/** Why the server refused the report, in the page's language where the page knows the reason. */
+function refusal(answer, status) {
+  const known = (answer.errors ?? []).map((e) => REFUSALS[e.type]).find(Boolean);
+  return known ? t(known) : t("violation.error.server", { message: answer.description ?? `HTTP ${status}` });
+}
+
 function showError(message) {
   const box = $("form-error");
   box.textContent = message;
@@ -176,7 +185,7 @@ function initForm() {
       if (res.status === 401 || res.status === 403) {
         showError(t("violation.error.key_refused"));
       } else if (!res.ok) {
-        showError(t("violation.error.server", { message: answer.detail ?? `HTTP ${res.status}` }));
+        showError(refusal(answer, res.status));
       } else {
         form.reset();
         await showResult(answer);
