@@ -96,7 +96,8 @@ def _gazetteer(rows: list[dict[str, Any]]) -> Gazetteer:
         place = Place(int(r["id"]), str(r["name"]), float(r["lon"]), float(r["lat"]),
                       r.get("population"), tuple(r.get("admin") or ()), r.get("pcode"),
                       r.get("source"))
-        entries.append((place, [r.get("name_ar") or "", *(r.get("alternate_names") or [])]))
+        entries.append((place, [r.get("name_ar") or "", r.get("name_ru") or "",
+                                *(r.get("alternate_names") or [])]))
     return Gazetteer.build(entries)
 
 

@@ -366,7 +366,8 @@ def recompute_admin_pcodes(conn: Connection) -> None:
 def gazetteer_rows(conn: Connection) -> list[dict[str, Any]]:
     """Settlements with their names and the names of the admin areas holding them."""
     rows = conn.execute(text("""
-        SELECT s.id, s.name, s.name_ar, s.alternate_names, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+        SELECT s.id, s.name, s.name_ar, s.name_ru, s.alternate_names,
+               ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
                s.population, s.source, s.pcode,
                ARRAY(SELECT a.name_en FROM admin_areas a
                      WHERE a.admin_level BETWEEN 1 AND 3 AND ST_Intersects(a.geom, s.geom)) AS admin

@@ -4,7 +4,7 @@ same name key within `merge_within_m` metres, default 5 km, is merged: not loade
 from __future__ import annotations
 
 from etl.gazetteer import Gazetteer
-from etl.place_names import arabic_name, capitals
+from etl.place_names import arabic_name, capitals, russian_name
 from etl.records import Accepted, Context, RawRecord, Rejected
 
 from . import checks
@@ -34,11 +34,14 @@ def to_settlement(raw: RawRecord, ctx: Context) -> Accepted | Rejected:
     alternates = [a.strip() for a in str(alternates_raw).split("|") if a.strip()]
     capital = capitals().get(geonames_id or "")
     arabic = arabic_name(alternates, official=capital["name_ar"] if capital else None, main=name or "")
+    russian = russian_name(alternates, official=capital["name_ru"] if capital else None,
+                           main=name or "")
     return Accepted(
         {
             "source_id": source_id,
             "name": name,
             "name_ar": arabic,
+            "name_ru": russian,
             "alternate_names": alternates,
             "geonames_id": int(geonames_id) if geonames_id and geonames_id.isdecimal() else None,
             "population": population or None,

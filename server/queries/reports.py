@@ -14,7 +14,7 @@ def find_settlements(name: str, *, session: Session, limit: int = 5) -> list[dic
         SELECT id, name, pcode, admin1_pcode, admin2_pcode, admin3_pcode, population,
                ST_X(geom) AS lon, ST_Y(geom) AS lat
         FROM settlements
-        WHERE lower(name) = lower(:name) OR name_ar = :name
+        WHERE lower(name) = lower(:name) OR name_ar = :name OR lower(name_ru) = lower(:name)
            OR lower(:name) = ANY (SELECT lower(a) FROM unnest(alternate_names) a)
         ORDER BY population DESC NULLS LAST, id
         LIMIT :limit

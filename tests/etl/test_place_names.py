@@ -53,6 +53,7 @@ def test_the_14_governorate_capitals_in_three_languages() -> None:
         raw = ROWS[row["geonameid"]]
         done = to_settlement(RawRecord(1, dict(raw)), CTX)
         assert done.values["name_ar"] == ar, pcode  # type: ignore[union-attr]
+        assert done.values["name_ru"] == ru, pcode  # type: ignore[union-attr]
 
 
 def test_the_arabic_rule_refuses_spaced_persian_urdu_and_latin_forms() -> None:

@@ -638,7 +638,7 @@ async function main() {
   initBasemapChoice(map);
   initSearch(document.getElementById("search"), (place) => {
     map.flyTo({ center: place.coordinates, zoom: Math.max(map.getZoom(), 11) });
-    details.show("settlements", place.id, { name: place.name, name_ar: place.nameAr, population: place.population });
+    details.show("settlements", place.id, { name: place.name, name_ar: place.nameAr, name_ru: place.nameRu, population: place.population });
   });
   map.on("moveend", () => {
     writeHash();

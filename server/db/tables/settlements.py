@@ -15,6 +15,7 @@ settlements = Table(
     Column("source_id", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("name_ar", Text),
+    Column("name_ru", Text),
     Column("alternate_names", ARRAY(Text), nullable=False, server_default="{}"),
     Column("geonames_id", BigInteger, index=True),
     Column("pcode", Text, index=True),

@@ -78,6 +78,7 @@ const ROWS = {
   settlements: (p) => [
     ["details.name", p.name, ["name"]],
     ["details.name_ar", p.name_ar, ["name_ar"]],
+    ["details.name_ru", p.name_ru, ["name_ru"]],
     ["details.population", p.population ? num(p.population) : "", ["population"]],
   ],
   admin_areas: (p) => [
