@@ -29,6 +29,7 @@ def area(
     """Write the situation-report map of one agreement area: one HTML file that opens offline."""
     from sqlalchemy.orm import Session
 
+    from server import basemaps
     from server.errors import TruceError
     from server.security.principal import Principal, Role
     from server.security.release import release_for
@@ -45,7 +46,7 @@ def area(
                 sitrep.parse_instant(end, name="--end", end_of_day=True),
                 # the operator's own tool: every incident the sitrep shows (not restricted ones)
                 release_for(Principal(Role.ADMIN), "incidents", alias="i"),
-                buffer_m=buffer, session=session)
+                buffer_m=buffer, session=session, basemap=basemaps.shipped(config.web_dir()))
         out.write_text(report.html, encoding="utf-8")
     except (TruceError, config.ConfigError, ValueError, OSError) as exc:
         err.print(f"[red]error:[/red] {getattr(exc, 'detail', exc)}", highlight=False)

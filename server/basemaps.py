@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -81,6 +82,17 @@ def describe(name: str, path: Path, *, shipped: bool = False) -> Basemap:
         vector_layers=ids, shipped=shipped)
 
 
+def shipped(web_dir: str | None) -> Basemap | None:
+    """The basemap shipped with the viewer, when the web dir has a usable one."""
+    path = Path(web_dir or "") / SHIPPED_FILE
+    if not web_dir or not path.is_file():
+        return None
+    try:
+        return describe(SHIPPED, path, shipped=True)
+    except BasemapFileError:
+        return None
+
+
 def catalogue(web_dir: str | None, directory: str) -> dict[str, Basemap]:
     """The shipped basemap (when the web dir has it) and every valid file in `directory`."""
     out: dict[str, Basemap] = {}
@@ -117,3 +129,69 @@ def tile(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:
     if compression == Compression.GZIP or data[:2] == b"\x1f\x8b":
         return gzip.decompress(data)
     return data
+
+
+#: the layers of the shipped basemap a document (the situation-report map) draws, bottom to top
+DOCUMENT_LAYERS = ("countries", "water", "rivers", "governorates", "borders", "places")
+
+
+def _tile_range(bounds: tuple[float, float, float, float], z: int) -> tuple[int, int, int, int]:
+    """The x and y tile numbers (first x, first y, last x, last y) covering `bounds` at zoom z."""
+    n = 2**z
+
+    def tx(lon: float) -> int:
+        return min(n - 1, max(0, int((lon + 180.0) / 360.0 * n)))
+
+    def ty(lat: float) -> int:
+        lat = max(-85.05, min(85.05, lat))
+        y = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n
+        return min(n - 1, max(0, int(y)))
+
+    minx, miny, maxx, maxy = bounds
+    return tx(minx), ty(maxy), tx(maxx), ty(miny)
+
+
+def features_in(basemap: Basemap, bounds: tuple[float, float, float, float], *,
+                layers: tuple[str, ...] = DOCUMENT_LAYERS, max_tiles: int = 9
+                ) -> dict[str, list[dict[str, Any]]]:
+    """The basemap's features around `bounds` (minx, miny, maxx, maxy in lon/lat) as GeoJSON
+    features per layer, from the deepest zoom whose tiles over the bounds number at most
+    `max_tiles`. Lines and polygons come cut at tile edges (drawn without outlines they join);
+    a point in two tiles' buffers is kept once."""
+    import mapbox_vector_tile  # type: ignore[import-untyped]
+
+    z = basemap.max_zoom
+    while z > basemap.min_zoom:
+        x0, y0, x1, y1 = _tile_range(bounds, z)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= max_tiles:
+            break
+        z -= 1
+    x0, y0, x1, y1 = _tile_range(bounds, z)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in layers}
+    seen: set[tuple[str, str]] = set()
+    n = 2**z
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            data = tile(basemap, z, x, y)
+            if not data:
+                continue
+
+            def lonlat(px: float, py: float, x: int = x, y: int = y, extent: int = 4096
+                       ) -> tuple[float, float]:
+                lon = (x + px / extent) / n * 360.0 - 180.0
+                lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + py / extent) / n))))
+                return round(lon, 5), round(lat, 5)
+
+            decoded = mapbox_vector_tile.decode(
+                data, default_options={"y_coord_down": True, "transformer": lonlat})
+            for name in layers:
+                for feature in decoded.get(name, {}).get("features", []):
+                    geometry, props = feature["geometry"], feature.get("properties") or {}
+                    if geometry["type"] == "Point":
+                        key = (name, f"{props.get('name_en')}@{geometry['coordinates']}")
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    out[name].append({"type": "Feature", "geometry": geometry,
+                                      "properties": props})
+    return out

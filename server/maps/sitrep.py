@@ -16,6 +16,7 @@ import folium
 from branca.element import Element
 
 from . import style as st
+from .basemap import add_basemap
 from .elements import (
     BIND_POPUP,
     PANEL_CSS,
@@ -51,6 +52,8 @@ class SitrepMap:
     attribution: str | None = None  # None: the catalogue's (in the report's language)
     notes: list[str] = field(default_factory=list)
     lang: str = "en"  # en, ar or ru: the words come from web/static/i18n/<lang>.json
+    # the basemap's GeoJSON features around the area, per layer (server.basemaps.features_in)
+    basemap: dict[str, list[dict[str, Any]]] | None = None
 
 
 def _km(cat: Catalogue, metres: float) -> str:
@@ -142,7 +145,8 @@ def _title(cat: Catalogue, data: SitrepMap) -> TitlePanel:
 
 
 def _attribution(cat: Catalogue, data: SitrepMap) -> str:
-    return data.attribution if data.attribution is not None else cat.t("sitrep.attribution")
+    text = data.attribution if data.attribution is not None else cat.t("sitrep.attribution")
+    return f"{text} {cat.t('sitrep.basemap_attribution')}" if data.basemap else text
 
 
 def _legend(cat: Catalogue, data: SitrepMap, incidents: list[dict[str, Any]]) -> Legend:
@@ -186,6 +190,9 @@ def build_sitrep_map(data: SitrepMap) -> str:
     root.title = html.escape(cat.t("sitrep.heading", name=a.get("name", "")))  # type: ignore[attr-defined]
     root.header.add_child(Element(PANEL_CSS), name="truce_css")  # type: ignore[attr-defined]
     root.header.add_child(Element(POPUP_JS), name="truce_popup_js")  # type: ignore[attr-defined]
+
+    if data.basemap:
+        add_basemap(m, data.basemap, cat.lang)
 
     if data.buffer:
         folium.GeoJson({"type": "Feature", "geometry": data.buffer, "properties": {}},

@@ -82,3 +82,14 @@ def delivery_svg(method: str | None, size: int = 16) -> str:
     return (f'<svg width="{size}" height="{size}" '
             f'viewBox="0 0 16 16" fill="{DELIVERY_COLOUR}" stroke="#FFFFFF" stroke-width="1.5">'
             f"{shape}</svg>")
+
+# The basemap under a report map: the viewer's colours (web/static/js/basemap.js).
+BASEMAP_SEA = "#b7d0e3"
+BASEMAP_LAND = "#efebe2"
+BASEMAP_HOME = "#f8f6f0"  # Syria
+BASEMAP_FILLS = {"countries": BASEMAP_LAND, "water": BASEMAP_SEA}
+BASEMAP_LINES = {  # colour, weight
+    "rivers": ("#7fa9cc", 1.2),
+    "governorates": ("#a397b2", 1.0),
+    "borders": ("#7d6f8e", 1.8),
+}

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from server import basemaps
 from server.deps import SessionDep, SettingsDep
 from server.security.dependencies import PrincipalDep, vary_by_key
 from server.security.headers import page_policy
@@ -44,7 +45,8 @@ def get_area_map(
         sitrep.parse_instant(start, name="start"),
         sitrep.parse_instant(end, name="end", end_of_day=True),
         release_for(principal, "incidents", policy_from(settings.security), alias="i"),
-        buffer_m=buffer, session=session, lang=sitrep.parse_lang(lang))
+        buffer_m=buffer, session=session, lang=sitrep.parse_lang(lang),
+        basemap=basemaps.shipped(settings.api.web_dir))
     return Response(report.html, media_type="text/html; charset=utf-8", headers=vary_by_key(
         principal, {"Content-Disposition": f'attachment; filename="{report.filename}"',
                     "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",

@@ -3,17 +3,22 @@ No SQL, no FastAPI: used by the API route and by `truce report area`."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server import basemaps
 from server.errors import InvalidQueryError, NotFoundError
 from server.maps.i18n import LANGUAGES, Catalogue, catalogue
 from server.maps.sitrep import SitrepMap, build_sitrep_map
 from server.params import parse_datetime
 from server.queries import sitrep as q
 from server.security.release import Release
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
 DEFAULT_BUFFER_M = 5000.0
@@ -99,11 +104,29 @@ def _area_id(raw: str | int) -> int:
     return int(text)
 
 
+def _geography(basemap: basemaps.Basemap | None,
+               bounds: tuple[float, float, float, float] | None
+               ) -> dict[str, list[dict[str, Any]]] | None:
+    """The basemap's features around `bounds`, with a margin as wide as the area on each side
+    (the document opens fitted to the area, on a screen of any shape)."""
+    if basemap is None or bounds is None:
+        return None
+    minx, miny, maxx, maxy = bounds
+    dx, dy = max(maxx - minx, 0.05), max(maxy - miny, 0.05)
+    try:
+        return basemaps.features_in(basemap, (minx - dx, miny - dy, maxx + dx, maxy + dy))
+    except (OSError, ValueError) as exc:  # a damaged file: the report without geography
+        log.warning("basemap %s unreadable for a report map: %s", basemap.name, exc)
+        return None
+
+
 def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | None,
              rel: Release, *, session: Session, buffer_m: float = DEFAULT_BUFFER_M,
-             max_markers: int = MAX_MARKERS, lang: str = "en") -> Report:
+             max_markers: int = MAX_MARKERS, lang: str = "en",
+             basemap: basemaps.Basemap | None = None) -> Report:
     """The standalone HTML map of one area over a period (see `resolve_period`), with the
-    incidents `rel` (built with alias "i") releases, at the precision it allows."""
+    incidents `rel` (built with alias "i") releases, at the precision it allows, over
+    `basemap`'s geography around the area (none: a plain background)."""
     if not 0 <= buffer_m <= MAX_BUFFER_M:
         raise InvalidQueryError(f"buffer must be between 0 and {MAX_BUFFER_M:.0f} metres")
     area_id = _area_id(raw_area_id)
@@ -124,7 +147,7 @@ def area_map(raw_area_id: str | int, start: datetime | None, end: datetime | Non
         fatalities=incidents["fatalities"], delivery_count=deliveries["total"],
         buffer=area["buffer"] if buffer_m > 0 else None, bounds=area["bounds"],
         notes=[catalogue(lang).t("sitrep.excluded"), *_release_notes(rel, catalogue(lang))],
-        lang=lang))
+        lang=lang, basemap=_geography(basemap, area["bounds"])))
     filename = f"sitrep-area-{area_id}-{start:%Y%m%d}-{end:%Y%m%d}.html"
     return Report(html=document, filename=filename, start=start, end=end,
                   incidents=incidents["total"], deliveries=deliveries["total"])

@@ -98,6 +98,7 @@ def test_map_is_a_standalone_html_attachment(client: TestClient, engine: Engine)
     assert f"Aid deliveries: {deliveries}<" in html
     assert "Incidents: UCDP GED; boundaries: OCHA/UNCS; illustrative agreement areas" in html
     assert "Incidents by type" in html and "Aid deliveries by method" in html
+    assert "Basemap: Natural Earth, WDB II, GSHHG, OCHA COD-AB, GeoNames." in html
 
 
 def test_unsigned_area_defaults_to_the_whole_incident_range(client: TestClient) -> None:
@@ -208,7 +209,15 @@ def test_report_opens_offline_in_chromium(client: TestClient, engine: Engine, tm
 
             # one interactive path for the area, one per incident; deliveries are div icons
             assert page.locator("path.leaflet-interactive").count() == 1 + incidents
-            assert page.locator(".leaflet-marker-icon").count() == deliveries
+            assert page.locator(".leaflet-marker-icon.truce-delivery-icon").count() == deliveries
+            # on the viewer's basemap: land, sea, rivers and borders (not clickable), place names
+            places = page.locator(".truce-place-label").all_inner_texts()
+            assert {"Homs", "Ar Rastan", "Hama"} <= set(places), places
+            assert page.locator(".leaflet-container path:not(.leaflet-interactive)").count() > 3
+            assert page.locator(".truce-place-label.leaflet-interactive").count() == 0
+            assert page.locator(".truce-place-label[tabindex]").count() == 0
+            assert page.evaluate("getComputedStyle(document.querySelector('.leaflet-container'))"
+                                 ".backgroundColor") == "rgb(183, 208, 227)"  # the sea
             assert page.locator(".leaflet-container path[fill='#D55E00'][fill-opacity='0.25']") \
                 .count() == 1  # the area, in the colour of "violated"
             assert page.locator(".leaflet-tile").count() == 0
@@ -221,7 +230,7 @@ def test_report_opens_offline_in_chromium(client: TestClient, engine: Engine, tm
             assert "Incidents: UCDP GED" in page.locator(".leaflet-control-attribution").inner_text()
             page.screenshot(path=str(artifacts / "sitrep_map.png"))
 
-            page.locator(".leaflet-marker-icon").first.click()
+            page.locator(".leaflet-marker-icon.truce-delivery-icon").first.click()
             popup = page.locator(".leaflet-popup-content")
             popup.wait_for()
             assert "Aid delivery" in popup.inner_text() and "Method" in popup.inner_text()

@@ -101,7 +101,7 @@ def test_sitrep_map_runs_under_its_own_policy(browser: Any, live_server: str) ->
         watched.page.wait_for_selector(".leaflet-container path.leaflet-interactive",
                                        timeout=15_000)
         assert watched.page.locator(".leaflet-container path.leaflet-interactive").count() > 1
-        watched.page.locator(".leaflet-marker-icon").first.click()  # a delivery's popup
+        watched.page.locator(".truce-delivery-icon").first.click()  # a delivery's popup
         watched.page.locator(".leaflet-popup-content").wait_for()
         assert not watched.violations(), watched.violations()
         assert all(u.startswith((live_server, "data:")) for u in watched.requests), \
