@@ -1,9 +1,10 @@
-"""GET /api.html: the API reference, a page of the viewer's static files rendering /api; GET /report:
-the violation report page (a form posting to POST /reports).
+"""GET /api.html: the API reference, Swagger UI rendering /api; GET /report: the violation report
+page (a form posting to POST /reports).
 
-FastAPI's Swagger UI page loads its script and styles from a CDN and runs an inline script: it
+FastAPI's own Swagger UI page loads its script and styles from a CDN and runs an inline script: it
 neither works offline nor passes the server's Content-Security-Policy. This page is served from
-`web_dir` like the viewer, with no inline code."""
+`web_dir` like the viewer: Swagger UI vendored under web/static/vendor, started from a file, no
+inline code."""
 
 from __future__ import annotations
 
