@@ -66,8 +66,9 @@ def verify(
 def _describe(result: dict[str, Any], expect_head: str | None) -> str:
     bad = result["first_bad"]
     checked = result.get("heads")
+    history = _describe_history(result.get("history"))
     if bad is None:
-        state = "intact" if result["ok"] else "hashes recompute"
+        state = "intact" if result["ok"] or "BROKEN" in history else "hashes recompute"
         said = (f"audit log {state}: {result['entries']} entries, head #{result['head_seq']} "
                 f"{result['head_hash']}")
     elif bad.get("broken") == "head":
@@ -79,6 +80,7 @@ def _describe(result: dict[str, Any], expect_head: str | None) -> str:
                 }.get(bad["broken"], "an entry before it was deleted, or its block edited")
         said = (f"audit log BROKEN at entry #{bad['seq']} ({bad['table_name']} row "
                 f"{bad['row_id']}): {what}")
+    said = f"{said}\n{history}" if history else said
     if checked is None:
         return said
     head = checked["first_bad"]
@@ -94,6 +96,34 @@ def _describe(result: dict[str, Any], expect_head: str | None) -> str:
     return (f"{said}\naudit log REWRITTEN: the head published at {head['at']} ({where}: "
             f"entry #{head['entry']}, block {head['block']}, {head['head']}) is no longer in "
             "the chain: entries up to it were edited and re-hashed, or cut off")
+
+
+_HISTORY_PROBLEMS = {
+    "live_row": "{table_name} row {row_id}: edited or inserted behind the triggers (no seal "
+                "names the transaction that wrote it)",
+    "live_row_removed": "{table_name} row {row_id}: deleted behind the triggers (a seal wrote "
+                        "it; it is neither live nor in the history)",
+    "history_row": "{table_name} history version of row {row_id} (ended by seal #{seal}): "
+                   "edited or added behind the triggers",
+    "history_removed": "{table_name} history version of row {row_id}: removed (seal #{seal} "
+                       "ended it)",
+    "history_digest": "{table_name} history: the versions seal #{seal} ended do not rehash",
+    "seal": "seal #{seal} ({table_name}): edited (its hash does not recompute)",
+    "seal_removed": "a seal between #{after_seal} and #{seal} was removed (the link of "
+                    "#{seal} does not match)",
+    "digest": "{table_name}: the versions sealed do not rehash to the live rows and history",
+}
+
+
+def _describe_history(history: dict[str, Any] | None) -> str:
+    if history is None:
+        return ""
+    if not history["problems"]:
+        return (f"versioned history intact: {history['seals']} seals, head "
+                f"#{history['seal_head_id']} {history['seal_head']}")
+    lines = [_HISTORY_PROBLEMS[p["broken"]].format_map({"row_id": "?", **p})
+             for p in history["problems"]]
+    return "versioned history BROKEN:\n  " + "\n  ".join(lines)
 
 
 @app.command("head")

@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 
 from server.errors import NotFoundError
 from server.queries import audit as q
+from server.queries import seals
 from server.services.changes import feed_collection
 
 
 def verify(*, session: Session) -> dict[str, Any]:
+    """The JSON log's entries and blocks, and the versioned history against its seals."""
     result = q.verify(session=session)
-    result["ok"] = result["first_bad"] is None
+    result["history"] = seals.verify(session=session)
+    result["ok"] = result["first_bad"] is None and not result["history"]["problems"]
     return result
 
 
