@@ -113,10 +113,12 @@ def verify(*, session: Session) -> dict[str, Any]:
 
 
 def has_hash(digest: bytes, *, session: Session) -> bool:
-    """Whether a head published earlier (a block's hash, or a legacy 07 entry's) is still there."""
+    """Whether a head published earlier (a block's hash, a legacy 07 entry's, or a seal's of the
+    versioned history) is still there."""
     return bool(session.execute(text(
         "SELECT EXISTS (SELECT 1 FROM audit_blocks WHERE hash = :h) "
-        "OR EXISTS (SELECT 1 FROM audit_log WHERE hash = :h AND prev_hash IS NOT NULL)"),
+        "OR EXISTS (SELECT 1 FROM audit_log WHERE hash = :h AND prev_hash IS NOT NULL) "
+        "OR EXISTS (SELECT 1 FROM audit_seals WHERE hash = :h)"),
         {"h": digest}).scalar())
 
 

@@ -41,6 +41,10 @@ def test_the_sample_verifies_with_its_history(database_url: str, engine: Engine,
                                 env={**os.environ, "TRUCE_DATABASE_URL": database_url})
     body = json.loads(result.stdout)
     assert result.exit_code == 0 and body["history"]["problems"] == []
+    expected = CliRunner().invoke(
+        cli_app, ["audit", "verify", "--expect-head", body["history"]["seal_head"]],
+        env={**os.environ, "TRUCE_DATABASE_URL": database_url})
+    assert expected.exit_code == 0 and "versioned history intact" in expected.stdout
     with engine.connect() as c:
         inserts = c.execute(text(
             "SELECT count(*), sum(written) FROM audit_seals "
