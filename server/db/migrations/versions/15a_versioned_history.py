@@ -21,8 +21,11 @@ the digests; `truce audit verify` recomputes them (server/queries/seals.py). The
 allocated under the audit log's advisory lock, so seal order is commit order.
 
 Rows present when this migration runs are sealed as `baseline` seals, one per transaction that
-wrote them. The JSON audit log (migrations 07, 09, 11b) is kept as it is for now: its readers
-(change feeds, /history, asof, alerts) still read it, and `truce audit verify` checks both.
+wrote them. The previous versions the JSON log holds (the `before` of its updates and deletes)
+are copied into the history tables, sealed by one `baseline` seal per table
+(`migration:history`); the log itself stays, so its entries stay verifiable as before. The
+JSON audit log (migrations 07, 09, 11b) is kept as it is for now: its readers (change feeds,
+/history, asof, alerts) still read it, and `truce audit verify` checks both.
 
 Revision ID: 15a_versioned_history
 Revises: 14d_derived_admin_pcodes
@@ -33,6 +36,7 @@ Revises: 14d_derived_admin_pcodes
 from collections.abc import Sequence
 
 from alembic import op
+from sqlalchemy import text
 
 revision: str = "15a_versioned_history"
 down_revision: str | None = "14d_derived_admin_pcodes"
@@ -224,15 +228,42 @@ def upgrade() -> None:
               REFERENCING OLD TABLE AS old_rows
               FOR EACH STATEMENT EXECUTE FUNCTION history_capture();
         """)
-    # the rows already there: one baseline seal per (table, transaction that wrote them)
+    # the previous versions the JSON log holds become history versions, sealed by one seal per
+    # table; the rows already there get one baseline seal per transaction that wrote them
     for setting in CANONICAL.removeprefix("SET ").split(" SET "):
         op.execute(f"SET LOCAL {setting}")
     op.execute(f"SELECT pg_advisory_xact_lock({LOCK})")
+    bind = op.get_bind()
     for table in VERSIONED:
+        columns = bind.execute(text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"), {"t": table}).scalars()
+        content = "ROW(" + ", ".join(f"h.{c}" for c in columns) + ")::text"
         op.execute(f"""
             DO $do$
-            DECLARE g record;
+            DECLARE
+              g record;
+              seal bigint := nextval('audit_seals_id_seq');
             BEGIN
+              INSERT INTO {table}_history
+              SELECT r.*, l.prev_at, l.prev_actor, l.at, seal, l.action, l.actor
+              FROM (SELECT a.*, lag(a.at) OVER w AS prev_at, lag(a.actor) OVER w AS prev_actor
+                    FROM audit_log a WHERE a.table_name = '{table}'
+                    WINDOW w AS (PARTITION BY a.row_id ORDER BY a.seq)) l
+              CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, l.before) r
+              WHERE l.before IS NOT NULL
+              ORDER BY l.seq;
+              SELECT max(h.x) AS x, count(*) AS n, min(h.id) AS lo, max(h.id) AS hi,
+                     {sums('h.c')} AS ws, {sums('h.e')} AS es
+                INTO g
+                FROM (SELECT h.xmin::text::bigint AS x, h.id,
+                             sha256(convert_to({content}, 'UTF8')) AS c,
+                             sha256(convert_to('E' || h::text, 'UTF8')) AS e
+                      FROM {table}_history h WHERE h.ended_seal = seal OFFSET 0) h;
+              IF g.n > 0 THEN
+                PERFORM audit_seal_append(seal, '{table}', 'baseline', 'migration:history', g.x,
+                                          g.n, g.n, g.lo, g.hi, g.ws, g.es);
+              END IF;
               FOR g IN
                 SELECT v.x, count(*) AS w, min(v.id) AS lo, max(v.id) AS hi, {sums('v.h')} AS s
                 FROM (SELECT t.xmin::text::bigint AS x, t.id,
