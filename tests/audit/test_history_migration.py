@@ -1,6 +1,7 @@
 """Migration 15a on a database that already has a JSON audit log: the previous versions the log
 holds become typed history versions, every row gets a baseline seal, the log still verifies and
-so does the history; later writes go on from there. A database of its own, built at 14d."""
+so does the history; later writes go on from there. A database of its own, built at the
+revision just before 15a (today's loader needs every earlier migration)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from cli import pgcluster
 from etl import sample
-from server.db.migrate import upgrade
+from server.db.migrate import alembic_config, upgrade
 from server.services import audit
 
 
@@ -24,7 +26,8 @@ def before_15a() -> Iterator[Engine]:
     server_url = pgcluster.up(pgcluster.default_cluster())
     name = f"truce_test_15a_{os.getpid()}"
     url = pgcluster.create_database(server_url, name, recreate=True)
-    upgrade(url, "14d_derived_admin_pcodes")
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("15a_versioned_history")
+    upgrade(url, str(before.down_revision))
     eng = create_engine(url)
     try:
         yield eng

@@ -5,9 +5,15 @@ from .admin_areas import admin_areas
 from .agreement_areas import agreement_area_history, agreement_areas
 from .aid_deliveries import aid_deliveries
 from .alerts import alert_cursor, alert_deliveries, alert_subscriptions, alerts
-from .audit import audit_blocks, audit_log
+from .audit import audit_blocks, audit_log, audit_seals
 from .base import metadata
 from .etl_runs import etl_repairs, etl_runs, quarantine, quarantine_reviews
+from .history import (
+    agreement_areas_history,
+    aid_deliveries_history,
+    incidents_history,
+    settlements_history,
+)
 from .incident_duplicates import event_type_classes, incident_duplicates
 from .incidents import incidents
 from .parties import parties
@@ -28,6 +34,11 @@ __all__ = [
     "api_keys",
     "audit_blocks",
     "audit_log",
+    "audit_seals",
+    "agreement_areas_history",
+    "aid_deliveries_history",
+    "incidents_history",
+    "settlements_history",
     "agreement_area_history",
     "agreement_areas",
     "area_incident_days",

@@ -28,7 +28,7 @@ JSON audit log (migrations 07, 09, 11b) is kept as it is for now: its readers (c
 /history, asof, alerts) still read it, and `truce audit verify` checks both.
 
 Revision ID: 15a_versioned_history
-Revises: 14d_derived_admin_pcodes
+Revises: 14e_settlement_russian_names
 """
 
 # ruff: noqa: S608 - every SQL text here is built from constants only
@@ -39,7 +39,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "15a_versioned_history"
-down_revision: str | None = "14d_derived_admin_pcodes"
+down_revision: str | None = "14e_settlement_russian_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
