@@ -18,6 +18,7 @@ from server.compression import CompressionMiddleware
 from server.db.async_reads import AsyncReadPool
 from server.db.engine import make_engine, make_read_engine, make_sessionmaker
 from server.db.replicas import ReplicaSet, RoutedAsyncReads, RoutedSessions
+from server.deps import keep_state
 from server.errors import install_error_handlers
 from server.fast_path import FastPathMiddleware
 from server.http_methods import HeadAndVaryMiddleware
@@ -41,7 +42,6 @@ from server.routes import (
     tiles,
 )
 from server.routes import transactions as transactions_routes
-from server.security.acted_as import ActedAs
 from server.security.cors import CORSMiddleware
 from server.security.guard import KeyCheckedApp, key_guard
 from server.security.headers import SecurityHeadersMiddleware
@@ -110,8 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(key_guard)],  # a presented key is checked on every route
     )
-    app.state.settings = settings
-    app.state.acted_as = ActedAs()
+    keep_state(app, settings)  # settings, release policy, extents, tile cache, keys' guess
     install_error_handlers(app)
     install_openapi(app)
     app.state.replicas = ReplicaSet(settings.database)

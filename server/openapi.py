@@ -15,6 +15,7 @@ from server.db.collections import COLLECTIONS
 from server.openapi_oas30 import to_oas30
 from server.openapi_ogc import ogc_item_parameters
 from server.services import cql2, features
+from server.settings import ApiSettings
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -122,15 +123,33 @@ def collection_paths(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def declare_limits(document: dict[str, Any], api: ApiSettings) -> dict[str, Any]:
+    """`document` with the items page size bounded by the app's settings (in place; returned):
+    `server.routes.query_params` declares `limit` without them, as they are not known when it
+    is imported, and `offset` with its default."""
+    operation = document.get("paths", {}).get(_ITEMS, {}).get("get", {})
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "limit" and parameter.get("in") == "query":
+            described = f"page size: default {api.default_limit}, maximum {api.max_limit}"
+            parameter["description"] = described
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": api.max_limit,
+                                   "default": api.default_limit, "title": "Limit",
+                                   "description": described}
+        elif parameter.get("name") == "offset" and parameter.get("in") == "query":
+            parameter["schema"]["default"] = 0  # pydantic leaves out a default it does not own
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build the app's OpenAPI document once, with the error answers declared and one items
-    path per collection."""
+    """Build the app's OpenAPI document once, with the error answers declared, the app's page
+    size bounds and one items path per collection."""
     build = app.openapi
+    api: ApiSettings = app.state.settings.api
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = to_oas30(ogc_item_parameters(collection_paths(
-                declare_errors(build()))))
+                declare_limits(declare_errors(build()), api))))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

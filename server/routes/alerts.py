@@ -13,7 +13,6 @@ from server.db.tables.incidents import VERIFICATION_STATUSES
 from server.deps import SessionDep, SettingsDep
 from server.security.dependencies import require_roles
 from server.security.principal import Principal, Role
-from server.security.release import policy_from
 from server.services import alerts as service
 from server.settings import AlertSettings, Settings
 
@@ -40,7 +39,7 @@ def run_after_write(app: FastAPI) -> None:
     try:
         with app.state.sessionmaker() as session:
             service.run(session, webhook_secret=settings.security.webhook_secret,
-                        settings=settings.alerts, policy=policy_from(settings.security),
+                        settings=settings.alerts, policy=app.state.policy,
                         after_write=True)
     except Exception:
         log.exception("alerts: matching after a write failed")

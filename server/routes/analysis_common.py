@@ -9,11 +9,11 @@ import orjson
 from fastapi import Depends, Header, Query
 from fastapi.responses import Response
 
-from server.deps import SettingsDep
+from server.deps import PolicyDep
 from server.params import BBOX, DATETIME, DateTime, parse_bbox, parse_datetime
 from server.schemas import analysis as ex
 from server.security.dependencies import VARY, PrincipalDep
-from server.security.release import Release, policy_from, release_for
+from server.security.release import Release, release_for
 from server.services import analysis_more as more
 from server.services.analysis_input import json_default, to_csv, to_feature_collection
 
@@ -23,9 +23,9 @@ MVT = "application/vnd.mapbox-vector-tile"
 VARY_ACCEPT = f"{VARY}, Accept"
 
 
-def _release(principal: PrincipalDep, settings: SettingsDep) -> Release:
+def _release(principal: PrincipalDep, policy: PolicyDep) -> Release:
     """The caller's release of incidents, for SQL reading them as `i`."""
-    return release_for(principal, "incidents", policy_from(settings.security), alias="i")
+    return release_for(principal, "incidents", policy, alias="i")
 
 
 #: every answer that reads incidents counts, lists or places only those released to the caller

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from server import basemaps
-from server.deps import SettingsDep
+from server.deps import SettingsDep, base_url
 from server.errors import NotFoundError
 from server.settings import Settings
 
@@ -46,7 +46,7 @@ def _entry(base: str, b: basemaps.Basemap) -> dict[str, Any]:
 
 @router.get("/basemaps", summary="The basemaps this server serves (vector tiles, local files)")
 async def list_basemaps(request: Request, settings: SettingsDep) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     found = await run_in_threadpool(_catalogue, settings)
     return {"basemaps": [_entry(base, b) for b in found.values()],
             "glyphs": f"{base}/basemaps/fonts/{{fontstack}}/{{range}}.pbf"}
@@ -55,7 +55,7 @@ async def list_basemaps(request: Request, settings: SettingsDep) -> dict[str, An
 @router.get("/basemaps/{name}/tilejson.json", summary="TileJSON of a basemap")
 async def basemap_tilejson(name: NameParam, request: Request, settings: SettingsDep) -> dict[str, Any]:
     b = await run_in_threadpool(_get, settings, name)
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     return {"tilejson": "3.0.0", "name": b.name, "attribution": b.attribution,
             "tiles": [f"{base}/basemaps/{b.name}/tiles/{{z}}/{{x}}/{{y}}.mvt"],
             "minzoom": b.min_zoom, "maxzoom": b.max_zoom, "bounds": list(b.bounds),

@@ -8,19 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from server.deps import SessionDep, SettingsDep
+from server.deps import PolicyDep, SessionDep, base_url
 from server.params import DateTime
 from server.security.dependencies import PrincipalDep, require_roles
 from server.security.principal import Principal, Role
-from server.security.release import policy_from
 from server.services import audit, changes
 
 router = APIRouter(tags=["feeds and history"])
 Analyst = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.ADMIN))]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 @router.get("/collections/{collection_id}/changes", response_class=Response,
@@ -28,14 +23,14 @@ def _base(request: Request) -> str:
             "as this key may see them; follow `next` to keep a mirror exact",
             responses={200: {"content": {"application/json": {}}}})
 def get_changes(
-    collection_id: str, request: Request, principal: PrincipalDep, settings: SettingsDep,
+    collection_id: str, request: Request, principal: PrincipalDep, policy: PolicyDep,
     session: SessionDep,
     since: Annotated[int, Query(ge=0, le=2**62, description="the `next` of the last page; "
                                                            "0 for everything")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
 ) -> Response:
-    body = changes.changes(collection_id, principal, policy_from(settings.security), since=since,
-                           limit=limit, base_url=f"{_base(request)}/collections/{collection_id}"
+    body = changes.changes(collection_id, principal, policy, since=since,
+                           limit=limit, base_url=f"{base_url(request)}/collections/{collection_id}"
                            "/changes", session=session)
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "no-store", "Vary": "Authorization, X-API-Key"})
@@ -44,11 +39,11 @@ def get_changes(
 @router.get("/feeds/incidents.atom", response_class=Response,
             summary="Atom (GeoRSS) feed of the newest incidents released to this key",
             responses={200: {"content": {"application/atom+xml": {}}}})
-def incidents_atom(request: Request, principal: PrincipalDep, settings: SettingsDep,
+def incidents_atom(request: Request, principal: PrincipalDep, policy: PolicyDep,
                    session: SessionDep,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
-    body = changes.atom(principal, policy_from(settings.security), limit=limit,
-                        base_url=_base(request), session=session)
+    body = changes.atom(principal, policy, limit=limit,
+                        base_url=base_url(request), session=session)
     return Response(body, media_type="application/atom+xml",
                     headers={"Cache-Control": "no-cache", "Vary": "Authorization, X-API-Key"})
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from server.deps import SessionDep, SettingsDep
+from server.deps import SessionDep, SettingsDep, base_url
 from server.errors import InvalidQueryError, NotFoundError
 from server.raster import query, tiles
 from server.routes import caching
@@ -27,13 +27,9 @@ ColormapQuery = Annotated[str | None, Query(
 GEOMETRY_TYPES = {"Polygon", "MultiPolygon"}
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 @router.get("/rasters", summary="The rasters this server serves")
 def list_rasters(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    base = _base(request)
+    base = base_url(request)
     return {"rasters": [
         {"name": r.name, "kind": r.kind,
          "tiles": f"{base}/rasters/{r.name}/tiles/{{z}}/{{x}}/{{y}}.png",
@@ -98,7 +94,7 @@ def get_raster_tilejson(name: str, request: Request, session: SessionDep,
     service.style(r, rescale, colormap_name)
     keep = [(k, v) for k, v in request.query_params.multi_items()
             if k in ("rescale", "colormap_name")]
-    return service.tilejson(r, base=_base(request), query=urlencode(keep))
+    return service.tilejson(r, base=base_url(request), query=urlencode(keep))
 
 
 @router.get("/rasters/{name}/point", summary="Each band's value at a point (lon/lat)")

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from server import basemaps
-from server.deps import SessionDep, SettingsDep
+from server.deps import PolicyDep, SessionDep, SettingsDep
 from server.security.dependencies import PrincipalDep, vary_by_key
 from server.security.headers import page_policy
-from server.security.release import policy_from, release_for
+from server.security.release import release_for
 from server.services import sitrep
 
 router = APIRouter(tags=["reports"])
@@ -30,6 +30,7 @@ def get_area_map(
     area_id: str,
     session: SessionDep,
     settings: SettingsDep,
+    policy: PolicyDep,
     principal: PrincipalDep,
     start: Annotated[str | None, Query(description="first day or instant (RFC 3339), "
                                                    "e.g. 2016-02-27")] = None,
@@ -44,7 +45,7 @@ def get_area_map(
         area_id,
         sitrep.parse_instant(start, name="start"),
         sitrep.parse_instant(end, name="end", end_of_day=True),
-        release_for(principal, "incidents", policy_from(settings.security), alias="i"),
+        release_for(principal, "incidents", policy, alias="i"),
         buffer_m=buffer, session=session, lang=sitrep.parse_lang(lang),
         basemap=basemaps.shipped(settings.api.web_dir))
     return Response(report.html, media_type="text/html; charset=utf-8", headers=vary_by_key(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Request
 from fastapi.responses import Response
 
-from server.deps import SessionDep, SettingsDep
+from server.deps import SessionDep, SettingsDep, base_url
 from server.errors import InvalidQueryError, UnsupportedMediaTypeError
 from server.params import CRS84
 from server.routes import collections
@@ -91,10 +91,6 @@ def _crs(request: Request) -> None:
                                 f"was {crs!r}", crs=CRS84)
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _answer(written: service.Written, status: int, extra: dict[str, str] | None = None
             ) -> Response:
     return Response(written.body, status_code=status, media_type=GEOJSON,
@@ -122,10 +118,10 @@ def create_item(collection_id: str, request: Request, raw: RawBody, principal: P
     principal = _writer(principal)
     _media(request, FEATURE_TYPES)
     _crs(request)
-    written = service.create(collection_id, raw, principal, base_url=_base(request),
+    written = service.create(collection_id, raw, principal, base_url=base_url(request),
                              session=session)
     background.add_task(run_after_write, request.app)
-    location = f"{_base(request)}/collections/{collection_id}/items/{written.id}"
+    location = f"{base_url(request)}/collections/{collection_id}/items/{written.id}"
     return _answer(written, 201, {"Location": location})
 
 
@@ -145,7 +141,7 @@ def replace_item(collection_id: str, feature_id: FeatureId, request: Request, ra
     _crs(request)
     written = service.replace(collection_id, feature_id, raw, principal, if_match=if_match,
                               require_if_match=settings.security.require_if_match,
-                              base_url=_base(request), session=session)
+                              base_url=base_url(request), session=session)
     background.add_task(run_after_write, request.app)
     return _answer(written, 200)
 
@@ -165,7 +161,7 @@ def update_item(collection_id: str, feature_id: FeatureId, request: Request, raw
     _crs(request)
     written = service.update(collection_id, feature_id, raw, principal, if_match=if_match,
                              require_if_match=settings.security.require_if_match,
-                             base_url=_base(request), session=session)
+                             base_url=base_url(request), session=session)
     background.add_task(run_after_write, request.app)
     return _answer(written, 200)
 
@@ -182,5 +178,5 @@ def delete_item(collection_id: str, feature_id: FeatureId, request: Request,
                 if_match: IfMatch = None) -> Response:
     service.delete(collection_id, feature_id, principal, if_match=if_match,
                    require_if_match=settings.security.require_if_match,
-                   base_url=_base(request), session=session)
+                   base_url=base_url(request), session=session)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -3,6 +3,7 @@ versions; no SQL, no FastAPI."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -106,15 +107,24 @@ def _names(c: Collection, names: list[str], what: str, *, sortable: bool = False
                                 allowed=sorted(allowed))
 
 
+#: an integer as a query string writes it (what pydantic reads as one, and `int()` too)
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+(_[0-9]+)*\s*")
+
+
+def _integer(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidQueryError("limit and offset must be integers")
+    return int(raw)
+
+
 def item_query(c: Collection, params: dict[str, str], *, default_limit: int,
                max_limit: int) -> q.ItemQuery:
     """Every /items parameter checked and turned into an ItemQuery; bad ones are 400."""
-    raw_limit = params.get("limit")
-    try:
-        limit = int(raw_limit) if raw_limit else default_limit
-        offset = int(params.get("offset") or 0)
-    except ValueError:
-        raise InvalidQueryError("limit and offset must be integers") from None
+    limit = _integer(params, "limit", default_limit)
+    offset = _integer(params, "offset", 0)
     if limit < 1 or limit > max_limit:
         raise InvalidQueryError(f"limit must be between 1 and {max_limit} (default "
                                 f"{default_limit})")
@@ -428,34 +438,40 @@ def item_body(c: Collection, feature_id: int, found: str | None, *, base_url: st
     return found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 
-#: (collection id, release cache key) -> (layer version, extent); bounded: one entry per
-#: collection for read-all roles and public, one per partner organisation
-_extents: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-_extents_lock = threading.Lock()
-_EXTENTS_MAX = 1024
+class Extents:
+    """The extents of what each caller class may see of each collection, kept per layer
+    version: (collection id, release cache key) -> (layer version, extent). One per app
+    (`create_app`); bounded: one entry per collection for read-all roles and public, one per
+    partner organisation."""
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, c: Collection, rel: Release, key: str, *,
+            session: Session) -> dict[str, Any]:
+        """The extent of what `rel` releases of `c`, cached per layer version and release key
+        (`security.release.cache_key`): one aggregate per layer change and caller class."""
+        key = "all" if rel.unrestricted else key
+        ver = version(c, session=session).version
+        with self._lock:
+            cached = self._kept.get((c.id, key))
+        if cached and cached[0] == ver:
+            return cached[1]
+        ext = q.extent(c, rel, session=session)
+        with self._lock:
+            if len(self._kept) >= self.MAX:
+                self._kept.clear()
+            self._kept[(c.id, key)] = (ver, ext)
+        return ext
 
 
-def extent(c: Collection, rel: Release, key: str, *, session: Session) -> dict[str, Any]:
-    """The extent of what `rel` releases of `c`, cached per layer version and release key
-    (`security.release.cache_key`): one aggregate per layer change and caller class."""
-    key = "all" if rel.unrestricted else key
-    ver = version(c, session=session).version
-    with _extents_lock:
-        cached = _extents.get((c.id, key))
-    if cached and cached[0] == ver:
-        return cached[1]
-    ext = q.extent(c, rel, session=session)
-    with _extents_lock:
-        if len(_extents) >= _EXTENTS_MAX:
-            _extents.clear()
-        _extents[(c.id, key)] = (ver, ext)
-    return ext
-
-
-def describe(c: Collection, rel: Release, key: str, *, base_url: str,
+def describe(c: Collection, rel: Release, key: str, *, base_url: str, extents: Extents,
              session: Session) -> dict[str, Any]:
     """A collection's metadata; its extents cover only what `rel` releases to the caller."""
-    ext = extent(c, rel, key, session=session)
+    ext = extents.get(c, rel, key, session=session)
     temporal = None
     if c.time_column:
         temporal = {"interval": [[ext["start"].isoformat() if ext["start"] else None,
