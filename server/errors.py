@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import psycopg2
+import psycopg2.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.security.headers import ERROR_HEADERS
@@ -112,6 +113,30 @@ class ClientClosedError(TruceError):
     code = "client_closed_request"
 
 
+#: a database error a request's statement met -> the answer, by the driver's exception class
+#: (the first class the error is an instance of; SQLSTATE 57014, a statement the request's
+#: guard did not stop (`server.db.guard.translate`), is PostgreSQL's statement timeout)
+DATABASE_ERRORS: tuple[tuple[type[BaseException], type[TruceError], str, int, str], ...] = (
+    (psycopg2.errors.QueryCanceled, QueryTimeoutError, "the query took too long; narrow it",
+     logging.WARNING, "query timeout"),
+    (psycopg2.OperationalError, DatabaseUnavailableError, "the database is not reachable",
+     logging.ERROR, "database unavailable"),
+    (psycopg2.InterfaceError, DatabaseUnavailableError, "the database is not reachable",
+     logging.ERROR, "database unavailable"),
+)
+
+
+def database_error(exc: BaseException | None) -> TruceError:
+    """The answer to a database error (logged): a timeout or an unreachable database is a 503,
+    anything else the database refused is the query's fault (400)."""
+    for kind, error, detail, level, what in DATABASE_ERRORS:
+        if isinstance(exc, kind):
+            log.log(level, "%s: %s", what, exc)
+            return error(detail)
+    log.error("database error: %s", exc)
+    return InvalidQueryError("the database rejected the query")
+
+
 def _body(code: str, detail: object, **extra: object) -> dict[str, object]:
     return {"code": code, "description": detail, **extra}
 
@@ -136,34 +161,16 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_body(code, exc.detail), exc.status_code, getattr(exc, "headers", None))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
-        if "statement timeout" in str(exc.orig):
-            log.warning("query timeout: %s", exc.orig)
-            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
-        log.error("database unavailable: %s", exc.orig)
-        return JSONResponse(_body("database_unavailable", "the database is not reachable"), 503)
-
     @app.exception_handler(DBAPIError)
     async def _db(_: Request, exc: DBAPIError) -> JSONResponse:
-        if "statement timeout" in str(exc.orig):
-            log.warning("query timeout: %s", exc.orig)
-            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
-        log.error("database error: %s", exc.orig)
-        return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
+        error = database_error(exc.orig)
+        return JSONResponse(_body(error.code, error.detail), error.status_code)
 
     @app.exception_handler(psycopg2.Error)
     async def _driver(_: Request, exc: psycopg2.Error) -> JSONResponse:
         """The same answers for the hot reads run by psycopg2 itself (`server.db.async_reads`)."""
-        if "statement timeout" in str(exc):
-            log.warning("query timeout: %s", exc)
-            return JSONResponse(_body("query_timeout", "the query took too long; narrow it"), 503)
-        if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
-            log.error("database unavailable: %s", exc)
-            return JSONResponse(_body("database_unavailable", "the database is not reachable"),
-                                503)
-        log.error("database error: %s", exc)
-        return JSONResponse(_body("invalid_query", "the database rejected the query"), 400)
+        error = database_error(exc)
+        return JSONResponse(_body(error.code, error.detail), error.status_code)
 
     @app.exception_handler(ValueError)
     async def _value(_: Request, exc: ValueError) -> JSONResponse:
