@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from etl.jobs import find_job
 from etl.runner import RunSummary, run
-from tests.etl.test_sql_path import HEADER, NOW, ROWS, _state
+from tests.etl.ucdp_rows import HEADER, NOW, ROWS, loaded_state
 
 ARABIC_PLACE = "\u062d\u0644\u0628 \u0627\u0644\u0634\u0647\u0628\u0627\u0621"  # Aleppo ...
 ARABIC_NOTE = "\u0642\u0635\u0641 \u0645\u062f\u0641\u0639\u064a \u0639\u0644\u0649 \u0627\u0644\u062d\u064a"
@@ -42,7 +42,7 @@ def _both(engine: Engine, path: Path, *, method: str = "copy", encoding: str | N
     assert (ref.method, fast.method) == ("rows", method)
     for name in ("read", "loaded", "quarantined", "reasons"):
         assert getattr(fast, name) == getattr(ref, name), name
-    assert _state(engine, "etlt_enc_copy", fast.run_id) == _state(engine, "etlt_enc_rows",
+    assert loaded_state(engine, "etlt_enc_copy", fast.run_id) == loaded_state(engine, "etlt_enc_rows",
                                                                   ref.run_id)
     return fast
 

@@ -13,6 +13,8 @@ import rasterio
 from rasterio.transform import from_origin
 from sqlalchemy import Engine, text
 
+from tests.etl.acled_rows import ACLED_HEADER, acled_row
+
 TRUCE = [sys.executable, "-m", "cli.main"]
 AID_HEADER = "source_id,delivered_at,method,cargo_type,quantity,unit,organisation,latitude,longitude"
 
@@ -105,3 +107,43 @@ def test_raster_becomes_a_cog_in_the_catalog(database_url: str, engine: Engine,
     bad.write_bytes(b"not a tiff")
     done = _truce(database_url, "etl", "raster", str(bad), "--name", "bad", "--kind", "terrain")
     assert done.returncode == 2 and "cannot be read as a raster" in done.stderr
+
+
+def test_acled_since_skips_rows_reported_before(database_url: str, engine: Engine,
+                                               sample_loaded: list, tmp_path: Path) -> None:
+    path = tmp_path / "acled.csv"
+    old = acled_row("SYR-OLD", "2016-03-01", "Jablah", "35.3621", "35.9276")
+    new = acled_row("SYR-NEW", "2016-03-02", "Jablah", "35.3621", "35.9276")
+    path.write_text("\n".join([ACLED_HEADER, old.replace("1618317040", "1600000000"),
+                               new.replace("1618317040", "1700000000")]) + "\n")
+    done = subprocess.run([*TRUCE, "etl", "load", str(path), "--layer", "incidents", "--source",
+                           "etlt_since", "--since", "2021-01-01", "--json"], capture_output=True,
+                          text=True, timeout=180,
+                          env={**os.environ, "TRUCE_DATABASE_URL": database_url})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["read"], out["loaded"], out["unchanged"], out["quarantined"]) == (2, 1, 1, 0)
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT source_id FROM incidents WHERE source = 'etlt_since'")
+                           ).scalars().all()
+    assert ids == ["SYR-NEW"]
+
+
+def test_watch_reports_a_file_it_cannot_load_and_goes_on(database_url: str, engine: Engine,
+                                                         sample_loaded: list, tmp_path: Path
+                                                         ) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(b"PK\x03\x04 not a format the ETL reads")
+    (inbox / "b.csv").write_text(
+        "source_id,delivered_at,method,cargo_type,quantity,unit,organisation,latitude,longitude\n"
+        "WW-1,2016-05-01,convoy,food,5,tonnes,WFP,34.73,36.71\n")
+    args = [*TRUCE, "etl", "watch", str(inbox), "--layer", "aid_deliveries", "--source",
+            "etlt_watch_goes_on", "--once", "--json"]
+    env = {**os.environ, "TRUCE_DATABASE_URL": database_url}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(Path(x["path"]).name, x["status"]) for x in lines] == [("a.xlsx", "failed"),
+                                                                   ("b.csv", "completed")]
+    assert "cannot tell the format" in lines[0]["error"] and lines[1]["loaded"] == 1

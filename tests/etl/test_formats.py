@@ -16,20 +16,7 @@ from etl.gazetteer import Gazetteer, Place, name_key
 from etl.jobs import detect_format, find_job
 from etl.runner import run
 from etl.sample import HERE
-
-ACLED_HEADER = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,"
-                "sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,"
-                "interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,"
-                "latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,"
-                "timestamp")
-
-
-def _acled_row(eid: str, date: str, location: str, lat: str, lon: str, geo: str = "1",
-               fatalities: str = "2") -> str:
-    return (f"{eid},{date},2016,1,Political violence,Explosions/Remote violence,Shelling,"
-            f"Military Forces of Syria (2000-),,1,Civilians (Syria),,7,17,Civilian targeting,760,"
-            f"Middle East,Syria,Lattakia,Lattakia,,{location},{lat},{lon},{geo},SOHR,National,"
-            f"Shelling hit the town,{fatalities},,1618317040")
+from tests.etl.acled_rows import ACLED_HEADER, acled_row
 
 
 def test_name_keys_tolerate_transliteration() -> None:
@@ -52,11 +39,11 @@ def test_acled_export_loads_and_geocodes(engine: Engine, sample_loaded: list, tm
     path = tmp_path / "acled.csv"
     path.write_text("\n".join([
         ACLED_HEADER,
-        _acled_row("SYR1", "2016-03-01", "Jablah", "35.3621", "35.9276"),
-        _acled_row("SYR2", "02 March 2016", "Lattakia", "", "", geo="2"),
-        _acled_row("SYR3", "2016-03-03", "Al-Ladhiqiyah", "", ""),
-        _acled_row("SYR4", "2016-03-04", "Nowhereville", "", ""),
-        _acled_row("SYR5", "2016-03-05", "Jablah", "35.3621", "35.9276", fatalities="-1"),
+        acled_row("SYR1", "2016-03-01", "Jablah", "35.3621", "35.9276"),
+        acled_row("SYR2", "02 March 2016", "Lattakia", "", "", geo="2"),
+        acled_row("SYR3", "2016-03-03", "Al-Ladhiqiyah", "", ""),
+        acled_row("SYR4", "2016-03-04", "Nowhereville", "", ""),
+        acled_row("SYR5", "2016-03-05", "Jablah", "35.3621", "35.9276", fatalities="-1"),
     ]) + "\n")
     assert detect_format(path, "incidents") == "acled"
     summary = run(find_job("incidents", "auto", path), path, engine, source="etlt_acled")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from etl.jobs import find_job
 from etl.runner import run
-from tests.etl.test_sql_path import HEADER, NOW, ROWS
+from tests.etl.ucdp_rows import HEADER, NOW, ROWS
 
 TRUCE = [sys.executable, "-m", "cli.main"]
 

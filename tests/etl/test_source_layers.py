@@ -14,39 +14,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyogrio
 import pytest
-import shapely
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from etl.jobs import find_job
 from etl.runner import run
 from etl.sources import vector
-
-MAPPING = {"source_id": "uid", "occurred_at": "day", "event_type": "kind"}
-LAYERS = {"north": 2, "south": 3}
-
-
-def _write(path: Path, layer: str, count: int, driver: str) -> None:
-    pyogrio.raw.write(
-        str(path), np.array([shapely.to_wkb(shapely.Point(36.70 + i / 100, 34.73))
-                             for i in range(count)], dtype=object),
-        [np.array([f"{layer}-{i}" for i in range(count)], dtype=object),
-         np.array(["2016-06-03"] * count, dtype=object), np.array(["Shelling"] * count, dtype=object)],
-        ["uid", "day", "kind"], driver=driver, layer=layer, geometry_type="Point", crs="EPSG:4326")
-
-
-def _uids(layer: str) -> list[str]:
-    return [f"{layer}-{i}" for i in range(LAYERS[layer])]
-
-
-def _gpkg(directory: Path, layers: tuple[str, ...] = ("north", "south")) -> Path:
-    path = directory / "areas.gpkg"
-    for layer in layers:
-        _write(path, layer, LAYERS[layer], "GPKG")
-    return path
+from tests.etl.layer_files import LAYERS, MAPPING, layer_uids, layers_gpkg, loaded_uids, write_layer
 
 
 def _zipped_folder(directory: Path, layers: tuple[str, ...] = ("north", "south"),
@@ -55,7 +30,7 @@ def _zipped_folder(directory: Path, layers: tuple[str, ...] = ("north", "south")
     parts = directory / "parts"
     parts.mkdir()
     for layer in layers:
-        _write(parts / f"{layer}.shp", layer, LAYERS[layer], "ESRI Shapefile")
+        write_layer(parts / f"{layer}.shp", layer, LAYERS[layer], "ESRI Shapefile")
     path = directory / "areas.zip"
     with zipfile.ZipFile(path, "w") as archive:
         for part in sorted(parts.iterdir()):
@@ -63,14 +38,8 @@ def _zipped_folder(directory: Path, layers: tuple[str, ...] = ("north", "south")
     return path
 
 
-BUILDERS = {"gpkg": _gpkg, "zipped folder": _zipped_folder,
+BUILDERS = {"gpkg": layers_gpkg, "zipped folder": _zipped_folder,
             "flat zip": lambda d, *layers: _zipped_folder(d, *layers, folder="")}
-
-
-def _incidents(engine: Engine, source: str) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.execute(text("SELECT source_id FROM incidents WHERE source = :s "
-                                      "ORDER BY source_id"), {"s": source}).scalars())
 
 
 def _run_row(engine: Engine, run_id: int | None) -> tuple[str, str | None]:
@@ -91,7 +60,7 @@ def test_file_of_several_layers_is_refused_naming_them(engine: Engine, sample_lo
     error = summary.error or ""
     assert "2 layers (north, south)" in error and "--source-layer" in error, error
     assert _run_row(engine, summary.run_id) == ("failed", error)
-    assert _incidents(engine, "etlt_layers_refused") == []
+    assert loaded_uids(engine, "etlt_layers_refused") == []
 
 
 @pytest.mark.parametrize("kind", list(BUILDERS))
@@ -105,8 +74,8 @@ def test_the_layer_asked_for_loads_and_only_it(engine: Engine, sample_loaded: li
         assert (summary.status, summary.read, summary.loaded) == (
             "completed", LAYERS[layer], LAYERS[layer]), summary
         if layer == "south":
-            assert _incidents(engine, source) == _uids("south")
-    assert _incidents(engine, source) == sorted(_uids("north") + _uids("south"))
+            assert loaded_uids(engine, source) == layer_uids("south")
+    assert loaded_uids(engine, source) == sorted(layer_uids("north") + layer_uids("south"))
     with engine.connect() as conn:
         recorded = conn.execute(text("SELECT options->>'source_layer' FROM etl_runs "
                                      "WHERE id = :r"), {"r": summary.run_id}).scalar_one()
@@ -121,7 +90,7 @@ def test_one_layer_file_loads_without_the_option(engine: Engine, sample_loaded: 
     summary = run(find_job("incidents", "auto", path), path, engine, source=source,
                   mapping=MAPPING)
     assert (summary.status, summary.loaded) == ("completed", 3), summary
-    assert _incidents(engine, source) == _uids("south")
+    assert loaded_uids(engine, source) == layer_uids("south")
 
 
 def test_every_folder_of_a_kml_is_still_read_and_one_can_be_picked(tmp_path: Path) -> None:
@@ -129,11 +98,11 @@ def test_every_folder_of_a_kml_is_still_read_and_one_can_be_picked(tmp_path: Pat
     folders = "".join(
         f"<Folder><name>{layer}</name>" + "".join(
             f"<Placemark><name>{uid}</name><Point><coordinates>36.7,34.73</coordinates></Point>"
-            "</Placemark>" for uid in _uids(layer)) + "</Folder>" for layer in LAYERS)
+            "</Placemark>" for uid in layer_uids(layer)) + "</Folder>" for layer in LAYERS)
     path.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
                     f'kml/2.2"><Document>{folders}</Document></kml>')
-    assert [r.fields["Name"] for r in vector.read_vector(path)] == _uids("north") + _uids("south")
-    assert [r.fields["Name"] for r in vector.read_vector(path, layer="south")] == _uids("south")
+    assert [r.fields["Name"] for r in vector.read_vector(path)] == layer_uids("north") + layer_uids("south")
+    assert [r.fields["Name"] for r in vector.read_vector(path, layer="south")] == layer_uids("south")
 
 
 def _cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> Any:
@@ -148,7 +117,7 @@ def _cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *ar
 def test_cli_source_layer_loads_refuses_and_names_unknown_layers(
         database_url: str, engine: Engine, sample_loaded: list, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _gpkg(tmp_path)
+    path = layers_gpkg(tmp_path)
     load = ["etl", "load", str(path), "--layer", "incidents", "--source", "etlt_layers_cli",
             "--json"]
     refused = _cli(database_url, monkeypatch, tmp_path, *load)
@@ -164,12 +133,12 @@ def test_cli_source_layer_loads_refuses_and_names_unknown_layers(
     plain = _cli(database_url, monkeypatch, tmp_path, *load[:-1], "--source-layer", "east")
     assert plain.exit_code == 2 and "its layers: north, south" in plain.stderr
     assert plain.stdout == "" and len(plain.stderr.strip().splitlines()) == 1
-    assert _incidents(engine, "etlt_layers_cli") == []
+    assert loaded_uids(engine, "etlt_layers_cli") == []
 
     done = _cli(database_url, monkeypatch, tmp_path, *load, "--source-layer", "south")
     assert done.exit_code == 0, done.output
     assert (json.loads(done.stdout)["status"], json.loads(done.stdout)["loaded"]) == ("completed", 3)
-    assert _incidents(engine, "etlt_layers_cli") == _uids("south")
+    assert loaded_uids(engine, "etlt_layers_cli") == layer_uids("south")
 
 
 def test_cli_source_layer_on_a_csv_is_a_usage_error(
@@ -188,10 +157,10 @@ def test_watch_records_a_file_of_several_layers_as_failed_and_goes_on(
         monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    _gpkg(inbox)
+    layers_gpkg(inbox)
     one = tmp_path / "one"
     one.mkdir()
-    (inbox / "single.gpkg").write_bytes(_gpkg(one, ("south",)).read_bytes())
+    (inbox / "single.gpkg").write_bytes(layers_gpkg(one, ("south",)).read_bytes())
     done = _cli(database_url, monkeypatch, tmp_path, "etl", "watch", str(inbox), "--layer",
                 "incidents", "--source", "etlt_layers_watch", "--once", "--json")
     assert done.exit_code == 0, done.output
@@ -200,7 +169,7 @@ def test_watch_records_a_file_of_several_layers_as_failed_and_goes_on(
     refused = lines["areas.gpkg"]
     assert refused["status"] == "failed" and "(north, south)" in refused["error"]
     assert _run_row(engine, refused["run_id"]) == ("failed", refused["error"])
-    assert _incidents(engine, "etlt_layers_watch") == _uids("south")
+    assert loaded_uids(engine, "etlt_layers_watch") == layer_uids("south")
 
 
 @pytest.fixture
@@ -240,4 +209,4 @@ def test_url_of_a_file_of_several_layers(database_url: str, engine: Engine, samp
     done = _cli(database_url, monkeypatch, tmp_path, *load, "--source-layer", "north")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["path"] == f"{base}/areas.zip"
-    assert _incidents(engine, "etlt_layers_url") == _uids("north")
+    assert loaded_uids(engine, "etlt_layers_url") == layer_uids("north")

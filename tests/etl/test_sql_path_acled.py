@@ -11,8 +11,7 @@ from sqlalchemy import Engine, text
 
 from etl.jobs import find_job
 from etl.runner import run
-
-from .test_sql_path import NOW, _state
+from tests.etl.ucdp_rows import NOW, loaded_state
 
 HEADER = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,"
           "sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,"
@@ -68,7 +67,7 @@ def _both(engine: Engine, path: Path) -> None:
     assert (ref.method, fast.method) == ("rows", "copy")
     for name in ("read", "loaded", "updated", "unchanged", "quarantined", "repaired", "reasons"):
         assert getattr(fast, name) == getattr(ref, name), name
-    assert _state(engine, "etlt_acled_copy", fast.run_id) == _state(
+    assert loaded_state(engine, "etlt_acled_copy", fast.run_id) == loaded_state(
         engine, "etlt_acled_rows", ref.run_id)
     again = run(job, path, engine, source="etlt_acled_copy", now=NOW)
     assert (again.method, again.loaded, again.updated) == ("copy", 0, 0)

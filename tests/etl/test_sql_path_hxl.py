@@ -15,8 +15,7 @@ from sqlalchemy import Engine, text
 from etl import runner
 from etl.jobs import find_job
 from etl.runner import run
-
-from .test_sql_path import NOW, _state
+from tests.etl.ucdp_rows import NOW, loaded_state
 
 # A title row between the human header and the tag row; two columns tagged #org (the last wins);
 # a column without a tag; attributes in another order and with spaces.
@@ -112,7 +111,7 @@ AID_COLS = ("source_id, delivered_at, method, cargo_type, quantity, unit, organi
 def _table_state(engine: Engine, layer: str, source: str, run_id: int | None
                  ) -> tuple[list[Any], list[Any]]:
     if layer == "incidents":
-        return _state(engine, source, run_id)
+        return loaded_state(engine, source, run_id)
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT {AID_COLS} FROM aid_deliveries "  # noqa: S608
                                  "WHERE source = :s ORDER BY id"), {"s": source}).all()
@@ -181,7 +180,7 @@ def test_a_failing_set_based_run_leaves_nothing(
                   now=NOW)
     assert (summary.status, summary.method, summary.loaded) == ("failed", "copy", 0)
     assert "simulated database failure" in (summary.error or "")
-    assert _state(engine, "etlt_hxl_fail", summary.run_id) == ([], [])
+    assert loaded_state(engine, "etlt_hxl_fail", summary.run_id) == ([], [])
     with engine.connect() as conn:
         status = conn.execute(text("SELECT status FROM etl_runs WHERE id = :r"),
                               {"r": summary.run_id}).scalar_one()

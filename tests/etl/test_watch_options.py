@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from tests.etl.test_formats import ACLED_HEADER, _acled_row
-from tests.etl.test_source_layers import MAPPING, _gpkg, _incidents, _uids
+from tests.etl.acled_rows import ACLED_HEADER, acled_row
+from tests.etl.layer_files import MAPPING, layer_uids, layers_gpkg, loaded_uids
 
 
 def _watch(database_url: str, monkeypatch: pytest.MonkeyPatch, inbox: Path, source: str,
@@ -34,10 +34,10 @@ def test_watch_passes_source_layer_to_every_file(database_url: str, engine: Engi
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    _gpkg(inbox)  # areas.gpkg: north and south
+    layers_gpkg(inbox)  # areas.gpkg: north and south
     other = tmp_path / "other"
     other.mkdir()
-    (inbox / "north_only.gpkg").write_bytes(_gpkg(other, ("north",)).read_bytes())
+    (inbox / "north_only.gpkg").write_bytes(layers_gpkg(other, ("north",)).read_bytes())
     (inbox / "events.csv").write_text("uid,day,kind,lat,lon\nC1,2016-06-03,Shelling,34.73,36.71\n")
     (inbox / "field.kml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
@@ -60,7 +60,7 @@ def test_watch_passes_source_layer_to_every_file(database_url: str, engine: Engi
         "north_only.gpkg has no layer 'south'; its layers: north")
     assert by_name["events.csv"]["status"] == "failed"
     assert "--source-layer picks a layer of a vector file" in by_name["events.csv"]["error"]
-    assert _incidents(engine, "etlt_watch_layer") == sorted([*_uids("south"), "south-k"])
+    assert loaded_uids(engine, "etlt_watch_layer") == sorted([*layer_uids("south"), "south-k"])
     with engine.connect() as conn:
         recorded = conn.execute(text("SELECT options->>'source_layer' FROM etl_runs "
                                      "WHERE id = :r"), {"r": by_name["areas.gpkg"]["run_id"]}
@@ -77,17 +77,17 @@ def test_watch_passes_source_layer_to_every_file(database_url: str, engine: Engi
     assert {name: line["status"] for name, line in north.items()} == {
         "areas.gpkg": "completed", "events.csv": "failed", "field.kml": "completed",
         "north_only.gpkg": "completed"}
-    assert (north["areas.gpkg"]["loaded"], north["field.kml"]["loaded"]) == (len(_uids("north")), 1)
-    assert _incidents(engine, "etlt_watch_layer") == sorted(
-        [*_uids("south"), "south-k", *_uids("north"), "north-k"])
+    assert (north["areas.gpkg"]["loaded"], north["field.kml"]["loaded"]) == (len(layer_uids("north")), 1)
+    assert loaded_uids(engine, "etlt_watch_layer") == sorted(
+        [*layer_uids("south"), "south-k", *layer_uids("north"), "north-k"])
 
 
 def test_watch_passes_since(database_url: str, engine: Engine, sample_loaded: list,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    old = _acled_row("SYR-WOLD", "2016-03-01", "Jablah", "35.3621", "35.9276")
-    new = _acled_row("SYR-WNEW", "2016-03-02", "Jablah", "35.3621", "35.9276")
+    old = acled_row("SYR-WOLD", "2016-03-01", "Jablah", "35.3621", "35.9276")
+    new = acled_row("SYR-WNEW", "2016-03-02", "Jablah", "35.3621", "35.9276")
     (inbox / "acled.csv").write_text("\n".join([ACLED_HEADER,
                                                 old.replace("1618317040", "1600000000"),
                                                 new.replace("1618317040", "1700000000")]) + "\n")

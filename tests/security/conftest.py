@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from server.services import keys as key_service
+from tests.security.webhooks import Receiver
 
 Headers = Callable[[str], dict[str, str]]
 
@@ -52,3 +54,21 @@ def _leave_the_data_as_found(engine: Engine) -> Iterator[None]:
         conn.execute(text("SELECT set_config('truce.actor', 'tests:cleanup', true)"))
         conn.execute(text("DELETE FROM reports"))
         conn.execute(text("DELETE FROM incidents WHERE source = 'report'"))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def area(engine: Engine) -> dict[str, Any]:
+    """A known agreement area, a point inside it and one well outside it (even buffered)."""
+    with engine.connect() as conn:
+        row = conn.execute(text("""
+            SELECT id, ST_X(p), ST_Y(p), ST_XMax(geom) FROM (
+              SELECT id, geom, ST_PointOnSurface(geom) AS p FROM agreement_areas
+              ORDER BY id LIMIT 1) a""")).one()
+    return {"id": row[0], "inside": (row[1], row[2]), "outside": (row[3] + 0.5, row[2])}

@@ -9,9 +9,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -20,50 +18,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from server.services import alerts as alert_service
-from tests.conftest import LOOPBACK_WEBHOOK_HOSTS
 from tests.security.conftest import Headers
-
-SOURCE = "tests-alerts"
-FAST = alert_service.AlertSettings(backoff_seconds=0, timeout_seconds=5,  # retries due at once
-                                   webhook_hosts=LOOPBACK_WEBHOOK_HOSTS)
-#: the receivers' random loopback ports, for the `truce` commands the tests run
-LOOPBACK_ENV = {"TRUCE_ALERTS_WEBHOOK_HOSTS": json.dumps(LOOPBACK_WEBHOOK_HOSTS)}
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 answering with the given statuses in turn (then 200)."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.statuses = list(statuses or [])
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.received.append((body, dict(self.headers.items())))
-                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+from tests.security.webhooks import (
+    FAST,
+    LOOPBACK_ENV,
+    SOURCE,
+    Receiver,
+    add_incident,
+    seq_now,
+    subscribe,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -77,46 +41,6 @@ def _clean(engine: Engine) -> Iterator[None]:
     clean()
     yield
     clean()
-
-
-@pytest.fixture(scope="module")
-def area(engine: Engine) -> dict[str, Any]:
-    """A known agreement area, a point inside it and one well outside it (even buffered)."""
-    with engine.connect() as conn:
-        row = conn.execute(text("""
-            SELECT id, ST_X(p), ST_Y(p), ST_XMax(geom) FROM (
-              SELECT id, geom, ST_PointOnSurface(geom) AS p FROM agreement_areas
-              ORDER BY id LIMIT 1) a""")).one()
-    return {"id": row[0], "inside": (row[1], row[2]), "outside": (row[3] + 0.5, row[2])}
-
-
-def seq_now(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM audit_log")).scalar_one())
-
-
-def add_incident(engine: Engine, at: tuple[float, float], status: str = "confirmed",
-                 sensitivity: str = "public", event_type: str = "shelling",
-                 fatalities: int = 1) -> int:
-    with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('truce.actor', 'tests:alerts', true)"))
-        return int(conn.execute(text("""
-            INSERT INTO incidents (source, source_id, occurred_at, event_type, fatalities,
-                                   verification_status, sensitivity, geom)
-            VALUES (:source, md5(random()::text), '2016-03-05T10:00Z', :event_type, :fatalities,
-                    :status, :sensitivity, ST_SetSRID(ST_MakePoint(:x, :y), 4326))
-            RETURNING id"""), {"source": SOURCE, "event_type": event_type,
-                               "fatalities": fatalities, "status": status,
-                               "sensitivity": sensitivity, "x": at[0], "y": at[1]}).scalar_one())
-
-
-def subscribe(client: TestClient, auth: Headers, who: str, url: str, area_id: int,
-              **filters: Any) -> dict[str, Any]:
-    response = client.post("/alerts/subscriptions", headers=auth(who), json={
-        "area": {"agreement_area_id": area_id, "buffer_m": 1000}, "filter": filters,
-        "webhook_url": url})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def match(engine: Engine, since: int) -> list[int]:

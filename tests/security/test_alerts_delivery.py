@@ -28,13 +28,11 @@ from sqlalchemy.orm import Session
 from server.services import alerts as alert_service
 from server.services import alerts_webhook as webhook
 from tests.security.conftest import Headers
-from tests.security.test_alerts import (
+from tests.security.webhooks import (
     FAST,
     LOOPBACK_ENV,
     Receiver,
     add_incident,
-    area,  # noqa: F401 - the module-scoped fixture
-    receiver,  # noqa: F401 - the fixture
     seq_now,
     subscribe,
 )

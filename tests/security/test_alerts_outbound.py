@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from server.services import alerts_webhook as webhook
 from server.settings import AlertSettings
 from tests.security.conftest import Headers
-from tests.security.test_alerts import Receiver
+from tests.security.webhooks import Receiver
 
 
 @pytest.fixture

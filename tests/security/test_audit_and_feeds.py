@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from tests.security.conftest import Headers
-from tests.security.test_reports_workflow import submit
+from tests.security.reports import submit
 
 SECRET = "+963-555-0199 (Umm Ali)"
 

@@ -22,7 +22,7 @@ from server.main import create_app
 from server.settings import SecuritySettings
 from tests.conftest import UNLIMITED, make_settings
 from tests.security.conftest import Headers
-from tests.security.test_reports_workflow import submit
+from tests.security.reports import submit
 
 ITEMS = "/collections/incidents/items"
 SECRET = "+963-555-0777 (Release Test Witness)"

@@ -9,26 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests.security.conftest import Headers
-
-FEATURE = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.71, 34.73]},
-           "properties": {"occurred_at": "2016-03-02T06:30:00Z", "event_type": "shelling",
-                          "description": "Mortar rounds hit the market area.",
-                          "reporting_party": "Local council of Al-Waer",
-                          "contact": "+963-555-0101 (Abu Karim)",
-                          "attachments": ["https://example.org/photo1.jpg"]}}
+from tests.security.reports import FEATURE, submit
 
 
 def _count(engine: Engine, table: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-
-
-def submit(client: TestClient, auth: Headers, who: str = "reporter", **changes: Any
-           ) -> dict[str, Any]:
-    feature = {**FEATURE, "properties": {**FEATURE["properties"], **changes}}
-    response = client.post("/reports", json=feature, headers=auth(who))
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_report_as_feature_creates_a_restricted_reported_incident(

@@ -20,7 +20,7 @@ from server.main import create_app
 from server.settings import SecuritySettings
 from tests.conftest import UNLIMITED, make_settings
 from tests.security.conftest import Headers
-from tests.security.test_alerts import Receiver, subscribe
+from tests.security.webhooks import Receiver, subscribe
 
 ITEMS = "/collections/incidents/items"
 GEOJSON = {"Content-Type": "application/geo+json"}

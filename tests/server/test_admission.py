@@ -18,7 +18,7 @@ from server.main import create_app, per_worker
 from server.security.limits import route_group
 from server.settings import LIGHT_COST, ROUTE_COSTS, SecuritySettings
 from tests.conftest import UNLIMITED, make_settings, serving
-from tests.server.test_ops import parse, value
+from tests.server.metrics import parse, value
 
 
 def gated_app(database_url: str, gate: threading.Event, **api: Any) -> FastAPI:

@@ -9,17 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import rasterio
 from fastapi.testclient import TestClient
-from rasterio.transform import from_origin
 from sqlalchemy import Engine, text
 
 from server.main import create_app
 from server.raster.zonal import zonal_sum
 from tests.conftest import make_settings
 from tests.server import analysis_data as data
+from tests.server.rasters import uniform_population
 
 LON, LAT = 40.0, 33.0
 SIGNED = "2016-05-01T00:00:00Z"
@@ -50,8 +48,6 @@ def world(engine: Engine, sample_loaded: list[object]) -> Iterator[dict[str, Any
             data.add_incident(engine, f"q-cluster-{k}", 40.5 + k * 0.0002, 33.5,
                               "2016-06-10T00:00:00Z", fatalities=2)
         yield w
-
-
 
 
 def test_incidents_inside_and_4999_m_near_one_area(client: TestClient,
@@ -215,18 +211,9 @@ def test_nearest_settlements_and_areas(client: TestClient, world: dict[str, Any]
 
 # --- population exposure -----------------------------------------------------------------------
 
-def _population_raster(path: Path) -> Path:
-    """1 person per 0.01 degree pixel over 39.8..40.2 E, 32.8..33.2 N."""
-    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype="float32",
-                       crs="EPSG:4326", transform=from_origin(39.8, 33.2, 0.01, 0.01),
-                       nodata=-1) as dst:
-        dst.write(np.ones((1, 40, 40), dtype="float32"))
-        dst.update_tags(DATE="2016-01-01")
-    return path
-
 
 def test_zonal_sum_weights_partial_pixels_exactly(tmp_path: Path) -> None:
-    raster = _population_raster(tmp_path / "pop.tif")
+    raster = uniform_population(tmp_path / "pop.tif")
     square = {"type": "Polygon", "coordinates": [[[39.805, 33.195], [39.835, 33.195],
                                                   [39.835, 33.165], [39.805, 33.165],
                                                   [39.805, 33.195]]]}
@@ -238,7 +225,7 @@ def test_zonal_sum_weights_partial_pixels_exactly(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def raster_client(database_url: str, sample_loaded: list[object], analyst_key: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    raster = _population_raster(tmp_path_factory.mktemp("pop") / "population.tif")
+    raster = uniform_population(tmp_path_factory.mktemp("pop") / "population.tif")
     settings = make_settings(database_url)
     settings.raster.sources = {**settings.raster.sources, "population": str(raster)}
     # counts of every incident (reported and rejected ones too): an analyst's key

@@ -17,7 +17,7 @@ from server.services.analysis_more import buckets
 from server.settings import AnalysisSettings
 from tests.conftest import make_settings
 from tests.server import analysis_data as data
-from tests.server.test_analysis_questions import _population_raster
+from tests.server.rasters import uniform_population
 
 SERIES = "/analysis/timeseries"
 
@@ -81,7 +81,7 @@ LON, LAT = 40.0, 33.0  # away from the sample data, on the test population raste
 def small(database_url: str, sample_loaded: list[object], analyst_key: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app with caps of 2 (rows, exposure incidents) over a tiny world of 3 of each."""
-    raster = _population_raster(tmp_path_factory.mktemp("pop") / "population.tif")
+    raster = uniform_population(tmp_path_factory.mktemp("pop") / "population.tif")
     settings = make_settings(database_url)
     settings.raster.sources = {**settings.raster.sources, "population": str(raster)}
     settings.analysis = AnalysisSettings(max_rows=2, max_exposure_incidents=2)

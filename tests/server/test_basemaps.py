@@ -4,10 +4,8 @@ basemap an operator adds with `truce basemap add` (a small PMTiles file built he
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,14 +13,12 @@ from typing import Any
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
-from pmtiles.writer import Writer
+from pmtiles.tile import TileType
 
 from server.main import create_app
 from server.settings import BasemapSettings
 from tests.conftest import ROOT, make_settings
-
-TRUCE = [sys.executable, "-m", "cli.main"]
+from tests.server.pmtiles_files import TRUCE, pmtiles_file
 
 
 def _layers(client: TestClient, z: int, x: int, y: int, name: str = "region") -> dict[str, Any]:
@@ -93,31 +89,6 @@ def test_glyph_ranges_for_latin_arabic_and_cyrillic(client: TestClient) -> None:
     assert client.get("/basemaps/fonts/DejaVu Sans/1-256.pbf").status_code == 404
 
 
-def _pmtiles(path: Path, tile_type: TileType = TileType.MVT) -> Path:
-    """A two-tile PMTiles file: streets and a place around Homs at z14 (or PNG bytes)."""
-    if tile_type == TileType.MVT:
-        tile = gzip.compress(mapbox_vector_tile.encode([
-            {"name": "roads", "features": [{"geometry": "LINESTRING(0 0, 4096 4096)",
-                                            "properties": {"name": "Shari' al-Hamra", "kind": "major"}}]},
-            {"name": "places", "features": [{"geometry": "POINT(2048 2048)",
-                                             "properties": {"name": "Homs", "name:ar": "حمص"}}]},
-        ]))
-    else:
-        tile = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-    with path.open("wb") as f:
-        writer = Writer(f)
-        for z, x, y in sorted([(13, 4931, 3252), (14, 9863, 6504)], key=lambda t: zxy_to_tileid(*t)):
-            writer.write_tile(zxy_to_tileid(z, x, y), tile)
-        writer.finalize(
-            {"tile_type": tile_type, "tile_compression": Compression.GZIP if tile_type == TileType.MVT
-             else Compression.NONE, "min_zoom": 13, "max_zoom": 14,
-             "min_lon_e7": int(36.6e7), "min_lat_e7": int(34.6e7), "max_lon_e7": int(36.8e7),
-             "max_lat_e7": int(34.8e7), "center_zoom": 14, "center_lon_e7": int(36.72e7),
-             "center_lat_e7": int(34.73e7)},
-            {"attribution": "test extract", "vector_layers": [{"id": "roads"}, {"id": "places"}]})
-    return path
-
-
 def _add(args: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TRUCE, "basemap", "add", *args], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "TRUCE_BASEMAP_DIRECTORY": str(folder)})
@@ -129,7 +100,7 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_an_added_pmtiles_extract_is_served(tmp_path: Path, folder: Path, database_url: str) -> None:
-    done = _add([str(_pmtiles(tmp_path / "homs.pmtiles")), "--name", "homs-osm"], folder)
+    done = _add([str(pmtiles_file(tmp_path / "homs.pmtiles")), "--name", "homs-osm"], folder)
     assert done.returncode == 0, done.stderr
     assert "added basemap 'homs-osm'" in done.stdout and "roads, places" in done.stdout
     again = _add([str(tmp_path / "homs.pmtiles"), "--name", "homs-osm"], folder)
@@ -153,12 +124,12 @@ def test_not_a_pmtiles_file_or_raster_tiles_exit_2_saying_why(tmp_path: Path, fo
     text.write_text("hello")
     done = _add([str(text), "--name", "notes"], folder)
     assert done.returncode == 2 and "not a PMTiles file" in done.stderr and "Traceback" not in done.stderr
-    png = _pmtiles(tmp_path / "relief.pmtiles", TileType.PNG)
+    png = pmtiles_file(tmp_path / "relief.pmtiles", TileType.PNG)
     done = _add([str(png), "--name", "relief"], folder)
     assert done.returncode == 2 and "png tiles" in done.stderr and "vector tiles (MVT)" in done.stderr
     done = _add([str(tmp_path / "missing.pmtiles"), "--name", "x"], folder)
     assert done.returncode == 2 and "no such file" in done.stderr
-    good = _pmtiles(tmp_path / "ok.pmtiles")
+    good = pmtiles_file(tmp_path / "ok.pmtiles")
     for bad in ("Bad Name", "region"):
         done = _add([str(good), "--name", bad], folder)
         assert done.returncode == 2 and "--name" in done.stderr

@@ -22,7 +22,7 @@ from starlette.types import Message
 from server.compression import CompressionMiddleware, chosen_encoding
 from server.main import create_app
 from tests.conftest import make_settings
-from tests.server.test_rasters_api import _write
+from tests.server.rasters import population_grid
 
 ITEMS = "/collections/incidents/items"
 
@@ -90,7 +90,7 @@ def test_small_bodies_stay_plain(client: TestClient) -> None:
 def raster_client(database_url: str, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[TestClient]:
     settings = make_settings(database_url)
-    path = _write(tmp_path_factory.mktemp("rasters") / "pop.tif")
+    path = population_grid(tmp_path_factory.mktemp("rasters") / "pop.tif")
     settings.raster.sources = {**settings.raster.sources, "pop": str(path)}
     with TestClient(create_app(settings)) as client:
         yield client

@@ -18,25 +18,12 @@ from sqlalchemy import Engine, text
 
 from server.main import create_app
 from tests.conftest import make_settings
-
-# 100 x 100 pixels of 0.01 degree over lon 36..37, lat 34..35; value = 1 + column index;
-# the 10 x 10 block at the top-left corner is nodata
-NODATA = -1.0
-
-
-def _write(path: Path) -> Path:
-    data = np.tile(np.arange(1, 101, dtype="float32"), (100, 1))
-    data[:10, :10] = NODATA
-    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1,
-                       dtype="float32", crs="EPSG:4326", nodata=NODATA,
-                       transform=from_origin(36.0, 35.0, 0.01, 0.01)) as dst:
-        dst.write(data, 1)
-    return path
+from tests.server.rasters import NODATA, population_grid
 
 
 @pytest.fixture(scope="module")
 def raster_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write(tmp_path_factory.mktemp("rasters") / "pop.tif")
+    return population_grid(tmp_path_factory.mktemp("rasters") / "pop.tif")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +103,7 @@ def test_tiles_rescale_and_colormap(rclient: TestClient) -> None:
 
 def test_catalogue_rasters_are_served(rclient: TestClient, engine: Engine,
                                       tmp_path: Path) -> None:
-    path = _write(tmp_path / "catalogued.tif")
+    path = population_grid(tmp_path / "catalogued.tif")
     with engine.begin() as conn:
         if conn.execute(text("SELECT to_regclass('rasters')")).scalar() is None:
             pytest.skip("no rasters catalogue table in this schema")

@@ -113,7 +113,7 @@ def test_reads_go_to_the_replica_with_the_same_etags(routed: TestClient,
 def test_metrics_give_each_replica_its_health_and_lag(routed: TestClient,
                                                       replica_port: int) -> None:
     from server.services.ops import metrics_text
-    from tests.server.test_ops import parse
+    from tests.server.metrics import parse
 
     samples = parse(metrics_text(routed.app.state))  # type: ignore[attr-defined]
     healthy = {dict(labels)["replica"]: value for (name, labels), value in samples.items()

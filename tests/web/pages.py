@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -75,3 +76,40 @@ class Page:
         box = self.page.locator("#map").bounding_box()
         self.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
         self.page.wait_for_selector("#details[data-loaded='1']", timeout=15_000)
+
+
+RECORD = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
+    `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));
+"""
+
+
+class Watched:
+    """A page recording CSP violations (events and console messages) and every request."""
+
+    def __init__(self, browser: Any) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 720})
+        self.page.add_init_script(RECORD)
+        self.console: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type in ("error", "warning")
+                     and self.console.append(m.text))
+        self.page.on("pageerror", lambda e: self.console.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def goto(self, url: str) -> dict[str, str]:
+        response = self.page.goto(url)
+        assert response is not None and response.ok, url
+        return response.headers
+
+    def wait_until(self, expression: str, seconds: float = 30) -> None:
+        """Poll `expression` with evaluate (no eval inside the page, which the policy forbids)."""
+        deadline = time.monotonic() + seconds
+        while not self.page.evaluate(expression):
+            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+            self.page.wait_for_timeout(100)
+
+    def violations(self) -> list[str]:
+        events = self.page.evaluate("() => window.__csp")
+        return [*events, *[m for m in self.console if "Content Security Policy" in m]]

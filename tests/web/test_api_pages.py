@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.test_csp import Watched
+from tests.web.pages import Watched
 
 pytestmark = pytest.mark.browser
 

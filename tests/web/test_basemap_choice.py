@@ -15,7 +15,7 @@ from server.main import create_app
 from server.serving import uvicorn_options
 from server.settings import BasemapSettings
 from tests.conftest import make_settings, serving
-from tests.server.test_basemaps import TRUCE, _pmtiles
+from tests.server.pmtiles_files import TRUCE, pmtiles_file
 from tests.web.pages import Page
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,7 @@ def served_with_extract(database_url: str, sample_loaded: list[object],
                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("basemaps")
     folder = tmp / "basemaps"
-    extract = _pmtiles(tmp / "homs.pmtiles")
+    extract = pmtiles_file(tmp / "homs.pmtiles")
     done = subprocess.run([*TRUCE, "basemap", "add", str(extract), "--name", "homs-osm"],
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "TRUCE_BASEMAP_DIRECTORY": str(folder)})

@@ -4,49 +4,14 @@ the policy allows no inline script but the ones it names by hash."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.web.pages import Watched
+
 pytestmark = pytest.mark.browser
-
-RECORD = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
-    `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));
-"""
-
-
-class Watched:
-    """A page recording CSP violations (events and console messages) and every request."""
-
-    def __init__(self, browser: Any) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 720})
-        self.page.add_init_script(RECORD)
-        self.console: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: m.type in ("error", "warning")
-                     and self.console.append(m.text))
-        self.page.on("pageerror", lambda e: self.console.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-
-    def goto(self, url: str) -> dict[str, str]:
-        response = self.page.goto(url)
-        assert response is not None and response.ok, url
-        return response.headers
-
-    def wait_until(self, expression: str, seconds: float = 30) -> None:
-        """Poll `expression` with evaluate (no eval inside the page, which the policy forbids)."""
-        deadline = time.monotonic() + seconds
-        while not self.page.evaluate(expression):
-            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-            self.page.wait_for_timeout(100)
-
-    def violations(self) -> list[str]:
-        events = self.page.evaluate("() => window.__csp")
-        return [*events, *[m for m in self.console if "Content Security Policy" in m]]
 
 
 def _strict(policy: str) -> dict[str, str]:

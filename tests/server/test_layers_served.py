@@ -1,4 +1,5 @@
-"""The first vertical slice: health, collections, items, tiles, raster tiles, error bodies."""
+"""Every layer served: health and its row counts, collections with extents, items as GeoJSON,
+filters, feature by id, vector and raster tiles, and the JSON error bodies."""
 
 from __future__ import annotations
 
