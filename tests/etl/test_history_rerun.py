@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from bench.etl import generate
 from etl.jobs import find_job
 from etl.runner import run
-from tests.etl.test_load_interrupted import _no_loader_left, _start, _wait_for_lock_wait
+from tests.etl.interrupted_loads import no_loader_left, start_load, wait_for_lock_wait
 
 SOURCE = "etlt_history"
 
@@ -59,12 +59,12 @@ def test_a_load_killed_while_sealing_leaves_no_rows_history_or_seal(
     with engine.connect() as conn:  # the load's rows are written; its seal waits on this lock
         conn.execute(text("LOCK TABLE audit_seals IN SHARE MODE"))
         try:
-            proc = _start(database_url, tmp_path, "etlt_killed_sealing",
+            proc = start_load(database_url, tmp_path, "etlt_killed_sealing",
                           TRUCE_ETL_CLIENT_CHECK_SECONDS="0.5")
-            run_id = _wait_for_lock_wait(engine, proc)
+            run_id = wait_for_lock_wait(engine, proc)
             proc.kill()
             proc.communicate(timeout=30)
-            assert _no_loader_left(engine, 10)
+            assert no_loader_left(engine, 10)
         finally:
             conn.rollback()
     with engine.connect() as conn:

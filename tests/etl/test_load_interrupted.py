@@ -9,8 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-TRUCE = [sys.executable, "-m", "cli.main"]
-BODY = ("source_id,occurred_at,event_type,lat,lon,fatalities\n"
-        "S1,2020-04-01,battles,34.7,36.2,1\nS2,2020-04-02,shelling,34.8,36.3,0\n")
-LOADERS = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-               "AND application_name LIKE 'truce etl run %'")
+from tests.etl.interrupted_loads import BODY, TRUCE, no_loader_left, start_load, wait_for_lock_wait
 
 
 @contextmanager
@@ -35,48 +29,12 @@ def _incidents_locked(engine: Engine) -> Iterator[Connection]:
             conn.rollback()
 
 
-def _start(database_url: str, tmp_path: Path, source: str, **env: str
-           ) -> subprocess.Popen[str]:
-    path = tmp_path / "signal.csv"
-    path.write_text(BODY)
-    return subprocess.Popen(
-        [*TRUCE, "etl", "load", str(path), "--layer", "incidents", "--source", source, "--json",
-         "--no-alerts"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TRUCE_DATABASE_URL": database_url, **env})
-
-
-def _wait_for_lock_wait(engine: Engine, proc: subprocess.Popen[str]) -> int:
-    """The run id of the loader once its statement waits for the test's lock."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            name = conn.execute(text(
-                "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()"
-                " AND application_name LIKE 'truce etl run %' AND wait_event_type = 'Lock'"
-            )).scalar()
-        if name:
-            return int(name.rsplit(" ", 1)[1])
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
-    raise AssertionError("the load never reached its upsert")
-
-
-def _no_loader_left(engine: Engine, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(LOADERS).scalar_one() == 0:
-                return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_cancels_the_load_and_records_it_interrupted(
         engine: Engine, database_url: str, tmp_path: Path, signum: int, code: int) -> None:
     with _incidents_locked(engine):
-        proc = _start(database_url, tmp_path, "etlt_signal")
-        run_id = _wait_for_lock_wait(engine, proc)
+        proc = start_load(database_url, tmp_path, "etlt_signal")
+        run_id = wait_for_lock_wait(engine, proc)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == code, err
@@ -85,7 +43,7 @@ def test_a_signal_cancels_the_load_and_records_it_interrupted(
             run_id, "interrupted", 0)
         assert signal.Signals(signum).name in summary["error"]
         # the statement is gone while the test still holds its lock: nothing waits on
-        assert _no_loader_left(engine, 5)
+        assert no_loader_left(engine, 5)
     with engine.connect() as conn:
         status = conn.execute(text("SELECT status FROM etl_runs WHERE id = :id"),
                               {"id": run_id}).scalar_one()
@@ -97,12 +55,12 @@ def test_a_signal_cancels_the_load_and_records_it_interrupted(
 def test_a_killed_loader_leaves_no_statement_behind(engine: Engine, database_url: str,
                                                     tmp_path: Path) -> None:
     with _incidents_locked(engine):
-        proc = _start(database_url, tmp_path, "etlt_killed", TRUCE_ETL_CLIENT_CHECK_SECONDS="0.5")
-        run_id = _wait_for_lock_wait(engine, proc)
+        proc = start_load(database_url, tmp_path, "etlt_killed", TRUCE_ETL_CLIENT_CHECK_SECONDS="0.5")
+        run_id = wait_for_lock_wait(engine, proc)
         proc.kill()
         proc.communicate(timeout=30)
         # the server notices the client is gone although its statement never reads from it
-        assert _no_loader_left(engine, 10)
+        assert no_loader_left(engine, 10)
     with engine.connect() as conn:
         written = conn.execute(text("SELECT count(*) FROM incidents WHERE etl_run_id = :id"),
                                {"id": run_id}).scalar_one()
@@ -120,13 +78,13 @@ def test_a_signal_stops_the_watch_and_its_load(engine: Engine, database_url: str
              "etlt_signal_watch", "--json", "--no-alerts", "--interval", "1"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "TRUCE_DATABASE_URL": database_url})
-        run_id = _wait_for_lock_wait(engine, proc)
+        run_id = wait_for_lock_wait(engine, proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 143, err
         line = json.loads(out.strip().splitlines()[-1])
         assert (line["run_id"], line["status"], line["loaded"]) == (run_id, "interrupted", 0)
-        assert _no_loader_left(engine, 5)
+        assert no_loader_left(engine, 5)
     with engine.connect() as conn:
         status = conn.execute(text("SELECT status FROM etl_runs WHERE id = :id"),
                               {"id": run_id}).scalar_one()
