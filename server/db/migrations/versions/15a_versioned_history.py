@@ -179,11 +179,14 @@ def upgrade() -> None:
                         THEN 'etl:run/' || min(n.etl_run_id) END
               INTO who FROM new_rows n;
           ELSIF who IS NULL AND TG_OP = 'UPDATE' THEN
-            SELECT CASE WHEN bool_and(n.etl_run_id IS NOT NULL
-                                      AND n.etl_run_id IS DISTINCT FROM o.etl_run_id)
-                             AND count(DISTINCT n.etl_run_id) = 1
-                        THEN 'etl:run/' || min(n.etl_run_id) END
-              INTO who FROM new_rows n JOIN old_rows o ON o.id = n.id;
+            -- dynamic: a static join of the transition tables keeps the plan made for the
+            -- session's first (small) statement, a nested loop, quadratic for a large one
+            EXECUTE $q$
+              SELECT CASE WHEN bool_and(n.etl_run_id IS NOT NULL
+                                        AND n.etl_run_id IS DISTINCT FROM o.etl_run_id)
+                               AND count(DISTINCT n.etl_run_id) = 1
+                          THEN 'etl:run/' || min(n.etl_run_id) END
+              FROM new_rows n JOIN old_rows o ON o.id = n.id$q$ INTO who;
           END IF;
           who := coalesce(who, 'sql:' || session_user);
           IF TG_OP <> 'INSERT' THEN
