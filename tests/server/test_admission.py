@@ -212,6 +212,8 @@ def test_past_the_in_flight_cap_even_files_are_refused_but_not_the_probes(
             assert (await client.get("/health/ready")).status_code == 200
             gate.set()
             assert [r.status_code for r in await asyncio.gather(*held)] == [200] * 3
+            # a place is freed when the app returns, a moment after its answer was sent
+            await _until(lambda: admission.in_flight == 0)
             assert (await client.get("/static/app.js")).status_code == 200
             metrics = parse((await client.get("/metrics")).text)
             assert value(metrics, "truce_requests_refused_in_flight_total") == 1
