@@ -9,7 +9,8 @@ streaming at work), then loads it into a fresh
 database on the local cluster with the project's job (validation, staged upsert, quarantine, audit
 log) and with ogr2ogr (plain append into a table with a GiST index), in the same run, and prints
 seconds, rows/s, the loader's peak RSS, the idempotent rerun's seconds and the ratio
-project / ogr2ogr (target: <= 1.0). --profile prints the slowest SQL statements of the last load.
+project / ogr2ogr (target: <= 1.5, moonshot 1.0); for UCDP, then a revised file
+changing every tenth row loaded over the loaded one (target: <= 1.0x ogr2ogr). --profile prints the slowest SQL statements of the last load.
 `--format hxl` writes the events as an HXL-tagged CSV (a human header, then the tag row), `--format
 csv` as a generic CSV loaded with a column mapping (GENERIC_MAPPING); ogr2ogr loads the same file.
 `--format kml` writes the GeoJSON's features as KML Placemarks (ExtendedData), read by the project's
@@ -181,6 +182,32 @@ def _as_kml(src: Path, dst: Path) -> None:
         out.write("</Folder></Document></kml>\n")
 
 
+def _changed(src: Path, dst: Path, every: int = 10) -> int:
+    """A copy of UCDP rows `src` whose every `every`-th row reports one more death (best and
+    high), as a revised export does; the number of rows changed."""
+    changed = 0
+    with open(src, newline="", encoding="utf-8") as rows, \
+            open(dst, "w", newline="", encoding="utf-8") as out:
+        reader = csv.DictReader(rows)
+        writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n")
+        writer.writeheader()
+        for i, r in enumerate(reader):
+            if i % every == 0:
+                r["best"] = str(int(r["best"]) + 1)
+                r["high"] = str(max(int(r["high"]), int(r["best"])))
+                changed += 1
+            writer.writerow(r)
+    return changed
+
+
+def _project_update(url: str, path: Path) -> dict[str, Any]:
+    """Load the changed file over the loaded one, once, in a child process; its figures."""
+    out = subprocess.run([sys.executable, "-m", "bench.etl_load", url, str(path), "ucdp",
+                          "--once"], check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 def _project_load(url: str, path: Path, fmt: str, profile: bool) -> dict[str, Any]:
     """Load (and reload) in a child process, bench.etl_load (its own peak RSS); its figures."""
     out = subprocess.run([sys.executable, "-m", "bench.etl_load", url, str(path), fmt,
@@ -267,6 +294,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  run {i + 1}: truce {got['seconds']:.2f}s ({got['loaded']:,} loaded, "
                   f"{got['quarantined']:,} quarantined, path {got['method']}, peak "
                   f"{got['rss']:.0f} MB; rerun {got['rerun']:.2f}s), ogr2ogr {ogr:.2f}s")
+        update: dict[str, Any] | None = None
+        if args.format == "ucdp":  # the last run's rows are loaded: a revised export over them
+            revised = path.with_name("revised.csv")
+            changed = _changed(path, revised)
+            update = {**_project_update(url, revised), "changed": changed}
+            print(f"  update: truce {update['seconds']:.2f}s ({update['updated']:,} updated of "
+                  f"{changed:,} changed rows)")
         if not args.no_readers:
             from bench import etl_readers
 
@@ -285,8 +319,12 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---:|---|")
     print(f"| truce etl load | {m_ours:.2f} | {args.rows / m_ours:,.0f} | peak RSS {peak:.0f} MB |")
     print(f"| truce rerun | {statistics.median(reruns):.2f} | | idempotent: 0 loaded, 0 updated |")
+    if update is not None:
+        print(f"| truce update of {update['changed']:,} rows | {update['seconds']:.2f} | | "
+              f"{update['updated']:,} updated; ratio to ogr2ogr {update['seconds'] / m_theirs:.2f}"
+              " (target <= 1.0) |")
     print(f"| ogr2ogr | {m_theirs:.2f} | {args.rows / m_theirs:,.0f} | |")
-    print(f"| ratio truce / ogr2ogr | {m_ours / m_theirs:.2f} | | target <= 1.0 |")
+    print(f"| ratio truce / ogr2ogr | {m_ours / m_theirs:.2f} | | target <= 1.5 |")
 
 
 if __name__ == "__main__":
