@@ -5,9 +5,12 @@ time the function runs. The update trigger of migration 08 joins the statement's
 rows (transition tables, whose only statistic is their row count at planning time): planned
 for a session's first, small UPDATE, the join is a nested loop, and every later UPDATE in that
 session reuses it, quadratic in its rows. This is what kept a 10% update of 1,000,000 loaded
-incidents inside the upsert for tens of minutes. The same statements now run through EXECUTE,
-planned each time for the rows at hand, as the audit and history triggers already do. What the
-trigger writes is unchanged.
+incidents inside the upsert for tens of minutes, together with the trigger's first question,
+`IF EXISTS (... old rows JOIN new rows ...)`: EXISTS is planned to stop at a first row (a nested
+loop), and an update that moves no point (a revised fatality count) has no first row, so the
+loop ran over every pair. The statements now run through EXECUTE, planned each time for the
+rows at hand, as the audit and history triggers already do, and the question is a count. What
+the trigger writes is unchanged.
 
 Revision ID: 15b_tile_cells_per_statement
 Revises: 15a_versioned_history
@@ -55,7 +58,9 @@ def upgrade() -> None:
         DECLARE
           moved boolean;
         BEGIN
-          EXECUTE $q$SELECT EXISTS (SELECT 1 FROM {old} moved)$q$ INTO moved;
+          -- counted, not EXISTS: planned to stop at a first row, EXISTS over the join is a
+          -- nested loop, and when no row moved (only other columns changed) it never stops early
+          EXECUTE $q$SELECT count(*) > 0 FROM {old} moved$q$ INTO moved;
           IF moved THEN
             {m.LOCK};
             {executed}
