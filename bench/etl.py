@@ -10,7 +10,8 @@ database on the local cluster with the project's job (validation, staged upsert,
 log) and with ogr2ogr (plain append into a table with a GiST index), in the same run, and prints
 seconds, rows/s, the loader's peak RSS, the idempotent rerun's seconds and the ratio
 project / ogr2ogr (target: <= 1.5, moonshot 1.0); for UCDP, then a revised file
-changing every tenth row loaded over the loaded one (target: <= 1.0x ogr2ogr). --profile prints the slowest SQL statements of the last load.
+changing every tenth row loaded over the loaded one (target: <= 1.0x ogr2ogr).
+--profile prints the slowest SQL statements of the last load.
 `--format hxl` writes the events as an HXL-tagged CSV (a human header, then the tag row), `--format
 csv` as a generic CSV loaded with a column mapping (GENERIC_MAPPING); ogr2ogr loads the same file.
 `--format kml` writes the GeoJSON's features as KML Placemarks (ExtendedData), read by the project's
