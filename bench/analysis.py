@@ -22,6 +22,7 @@ skips the plain-SQL floors.
 
 from __future__ import annotations
 
+# ruff: noqa: S608 - the SQL texts here are built from constants only
 import argparse
 import math
 import random
@@ -68,9 +69,29 @@ FROM (
 ALTER TABLE incidents ENABLE TRIGGER USER;
 """
 
+# agreement areas: a ring of n points at `radius` metres around (lon, lat) of each row of the
+# temporary bench_area_specs (also the scale bench's)
+AREAS_INSERT = """
+INSERT INTO agreement_areas (source, source_id, name, kind, status, signed_at, effective_from,
+                             parties, geom)
+SELECT 'bench', s.i::text, 'area ' || s.i, 'zone',
+       (ARRAY['signed','signed','signed','violated','suspended','withdrawn'])[1 + (s.i % 6)],
+       timestamptz '2016-02-27' + (floor(random() * 120) || ' days')::interval,
+       timestamptz '2016-02-27', ARRAY['Government of Syria', 'Local council'],
+       ST_Multi(ST_MakePolygon(ST_AddPoint(ring.line, ST_StartPoint(ring.line))))
+FROM bench_area_specs s
+CROSS JOIN LATERAL (
+  SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(
+           s.lon + r * cos(a) / (111320 * cos(radians(s.lat))), s.lat + r * sin(a) / 110574),
+           4326) ORDER BY k) AS line
+  FROM (SELECT k, 2 * pi() * k / s.n AS a, s.radius * (0.7 + 0.3 * random()) AS r
+        FROM generate_series(0, s.n - 1) k) v
+) ring
+"""
+
 # The other layers around the same towns (bench_towns): 5,000 settlements, :deliveries aid
 # deliveries, :areas agreement areas (also the viewer bench's).
-LAYERS_SQL = """
+LAYERS_SQL = f"""
 INSERT INTO settlements (source, source_id, name, population, geom)
 SELECT 'bench', i::text, 'settlement ' || i, (random() * 50000)::int,
        ST_SetSRID(ST_MakePoint(t.lon + t.sigma * (random() - 0.5) * 3,
@@ -88,21 +109,7 @@ CREATE TEMP TABLE bench_area_specs AS
          t.lat + t.sigma * (random() - 0.5) * 2 AS lat,
          1000 + random() * 14000 AS radius, 12 + floor(random() * 29)::int AS n
   FROM generate_series(1, :areas) i JOIN bench_towns t ON t.town = 1 + (i % 50);
-INSERT INTO agreement_areas (source, source_id, name, kind, status, signed_at, effective_from,
-                             parties, geom)
-SELECT 'bench', s.i::text, 'area ' || s.i, 'zone',
-       (ARRAY['signed','signed','signed','violated','suspended','withdrawn'])[1 + (s.i % 6)],
-       timestamptz '2016-02-27' + (floor(random() * 120) || ' days')::interval,
-       timestamptz '2016-02-27', ARRAY['Government of Syria', 'Local council'],
-       ST_Multi(ST_MakePolygon(ST_AddPoint(ring.line, ST_StartPoint(ring.line))))
-FROM bench_area_specs s
-CROSS JOIN LATERAL (
-  SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(
-           s.lon + r * cos(a) / (111320 * cos(radians(s.lat))), s.lat + r * sin(a) / 110574),
-           4326) ORDER BY k) AS line
-  FROM (SELECT k, 2 * pi() * k / s.n AS a, s.radius * (0.7 + 0.3 * random()) AS r
-        FROM generate_series(0, s.n - 1) k) v
-) ring
+{AREAS_INSERT.strip()}
 """
 
 GENERATE_SQL = INCIDENTS_SQL + "-- analyze" + LAYERS_SQL

@@ -22,6 +22,7 @@ where tipg cannot be installed; `--database` names the bench database (default t
 
 from __future__ import annotations
 
+# ruff: noqa: S608 - the SQL texts here are built from constants only
 import argparse
 import asyncio
 import json
@@ -44,13 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV = ROOT / ".venv-bench"
 DB_NAME = "truce_bench_api"
 
-GENERATE_SQL = """
+TOWNS_SQL = """
 DROP TABLE IF EXISTS bench_towns;
 CREATE TABLE bench_towns AS
   SELECT i AS town, 36.2 + random() * 5.7 AS lon, 32.6 + random() * 4.4 AS lat,
-         0.02 + random() * 0.23 AS sigma FROM generate_series(1, 50) i;
-ALTER TABLE incidents DISABLE TRIGGER USER;
-TRUNCATE incidents CASCADE;
+         0.02 + random() * 0.23 AS sigma FROM generate_series(1, 50) i
+"""
+
+# the synthetic incidents numbered :first..:last around bench_towns (also the scale bench's)
+INCIDENTS_INSERT = """
 INSERT INTO incidents (source, source_id, occurred_at, event_type, verification_status,
                        fatalities, actor1, actor2, location_name, geo_precision, geom)
 SELECT 'bench', g.i::text,
@@ -69,9 +72,15 @@ FROM (
               ELSE t.lat + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) END
            AS lat
   FROM (SELECT i, random() < 0.05 AS noise, 1 + floor(random() * 50)::int AS town
-        FROM generate_series(1, :rows) i) s
+        FROM generate_series(:first, :last) i) s
   JOIN bench_towns t ON t.town = s.town
-) g;
+) g
+"""
+
+GENERATE_SQL = f"""{TOWNS_SQL.strip()};
+ALTER TABLE incidents DISABLE TRIGGER USER;
+TRUNCATE incidents CASCADE;
+{INCIDENTS_INSERT.strip()};
 ALTER TABLE incidents ENABLE TRIGGER USER;
 SELECT incident_tile_cells_rebuild();
 UPDATE layer_versions SET version = version + 1, row_count = (SELECT count(*) FROM incidents),
@@ -94,7 +103,8 @@ def populate(engine: Any, rows: int) -> None:
         conn.execute(text("SELECT setseed(0.7)"))
         for statement in GENERATE_SQL.split(";\n"):
             if statement.strip():
-                conn.execute(text(statement), {"rows": rows} if ":rows" in statement else {})
+                conn.execute(text(statement),
+                             {"first": 1, "last": rows} if ":last" in statement else {})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE incidents"))
     print(f"generated {rows:,} synthetic incidents in SQL in {time.perf_counter() - t0:.1f}s")

@@ -33,6 +33,7 @@ cores: the comparison says what a replica adds on the same hardware, not on a se
 
 from __future__ import annotations
 
+# ruff: noqa: S608 - the SQL texts here are built from constants only
 import argparse
 import asyncio
 import json
@@ -46,65 +47,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.api import _deep_cursor, _tile_of
+from bench.analysis import AREAS_INSERT
+from bench.api import INCIDENTS_INSERT, TOWNS_SQL, _deep_cursor, _tile_of
 from bench.crowd import Closed, Connection, start_server
 from bench.keys import new_key
 
 DB_NAME = "truce_bench_scale"
 ETL_SOURCE = "bench_scale_etl"
 
-TOWNS_SQL = """
-DROP TABLE IF EXISTS bench_towns;
-CREATE TABLE bench_towns AS
-  SELECT i AS town, 36.2 + random() * 5.7 AS lon, 32.6 + random() * 4.4 AS lat,
-         0.02 + random() * 0.23 AS sigma FROM generate_series(1, 50) i;
+SETUP_SQL = f"""{TOWNS_SQL.strip()};
 CREATE TEMP TABLE bench_area_specs AS
   SELECT i, t.lon + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS lon,
          t.lat + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS lat,
          500 + random() * 4500 AS radius, 12 + floor(random() * 29)::int AS n
   FROM generate_series(1, :areas) i JOIN bench_towns t ON t.town = 1 + (i % 50);
-INSERT INTO agreement_areas (source, source_id, name, kind, status, signed_at, effective_from,
-                             parties, geom)
-SELECT 'bench', s.i::text, 'area ' || s.i, 'zone',
-       (ARRAY['signed','signed','signed','violated','suspended','withdrawn'])[1 + (s.i % 6)],
-       timestamptz '2016-02-27' + (floor(random() * 120) || ' days')::interval,
-       timestamptz '2016-02-27', ARRAY['Government of Syria', 'Local council'],
-       ST_Multi(ST_MakePolygon(ST_AddPoint(ring.line, ST_StartPoint(ring.line))))
-FROM bench_area_specs s
-CROSS JOIN LATERAL (
-  SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(
-           s.lon + r * cos(a) / (111320 * cos(radians(s.lat))), s.lat + r * sin(a) / 110574),
-           4326) ORDER BY k) AS line
-  FROM (SELECT k, 2 * pi() * k / s.n AS a, s.radius * (0.7 + 0.3 * random()) AS r
-        FROM generate_series(0, s.n - 1) k) v
-) ring;
+{AREAS_INSERT.strip()};
 ANALYZE agreement_areas
 """
 
 # the incidents numbered :first..:last (the summaries' statement triggers run; the audit's not)
-INCIDENTS_SQL = """
+INCIDENTS_SQL = f"""
 ALTER TABLE incidents DISABLE TRIGGER incidents_audit_ins;
-INSERT INTO incidents (source, source_id, occurred_at, event_type, verification_status,
-                       fatalities, actor1, actor2, location_name, geo_precision, geom)
-SELECT 'bench', g.i::text,
-       timestamptz '2016-02-27' + (floor(random() * 309) || ' days')::interval,
-       (ARRAY['state_based_violence','non_state_violence','one_sided_violence'])[1 + (g.i % 3)],
-       (ARRAY['reported','confirmed','under_review','confirmed'])[1 + (g.i % 4)],
-       (random() * 12)::int, 'Government of Syria', 'Syrian insurgents', 'town ' || g.town,
-       'exact', ST_SetSRID(ST_MakePoint(least(42.4, greatest(35.7, g.lon)),
-                                        least(37.3, greatest(32.3, g.lat))), 4326)
-FROM (
-  SELECT s.i, t.town,
-         CASE WHEN s.noise THEN 35.7 + random() * 6.7
-              ELSE t.lon + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) END
-           AS lon,
-         CASE WHEN s.noise THEN 32.3 + random() * 5.0
-              ELSE t.lat + t.sigma * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) END
-           AS lat
-  FROM (SELECT i, random() < 0.05 AS noise, 1 + floor(random() * 50)::int AS town
-        FROM generate_series(:first, :last) i) s
-  JOIN bench_towns t ON t.town = s.town
-) g;
+{INCIDENTS_INSERT.strip()};
 ALTER TABLE incidents ENABLE TRIGGER incidents_audit_ins;
 SELECT incident_tile_cells_rebuild()
 """
@@ -145,7 +109,7 @@ def _grow(engine: Any, first: int, last: int, areas: int) -> float:
     with engine.begin() as conn:
         conn.execute(text("SELECT setseed(:seed)"), {"seed": 0.7 if first == 1 else 0.3})
     if first == 1:
-        _run_sql(engine, TOWNS_SQL, {"areas": areas})
+        _run_sql(engine, SETUP_SQL, {"areas": areas})
     _run_sql(engine, INCIDENTS_SQL, {"first": first, "last": last})
     _vacuum(engine)
     return time.perf_counter() - t0
